@@ -1,0 +1,3 @@
+//! The embedded reference server.
+
+pub mod auth;

@@ -1,0 +1,5 @@
+//! One integration test binary (faster to link than one per file).
+//!
+//! - `spec`: loading the spec, the model's contents, broken fixture specs, seed examples.
+
+mod spec;
