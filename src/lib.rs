@@ -6,10 +6,16 @@
 //! client side ([`auth`]) talks to any target.
 
 pub mod auth;
+pub mod case;
+pub mod check;
 pub mod error;
+pub mod exchange;
 pub mod model;
+pub mod runner;
 pub mod schema;
 pub mod server;
+pub mod snapshot;
 pub mod spec;
+pub mod target;
 
 pub use error::{Error, Result};

@@ -21,6 +21,8 @@ pub struct Model {
     pub token_path: String,
     /// JSON pointer of the error body schema.
     pub error_schema: String,
+    /// How requests that match no operation are answered (`x-unmatched`).
+    pub unmatched: Vec<ErrorRule>,
 }
 
 /// Which kind of project a family serves.
@@ -51,6 +53,8 @@ pub struct Family {
     pub unsupported_types: Vec<String>,
     /// Whether `includeCount=false` omits `totalCount` (else it is ignored).
     pub include_count_honoured: bool,
+    /// The query parameters every pagination link carries, with their effective values.
+    pub link_query: Vec<String>,
     pub operations: Vec<Operation>,
     pub seeds: Vec<String>,
 }
@@ -331,6 +335,8 @@ situations! {
     UnsupportedMediaType => "unsupported-media-type",
     PayloadTooLarge => "payload-too-large",
     InvalidQueryParameter => "invalid-query-parameter",
+    UnknownPath => "unknown-path",
+    MethodNotAllowed => "method-not-allowed",
 }
 
 impl fmt::Display for Situation {
@@ -340,7 +346,7 @@ impl fmt::Display for Situation {
 }
 
 /// One row of an operation's error catalogue.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorRule {
     pub situation: Situation,
     pub status: u16,
@@ -484,11 +490,22 @@ pub fn build(spec: &Spec) -> Result<Model> {
             "components.schemas.ApiError (the error body) is missing",
         ));
     }
+    let unmatched: Vec<ErrorRowExt> = match raw.get("x-unmatched") {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| invalid(format!("x-unmatched is malformed: {e}")))?,
+        None => Vec::new(),
+    };
+    for row in &unmatched {
+        if Situation::parse(&row.situation).is_none() {
+            return Err(invalid(format!("x-unmatched names unknown situation {}", row.situation)));
+        }
+    }
     Ok(Model {
         families,
         spec_hash: spec.hash.clone(),
         token_path,
         error_schema,
+        unmatched: error_rules(unmatched),
     })
 }
 
@@ -607,6 +624,7 @@ fn build_family(raw: &Value, name: &str, ext: &spec::FamilyExt) -> Result<Family
         path_types,
         unsupported_types: ext.unsupported_types.clone(),
         include_count_honoured: ext.include_count == "honoured",
+        link_query: ext.link_query.clone(),
         operations,
         seeds: ext.seeds.clone(),
     })
@@ -709,22 +727,7 @@ fn build_operation(
     let rows: Vec<ErrorRowExt> =
         serde_json::from_value(op.get("x-errors").cloned().unwrap_or(Value::Array(vec![])))
             .map_err(|e| invalid(format!("operation {id}: x-errors is malformed: {e}")))?;
-    let errors = rows
-        .into_iter()
-        .map(|row| ErrorRule {
-            situation: Situation::parse(&row.situation).expect("validated by spec::load"),
-            status: row.status,
-            also_status: row.also_status,
-            error_code: row.error_code,
-            level: match row.level.as_str() {
-                "E" => Level::E,
-                "S" => Level::S,
-                _ => Level::C,
-            },
-            integration_type: row.integration_type,
-            parameters: row.parameters,
-        })
-        .collect();
+    let errors = error_rules(rows);
     let update = match op.get("x-update") {
         Some(u) => {
             let u: UpdateExt = serde_json::from_value(u.clone())
@@ -752,6 +755,24 @@ fn build_operation(
         errors,
         update,
     })
+}
+
+fn error_rules(rows: Vec<ErrorRowExt>) -> Vec<ErrorRule> {
+    rows.into_iter()
+        .map(|row| ErrorRule {
+            situation: Situation::parse(&row.situation).expect("validated by spec::load"),
+            status: row.status,
+            also_status: row.also_status,
+            error_code: row.error_code,
+            level: match row.level.as_str() {
+                "E" => Level::E,
+                "S" => Level::S,
+                _ => Level::C,
+            },
+            integration_type: row.integration_type,
+            parameters: row.parameters,
+        })
+        .collect()
 }
 
 /// The integration types of a request body schema: `oneOf` + `discriminator` on `type`.

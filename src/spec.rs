@@ -42,6 +42,7 @@ pub(crate) struct FamilyExt {
     pub(crate) request_content_types: Vec<String>,
     pub(crate) list_order: Vec<String>,
     pub(crate) include_count: String,
+    pub(crate) link_query: Vec<String>,
     pub(crate) unsupported_types: Vec<String>,
     #[serde(default)]
     pub(crate) seeds: Vec<String>,

@@ -1,1 +1,165 @@
-fn main() {}
+//! The conformance suite as `cargo test`: one libtest-mimic trial per generated case, named by
+//! its id, plus one insta snapshot per case in `snapshots/`.
+//!
+//! Target: the embedded reference server, or the one `CONFORMANCE_TARGET` names (with
+//! `CONFORMANCE_AUTH`, `CONFORMANCE_GROUP_ID`, `CONFORMANCE_CM_GROUP_ID`,
+//! `CONFORMANCE_OTHER_GROUP_ID`, `CONFORMANCE_READONLY_AUTH`). Known failures: the file
+//! `CONFORMANCE_KNOWN_FAILURES` names (default `tests/known-failures.txt`), one
+//! `case-id  reason` per line.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use integrations_conformance::case::{self, Category};
+use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
+use integrations_conformance::server::{self, ServerConfig};
+use integrations_conformance::snapshot::{self, Volatile};
+use integrations_conformance::target::{self, Target};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+fn known_failures() -> BTreeMap<String, String> {
+    let path = std::env::var("CONFORMANCE_KNOWN_FAILURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/known-failures.txt"));
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| match l.split_once(char::is_whitespace) {
+            Some((id, reason)) => (id.to_owned(), reason.trim().to_owned()),
+            None => (l.to_owned(), "no reason given".to_owned()),
+        })
+        .collect()
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    let harness = Arc::new(Harness::bundled().expect("the bundled spec loads"));
+    let mut cases = case::generate(&harness.model);
+    if let Some(filter) = &args.filter {
+        cases.retain(|c| if args.exact { c.id == *filter } else { c.id.contains(filter.as_str()) });
+    }
+    cases.retain(|c| !args.skip.iter().any(|s| c.id.contains(s.as_str())));
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let (report, volatile) = if args.list {
+        (None, Volatile::default())
+    } else {
+        rt.block_on(async {
+            let (target, _server) = match Target::from_env() {
+                Ok(Some(t)) => (t, None),
+                Ok(None) => {
+                    let server = server::spawn(ServerConfig::default()).await.expect("the embedded server starts");
+                    (target::embedded(&server).expect("embedded target"), Some(server))
+                }
+                Err(e) => {
+                    eprintln!("conformance: {e}");
+                    std::process::exit(2);
+                }
+            };
+            let started = std::time::Instant::now();
+            let report = match runner::run(&harness, &cases, &target, &RunOptions::default()).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("conformance: cannot judge the target: {e}");
+                    std::process::exit(2);
+                }
+            };
+            let mut per: BTreeMap<(String, Category), usize> = BTreeMap::new();
+            for c in &cases {
+                *per.entry((c.family.clone(), c.category)).or_default() += 1;
+            }
+            eprintln!(
+                "conformance: {} cases, {} requests in {:.2}s against {} ({} passed, {} failed, {} skipped)",
+                cases.len(),
+                report.requests,
+                started.elapsed().as_secs_f64(),
+                target.base_url,
+                report.passed(),
+                report.failed(),
+                report.skipped()
+            );
+            let families: Vec<String> = harness.model.families.iter().map(|f| f.name.clone()).collect();
+            eprint!("conformance: {:12}", "");
+            for f in &families {
+                eprint!("{f:>15}");
+            }
+            eprintln!();
+            for cat in Category::ALL {
+                eprint!("conformance: {:12}", cat.as_str());
+                for f in &families {
+                    eprint!("{:>15}", per.get(&(f.clone(), cat)).copied().unwrap_or(0));
+                }
+                eprintln!();
+            }
+            let groups: Vec<(&str, &str)> = [
+                (target.atlas_group_id.as_deref(), "groupId"),
+                (target.cm_group_id.as_deref(), "cmGroupId"),
+                (target.other_group_id.as_deref(), "noAccessGroupId"),
+            ]
+            .into_iter()
+            .filter_map(|(v, n)| v.map(|v| (v, n)))
+            .collect();
+            let volatile = Volatile::new(target.base_url.as_str(), &groups, target.secrets());
+            (Some(report), volatile)
+        })
+    };
+    let known = known_failures();
+    let snapshots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("snapshots");
+    let volatile = Arc::new(volatile);
+    let mut outcomes: BTreeMap<String, runner::Outcome> = report
+        .map(|r| r.outcomes.into_iter().map(|o| (o.id.clone(), o)).collect())
+        .unwrap_or_default();
+    let mut trials: Vec<Trial> = cases
+        .into_iter()
+        .map(|case| {
+            let outcome = outcomes.remove(&case.id);
+            let known = known.get(&case.id).cloned();
+            let ignored = matches!(outcome.as_ref().map(|o| &o.verdict), Some(Verdict::Skipped(_)));
+            let volatile = volatile.clone();
+            let snapshots = snapshots.clone();
+            let kind = case.category.as_str().to_owned();
+            Trial::test(case.id.clone(), move || {
+                let Some(outcome) = outcome else { return Ok(()) };
+                match (&outcome.verdict, known) {
+                    (Verdict::Skipped(_), _) => Ok(()),
+                    (Verdict::Failed, Some(_)) => Ok(()),
+                    (Verdict::Passed, Some(reason)) => Err(Failed::from(format!(
+                        "listed as a known failure ({reason}) but passes: remove it from the list"
+                    ))),
+                    (Verdict::Failed, None) => {
+                        let text: Vec<String> = outcome
+                            .findings
+                            .iter()
+                            .map(|f| {
+                                let mut s = format!("[{}] step {}: {}", f.check, f.step, f.message);
+                                if let Some(e) = &f.expected {
+                                    s.push_str(&format!("\n    expected: {e}"));
+                                }
+                                if let Some(a) = &f.actual {
+                                    s.push_str(&format!("\n    actual:   {a}"));
+                                }
+                                s
+                            })
+                            .collect();
+                        Err(Failed::from(text.join("\n")))
+                    }
+                    (Verdict::Passed, None) => {
+                        let text = snapshot::render(&case, &outcome, &volatile);
+                        let mut settings = insta::Settings::clone_current();
+                        settings.set_snapshot_path(&snapshots);
+                        settings.set_prepend_module_to_snapshot(false);
+                        settings.set_omit_expression(true);
+                        settings.set_description(format!("{kind}: {}", case.title));
+                        settings.bind(|| insta::assert_snapshot!(snapshot::name(&case.id), text));
+                        Ok(())
+                    }
+                }
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect();
+    trials.sort_by(|a, b| a.name().cmp(b.name()));
+    libtest_mimic::run(&args, trials).exit_code()
+}

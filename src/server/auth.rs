@@ -1,1 +1,1201 @@
-//! Server-side authentication.
+//! Server-side authentication for the embedded reference server: HTTP Digest (RFC 7616, MD5,
+//! `qop=auth`), bearer tokens, and the OAuth 2.0 client-credentials token endpoint (RFC 6749).
+//!
+//! [`AuthState`] holds the known credentials, the nonces and tokens it issued, and fault knobs.
+//! It never logs, and nothing it returns (failures, `Debug`) contains a secret.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use md5::{Digest as _, Md5};
+use rand::RngCore as _;
+use serde_json::json;
+
+use crate::auth::{parse_challenges, split_scheme};
+
+/// Hard caps, so that a flood of 401s or token requests cannot grow memory without bound.
+const MAX_NONCES: usize = 50_000;
+const MAX_TOKENS: usize = 50_000;
+/// How far below the highest `nc` seen an unseen `nc` is still accepted (see [`NonceEntry`]).
+const NC_WINDOW: u32 = 64;
+/// Pruning runs at most this often (unless a cap is exceeded).
+const PRUNE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Settings of the authentication layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// The digest realm (also used in the `Bearer` and `Basic` challenges).
+    pub realm: String,
+    /// How long an issued digest nonce is accepted.
+    pub nonce_lifetime: Duration,
+    /// How long an issued bearer token is accepted; also its `expires_in`.
+    pub token_lifetime: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            realm: "MMS Public API".to_owned(),
+            nonce_lifetime: Duration::from_secs(300),
+            token_lifetime: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Deliberate non-conformance, to check that the harness notices. All off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthFaults {
+    /// Accept a digest response that does not match the password (known username still needed).
+    pub accept_wrong_digest_password: bool,
+    /// Accept bearer tokens past their expiry (as long as they are still remembered).
+    pub accept_expired_tokens: bool,
+    /// Accept a digest `nc` already used with the same nonce.
+    pub accept_replayed_nonce_count: bool,
+}
+
+/// Why a request was not authenticated. `reason` is for logs and never contains a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthFailure {
+    /// The digest was right but the nonce has expired: the challenge should say `stale=true`.
+    pub stale: bool,
+    pub reason: &'static str,
+}
+
+impl fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason)?;
+        if self.stale {
+            f.write_str(" (stale)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AuthFailure {}
+
+fn fail(reason: &'static str) -> AuthFailure {
+    AuthFailure {
+        stale: false,
+        reason,
+    }
+}
+
+/// The answer of `POST /api/oauth/token`: status, JSON body and, for a 401, the
+/// `WWW-Authenticate` value. The server should also send `Cache-Control: no-store`
+/// (RFC 6749 §5.1).
+#[derive(Clone, PartialEq)]
+pub struct TokenReply {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub www_authenticate: Option<String>,
+}
+
+impl fmt::Debug for TokenReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut body = self.body.clone();
+        if let Some(t) = body.get_mut("access_token") {
+            *t = json!("<redacted>");
+        }
+        f.debug_struct("TokenReply")
+            .field("status", &self.status)
+            .field("body", &body)
+            .field("www_authenticate", &self.www_authenticate)
+            .finish()
+    }
+}
+
+impl TokenReply {
+    fn error(status: u16, error: &str, www_authenticate: Option<String>) -> Self {
+        TokenReply {
+            status,
+            body: json!({ "error": error }),
+            www_authenticate,
+        }
+    }
+}
+
+/// One issued nonce. Replays are refused with a sliding window (as in IPsec anti-replay): `nc`
+/// must be above `max_nc`, or within [`NC_WINDOW`] below it and not seen before. A strict
+/// "greater than the last" rule would refuse a client's concurrent requests that overtake each
+/// other on the way; the window still refuses every repeated `nc`.
+struct NonceEntry {
+    issued: Instant,
+    /// Forced expiry (`expire_all_nonces`).
+    expired: bool,
+    max_nc: u32,
+    /// Bit `i` set: `max_nc - i` has been used.
+    seen: u64,
+}
+
+impl NonceEntry {
+    /// Records `nc`; false if it was used before (or is too far behind to tell).
+    fn accept_nc(&mut self, nc: u32) -> bool {
+        if nc > self.max_nc {
+            let shift = nc - self.max_nc;
+            self.seen = if shift >= 64 { 0 } else { self.seen << shift };
+            self.seen |= 1;
+            self.max_nc = nc;
+            true
+        } else {
+            let behind = self.max_nc - nc;
+            if behind >= NC_WINDOW || self.seen & (1u64 << behind) != 0 {
+                return false;
+            }
+            self.seen |= 1u64 << behind;
+            true
+        }
+    }
+}
+
+struct TokenEntry {
+    principal: String,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// public key → private key
+    api_keys: HashMap<String, String>,
+    /// client id → secret
+    oauth_clients: HashMap<String, String>,
+    nonces: HashMap<String, NonceEntry>,
+    tokens: HashMap<String, TokenEntry>,
+    faults: AuthFaults,
+    last_nonce_prune: Option<Instant>,
+    last_token_prune: Option<Instant>,
+}
+
+/// Credentials, issued nonces and tokens of the reference server. `Send + Sync`; share it behind
+/// an `Arc`.
+pub struct AuthState {
+    config: AuthConfig,
+    inner: Mutex<Inner>,
+}
+
+impl fmt::Debug for AuthState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("AuthState")
+            .field("config", &self.config)
+            .field("api_keys", &inner.api_keys.len())
+            .field("oauth_clients", &inner.oauth_clients.len())
+            .field("nonces", &inner.nonces.len())
+            .field("tokens", &inner.tokens.len())
+            .field("faults", &inner.faults)
+            .finish()
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+fn md5_hex(s: &str) -> String {
+    hex::encode(Md5::digest(s.as_bytes()))
+}
+
+/// Comparison whose time does not depend on where the inputs differ.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Quotes a value for a quoted-string.
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Percent-decoding with `+` as space (form encoding); `None` if not UTF-8.
+fn form_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len()
+                && b[i + 1].is_ascii_hexdigit()
+                && b[i + 2].is_ascii_hexdigit() =>
+            {
+                let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(hex(b[i + 1]) * 16 + hex(b[i + 2]));
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+impl AuthState {
+    pub fn new(config: AuthConfig) -> Self {
+        AuthState {
+            config,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds (or replaces) an API key; its principal is the public key.
+    pub fn add_api_key(&self, public: &str, private: &str) {
+        self.lock()
+            .api_keys
+            .insert(public.to_owned(), private.to_owned());
+    }
+
+    /// Adds (or replaces) an OAuth client; its principal is the client id.
+    pub fn add_oauth_client(&self, client_id: &str, secret: &str) {
+        self.lock()
+            .oauth_clients
+            .insert(client_id.to_owned(), secret.to_owned());
+    }
+
+    pub fn set_faults(&self, f: AuthFaults) {
+        self.lock().faults = f;
+    }
+
+    pub fn faults(&self) -> AuthFaults {
+        self.lock().faults
+    }
+
+    /// Makes every token issued so far count as expired (for tests).
+    pub fn expire_all_tokens(&self) {
+        let now = Instant::now();
+        for t in self.lock().tokens.values_mut() {
+            t.expires = t.expires.min(now);
+        }
+    }
+
+    /// Makes every nonce issued so far count as expired (for tests).
+    pub fn expire_all_nonces(&self) {
+        for n in self.lock().nonces.values_mut() {
+            n.expired = true;
+        }
+    }
+
+    /// Checks the `Authorization` value of a request; `uri` is the request's path and query as
+    /// sent. Returns the principal (public API key or OAuth client id).
+    pub fn authenticate(
+        &self,
+        method: &str,
+        uri: &str,
+        authorization: Option<&str>,
+    ) -> Result<String, AuthFailure> {
+        let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Err(fail("no credentials"));
+        };
+        let (scheme, rest) = split_scheme(value);
+        if scheme.eq_ignore_ascii_case("digest") {
+            self.authenticate_digest(method, uri, value)
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            self.authenticate_bearer(rest)
+        } else {
+            Err(fail("unsupported authorization scheme"))
+        }
+    }
+
+    fn authenticate_bearer(&self, token: &str) -> Result<String, AuthFailure> {
+        if token.is_empty() || token.contains(char::is_whitespace) {
+            return Err(fail("malformed bearer token"));
+        }
+        let inner = self.lock();
+        let Some(entry) = inner.tokens.get(token) else {
+            return Err(fail("unknown bearer token"));
+        };
+        if Instant::now() >= entry.expires && !inner.faults.accept_expired_tokens {
+            return Err(fail("expired bearer token"));
+        }
+        Ok(entry.principal.clone())
+    }
+
+    /// RFC 7616 with MD5 and `qop=auth` only.
+    ///
+    /// Choice: a response without `qop` (RFC 2069 style) is refused. It carries no `nc` and no
+    /// `cnonce`, so a captured header could be replayed for the nonce's whole lifetime, which
+    /// the contract forbids; we only offer `qop="auth"`, so a conforming client never omits it.
+    /// `MD5-sess`, SHA-2 algorithms, `auth-int` and `userhash` are not offered and are refused.
+    fn authenticate_digest(
+        &self,
+        method: &str,
+        uri: &str,
+        value: &str,
+    ) -> Result<String, AuthFailure> {
+        let parsed = parse_challenges(value).map_err(|_| fail("malformed digest credentials"))?;
+        let [creds] = parsed.as_slice() else {
+            return Err(fail("malformed digest credentials"));
+        };
+        if creds.token68.is_some() || creds.has_duplicate_params() {
+            return Err(fail("malformed digest credentials"));
+        }
+        let need = |name: &str| {
+            creds
+                .param(name)
+                .ok_or(fail("incomplete digest credentials"))
+        };
+        let username = need("username")?;
+        let realm = need("realm")?;
+        let nonce = need("nonce")?;
+        let digest_uri = need("uri")?;
+        let response = need("response")?;
+        if let Some(a) = creds.param("algorithm") {
+            if !a.eq_ignore_ascii_case("MD5") {
+                return Err(fail("unsupported digest algorithm"));
+            }
+        }
+        if creds
+            .param("userhash")
+            .is_some_and(|u| u.eq_ignore_ascii_case("true"))
+        {
+            return Err(fail("unsupported digest userhash"));
+        }
+        let qop = creds
+            .param("qop")
+            .ok_or(fail("digest without qop is refused"))?;
+        if !qop.eq_ignore_ascii_case("auth") {
+            return Err(fail("unsupported digest qop"));
+        }
+        let nc_text = need("nc")?;
+        let cnonce = need("cnonce")?;
+        let nc = match u32::from_str_radix(nc_text, 16) {
+            Ok(n) if nc_text.len() == 8 && n > 0 => n,
+            _ => return Err(fail("malformed digest nc")),
+        };
+        if cnonce.is_empty() {
+            return Err(fail("empty digest cnonce"));
+        }
+        if realm != self.config.realm {
+            return Err(fail("wrong digest realm"));
+        }
+        if digest_uri != uri {
+            return Err(fail("digest uri differs from the request uri"));
+        }
+
+        let (password, faults) = {
+            let inner = self.lock();
+            (inner.api_keys.get(username).cloned(), inner.faults)
+        };
+        let Some(password) = password else {
+            return Err(fail("unknown digest username"));
+        };
+        let ha1 = md5_hex(&format!("{username}:{realm}:{password}"));
+        let ha2 = md5_hex(&format!("{method}:{digest_uri}"));
+        let expected = md5_hex(&format!("{ha1}:{nonce}:{nc_text}:{cnonce}:{qop}:{ha2}"));
+        let matches = ct_eq(
+            expected.as_bytes(),
+            response.to_ascii_lowercase().as_bytes(),
+        );
+        if !matches && !faults.accept_wrong_digest_password {
+            return Err(fail("wrong digest response"));
+        }
+
+        let mut inner = self.lock();
+        let replay_ok = inner.faults.accept_replayed_nonce_count;
+        let Some(entry) = inner.nonces.get_mut(nonce) else {
+            return Err(fail("digest nonce not issued by this server"));
+        };
+        if entry.expired || entry.issued.elapsed() > self.config.nonce_lifetime {
+            // The digest itself is right: RFC 7616 §3.3 says stale=true.
+            return Err(AuthFailure {
+                stale: true,
+                reason: "digest nonce expired",
+            });
+        }
+        if !entry.accept_nc(nc) && !replay_ok {
+            return Err(fail("replayed digest nonce count"));
+        }
+        Ok(username.to_owned())
+    }
+
+    /// Issues a fresh nonce and returns the `WWW-Authenticate` value of the digest challenge.
+    pub fn challenge(&self, stale: bool) -> String {
+        let nonce = random_hex(16);
+        {
+            let mut inner = self.lock();
+            self.prune_nonces(&mut inner);
+            inner.nonces.insert(
+                nonce.clone(),
+                NonceEntry {
+                    issued: Instant::now(),
+                    expired: false,
+                    max_nc: 0,
+                    seen: 0,
+                },
+            );
+        }
+        let mut out = format!(
+            "Digest realm={}, domain=\"\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\"",
+            quote(&self.config.realm)
+        );
+        if stale {
+            out.push_str(", stale=true");
+        }
+        out
+    }
+
+    /// The `WWW-Authenticate` value of the bearer challenge (RFC 6750 §3).
+    pub fn bearer_challenge(&self) -> String {
+        format!("Bearer realm={}", quote(&self.config.realm))
+    }
+
+    /// Expired nonces are kept for one more lifetime (so that they still answer `stale=true`),
+    /// then dropped; past [`MAX_NONCES`] the oldest go.
+    fn prune_nonces(&self, inner: &mut Inner) {
+        let now = Instant::now();
+        let retention = self.config.nonce_lifetime.saturating_mul(2);
+        let due = inner
+            .last_nonce_prune
+            .is_none_or(|t| now.duration_since(t) >= PRUNE_INTERVAL.min(retention));
+        if !due && inner.nonces.len() < MAX_NONCES {
+            return;
+        }
+        inner.last_nonce_prune = Some(now);
+        inner
+            .nonces
+            .retain(|_, n| now.duration_since(n.issued) <= retention);
+        if inner.nonces.len() >= MAX_NONCES {
+            // drop the oldest tenth, so that this does not run on every request
+            let mut issued: Vec<Instant> = inner.nonces.values().map(|n| n.issued).collect();
+            let k = MAX_NONCES / 10;
+            let (_, cut, _) = issued.select_nth_unstable(k);
+            let cut = *cut;
+            inner.nonces.retain(|_, n| n.issued > cut);
+        }
+    }
+
+    /// Expired tokens are kept for one more lifetime (so that `accept_expired_tokens` has
+    /// something to accept), then dropped; past [`MAX_TOKENS`] the soonest to expire go.
+    fn prune_tokens(&self, inner: &mut Inner) {
+        let now = Instant::now();
+        let grace = self.config.token_lifetime;
+        let due = inner
+            .last_token_prune
+            .is_none_or(|t| now.duration_since(t) >= PRUNE_INTERVAL.min(grace));
+        if !due && inner.tokens.len() < MAX_TOKENS {
+            return;
+        }
+        inner.last_token_prune = Some(now);
+        inner.tokens.retain(|_, t| {
+            now.checked_duration_since(t.expires)
+                .is_none_or(|d| d <= grace)
+        });
+        if inner.tokens.len() >= MAX_TOKENS {
+            let mut expiries: Vec<Instant> = inner.tokens.values().map(|t| t.expires).collect();
+            let k = MAX_TOKENS / 10;
+            let (_, cut, _) = expiries.select_nth_unstable(k);
+            let cut = *cut;
+            inner.tokens.retain(|_, t| t.expires > cut);
+        }
+    }
+
+    /// `POST /api/oauth/token` (RFC 6749 §4.4, errors per §5.2). Checks, in order: the form
+    /// content type and syntax (`invalid_request`), `grant_type` present (`invalid_request`),
+    /// client authentication by `Basic` or by `client_id`/`client_secret` in the body, not both
+    /// (`invalid_client`, 401; both is `invalid_request`), then `grant_type=client_credentials`
+    /// (`unsupported_grant_type`).
+    pub fn issue_token(
+        &self,
+        authorization: Option<&str>,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> TokenReply {
+        let invalid_request = || TokenReply::error(400, "invalid_request", None);
+        let invalid_client = || {
+            TokenReply::error(
+                401,
+                "invalid_client",
+                Some(format!("Basic realm={}", quote(&self.config.realm))),
+            )
+        };
+
+        let form_type = content_type
+            .and_then(|ct| ct.split(';').next())
+            .is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form_type {
+            return invalid_request();
+        }
+        let params: Vec<(String, String)> = url::form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        // RFC 6749 §3.2: parameters must not be repeated
+        let repeated = params
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| params[..i].iter().any(|(j, _)| j == k));
+        if repeated {
+            return invalid_request();
+        }
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let Some(grant_type) = param("grant_type").filter(|g| !g.is_empty()) else {
+            return invalid_request();
+        };
+
+        // client authentication
+        let body_secret = param("client_secret");
+        let (ids, secrets): (Vec<String>, Vec<String>) =
+            match authorization.map(str::trim).filter(|a| !a.is_empty()) {
+                Some(value) => {
+                    if body_secret.is_some() {
+                        // RFC 6749 §2.3: one authentication method per request
+                        return invalid_request();
+                    }
+                    let (scheme, rest) = split_scheme(value);
+                    if !scheme.eq_ignore_ascii_case("basic") {
+                        return invalid_client();
+                    }
+                    let decoded = base64::engine::general_purpose::STANDARD
+                        .decode(rest)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok());
+                    let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':'))
+                    else {
+                        return invalid_client();
+                    };
+                    // RFC 6749 §2.3.1 form-encodes both before base64; accept unencoded too.
+                    let both = |s: &str| {
+                        let mut v = vec![s.to_owned()];
+                        if let Some(d) = form_decode(s).filter(|d| d != s) {
+                            v.push(d);
+                        }
+                        v
+                    };
+                    (both(id), both(secret))
+                }
+                None => match (param("client_id"), body_secret) {
+                    (Some(id), Some(secret)) => (vec![id.to_owned()], vec![secret.to_owned()]),
+                    _ => return invalid_client(),
+                },
+            };
+        let principal = {
+            let inner = self.lock();
+            ids.iter().find_map(|id| {
+                let known = inner.oauth_clients.get(id)?;
+                secrets
+                    .iter()
+                    .any(|s| ct_eq(s.as_bytes(), known.as_bytes()))
+                    .then(|| id.clone())
+            })
+        };
+        let Some(principal) = principal else {
+            return invalid_client();
+        };
+
+        if grant_type != "client_credentials" {
+            return TokenReply::error(400, "unsupported_grant_type", None);
+        }
+
+        let mut buf = [0u8; 32];
+        rand::rng().fill_bytes(&mut buf);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf);
+        {
+            let mut inner = self.lock();
+            self.prune_tokens(&mut inner);
+            inner.tokens.insert(
+                token.clone(),
+                TokenEntry {
+                    principal,
+                    expires: Instant::now() + self.config.token_lifetime,
+                },
+            );
+        }
+        TokenReply {
+            status: 200,
+            body: json!({
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.config.token_lifetime.as_secs(),
+            }),
+            www_authenticate: None,
+        }
+    }
+
+    #[cfg(test)]
+    fn counts(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.nonces.len(), inner.tokens.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::parse_challenges;
+    use digest_auth::{AuthContext, HttpMethod, WwwAuthenticateHeader};
+    use std::borrow::Cow;
+
+    #[test]
+    fn is_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<AuthState>();
+        check::<std::sync::Arc<AuthState>>();
+    }
+
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+    fn state() -> AuthState {
+        let s = AuthState::new(AuthConfig::default());
+        s.add_api_key("PUBKEY", "PRIV:KEY");
+        s.add_oauth_client("mdb_sa_id_1", "mdb_sa_sk_secret");
+        s
+    }
+
+    fn nonce_of(challenge: &str) -> String {
+        parse_challenges(challenge).unwrap()[0]
+            .param("nonce")
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A client answer computed by the `digest_auth` crate.
+    fn answer(
+        prompt: &mut WwwAuthenticateHeader,
+        user: &str,
+        pw: &str,
+        m: &str,
+        uri: &str,
+    ) -> String {
+        let ctx = AuthContext::new_with_method(
+            user,
+            pw,
+            uri,
+            None::<&[u8]>,
+            HttpMethod(Cow::Owned(m.to_owned())),
+        );
+        prompt.respond(&ctx).unwrap().to_string()
+    }
+
+    /// A hand-made answer (to vary the syntax).
+    fn manual(
+        user: &str,
+        pw: &str,
+        realm: &str,
+        nonce: &str,
+        nc: &str,
+        m: &str,
+        uri: &str,
+    ) -> String {
+        let ha1 = md5_hex(&format!("{user}:{realm}:{pw}"));
+        let ha2 = md5_hex(&format!("{m}:{uri}"));
+        md5_hex(&format!("{ha1}:{nonce}:{nc}:cn0nce:auth:{ha2}"))
+    }
+
+    const URI: &str =
+        "/api/atlas/v1.0/groups/5e2211c17a3e5a48f5497de3/integrations?pageNum=1&x=a,b";
+
+    #[test]
+    fn challenge_format_and_stale() {
+        let s = state();
+        let c = s.challenge(false);
+        assert!(
+            c.starts_with(r#"Digest realm="MMS Public API", domain="", nonce=""#),
+            "{c}"
+        );
+        assert!(c.ends_with(r#"", algorithm=MD5, qop="auth""#), "{c}");
+        let stale = s.challenge(true);
+        assert!(stale.ends_with(", stale=true"), "{stale}");
+        assert_ne!(nonce_of(&c), nonce_of(&stale));
+        assert_eq!(nonce_of(&c).len(), 32);
+        assert_eq!(s.bearer_challenge(), r#"Bearer realm="MMS Public API""#);
+        // the crate the client uses understands our challenge
+        let p = WwwAuthenticateHeader::parse(&c).unwrap();
+        assert_eq!(p.realm, "MMS Public API");
+    }
+
+    #[test]
+    fn digest_round_trip_with_the_client_crate() {
+        let s = state();
+        let mut p = WwwAuthenticateHeader::parse(&s.challenge(false)).unwrap();
+        for m in ["GET", "POST", "PATCH", "DELETE"] {
+            let h = answer(&mut p, "PUBKEY", "PRIV:KEY", m, URI);
+            assert_eq!(s.authenticate(m, URI, Some(&h)), Ok("PUBKEY".to_owned()));
+        }
+        // method and uri are bound into the response
+        let h = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+        assert!(s.authenticate("DELETE", URI, Some(&h)).is_err());
+        let h = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+        assert!(s.authenticate("GET", "/other", Some(&h)).is_err());
+    }
+
+    #[test]
+    fn digest_header_syntax_variants_are_accepted() {
+        let s = state();
+        let nonce = nonce_of(&s.challenge(false));
+        let r = manual(
+            "PUBKEY",
+            "PRIV:KEY",
+            "MMS Public API",
+            &nonce,
+            "0000000a",
+            "GET",
+            URI,
+        );
+        // upper-case names, bare values, odd order, comma inside the quoted uri
+        let h = format!(
+            "digest RESPONSE=\"{}\", NC=0000000a, QOP=\"auth\", Uri=\"{URI}\", cnonce=cn0nce, \
+             nonce=\"{nonce}\", Realm=\"MMS Public API\", ALGORITHM=md5, Username=\"PUBKEY\"",
+            r.to_uppercase()
+        );
+        assert_eq!(
+            s.authenticate("GET", URI, Some(&h)),
+            Ok("PUBKEY".to_owned())
+        );
+        // no algorithm at all is MD5 too
+        let r = manual(
+            "PUBKEY",
+            "PRIV:KEY",
+            "MMS Public API",
+            &nonce,
+            "0000000b",
+            "GET",
+            URI,
+        );
+        let h = format!(
+            "Digest username=\"PUBKEY\", realm=\"MMS Public API\", nonce=\"{nonce}\", uri=\"{URI}\", \
+             qop=auth, nc=0000000b, cnonce=\"cn0nce\", response=\"{r}\""
+        );
+        assert_eq!(
+            s.authenticate("GET", URI, Some(&h)),
+            Ok("PUBKEY".to_owned())
+        );
+    }
+
+    #[test]
+    fn digest_refusals() {
+        let s = state();
+        let nonce = nonce_of(&s.challenge(false));
+        let good = |nc: &str| {
+            manual(
+                "PUBKEY",
+                "PRIV:KEY",
+                "MMS Public API",
+                &nonce,
+                nc,
+                "GET",
+                "/x",
+            )
+        };
+        let hdr = |extra: &str, r: &str, nc: &str| {
+            format!(
+                "Digest username=\"PUBKEY\", realm=\"MMS Public API\", nonce=\"{nonce}\", uri=\"/x\", \
+                 nc={nc}, cnonce=\"cn0nce\", response=\"{r}\"{extra}"
+            )
+        };
+        let auth = |h: &str| s.authenticate("GET", "/x", Some(h));
+        // no qop (RFC 2069 style) is refused
+        let ha1 = md5_hex("PUBKEY:MMS Public API:PRIV:KEY");
+        let r2069 = md5_hex(&format!("{ha1}:{nonce}:{}", md5_hex("GET:/x")));
+        assert_eq!(
+            auth(&hdr("", &r2069, "00000001")).unwrap_err().reason,
+            "digest without qop is refused"
+        );
+        assert!(auth(&hdr(", qop=auth-int", &good("00000001"), "00000001")).is_err());
+        assert!(auth(&hdr(
+            ", qop=auth, algorithm=SHA-256",
+            &good("00000001"),
+            "00000001"
+        ))
+        .is_err());
+        assert!(auth(&hdr(
+            ", qop=auth, algorithm=MD5-sess",
+            &good("00000001"),
+            "00000001"
+        ))
+        .is_err());
+        assert!(auth(&hdr(", qop=auth, qop=auth", &good("00000001"), "00000001")).is_err());
+        assert!(
+            auth(&hdr(", qop=auth", &good("1"), "1")).is_err(),
+            "nc must be 8 hex digits"
+        );
+        assert!(auth(&hdr(", qop=auth", &good("00000000"), "00000000")).is_err());
+        assert!(auth("Digest").is_err());
+        assert!(auth("Digest username=").is_err());
+        assert!(auth("Basic UFVCS0VZOlBSSVY6S0VZ").is_err());
+        assert!(s.authenticate("GET", "/x", None).is_err());
+        assert!(s.authenticate("GET", "/x", Some("  ")).is_err());
+        // unknown user, wrong realm
+        let other = hdr(", qop=auth", &good("00000001"), "00000001").replace("PUBKEY", "NOPE");
+        assert_eq!(auth(&other).unwrap_err().reason, "unknown digest username");
+        let realm = hdr(", qop=auth", &good("00000001"), "00000001").replace("MMS Public API", "x");
+        assert_eq!(auth(&realm).unwrap_err().reason, "wrong digest realm");
+        // none of the above burnt an nc: the right answer with nc=1 still works
+        assert_eq!(
+            auth(&hdr(", qop=auth", &good("00000001"), "00000001")),
+            Ok("PUBKEY".into())
+        );
+    }
+
+    #[test]
+    fn digest_wrong_password_refused_unless_fault() {
+        let s = state();
+        let mut p = WwwAuthenticateHeader::parse(&s.challenge(false)).unwrap();
+        let h = answer(&mut p, "PUBKEY", "wrong", "GET", URI);
+        let f = s.authenticate("GET", URI, Some(&h)).unwrap_err();
+        assert_eq!((f.stale, f.reason), (false, "wrong digest response"));
+        assert!(!format!("{f:?}{f}").contains("PRIV"));
+        s.set_faults(AuthFaults {
+            accept_wrong_digest_password: true,
+            ..AuthFaults::default()
+        });
+        let h = answer(&mut p, "PUBKEY", "wrong", "GET", URI);
+        assert_eq!(
+            s.authenticate("GET", URI, Some(&h)),
+            Ok("PUBKEY".to_owned())
+        );
+    }
+
+    #[test]
+    fn digest_replayed_nc_refused_unless_fault() {
+        let s = state();
+        let mut p = WwwAuthenticateHeader::parse(&s.challenge(false)).unwrap();
+        let h1 = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+        let h2 = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+        let h3 = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+        // out of order (concurrent requests overtaking each other) is fine, a repeat is not
+        assert!(s.authenticate("GET", URI, Some(&h2)).is_ok());
+        assert!(s.authenticate("GET", URI, Some(&h1)).is_ok());
+        let f = s.authenticate("GET", URI, Some(&h2)).unwrap_err();
+        assert_eq!((f.stale, f.reason), (false, "replayed digest nonce count"));
+        assert!(s.authenticate("GET", URI, Some(&h1)).is_err());
+        assert!(s.authenticate("GET", URI, Some(&h3)).is_ok());
+        assert!(s.authenticate("GET", URI, Some(&h3)).is_err());
+        // far behind the window is refused too
+        p.nc = 200;
+        let far = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+        assert!(s.authenticate("GET", URI, Some(&far)).is_ok());
+        p.nc = 10;
+        let old = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+        assert!(s.authenticate("GET", URI, Some(&old)).is_err());
+        s.set_faults(AuthFaults {
+            accept_replayed_nonce_count: true,
+            ..AuthFaults::default()
+        });
+        assert!(s.authenticate("GET", URI, Some(&h3)).is_ok());
+    }
+
+    #[test]
+    fn digest_nonce_not_issued_or_expired() {
+        let s = state();
+        let mut p = WwwAuthenticateHeader::parse(&s.challenge(false)).unwrap();
+        p.nonce = "0123456789abcdef0123456789abcdef".to_owned();
+        let h = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+        let f = s.authenticate("GET", URI, Some(&h)).unwrap_err();
+        assert_eq!(
+            (f.stale, f.reason),
+            (false, "digest nonce not issued by this server")
+        );
+
+        let mut p = WwwAuthenticateHeader::parse(&s.challenge(false)).unwrap();
+        assert!(s
+            .authenticate(
+                "GET",
+                URI,
+                Some(&answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI))
+            )
+            .is_ok());
+        s.expire_all_nonces();
+        let f = s
+            .authenticate(
+                "GET",
+                URI,
+                Some(&answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI)),
+            )
+            .unwrap_err();
+        assert_eq!((f.stale, f.reason), (true, "digest nonce expired"));
+        // stale only when the digest itself is right
+        let f = s
+            .authenticate(
+                "GET",
+                URI,
+                Some(&answer(&mut p, "PUBKEY", "bad", "GET", URI)),
+            )
+            .unwrap_err();
+        assert!(!f.stale);
+        // a fresh challenge works again
+        let mut p = WwwAuthenticateHeader::parse(&s.challenge(true)).unwrap();
+        assert!(p.stale);
+        assert!(s
+            .authenticate(
+                "GET",
+                URI,
+                Some(&answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI))
+            )
+            .is_ok());
+    }
+
+    #[test]
+    fn nonces_and_tokens_are_pruned() {
+        let s = AuthState::new(AuthConfig {
+            nonce_lifetime: Duration::from_millis(1),
+            token_lifetime: Duration::from_millis(1),
+            ..AuthConfig::default()
+        });
+        s.add_oauth_client("c", "s");
+        for _ in 0..5 {
+            s.challenge(false);
+            s.issue_token(Some("Basic Yzpz"), FORM, b"grant_type=client_credentials");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        s.challenge(false);
+        s.issue_token(Some("Basic Yzpz"), FORM, b"grant_type=client_credentials");
+        assert_eq!(s.counts(), (1, 1));
+    }
+
+    #[test]
+    fn nonce_cap_holds() {
+        let s = state();
+        for _ in 0..MAX_NONCES + 10 {
+            s.challenge(false);
+        }
+        assert!(s.counts().0 <= MAX_NONCES, "{}", s.counts().0);
+    }
+
+    fn token(s: &AuthState) -> String {
+        let r = s.issue_token(
+            Some("Basic bWRiX3NhX2lkXzE6bWRiX3NhX3NrX3NlY3JldA=="),
+            FORM,
+            b"grant_type=client_credentials",
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn bearer_known_unknown_expired() {
+        let s = state();
+        let t = token(&s);
+        assert_eq!(
+            s.authenticate("GET", "/", Some(&format!("Bearer {t}"))),
+            Ok("mdb_sa_id_1".into())
+        );
+        assert_eq!(
+            s.authenticate("GET", "/", Some(&format!("bearer  {t} "))),
+            Ok("mdb_sa_id_1".into())
+        );
+        assert_eq!(
+            s.authenticate("GET", "/", Some("Bearer nope"))
+                .unwrap_err()
+                .reason,
+            "unknown bearer token"
+        );
+        assert!(s.authenticate("GET", "/", Some("Bearer")).is_err());
+        s.expire_all_tokens();
+        let f = s
+            .authenticate("GET", "/", Some(&format!("Bearer {t}")))
+            .unwrap_err();
+        assert_eq!((f.stale, f.reason), (false, "expired bearer token"));
+        s.set_faults(AuthFaults {
+            accept_expired_tokens: true,
+            ..AuthFaults::default()
+        });
+        assert!(s
+            .authenticate("GET", "/", Some(&format!("Bearer {t}")))
+            .is_ok());
+        // a new token is valid again
+        s.set_faults(AuthFaults::default());
+        let t2 = token(&s);
+        assert!(s
+            .authenticate("GET", "/", Some(&format!("Bearer {t2}")))
+            .is_ok());
+    }
+
+    #[test]
+    fn token_endpoint_success() {
+        let s = state();
+        let r = s.issue_token(
+            Some("Basic bWRiX3NhX2lkXzE6bWRiX3NhX3NrX3NlY3JldA=="),
+            Some("Application/X-WWW-Form-Urlencoded; charset=UTF-8"),
+            b"grant_type=client_credentials",
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body["token_type"], "Bearer");
+        assert_eq!(r.body["expires_in"], 3600);
+        assert!(r.body["access_token"].as_str().unwrap().len() >= 32);
+        assert!(r.www_authenticate.is_none());
+        let dbg = format!("{r:?}");
+        assert!(
+            !dbg.contains(r.body["access_token"].as_str().unwrap()),
+            "{dbg}"
+        );
+        // credentials in the body work too
+        let r = s.issue_token(
+            None,
+            FORM,
+            b"grant_type=client_credentials&client_id=mdb_sa_id_1&client_secret=mdb_sa_sk_secret",
+        );
+        assert_eq!(r.status, 200);
+        // two tokens differ
+        assert_ne!(token(&s), token(&s));
+    }
+
+    #[test]
+    fn token_endpoint_errors() {
+        let s = state();
+        s.add_oauth_client("id+x", "se:c ret");
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let good = format!("Basic {}", b64("mdb_sa_id_1:mdb_sa_sk_secret"));
+        let gt = b"grant_type=client_credentials".as_slice();
+        let check = |r: TokenReply, status: u16, error: &str| {
+            assert_eq!(
+                (r.status, r.body.clone()),
+                (status, json!({ "error": error })),
+                "{r:?}"
+            );
+            assert_eq!(r.www_authenticate.is_some(), status == 401);
+            if status == 401 {
+                assert_eq!(
+                    r.www_authenticate.as_deref(),
+                    Some(r#"Basic realm="MMS Public API""#)
+                );
+            }
+        };
+        check(
+            s.issue_token(
+                Some(&format!("Basic {}", b64("mdb_sa_id_1:wrong"))),
+                FORM,
+                gt,
+            ),
+            401,
+            "invalid_client",
+        );
+        check(
+            s.issue_token(
+                Some(&format!("Basic {}", b64("nobody:mdb_sa_sk_secret"))),
+                FORM,
+                gt,
+            ),
+            401,
+            "invalid_client",
+        );
+        check(
+            s.issue_token(Some("Basic !!!"), FORM, gt),
+            401,
+            "invalid_client",
+        );
+        check(
+            s.issue_token(Some(&format!("Basic {}", b64("nocolon"))), FORM, gt),
+            401,
+            "invalid_client",
+        );
+        check(
+            s.issue_token(Some("Bearer x"), FORM, gt),
+            401,
+            "invalid_client",
+        );
+        check(s.issue_token(None, FORM, gt), 401, "invalid_client");
+        check(
+            s.issue_token(
+                None,
+                FORM,
+                b"grant_type=client_credentials&client_id=mdb_sa_id_1",
+            ),
+            401,
+            "invalid_client",
+        );
+        check(
+            s.issue_token(Some(&good), FORM, b""),
+            400,
+            "invalid_request",
+        );
+        check(
+            s.issue_token(Some(&good), FORM, b"grant_type="),
+            400,
+            "invalid_request",
+        );
+        check(
+            s.issue_token(Some(&good), Some("application/json"), gt),
+            400,
+            "invalid_request",
+        );
+        check(s.issue_token(Some(&good), None, gt), 400, "invalid_request");
+        check(
+            s.issue_token(
+                Some(&good),
+                FORM,
+                b"grant_type=client_credentials&grant_type=client_credentials",
+            ),
+            400,
+            "invalid_request",
+        );
+        check(
+            s.issue_token(
+                Some(&good),
+                FORM,
+                b"grant_type=client_credentials&client_secret=mdb_sa_sk_secret",
+            ),
+            400,
+            "invalid_request",
+        );
+        check(
+            s.issue_token(Some(&good), FORM, b"grant_type=password"),
+            400,
+            "unsupported_grant_type",
+        );
+        check(
+            s.issue_token(Some(&good), FORM, b"grant_type=authorization_code&code=x"),
+            400,
+            "unsupported_grant_type",
+        );
+        // RFC 6749 §2.3.1 form-encoded Basic credentials, and raw ones
+        assert_eq!(
+            s.issue_token(
+                Some(&format!("Basic {}", b64("id%2Bx:se%3Ac+ret"))),
+                FORM,
+                gt
+            )
+            .status,
+            200
+        );
+        assert_eq!(
+            s.issue_token(Some(&format!("Basic {}", b64("id+x:se:c ret"))), FORM, gt)
+                .status,
+            200
+        );
+    }
+
+    #[test]
+    fn debug_output_has_no_secrets() {
+        let s = state();
+        let t = token(&s);
+        s.challenge(false);
+        let dbg = format!("{s:?}");
+        for secret in [
+            "PRIV:KEY",
+            "mdb_sa_sk_secret",
+            "PUBKEY",
+            "mdb_sa_id_1",
+            t.as_str(),
+        ] {
+            assert!(!dbg.contains(secret), "{dbg}");
+        }
+        assert!(dbg.contains("api_keys: 1"), "{dbg}");
+    }
+
+    #[test]
+    fn form_decode_works() {
+        assert_eq!(form_decode("a%2Bb+c%3a%").as_deref(), Some("a+b c:%"));
+        assert_eq!(form_decode("%zz%4").as_deref(), Some("%zz%4"));
+        assert_eq!(form_decode("%ff"), None);
+    }
+}

@@ -2,4 +2,7 @@
 //!
 //! - `spec`: loading the spec, the model's contents, broken fixture specs, seed examples.
 
+mod cases;
+mod selftest;
+mod server;
 mod spec;

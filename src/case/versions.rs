@@ -1,0 +1,178 @@
+//! Version cases: `Accept` negotiation on families with dated media types (unsupported,
+//! absent, wildcard and q-valued `Accept`), the response media type, request bodies read under
+//! the version `Accept` picked, per-version fields; unversioned families ignore `Accept`.
+
+use serde_json::Value;
+
+use super::values::{self, Fill};
+use super::{
+    first_page, refused, setup_create, verify_state, Body, Case, CaseBuilder, Category, Ctx,
+    Expect, Role, View,
+};
+use crate::model::{OperationKind, Situation, Version};
+
+pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
+    if cx.family.versioned() {
+        negotiation(cx, out);
+        per_version_fields(cx, out);
+    } else {
+        accept_ignored(cx, out);
+    }
+}
+
+fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
+    let newest = cx.default_version();
+    let Some(ty) = newest.types.first() else { return };
+    let unknown_date = newest.media_type.replace(newest.name.as_deref().unwrap_or_default(), "2020-01-01");
+    let refused_accepts: Vec<(&str, Option<String>)> = vec![
+        ("accept-absent", None),
+        ("accept-plain-json", Some("application/json".to_owned())),
+        ("accept-unknown-date", Some(unknown_date)),
+        ("accept-wildcard", Some("*/*".to_owned())),
+        ("accept-garbage", Some("text/html".to_owned())),
+    ];
+    for kind in OperationKind::ALL {
+        let op = cx.op(kind);
+        let with_body = |r: super::Request, seed: &str| {
+            if op.has_body { r.with_body(Body::Json(Value::Object(values::valid_body(ty, seed, Fill::Minimal)))) } else { r }
+        };
+        if let Some(rule) = op.error(Situation::UnsupportedVersion).cloned() {
+            for (s, accept) in &refused_accepts {
+                let req = with_body(cx.request(kind, newest, Some(&ty.name)), &cx.id(kind, s)).with_accept(accept.as_deref());
+                let title = format!("Accept {} is refused", accept.as_deref().unwrap_or("absent"));
+                let case = if kind.has_type() {
+                    refused(cx, newest, ty, kind, s, Category::Versions, title, req, rule.clone(), None, matches!(kind, OperationKind::Update | OperationKind::Delete))
+                } else {
+                    CaseBuilder::new(cx, kind, s, Category::Versions)
+                        .title(title)
+                        .step(Role::Test, req, vec![Expect::Error { rule: rule.clone(), field: None }])
+                        .build(cx)
+                };
+                out.push(case);
+            }
+        }
+        // Each version is answered in its own media type.
+        for version in &cx.family.versions {
+            let s = cx.vs(version, "answered-in-its-media-type");
+            let id = cx.id(kind, &s);
+            let mut b = CaseBuilder::new(cx, kind, &s, Category::Versions)
+                .title(format!("{kind} under {} answers {}", version.label(), version.media_type))
+                .touches(&ty.name);
+            let vty = version.integration_type(&ty.name).unwrap_or(ty);
+            let mut stored = values::valid_body(vty, &id, Fill::Minimal);
+            if kind != OperationKind::Create {
+                let (setup, old) = setup_create(cx, version, vty, &format!("{id}#setup"), Fill::Minimal);
+                b = b.secrets(values::secrets_of(vty, &old)).step(setup.role, setup.request, setup.expect);
+                if kind != OperationKind::Update {
+                    stored = old;
+                }
+            }
+            let mut req = cx.request(kind, version, Some(&vty.name));
+            if op.has_body {
+                req = req.with_body(Body::Json(Value::Object(stored.clone())));
+            }
+            let mut expect = vec![Expect::Status { status: op.success_status }];
+            if kind != OperationKind::Delete {
+                expect.push(Expect::MediaType { media_type: version.media_type.clone() });
+            }
+            b = b.secrets(values::secrets_of(vty, &stored)).step(Role::Test, req, expect);
+            out.push(b.build(cx));
+        }
+    }
+    // q-values: the preferred supported version wins.
+    if let [older, .., newer] = cx.family.versions.as_slice() {
+        for (s, prefer, other) in [("accept-q-values-prefer-newer", newer, older), ("accept-q-values-prefer-older", older, newer)] {
+            let accept = format!("{};q=0.2, {};q=0.9", other.media_type, prefer.media_type);
+            let req = cx.request(OperationKind::List, prefer, None).with_accept(Some(&accept));
+            out.push(
+                CaseBuilder::new(cx, OperationKind::List, s, Category::Versions)
+                    .title(format!("Accept with q-values picks {}", prefer.media_type))
+                    .step(Role::Test, req, vec![Expect::Status { status: 200 }, Expect::MediaType { media_type: prefer.media_type.clone() }])
+                    .build(cx),
+            );
+        }
+        // The body is read under the version Accept picked, whatever Content-Type names.
+        let kind = OperationKind::Create;
+        let mut content_types: Vec<(String, String)> = cx
+            .family
+            .extra_request_content_types
+            .iter()
+            .map(|ct| (format!("content-type-{}", ct.replace(['/', '+', '.'], "-")), ct.clone()))
+            .collect();
+        content_types.push(("content-type-other-version".to_owned(), older.media_type.clone()));
+        for (s, ct) in content_types {
+            let Some(ty) = newer.types.first() else { continue };
+            let body = values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal);
+            let req = cx.request(kind, newer, Some(&ty.name)).with_content_type(Some(&ct)).with_body(Body::Json(Value::Object(body.clone())));
+            let view = View { type_name: ty.name.clone(), object: values::view(ty, &body) };
+            let verify = verify_state(cx, newer, ty, Some(&body));
+            out.push(
+                CaseBuilder::new(cx, kind, &s, Category::Versions)
+                    .title(format!("Content-Type {ct} is accepted; the body is read under Accept's version"))
+                    .touches(&ty.name)
+                    .secrets(values::secrets_of(ty, &body))
+                    .step(Role::Test, req, vec![Expect::Status { status: cx.op(kind).success_status }, Expect::MediaType { media_type: newer.media_type.clone() }, first_page(cx, vec![view])])
+                    .step(verify.role, verify.request, verify.expect)
+                    .build(cx),
+            );
+        }
+    }
+}
+
+/// A type whose fields differ between versions: configured under one, read under the other.
+fn per_version_fields(cx: &Ctx<'_>, out: &mut Vec<Case>) {
+    for written in &cx.family.versions {
+        for read in cx.family.versions.iter().filter(|v| v.name != written.name) {
+            for wty in &written.types {
+                let Some(rty) = read.integration_type(&wty.name) else { continue };
+                let differs = wty.fields.iter().any(|f| rty.field(&f.name).is_none());
+                if !differs {
+                    continue;
+                }
+                let s = format!(
+                    "{}-written-under-v{}-read-under-v{}",
+                    wty.name.to_lowercase().replace('_', "-"),
+                    written.label(),
+                    read.label()
+                );
+                let kind = OperationKind::Get;
+                let id = cx.id(kind, &s);
+                let (setup, stored) = setup_create(cx, written, wty, &id, Fill::Full);
+                let req = cx.request(kind, read, Some(&rty.name));
+                let view = View { type_name: rty.name.clone(), object: values::view(rty, &stored) };
+                out.push(
+                    CaseBuilder::new(cx, kind, &s, Category::Versions)
+                        .title(format!("fields of {} only under {} are not returned under {}", wty.name, written.label(), read.label()))
+                        .touches(&wty.name)
+                        .secrets(values::secrets_of(wty, &stored))
+                        .step(setup.role, setup.request, setup.expect)
+                        .step(Role::Test, req, vec![Expect::Status { status: 200 }, Expect::Single { view }])
+                        .build(cx),
+                );
+            }
+        }
+    }
+}
+
+/// Unversioned families answer their one media type whatever `Accept` names.
+fn accept_ignored(cx: &Ctx<'_>, out: &mut Vec<Case>) {
+    let version: &Version = cx.default_version();
+    let others: Vec<&str> = cx
+        .model
+        .families
+        .iter()
+        .flat_map(|f| f.versions.iter())
+        .map(|v| v.media_type.as_str())
+        .filter(|m| *m != version.media_type)
+        .collect();
+    for (i, accept) in others.iter().take(1).chain(["*/*"].iter()).enumerate() {
+        let s = if i == 0 { "accept-versioned-media-type-ignored" } else { "accept-wildcard-ignored" };
+        let req = cx.request(OperationKind::List, version, None).with_accept(Some(accept));
+        out.push(
+            CaseBuilder::new(cx, OperationKind::List, s, Category::Versions)
+                .title(format!("Accept {accept} is ignored; the answer is {}", version.media_type))
+                .step(Role::Test, req, vec![Expect::Status { status: 200 }, Expect::MediaType { media_type: version.media_type.clone() }])
+                .build(cx),
+        );
+    }
+}

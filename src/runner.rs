@@ -1,0 +1,850 @@
+//! Stage 4: send the cases to a target and judge them.
+//!
+//! Cases that share a project run one after the other in id order (a lane per project: the two
+//! Atlas families share one); lanes, and cases that touch no project, run concurrently. One
+//! keep-alive connection pool, validators built once, `TCP_NODELAY` on. The runner never touches
+//! an integration type that already existed on the target: it skips the cases that would.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::auth::{AuthSpec, Authenticator};
+use crate::case::{Body, Case, Category, Credential, Lane, Project, Requirement, Role, Step};
+use crate::check::{self, Finding};
+use crate::error::{Error, Result};
+use crate::exchange::{Exchange, Response};
+use crate::model::{Family, Model, OperationKind, ProjectKind};
+use crate::schema::Validators;
+use crate::spec::Spec;
+use crate::target::Target;
+
+/// The spec, its model and compiled validators: built once, shared by every case.
+#[derive(Debug)]
+pub struct Harness {
+    pub spec: Spec,
+    pub model: Model,
+    pub validators: Validators,
+}
+
+impl Harness {
+    pub fn from_spec(spec: Spec) -> Result<Harness> {
+        let model = crate::model::build(&spec)?;
+        let validators = Validators::build(&spec, &model)?;
+        Ok(Harness {
+            spec,
+            model,
+            validators,
+        })
+    }
+
+    /// The harness for the spec bundled with the crate.
+    pub fn bundled() -> Result<Harness> {
+        Harness::from_spec(crate::spec::bundled()?)
+    }
+}
+
+/// Called with each finished case (for progress display).
+pub type Progress = Arc<dyn Fn(&Outcome) + Send + Sync>;
+
+/// How to run.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Cases running at the same time (lanes never run their own cases concurrently).
+    pub jobs: usize,
+    /// Wall-clock budget for the whole run; cases not started by then are not run.
+    pub deadline: Option<Duration>,
+    /// Response bodies are read up to this many bytes.
+    pub body_cap: usize,
+    pub progress: Option<Progress>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            timeout: Duration::from_secs(10),
+            jobs: 8,
+            deadline: None,
+            body_cap: 4 * 1024 * 1024,
+            progress: None,
+        }
+    }
+}
+
+/// What became of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "outcome", content = "reason")]
+pub enum Verdict {
+    Passed,
+    Failed,
+    Skipped(String),
+}
+
+/// One judged case.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub id: String,
+    pub family: String,
+    pub operation: String,
+    pub category: Category,
+    pub title: String,
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+    pub exchanges: Vec<Exchange>,
+    #[serde(serialize_with = "millis")]
+    pub duration: Duration,
+    /// Cleanup requests that did not succeed (`METHOD path: status`).
+    pub cleanup_failures: Vec<String>,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub started: SystemTime,
+    pub finished: SystemTime,
+    pub outcomes: Vec<Outcome>,
+    /// Requests sent (retries included).
+    pub requests: usize,
+    /// Integrations the target had before the run, per family (never touched).
+    pub pre_existing: BTreeMap<String, Vec<String>>,
+}
+
+impl RunReport {
+    pub fn count(&self, f: impl Fn(&Verdict) -> bool) -> usize {
+        self.outcomes.iter().filter(|o| f(&o.verdict)).count()
+    }
+
+    pub fn passed(&self) -> usize {
+        self.count(|v| *v == Verdict::Passed)
+    }
+
+    pub fn failed(&self) -> usize {
+        self.count(|v| *v == Verdict::Failed)
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.count(|v| matches!(v, Verdict::Skipped(_)))
+    }
+}
+
+/// Per-family state the checks need: the integrations that existed before the run.
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    /// (family, version label) → type → object as the target returned it.
+    pub objects: BTreeMap<(String, String), BTreeMap<String, Value>>,
+}
+
+impl Baseline {
+    pub fn for_version(&self, family: &str, version: &str) -> Vec<(String, Value)> {
+        self.objects
+            .get(&(family.to_owned(), version.to_owned()))
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+}
+
+struct LaneAuth {
+    owner: Authenticator,
+    read_only: Option<Authenticator>,
+    wrong: Option<Authenticator>,
+}
+
+struct Runner<'a> {
+    harness: &'a Harness,
+    target: &'a Target,
+    client: reqwest::Client,
+    opts: &'a RunOptions,
+    requests: std::sync::atomic::AtomicUsize,
+    deadline: Option<Instant>,
+    baseline: Baseline,
+    limit: Semaphore,
+    /// Cases that expire the target's nonces or tokens affect every lane: they run alone.
+    exclusive: tokio::sync::RwLock<()>,
+}
+
+/// Run `cases` against `target`.
+pub async fn run(
+    harness: &Harness,
+    cases: &[Case],
+    target: &Target,
+    opts: &RunOptions,
+) -> Result<RunReport> {
+    let started = SystemTime::now();
+    let client = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .timeout(opts.timeout)
+        .connect_timeout(opts.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(target.insecure)
+        .build()
+        .map_err(|e| Error::Target(format!("cannot build an HTTP client: {e}")))?;
+    let mut runner = Runner {
+        harness,
+        target,
+        client,
+        opts,
+        requests: Default::default(),
+        deadline: opts.deadline.map(|d| Instant::now() + d),
+        baseline: Baseline::default(),
+        limit: Semaphore::new(opts.jobs.max(1)),
+        exclusive: tokio::sync::RwLock::new(()),
+    };
+    let families: BTreeSet<&str> = cases.iter().map(|c| c.family.as_str()).collect();
+    let mut unavailable: BTreeMap<String, String> = BTreeMap::new();
+    for family in harness.model.families.iter().filter(|f| families.contains(f.name.as_str())) {
+        if let Err(reason) = runner.fetch_baseline(family).await? {
+            unavailable.insert(family.name.clone(), reason);
+        }
+    }
+    let mut pre_existing = BTreeMap::new();
+    for ((family, _), objects) in &runner.baseline.objects {
+        let e: &mut Vec<String> = pre_existing.entry(family.clone()).or_default();
+        for t in objects.keys() {
+            if !e.contains(t) {
+                e.push(t.clone());
+            }
+        }
+    }
+
+    // Lanes: each runs its cases in order; the stateless cases are spread over two lanes.
+    let mut lanes: BTreeMap<(Lane, usize), Vec<&Case>> = BTreeMap::new();
+    let mut stateless = 0usize;
+    for case in cases {
+        let key = match case.lane {
+            Lane::Stateless => {
+                stateless += 1;
+                (Lane::Stateless, stateless % 2)
+            }
+            lane => (lane, 0),
+        };
+        lanes.entry(key).or_default().push(case);
+    }
+    let runner = &runner;
+    let unavailable = &unavailable;
+    let lane_futures = lanes.into_values().map(|lane_cases| async move {
+        let auth = runner.lane_auth();
+        let mut out = Vec::with_capacity(lane_cases.len());
+        for case in lane_cases {
+            let outcome = match runner.skip_reason(case, unavailable) {
+                Some(reason) => skipped(case, reason),
+                None => runner.run_case(&auth, case).await,
+            };
+            if let Some(p) = &runner.opts.progress {
+                p(&outcome);
+            }
+            out.push(outcome);
+        }
+        out
+    });
+    let mut outcomes: Vec<Outcome> = futures_join_all(lane_futures).await.into_iter().flatten().collect();
+    outcomes.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(RunReport {
+        started,
+        finished: SystemTime::now(),
+        outcomes,
+        requests: runner.requests.load(std::sync::atomic::Ordering::Relaxed),
+        pre_existing,
+    })
+}
+
+/// Join futures on the current task set by spawning nothing: lanes share the runner by
+/// reference, so they are polled together here.
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, fut) in pinned.iter_mut().enumerate() {
+            if results[i].is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => results[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().map(|r| r.expect("all ready")).collect()
+}
+
+fn skipped(case: &Case, reason: String) -> Outcome {
+    Outcome {
+        id: case.id.clone(),
+        family: case.family.clone(),
+        operation: case.operation.clone(),
+        category: case.category,
+        title: case.title.clone(),
+        verdict: Verdict::Skipped(reason),
+        findings: Vec::new(),
+        exchanges: Vec::new(),
+        duration: Duration::ZERO,
+        cleanup_failures: Vec::new(),
+    }
+}
+
+impl Runner<'_> {
+    fn lane_auth(&self) -> LaneAuth {
+        let base = self.target.base_url.clone();
+        let wrong = match &self.target.auth {
+            AuthSpec::Digest { public, private } => Some(Authenticator::new(
+                AuthSpec::Digest {
+                    public: public.clone(),
+                    private: format!("{private}-wrong"),
+                },
+                base.clone(),
+            )),
+            _ => None,
+        };
+        LaneAuth {
+            owner: Authenticator::new(self.target.auth.clone(), base.clone()),
+            read_only: self
+                .target
+                .read_only
+                .clone()
+                .map(|a| Authenticator::new(a, base.clone())),
+            wrong,
+        }
+    }
+
+    fn family(&self, name: &str) -> &Family {
+        self.harness
+            .model
+            .family(name)
+            .expect("cases come from this model")
+    }
+
+    fn skip_reason(&self, case: &Case, unavailable: &BTreeMap<String, String>) -> Option<String> {
+        if let Some(reason) = unavailable.get(&case.family) {
+            return Some(reason.clone());
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some("the run's deadline was reached before this case started".into());
+        }
+        let family = self.family(&case.family);
+        let other_kind = match family.project_kind {
+            ProjectKind::Atlas => ProjectKind::CloudManager,
+            ProjectKind::CloudManager => ProjectKind::Atlas,
+        };
+        for r in &case.requires {
+            let missing = match r {
+                Requirement::ReadOnlyCredentials => self.target.read_only.is_none().then_some("no read-only credentials were given"),
+                Requirement::NoAccessProject => self.target.other_group_id.is_none().then_some("no project without access was given"),
+                Requirement::OtherKindProject => self.target.group_for(other_kind).is_none().then_some("no project of the other kind was given"),
+                Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. })).then_some("the credentials are not digest credentials"),
+                Requirement::TokenExpiry => self.target.token_expirer.is_none().then_some("only the embedded server can expire a token on demand"),
+                Requirement::NonceExpiry => self.target.nonce_expirer.is_none().then_some("only the embedded server can expire a nonce on demand"),
+                Requirement::EmptyProject => None,
+            };
+            if let Some(m) = missing {
+                return Some(m.to_owned());
+            }
+        }
+        for version in &family.versions {
+            let pre = self.baseline.for_version(&family.name, version.label());
+            for t in &case.touches {
+                if pre.iter().any(|(name, _)| name == t) {
+                    return Some(format!(
+                        "{t} already exists on the target; the harness never changes an integration it did not create"
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// The integrations the target already has, per version; `Ok(Err(reason))` when the family
+    /// cannot be judged at all on this target.
+    async fn fetch_baseline(&mut self, family: &Family) -> Result<std::result::Result<(), String>> {
+        let Some(group) = self.target.group_for(family.project_kind) else {
+            return Ok(Err(format!(
+                "no {} project id was given (skipping the {} family)",
+                match family.project_kind {
+                    ProjectKind::Atlas => "Atlas",
+                    ProjectKind::CloudManager => "Cloud Manager",
+                },
+                family.name
+            )));
+        };
+        let auth = self.lane_auth();
+        for version in &family.versions {
+            let list = family.operation(OperationKind::List);
+            let mut req = crate::case::Request {
+                method: list.method.clone(),
+                project: Project::Literal(group.to_owned()),
+                path: "/integrations".into(),
+                base_path: family.base_path.clone(),
+                query: vec![("itemsPerPage".into(), "500".into())],
+                accept: Some(version.media_type.clone()),
+                content_type: None,
+                body: Body::None,
+                credential: Credential::Owner,
+                operation: list.id.clone(),
+                version: version.name.clone(),
+            };
+            req.query.push(("pageNum".into(), "1".into()));
+            let step = Step { role: Role::Setup, request: req, expect: Vec::new() };
+            let ex = self.send(&auth, family, &step, 0, &[]).await;
+            let Some(resp) = &ex.response else {
+                return Err(Error::Target(format!(
+                    "cannot reach {}: {}",
+                    self.target.base_url,
+                    ex.error.unwrap_or_default()
+                )));
+            };
+            match resp.status {
+                200 => {}
+                401 => {
+                    return Err(Error::Auth(format!(
+                        "the target refuses the credentials (401 on {})",
+                        ex.path_and_query()
+                    )))
+                }
+                403 => {
+                    return Ok(Err(format!(
+                        "the credentials cannot read the {} project (403)",
+                        family.name
+                    )))
+                }
+                404 => {
+                    return Ok(Err(format!(
+                        "the target does not serve {} for this project (404 on list)",
+                        family.base_path
+                    )))
+                }
+                s => {
+                    return Err(Error::Target(format!(
+                        "listing the project's integrations answered {s}; cannot judge a target whose list fails"
+                    )))
+                }
+            }
+            let body = resp.json().ok_or_else(|| {
+                Error::Target(format!(
+                    "the list of {} is not JSON; cannot take stock of the project",
+                    family.base_path
+                ))
+            })?;
+            let body = if body.get("content").is_some() && body.get("results").is_none() {
+                body["content"].clone()
+            } else {
+                body
+            };
+            let mut objects = BTreeMap::new();
+            for item in body.get("results").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(t) = item.get("type").and_then(Value::as_str) {
+                    objects.insert(t.to_owned(), item.clone());
+                }
+            }
+            self.baseline
+                .objects
+                .insert((family.name.clone(), version.label().to_owned()), objects);
+        }
+        Ok(Ok(()))
+    }
+
+    async fn run_case(&self, auth: &LaneAuth, case: &Case) -> Outcome {
+        let global = case
+            .requires
+            .iter()
+            .any(|r| matches!(r, Requirement::NonceExpiry | Requirement::TokenExpiry));
+        let (_shared, _alone) = if global {
+            (None, Some(self.exclusive.write().await))
+        } else {
+            (Some(self.exclusive.read().await), None)
+        };
+        let _permit = self.limit.acquire().await.expect("never closed");
+        let started = Instant::now();
+        let family = self.family(&case.family);
+        let mut exchanges = Vec::new();
+        let mut aborted = None;
+        for (i, step) in case.steps.iter().enumerate() {
+            if step.role == Role::Cleanup {
+                continue;
+            }
+            let ex = self.send(auth, family, step, i, &case.secrets).await;
+            let failed_setup = step.role == Role::Setup
+                && !ex.response.as_ref().is_some_and(|r| (200..300).contains(&r.status));
+            exchanges.push(ex);
+            if failed_setup {
+                aborted = Some(i);
+                break;
+            }
+        }
+        let mut cleanup_failures = Vec::new();
+        for (i, step) in case.steps.iter().enumerate().filter(|(_, s)| s.role == Role::Cleanup) {
+            let ex = self.send(auth, family, step, i, &case.secrets).await;
+            let ok = ex
+                .response
+                .as_ref()
+                .is_some_and(|r| (200..300).contains(&r.status) || r.status == 404);
+            if !ok {
+                let what = match (&ex.response, &ex.error) {
+                    (Some(r), _) => r.status.to_string(),
+                    (None, Some(e)) => e.clone(),
+                    _ => "no answer".into(),
+                };
+                cleanup_failures.push(format!("{} {}: {what}", ex.method, ex.path_and_query()));
+            }
+            exchanges.push(ex);
+        }
+        let mut findings = check::run(
+            &check::Context {
+                harness: self.harness,
+                family,
+                baseline: &self.baseline,
+                secrets: &case.secrets,
+            },
+            case,
+            &exchanges,
+        );
+        if let Some(i) = aborted {
+            findings.insert(0, check::setup_failed(case, &exchanges, i));
+        }
+        let verdict = if findings.is_empty() { Verdict::Passed } else { Verdict::Failed };
+        Outcome {
+            id: case.id.clone(),
+            family: case.family.clone(),
+            operation: case.operation.clone(),
+            category: case.category,
+            title: case.title.clone(),
+            verdict,
+            findings,
+            exchanges,
+            duration: started.elapsed(),
+            cleanup_failures,
+        }
+    }
+
+    fn group(&self, family: &Family, project: &Project) -> String {
+        match project {
+            Project::Own => self.target.group_for(family.project_kind).unwrap_or_default().to_owned(),
+            Project::OtherKind => {
+                let other = match family.project_kind {
+                    ProjectKind::Atlas => ProjectKind::CloudManager,
+                    ProjectKind::CloudManager => ProjectKind::Atlas,
+                };
+                self.target.group_for(other).unwrap_or_default().to_owned()
+            }
+            Project::NoAccess => self.target.other_group_id.clone().unwrap_or_default(),
+            Project::Literal(id) => id.clone(),
+        }
+    }
+
+    async fn send(&self, auth: &LaneAuth, family: &Family, step: &Step, index: usize, secrets: &[String]) -> Exchange {
+        let req = &step.request;
+        let base = self.target.base_url.as_str().trim_end_matches('/');
+        let raw = format!("{base}{}/groups/{}{}", req.base_path, self.group(family, &req.project), req.path);
+        let mut url = match url::Url::parse(&raw) {
+            Ok(u) => u,
+            Err(e) => return transport_error(step, index, raw, format!("bad URL: {e}")),
+        };
+        if !req.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &req.query {
+                pairs.append_pair(k, v);
+            }
+        }
+        let method = Method::from_bytes(req.method.as_bytes()).unwrap_or(Method::GET);
+        let uri = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let body: Option<Vec<u8>> = match &req.body {
+            Body::None => None,
+            Body::Json(v) => Some(serde_json::to_vec(v).unwrap_or_default()),
+            Body::Raw(s) => Some(s.clone().into_bytes()),
+            Body::Oversized(n) => Some(oversized(*n)),
+        };
+        let recorded_body = match &req.body {
+            Body::None => None,
+            Body::Oversized(n) => Some(format!("<{n} bytes of padded JSON>")),
+            _ => body.as_ref().map(|b| scrub(&String::from_utf8_lossy(b), secrets)),
+        };
+        let mut headers = HeaderMap::new();
+        if let Some(a) = &req.accept {
+            if let Ok(v) = HeaderValue::from_str(a) {
+                headers.insert(reqwest::header::ACCEPT, v);
+            }
+        }
+        if let (Some(ct), Some(_)) = (&req.content_type, &body) {
+            if let Ok(v) = HeaderValue::from_str(ct) {
+                headers.insert(reqwest::header::CONTENT_TYPE, v);
+            }
+        }
+        let authenticator = match req.credential {
+            Credential::Owner | Credential::StaleNonce | Credential::ReplayedNonceCount => Some(&auth.owner),
+            Credential::ReadOnly => auth.read_only.as_ref(),
+            Credential::WrongPassword => auth.wrong.as_ref(),
+            _ => None,
+        };
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut h = headers.clone();
+            match self.authorization(authenticator, req.credential, &method, &uri, &url).await {
+                Ok(Some(v)) => {
+                    h.insert(AUTHORIZATION, v);
+                }
+                Ok(None) => {}
+                Err(e) => return transport_error(step, index, url.to_string(), e.to_string()),
+            }
+            let recorded_headers = record_headers(&h);
+            let mut rb = self.client.request(method.clone(), url.clone()).headers(h);
+            if let Some(b) = &body {
+                rb = rb.body(b.clone());
+            }
+            self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let result = match self.deadline {
+                Some(d) => match tokio::time::timeout_at(d.into(), rb.send()).await {
+                    Ok(r) => r.map_err(|e| describe(&e)),
+                    Err(_) => Err("the run's deadline was reached".to_owned()),
+                },
+                None => rb.send().await.map_err(|e| describe(&e)),
+            };
+            let response = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    let mut ex = transport_error(step, index, url.to_string(), e);
+                    ex.request_headers = recorded_headers;
+                    ex.request_body = recorded_body;
+                    ex.duration = started.elapsed();
+                    return ex;
+                }
+            };
+            let status = response.status();
+            let resp_headers = response.headers().clone();
+            let retryable = matches!(req.credential, Credential::Owner | Credential::ReadOnly | Credential::WrongPassword);
+            if status == StatusCode::UNAUTHORIZED && attempt == 1 && retryable {
+                if let Some(a) = authenticator {
+                    if a.learn(status, &resp_headers) {
+                        // Drain the body so the connection is reused.
+                        let _ = read_capped(response, self.opts.body_cap).await;
+                        continue;
+                    }
+                }
+            }
+            let (body_bytes, truncated, error) = read_capped(response, self.opts.body_cap).await;
+            let headers_out = resp_headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect();
+            return Exchange {
+                step: index,
+                role: step.role,
+                method: req.method.clone(),
+                url: url.to_string(),
+                request_headers: recorded_headers,
+                request_body: recorded_body,
+                response: Some(Response {
+                    status: status.as_u16(),
+                    headers: headers_out,
+                    body: body_bytes,
+                    truncated,
+                }),
+                error,
+                duration: started.elapsed(),
+            };
+        }
+    }
+
+    async fn authorization(
+        &self,
+        authenticator: Option<&Authenticator>,
+        credential: Credential,
+        method: &Method,
+        uri: &str,
+        url: &url::Url,
+    ) -> Result<Option<HeaderValue>> {
+        match credential {
+            Credential::None => Ok(None),
+            Credential::BadBearer => Ok(Some(HeaderValue::from_static("Bearer 0f1e2d3c4b5a69788796a5b4c3d2e1f0-never-issued"))),
+            Credential::ExpiredBearer => {
+                let token = self.target.token_expirer.as_ref().and_then(|f| f());
+                let token = token.ok_or_else(|| Error::Auth("the target issued no token to expire".into()))?;
+                HeaderValue::from_str(&format!("Bearer {token}"))
+                    .map(Some)
+                    .map_err(|_| Error::Auth("the expired token is not a valid header value".into()))
+            }
+            Credential::ForgedNonce => self.forged_digest(method, uri, url).await.map(Some),
+            Credential::StaleNonce => {
+                if let Some(expire) = &self.target.nonce_expirer {
+                    expire();
+                }
+                authenticator_header(authenticator, &self.client, method, uri).await
+            }
+            Credential::ReplayedNonceCount => {
+                // Send the header once (accepted), then the request under test reuses it.
+                let header = authenticator_header(authenticator, &self.client, method, uri).await?;
+                if let Some(h) = &header {
+                    self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let first = self.client.request(method.clone(), url.clone()).header(AUTHORIZATION, h.clone()).send().await;
+                    if let Ok(r) = first {
+                        let _ = read_capped(r, self.opts.body_cap).await;
+                    }
+                }
+                Ok(header)
+            }
+            Credential::Owner | Credential::ReadOnly | Credential::WrongPassword => {
+                authenticator_header(authenticator, &self.client, method, uri).await
+            }
+        }
+    }
+
+    /// A digest response with the right password to a nonce the target never issued: the
+    /// realm is learnt from a real challenge first.
+    async fn forged_digest(&self, method: &Method, uri: &str, url: &url::Url) -> Result<HeaderValue> {
+        let AuthSpec::Digest { public, private } = &self.target.auth else {
+            return Err(Error::Auth("a forged digest needs digest credentials".into()));
+        };
+        self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let resp = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| Error::Target(describe(&e)))?;
+        let mut realm = None;
+        for value in resp.headers().get_all(reqwest::header::WWW_AUTHENTICATE) {
+            if let Ok(text) = value.to_str() {
+                if let Ok(challenges) = crate::auth::parse_challenges(text) {
+                    for c in challenges.iter().filter(|c| c.scheme.eq_ignore_ascii_case("digest")) {
+                        realm = c.param("realm").map(str::to_owned);
+                    }
+                }
+            }
+        }
+        let realm = realm.ok_or_else(|| Error::Auth("the target sent no digest challenge".into()))?;
+        let forged = format!("Digest realm=\"{realm}\", nonce=\"00000000000000000000000000000000\", qop=\"auth\", algorithm=MD5");
+        let mut prompt = digest_auth::parse(&forged).map_err(|e| Error::Auth(format!("forging a challenge: {e}")))?;
+        let context = digest_auth::AuthContext::new_with_method(
+            public.as_str(),
+            private.as_str(),
+            uri,
+            Option::<&[u8]>::None,
+            digest_auth::HttpMethod::from(method.as_str()),
+        );
+        let answer = prompt
+            .respond(&context)
+            .map_err(|e| Error::Auth(format!("forging a digest response: {e}")))?;
+        HeaderValue::from_str(&answer.to_header_string()).map_err(|_| Error::Auth("forged header is not valid".into()))
+    }
+}
+
+async fn authenticator_header(
+    authenticator: Option<&Authenticator>,
+    client: &reqwest::Client,
+    method: &Method,
+    uri: &str,
+) -> Result<Option<HeaderValue>> {
+    match authenticator {
+        Some(a) => a.header(client, method, uri).await,
+        None => Ok(None),
+    }
+}
+
+fn transport_error(step: &Step, index: usize, url: String, error: String) -> Exchange {
+    Exchange {
+        step: index,
+        role: step.role,
+        method: step.request.method.clone(),
+        url,
+        request_headers: Vec::new(),
+        request_body: None,
+        response: None,
+        error: Some(error),
+        duration: Duration::ZERO,
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "broken response body"
+    } else if e.is_request() {
+        "request failed"
+    } else {
+        "transport error"
+    };
+    let mut msg = format!("{kind}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg
+}
+
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> (Vec<u8>, bool, Option<String>) {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    body.extend_from_slice(&chunk[..cap - body.len()]);
+                    return (body, true, None);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return (body, false, None),
+            Err(e) => return (body, false, Some(describe(&e))),
+        }
+    }
+}
+
+fn record_headers(h: &HeaderMap) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(k, v): (&HeaderName, &HeaderValue)| {
+            let value = if k == AUTHORIZATION {
+                let text = v.to_str().unwrap_or("");
+                format!("{} <redacted>", text.split_whitespace().next().unwrap_or(""))
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            (k.as_str().to_owned(), value)
+        })
+        .collect()
+}
+
+/// A valid JSON object of exactly `n` bytes (padding in a string field).
+fn oversized(n: usize) -> Vec<u8> {
+    let head = b"{\"padding\":\"";
+    let tail = b"\"}";
+    let fill = n.saturating_sub(head.len() + tail.len());
+    let mut out = Vec::with_capacity(n);
+    out.extend_from_slice(head);
+    out.resize(head.len() + fill, b'a');
+    out.extend_from_slice(tail);
+    out
+}
+
+/// Replace every secret in `text` with a placeholder.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "{{secret}}");
+        }
+    }
+    out
+}

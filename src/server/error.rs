@@ -1,0 +1,209 @@
+//! The one error type of the reference server (as in dropshot): every rejection, at any stage,
+//! is an [`ApiError`] with an external part (status, `errorCode`, `detail`, `parameters`: what
+//! the client sees, in the contract's error shape) and an internal part (what a log may see).
+//! Nothing reaches the client through axum's default plain-text rejections.
+//!
+//! Status and `errorCode` come from the operation's error catalogue in the model
+//! ([`crate::model::ErrorRule`]); the fallbacks here only cover rows a spec lacks or rows without
+//! an `errorCode` (level C).
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use serde_json::{json, Value};
+
+use crate::model::{ErrorRule, Operation, Situation};
+
+/// A rejection, in the contract's error shape.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: String,
+    /// Human text. Never holds a secret.
+    pub(crate) detail: String,
+    /// The fields or values the detail names. Never holds a secret.
+    pub(crate) parameters: Vec<Value>,
+    /// Extra response headers (`WWW-Authenticate`, `Allow`).
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// For logs and `Debug` only; never sent.
+    pub(crate) internal: Option<String>,
+    /// The catalogue row's `parameters` template (`{field}` = the offending field).
+    template: Vec<String>,
+}
+
+/// Status and code used when an operation's catalogue has no row (or no code) for a situation.
+fn fallback(situation: Situation) -> (u16, &'static str) {
+    use Situation::*;
+    match situation {
+        Unauthenticated => (401, "UNAUTHORIZED"),
+        NoProjectAccess => (401, "NOT_IN_GROUP"),
+        ReadOnlyWrite => (401, "USER_UNAUTHORIZED"),
+        UnsupportedVersion => (406, "INVALID_VERSION_DATE"),
+        InvalidGroupId => (404, "INVALID_GROUP_ID"),
+        GroupNotFound => (404, "GROUP_NOT_FOUND"),
+        WrongProjectKind => (404, "RESOURCE_NOT_FOUND"),
+        InvalidIntegrationType | UnsupportedType | EnumInvalid => (400, "INVALID_ENUM_VALUE"),
+        NotConfigured => (404, "INTEGRATION_NOT_CONFIGURED"),
+        AlreadyConfigured => (409, "INTEGRATION_ALREADY_CONFIGURED"),
+        MalformedJson => (400, "MALFORMED_JSON"),
+        BodyNotObject => (400, "INVALID_JSON"),
+        WrongJsonType => (400, "INVALID_JSON_ATTRIBUTE"),
+        TypeMissing | RequiredMissing => (400, "MISSING_ATTRIBUTE"),
+        TypeMismatch | UnknownAttribute => (400, "INVALID_ATTRIBUTE"),
+        InvalidSettings => (400, "INVALID_INTEGRATION_SETTINGS"),
+        UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
+        PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE"),
+        InvalidQueryParameter => (400, "INVALID_QUERY_PARAMETER"),
+        UnknownPath => (404, "RESOURCE_NOT_FOUND"),
+        MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
+    }
+}
+
+/// Cuts user input that is quoted in a detail, so that a 1 MiB value is not echoed whole.
+pub(crate) fn quote_input(s: &str) -> String {
+    const MAX: usize = 64;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        let head: String = s.chars().take(MAX).collect();
+        format!("{head}…")
+    }
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: code.to_owned(),
+            detail: detail.into(),
+            parameters: Vec::new(),
+            headers: Vec::new(),
+            internal: None,
+            template: Vec::new(),
+        }
+    }
+
+    /// The error for `situation` as `op`'s catalogue defines it.
+    pub(crate) fn of(
+        op: Option<&Operation>,
+        situation: Situation,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self::from_row(op.and_then(|o| o.error(situation)), situation, detail)
+    }
+
+    /// The error for an unsupported type: the catalogue row naming that type.
+    pub(crate) fn unsupported_type(
+        op: &Operation,
+        type_name: &str,
+        detail: impl Into<String>,
+    ) -> Self {
+        let row = op
+            .errors_for(Situation::UnsupportedType)
+            .find(|r| r.integration_type.as_deref() == Some(type_name));
+        Self::from_row(row, Situation::UnsupportedType, detail)
+    }
+
+    fn from_row(row: Option<&ErrorRule>, situation: Situation, detail: impl Into<String>) -> Self {
+        let (status, code) = fallback(situation);
+        let status = row.map_or(status, |r| r.status);
+        let code = row.and_then(|r| r.error_code.as_deref()).unwrap_or(code);
+        let mut e = ApiError::new(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            code,
+            detail,
+        );
+        e.template = row.map(|r| r.parameters.clone()).unwrap_or_default();
+        e
+    }
+
+    /// Names the offending field: the catalogue's `parameters` template with `{field}` filled
+    /// in, or `[field]` when the row has no template.
+    pub(crate) fn field(mut self, field: &str) -> Self {
+        self.parameters = if self.template.is_empty() {
+            vec![json!(field)]
+        } else {
+            self.template
+                .iter()
+                .map(|p| json!(if p == "{field}" { field } else { p.as_str() }))
+                .collect()
+        };
+        self
+    }
+
+    pub(crate) fn params(mut self, parameters: Vec<Value>) -> Self {
+        self.parameters = parameters;
+        self
+    }
+
+    pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub(crate) fn internal(mut self, message: impl Into<String>) -> Self {
+        self.internal = Some(message.into());
+        self
+    }
+
+    /// The error body, in the public API's wire order.
+    pub(crate) fn body(&self, with_reason: bool) -> Value {
+        let mut body = json!({
+            "detail": self.detail,
+            "error": self.status.as_u16(),
+            "errorCode": self.code,
+            "parameters": self.parameters,
+        });
+        if with_reason {
+            body["reason"] = json!(self.status.canonical_reason().unwrap_or("Unknown"));
+        }
+        body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model;
+
+    #[test]
+    fn rows_come_from_the_catalogue() {
+        let m = model::bundled().unwrap();
+        let f = m.family("cloud-manager").unwrap();
+        let create = f.operation(model::OperationKind::Create);
+        let e = ApiError::of(Some(create), Situation::RequiredMissing, "x").field("apiKey");
+        assert_eq!(
+            (e.status.as_u16(), e.code.as_str()),
+            (400, "MISSING_ATTRIBUTE")
+        );
+        assert_eq!(e.parameters, vec![json!("apiKey")]);
+        let e = ApiError::of(Some(create), Situation::TypeMissing, "x").field("type");
+        assert_eq!(e.parameters, vec![json!("type")]);
+        let e = ApiError::of(Some(create), Situation::WrongProjectKind, "x");
+        assert_eq!(e.code, "ATLAS_GROUP");
+        let e = ApiError::unsupported_type(create, "DATADOG", "x");
+        assert_eq!(e.code, "DATADOG_NOT_SUPPORTED_FOR_CLOUD_MANAGER");
+        // a row without a code falls back
+        let e = ApiError::of(Some(create), Situation::UnsupportedMediaType, "x");
+        assert_eq!(
+            (e.status.as_u16(), e.code.as_str()),
+            (415, "UNSUPPORTED_MEDIA_TYPE")
+        );
+        let body = e.body(true);
+        let keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            ["detail", "error", "errorCode", "parameters", "reason"]
+        );
+        assert_eq!(body["reason"], "Unsupported Media Type");
+    }
+
+    #[test]
+    fn quotes_are_cut() {
+        assert_eq!(quote_input("abc"), "abc");
+        assert_eq!(quote_input(&"x".repeat(1000)).chars().count(), 65);
+    }
+}

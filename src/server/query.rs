@@ -1,0 +1,342 @@
+//! Query parameters: what the operation declares in the model (type, default, bounds) and
+//! nothing else. Parameters an operation does not declare are ignored, which is how get and
+//! delete ignore the page parameters and cloud-manager ignores `includeCount`.
+//!
+//! Syntax choices (contract section 8): a repeated parameter uses its first value; booleans are
+//! exactly `true` or `false`; integers are an optional sign and decimal digits (`01` is 1; empty
+//! is not an integer); `pageNum` has no upper bound, even past `u64`.
+
+use serde_json::json;
+#[cfg(test)]
+use serde_json::Value;
+
+use crate::model::{Operation, ParamKind, QueryParam, Situation};
+
+use super::error::{quote_input, ApiError};
+
+/// The names the contract gives the page and format parameters.
+pub(crate) const PAGE_NUM: &str = "pageNum";
+pub(crate) const ITEMS_PER_PAGE: &str = "itemsPerPage";
+pub(crate) const INCLUDE_COUNT: &str = "includeCount";
+pub(crate) const PRETTY: &str = "pretty";
+pub(crate) const ENVELOPE: &str = "envelope";
+
+/// The decoded query string, in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawQuery(Vec<(String, String)>);
+
+impl RawQuery {
+    pub(crate) fn parse(query: Option<&str>) -> Self {
+        RawQuery(
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of a parameter.
+    pub(crate) fn first(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether a boolean parameter is exactly `true` (used to format errors raised before the
+    /// query is validated).
+    pub(crate) fn is_true(&self, name: &str) -> bool {
+        self.first(name) == Some("true")
+    }
+}
+
+/// A non-negative integer of any size: its decimal digits (no leading zeros) and its value,
+/// saturated at `u64::MAX`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BigCount {
+    pub(crate) digits: String,
+    pub(crate) value: u64,
+}
+
+impl BigCount {
+    pub(crate) fn from_u64(n: u64) -> Self {
+        BigCount {
+            digits: n.to_string(),
+            value: n,
+        }
+    }
+
+    /// One less (for the `previous` link); zero stays zero.
+    pub(crate) fn pred(&self) -> BigCount {
+        if self.value < u64::MAX {
+            return BigCount::from_u64(self.value.saturating_sub(1));
+        }
+        // Decimal decrement of a number that may exceed u64.
+        let mut d: Vec<u8> = self.digits.bytes().collect();
+        let mut i = d.len();
+        while i > 0 {
+            i -= 1;
+            if d[i] == b'0' {
+                d[i] = b'9';
+            } else {
+                d[i] -= 1;
+                break;
+            }
+        }
+        let digits = String::from_utf8(d).unwrap_or_default();
+        let digits = digits.trim_start_matches('0');
+        let digits = if digits.is_empty() { "0" } else { digits };
+        BigCount {
+            digits: digits.to_owned(),
+            value: digits.parse().unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// An integer value as sent: `None` if not an integer; otherwise its sign and magnitude.
+fn parse_integer(s: &str) -> Option<(bool, BigCount)> {
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let trimmed = digits.trim_start_matches('0');
+    let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
+    let value = trimmed.parse::<u64>().unwrap_or(u64::MAX);
+    Some((
+        negative && value != 0,
+        BigCount {
+            digits: trimmed.to_owned(),
+            value,
+        },
+    ))
+}
+
+/// The effective values of the declared parameters.
+#[derive(Debug, Clone)]
+pub(crate) struct Params {
+    pub(crate) page_num: BigCount,
+    pub(crate) items_per_page: u64,
+    /// `None` when the operation does not declare `includeCount`.
+    pub(crate) include_count: Option<bool>,
+    pub(crate) pretty: bool,
+    pub(crate) envelope: bool,
+}
+
+impl Params {
+    /// The defaults, for formatting when no operation applies.
+    pub(crate) fn lenient(q: &RawQuery) -> Self {
+        Params {
+            page_num: BigCount::from_u64(1),
+            items_per_page: 100,
+            include_count: None,
+            pretty: q.is_true(PRETTY),
+            envelope: q.is_true(ENVELOPE),
+        }
+    }
+}
+
+enum Parsed {
+    Int(BigCount),
+    Bool(bool),
+}
+
+fn reject(op: &Operation, p: &QueryParam, value: &str, why: &str) -> ApiError {
+    ApiError::of(
+        Some(op),
+        Situation::InvalidQueryParameter,
+        format!(
+            "Invalid value {} for query parameter {}: {why}.",
+            quote_input(value),
+            p.name
+        ),
+    )
+    .params(vec![json!(p.name), json!(quote_input(value))])
+}
+
+fn parse_param(op: &Operation, p: &QueryParam, value: &str) -> Result<Parsed, ApiError> {
+    match p.kind {
+        ParamKind::Boolean => match value {
+            "true" => Ok(Parsed::Bool(true)),
+            "false" => Ok(Parsed::Bool(false)),
+            _ => Err(reject(op, p, value, "expected true or false")),
+        },
+        ParamKind::Integer => {
+            let Some((negative, n)) = parse_integer(value) else {
+                return Err(reject(op, p, value, "expected an integer"));
+            };
+            let below = |min: i64| {
+                if negative {
+                    // -n < min  ⇔  n > -min
+                    min >= 0 || n.value > min.unsigned_abs()
+                } else {
+                    min > 0 && n.value < min as u64
+                }
+            };
+            if let Some(min) = p.minimum {
+                if below(min) {
+                    return Err(reject(op, p, value, &format!("the minimum is {min}")));
+                }
+            } else if negative {
+                return Err(reject(op, p, value, "expected a non-negative integer"));
+            }
+            if let Some(max) = p.maximum {
+                if max < 0 || (!negative && n.value > max as u64) {
+                    return Err(reject(op, p, value, &format!("the maximum is {max}")));
+                }
+            }
+            Ok(Parsed::Int(n))
+        }
+    }
+}
+
+fn default_of(p: &QueryParam) -> Parsed {
+    match p.kind {
+        ParamKind::Boolean => Parsed::Bool(p.default.as_bool().unwrap_or(false)),
+        ParamKind::Integer => Parsed::Int(BigCount::from_u64(p.default.as_u64().unwrap_or(0))),
+    }
+}
+
+/// Validates the parameters `op` declares, in the operation's order.
+pub(crate) fn validate(op: &Operation, q: &RawQuery) -> Result<Params, ApiError> {
+    let mut params = Params {
+        page_num: BigCount::from_u64(1),
+        items_per_page: 100,
+        include_count: None,
+        pretty: false,
+        envelope: false,
+    };
+    for p in &op.query {
+        let parsed = match q.first(&p.name) {
+            Some(v) => parse_param(op, p, v)?,
+            None => default_of(p),
+        };
+        match (p.name.as_str(), parsed) {
+            (PAGE_NUM, Parsed::Int(n)) => params.page_num = n,
+            (ITEMS_PER_PAGE, Parsed::Int(n)) => params.items_per_page = n.value,
+            (INCLUDE_COUNT, Parsed::Bool(b)) => params.include_count = Some(b),
+            (PRETTY, Parsed::Bool(b)) => params.pretty = b,
+            (ENVELOPE, Parsed::Bool(b)) => params.envelope = b,
+            _ => {}
+        }
+    }
+    Ok(params)
+}
+
+/// The default `itemsPerPage` of an operation (for the `items-per-page-ignored` fault).
+pub(crate) fn default_items_per_page(op: &Operation) -> u64 {
+    op.query_param(ITEMS_PER_PAGE)
+        .and_then(|p| p.default.as_u64())
+        .unwrap_or(100)
+}
+
+/// For tests: a JSON view of the parameters.
+#[cfg(test)]
+fn as_json(p: &Params) -> Value {
+    json!([
+        p.page_num.digits,
+        p.items_per_page,
+        p.include_count,
+        p.pretty,
+        p.envelope
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{self, OperationKind};
+
+    fn run(family: &str, kind: OperationKind, q: &str) -> Result<Value, (u16, String)> {
+        let m = model::bundled().unwrap();
+        let op = m.family(family).unwrap().operation(kind).clone();
+        validate(&op, &RawQuery::parse(Some(q)))
+            .map(|p| as_json(&p))
+            .map_err(|e| (e.status.as_u16(), e.code))
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        use OperationKind::*;
+        assert_eq!(
+            run("atlas-v2", List, ""),
+            Ok(json!(["1", 100, true, false, false]))
+        );
+        assert_eq!(
+            run("cloud-manager", List, "includeCount=false"),
+            Ok(json!(["1", 100, null, false, false]))
+        );
+        assert_eq!(
+            run(
+                "atlas-v1",
+                Create,
+                "pageNum=02&itemsPerPage=500&includeCount=false&pretty=true&envelope=true&x=y"
+            ),
+            Ok(json!(["2", 500, false, true, true]))
+        );
+        assert_eq!(
+            run("atlas-v2", List, "pageNum=123456789012345678901234567890"),
+            Ok(json!([
+                "123456789012345678901234567890",
+                100,
+                true,
+                false,
+                false
+            ]))
+        );
+        // first value wins
+        assert_eq!(
+            run("atlas-v2", List, "pageNum=3&pageNum=x"),
+            Ok(json!(["3", 100, true, false, false]))
+        );
+        // get ignores page parameters, even invalid ones
+        assert_eq!(
+            run(
+                "atlas-v2",
+                Get,
+                "pageNum=x&itemsPerPage=0&includeCount=maybe"
+            ),
+            Ok(json!(["1", 100, null, false, false]))
+        );
+    }
+
+    #[test]
+    fn invalid_values() {
+        use OperationKind::*;
+        for q in [
+            "pageNum=0",
+            "pageNum=-1",
+            "pageNum=1.5",
+            "pageNum=",
+            "pageNum=abc",
+            "itemsPerPage=0",
+            "itemsPerPage=501",
+            "itemsPerPage=99999999999999999999999",
+            "includeCount=TRUE",
+            "includeCount=1",
+            "pretty=yes",
+            "envelope=",
+        ] {
+            assert_eq!(
+                run("atlas-v2", List, q),
+                Err((400, "INVALID_QUERY_PARAMETER".to_owned())),
+                "{q}"
+            );
+        }
+        assert!(run("atlas-v2", Delete, "pretty=True").is_err());
+        assert!(run("cloud-manager", Get, "envelope=no").is_err());
+    }
+
+    #[test]
+    fn pred_handles_big_numbers() {
+        assert_eq!(BigCount::from_u64(5).pred().digits, "4");
+        assert_eq!(BigCount::from_u64(1).pred().digits, "0");
+        let (_, big) = parse_integer("100000000000000000000").unwrap();
+        assert_eq!(big.pred().digits, "99999999999999999999");
+        let (_, big) = parse_integer("18446744073709551616").unwrap();
+        assert_eq!(big.pred().digits, "18446744073709551615");
+        assert_eq!(big.pred().value, u64::MAX);
+    }
+}

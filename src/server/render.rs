@@ -1,0 +1,315 @@
+//! Response rendering (contract sections 3, 4 and 6): one integration as a family version's
+//! schema shows it (defaults filled in, secrets masked, write-only fields left out), list pages
+//! with `links` and `totalCount`, the `envelope` and `pretty` formats, and the media types.
+
+use axum::body::Body;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+use crate::model::IntegrationType;
+
+use super::error::ApiError;
+use super::fault::{Fault, FaultSet};
+use super::mask;
+use super::query::BigCount;
+use super::store::Integration;
+
+/// The media type of errors and of unversioned families.
+pub(crate) const JSON: &str = "application/json";
+
+/// How the response of one request is formatted.
+#[derive(Debug, Clone)]
+pub(crate) struct Format {
+    pub(crate) pretty: bool,
+    pub(crate) envelope: bool,
+    /// The Content-Type of successes (the negotiated version's media type).
+    pub(crate) media_type: String,
+    /// Whether the family negotiates dated media types (204s then carry one too).
+    pub(crate) versioned: bool,
+    pub(crate) faults: FaultSet,
+}
+
+impl Format {
+    pub(crate) fn new(pretty: bool, envelope: bool, faults: FaultSet) -> Self {
+        Format {
+            pretty,
+            envelope,
+            media_type: JSON.to_owned(),
+            versioned: false,
+            faults,
+        }
+    }
+
+    fn pretty(&self) -> bool {
+        self.pretty && !self.faults.has(Fault::PrettyIgnored)
+    }
+
+    fn envelope(&self) -> bool {
+        self.envelope && !self.faults.has(Fault::EnvelopeIgnored)
+    }
+}
+
+fn text(v: &Value, pretty: bool) -> String {
+    let s = if pretty {
+        serde_json::to_string_pretty(v)
+    } else {
+        serde_json::to_string(v)
+    };
+    // Serialising a Value cannot fail (its map keys are strings).
+    s.unwrap_or_default()
+}
+
+fn response(status: StatusCode, content_type: Option<&str>, body: Body) -> Response {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    if let Some(ct) = content_type.and_then(|c| HeaderValue::from_str(c).ok()) {
+        r.headers_mut().insert(CONTENT_TYPE, ct);
+    }
+    r
+}
+
+/// The body of a success.
+#[derive(Debug, Clone)]
+pub(crate) enum Payload {
+    /// A 204.
+    Empty,
+    /// One integration.
+    Single(Value),
+    /// A list page (`links`, `results`, `totalCount`).
+    List(Map<String, Value>),
+}
+
+/// A success.
+pub(crate) fn success(status: StatusCode, payload: Payload, fmt: &Format) -> Response {
+    let media = if fmt.faults.has(Fault::ResponseMediaTypePlainJson) {
+        JSON
+    } else {
+        fmt.media_type.as_str()
+    };
+    let code = json!(envelope_status(status, fmt));
+    let body = match payload {
+        Payload::Empty => {
+            let ct = fmt.versioned.then_some(media);
+            return response(status, ct, Body::empty());
+        }
+        Payload::Single(v) if fmt.envelope() => json!({ "status": code, "content": v }),
+        Payload::Single(v) => v,
+        Payload::List(mut m) => {
+            if fmt.envelope() {
+                m.insert("status".to_owned(), code);
+            }
+            Value::Object(m)
+        }
+    };
+    response(status, Some(media), Body::from(text(&body, fmt.pretty())))
+}
+
+fn envelope_status(status: StatusCode, fmt: &Format) -> u16 {
+    if fmt.faults.has(Fault::EnvelopeStatusAlways200) {
+        200
+    } else {
+        status.as_u16()
+    }
+}
+
+/// An error, in the error shape (wrapped when `envelope=true`), always `application/json`.
+pub(crate) fn error(e: &ApiError, fmt: &Format) -> Response {
+    let faults = fmt.faults;
+    let mut body = e.body(!faults.has(Fault::ErrorReasonMissing));
+    let mut status = e.status;
+    if fmt.envelope() && !faults.has(Fault::EnvelopeMissingOnErrors) {
+        body = json!({ "status": envelope_status(e.status, fmt), "content": body });
+        if faults.has(Fault::EnvelopeHttp200) {
+            status = StatusCode::OK;
+        }
+    }
+    let media = if faults.has(Fault::ErrorMediaTypeVersioned) && fmt.versioned {
+        fmt.media_type.as_str()
+    } else {
+        JSON
+    };
+    let mut r = response(status, Some(media), Body::from(text(&body, fmt.pretty())));
+    for (name, value) in &e.headers {
+        r.headers_mut().append(name.clone(), value.clone());
+    }
+    r
+}
+
+/// How much of a secret a view shows (faults only; the contract shows none).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Reveal {
+    /// Masked kinds (mask-last4, mask-url) in clear.
+    pub(crate) masked: bool,
+    /// Write-only fields returned.
+    pub(crate) write_only: bool,
+}
+
+/// One integration as `t` (a family version's schema) shows it: the discriminator, the
+/// server-assigned id in read-only fields, each stored field the schema has, else its default.
+pub(crate) fn integration(
+    t: &IntegrationType,
+    rec: &Integration,
+    reveal: Reveal,
+    faults: FaultSet,
+) -> Value {
+    let mut out = Map::new();
+    for f in &t.fields {
+        let value = if f.discriminator {
+            json!(rec.type_name)
+        } else if f.read_only {
+            json!(rec.id)
+        } else if let Some(v) = rec.fields.get(&f.name) {
+            match (f.secret, v) {
+                (None, v) => v.clone(),
+                (Some(crate::model::SecretKind::WriteOnly), v) => {
+                    if !reveal.write_only {
+                        continue;
+                    }
+                    v.clone()
+                }
+                (Some(_), v) if reveal.masked => v.clone(),
+                (Some(kind), Value::String(s)) => match mask::mask(kind, s, faults) {
+                    Some(m) => json!(m),
+                    None => continue,
+                },
+                // a secret stored with another JSON type (a fault let it in): never echo it
+                (Some(_), _) => json!("****"),
+            }
+        } else if let Some(d) = f
+            .default
+            .as_ref()
+            .filter(|_| !faults.has(Fault::DefaultsNotReturned))
+        {
+            d.clone()
+        } else {
+            continue;
+        };
+        out.insert(f.name.clone(), value);
+    }
+    Value::Object(out)
+}
+
+/// What a list page needs besides its items.
+#[derive(Debug, Clone)]
+pub(crate) struct PageSpec {
+    /// `scheme://host` + the request path.
+    pub(crate) href_base: String,
+    pub(crate) page_num: BigCount,
+    pub(crate) items_per_page: u64,
+    /// Whether `totalCount` is returned.
+    pub(crate) include_count: bool,
+    /// The query of every link, in order; `None` marks `pageNum`, which differs per link.
+    pub(crate) link_query: Vec<(String, Option<String>)>,
+}
+
+impl PageSpec {
+    fn href(&self, page: &BigCount) -> String {
+        let query: Vec<String> = self
+            .link_query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or(&page.digits)))
+            .collect();
+        if query.is_empty() {
+            self.href_base.clone()
+        } else {
+            format!("{}?{}", self.href_base, query.join("&"))
+        }
+    }
+}
+
+/// The page of `all` (already rendered, in list order) that `spec` selects.
+pub(crate) fn page(all: Vec<Value>, spec: &PageSpec, faults: FaultSet) -> Map<String, Value> {
+    let total = all.len() as u64;
+    let page = spec.page_num.value;
+    let per = spec.items_per_page.max(1);
+    let index = if faults.has(Fault::PageNumZeroBased) {
+        page
+    } else {
+        page.saturating_sub(1)
+    };
+    let start = index.saturating_mul(per);
+    let end = start.saturating_add(per);
+    let results: Vec<Value> = all
+        .into_iter()
+        .skip(usize::try_from(start).unwrap_or(usize::MAX))
+        .take(usize::try_from(per).unwrap_or(usize::MAX))
+        .collect();
+    let link = |rel: &str, n: &BigCount| json!({ "href": spec.href(n), "rel": rel });
+    let mut links = vec![link("self", &spec.page_num)];
+    if page > 1 || faults.has(Fault::PreviousOnFirstPage) {
+        links.push(link("previous", &spec.page_num.pred()));
+    }
+    if end < total && !faults.has(Fault::MissingNextLink) {
+        let next = BigCount::from_u64(page.saturating_add(1));
+        links.push(link("next", &next));
+    }
+    let count = if faults.has(Fault::TotalCountCountsPage) {
+        results.len() as u64
+    } else {
+        total
+    };
+    let mut body = Map::new();
+    body.insert("links".to_owned(), Value::Array(links));
+    body.insert("results".to_owned(), Value::Array(results));
+    if spec.include_count || faults.has(Fault::IncludeCountIgnored) {
+        body.insert("totalCount".to_owned(), json!(count));
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(page: u64, per: u64) -> PageSpec {
+        PageSpec {
+            href_base: "http://h/p".into(),
+            page_num: BigCount::from_u64(page),
+            items_per_page: per,
+            include_count: true,
+            link_query: vec![
+                ("pageNum".into(), None),
+                ("itemsPerPage".into(), Some(per.to_string())),
+                ("includeCount".into(), Some("true".into())),
+            ],
+        }
+    }
+
+    fn rels(v: &Map<String, Value>) -> Vec<String> {
+        v["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["rel"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn pages_and_links() {
+        let items: Vec<Value> = (0..5).map(|i| json!(i)).collect();
+        let none = FaultSet::default();
+        let p = page(items.clone(), &spec(1, 2), none);
+        assert_eq!(p["results"], json!([0, 1]));
+        assert_eq!(p["totalCount"], 5);
+        assert_eq!(rels(&p), ["self", "next"]);
+        assert_eq!(
+            p["links"][1]["href"],
+            "http://h/p?pageNum=2&itemsPerPage=2&includeCount=true"
+        );
+        let p = page(items.clone(), &spec(3, 2), none);
+        assert_eq!(p["results"], json!([4]));
+        assert_eq!(rels(&p), ["self", "previous"]);
+        let p = page(items.clone(), &spec(9, 2), none);
+        assert_eq!(p["results"], json!([]));
+        assert_eq!(rels(&p), ["self", "previous"]);
+        let p = page(items.clone(), &spec(u64::MAX, 500), none);
+        assert_eq!(p["results"], json!([]));
+        let mut s = spec(1, 5);
+        s.include_count = false;
+        let p = page(items, &s, none);
+        assert!(p.get("totalCount").is_none());
+        assert_eq!(rels(&p), ["self"]);
+    }
+}

@@ -1,0 +1,241 @@
+//! The reference server's state: for each project, at most one integration per type.
+//!
+//! Values are stored as sent (unmasked); masking, defaults and the per-family, per-version view
+//! are applied when a response is rendered, so atlas-v1 and atlas-v2 can share the Atlas
+//! project. Every operation that checks and writes holds the lock for both, so concurrent
+//! requests never see half a change, and a refused request changes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use serde_json::{Map, Value};
+
+use crate::model::UpdateRule;
+
+use super::random_hex;
+
+/// One stored integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Integration {
+    /// The integration type (the discriminator's value).
+    pub type_name: String,
+    /// Assigned on create (24 lower-case hex digits) and kept across updates; families whose
+    /// schema has a read-only field show it there.
+    pub id: String,
+    /// The settable fields as sent, unmasked; neither the discriminator nor read-only fields.
+    pub fields: Map<String, Value>,
+}
+
+/// Why a write was refused by the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StateError {
+    NotConfigured,
+    AlreadyConfigured,
+}
+
+type Projects = HashMap<String, BTreeMap<String, Integration>>;
+
+pub(crate) struct Store {
+    inner: Mutex<Projects>,
+}
+
+fn new_id() -> String {
+    random_hex(12)
+}
+
+impl Store {
+    pub(crate) fn new() -> Self {
+        Store {
+            inner: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Projects> {
+        // A panic while holding the lock cannot leave a half-written entry (every write is one
+        // insert or remove), so a poisoned lock is safe to use.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Drops every integration, then stores `seed`.
+    pub(crate) fn reset(&self, seed: &[(String, Integration)]) {
+        let mut inner = self.lock();
+        inner.clear();
+        for (group, integration) in seed {
+            inner
+                .entry(group.clone())
+                .or_default()
+                .insert(integration.type_name.clone(), integration.clone());
+        }
+    }
+
+    /// Every integration of a project, ordered by type name.
+    pub(crate) fn all(&self, group: &str) -> Vec<Integration> {
+        Self::all_of(&self.lock(), group)
+    }
+
+    fn all_of(inner: &Projects, group: &str) -> Vec<Integration> {
+        inner
+            .get(group)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn get(&self, group: &str, type_name: &str) -> Option<Integration> {
+        self.lock()
+            .get(group)
+            .and_then(|m| m.get(type_name))
+            .cloned()
+    }
+
+    /// Creates the integration; returns every integration of the project afterwards.
+    /// `overwrite` (a fault) replaces a configured one instead of refusing.
+    pub(crate) fn create(
+        &self,
+        group: &str,
+        type_name: &str,
+        fields: Map<String, Value>,
+        overwrite: bool,
+    ) -> Result<Vec<Integration>, StateError> {
+        let mut inner = self.lock();
+        let project = inner.entry(group.to_owned()).or_default();
+        let id = match project.get(type_name) {
+            Some(existing) if overwrite => existing.id.clone(),
+            Some(_) => return Err(StateError::AlreadyConfigured),
+            None => new_id(),
+        };
+        project.insert(
+            type_name.to_owned(),
+            Integration {
+                type_name: type_name.to_owned(),
+                id,
+                fields,
+            },
+        );
+        Ok(Self::all_of(&inner, group))
+    }
+
+    /// Updates per the family's rule (merge or replace; upsert or refuse); returns every
+    /// integration of the project afterwards. `new_id` (a fault) assigns a fresh id.
+    pub(crate) fn update(
+        &self,
+        group: &str,
+        type_name: &str,
+        fields: Map<String, Value>,
+        rule: UpdateRule,
+        new_id_on_update: bool,
+    ) -> Result<Vec<Integration>, StateError> {
+        let mut inner = self.lock();
+        let project = inner.entry(group.to_owned()).or_default();
+        match project.get_mut(type_name) {
+            Some(existing) => {
+                if rule.merge {
+                    existing.fields.extend(fields);
+                } else {
+                    existing.fields = fields;
+                }
+                if new_id_on_update {
+                    existing.id = new_id();
+                }
+            }
+            None if rule.upsert => {
+                project.insert(
+                    type_name.to_owned(),
+                    Integration {
+                        type_name: type_name.to_owned(),
+                        id: new_id(),
+                        fields,
+                    },
+                );
+            }
+            None => return Err(StateError::NotConfigured),
+        }
+        Ok(Self::all_of(&inner, group))
+    }
+
+    /// Fault `failed-update-partially-applied`: merges `fields` into a configured integration.
+    pub(crate) fn patch(&self, group: &str, type_name: &str, fields: Map<String, Value>) {
+        if let Some(existing) = self
+            .lock()
+            .get_mut(group)
+            .and_then(|m| m.get_mut(type_name))
+        {
+            existing.fields.extend(fields);
+        }
+    }
+
+    /// Removes the integration. `keep` (a fault) answers as if it did, and does not.
+    pub(crate) fn delete(
+        &self,
+        group: &str,
+        type_name: &str,
+        keep: bool,
+    ) -> Result<(), StateError> {
+        let mut inner = self.lock();
+        let project = inner.entry(group.to_owned()).or_default();
+        if !project.contains_key(type_name) {
+            return Err(StateError::NotConfigured);
+        }
+        if !keep {
+            project.remove(type_name);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn create_update_delete() {
+        let s = Store::new();
+        let all = s
+            .create("g", "A", fields(json!({"k": 1, "o": 2})), false)
+            .unwrap();
+        assert_eq!(all.len(), 1);
+        let id = all[0].id.clone();
+        assert_eq!(id.len(), 24);
+        assert!(id
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_eq!(
+            s.create("g", "A", Map::new(), false),
+            Err(StateError::AlreadyConfigured)
+        );
+        let merge = UpdateRule {
+            merge: true,
+            upsert: false,
+        };
+        let replace = UpdateRule {
+            merge: false,
+            upsert: true,
+        };
+        s.update("g", "A", fields(json!({"k": 3})), merge, false)
+            .unwrap();
+        assert_eq!(
+            s.get("g", "A").unwrap().fields,
+            fields(json!({"k": 3, "o": 2}))
+        );
+        s.update("g", "A", fields(json!({"k": 4})), replace, false)
+            .unwrap();
+        let a = s.get("g", "A").unwrap();
+        assert_eq!(a.fields, fields(json!({"k": 4})));
+        assert_eq!(a.id, id, "id kept across updates");
+        assert_eq!(
+            s.update("g", "B", Map::new(), merge, false),
+            Err(StateError::NotConfigured)
+        );
+        s.update("g", "B", Map::new(), replace, false).unwrap();
+        assert_eq!(s.all("g").len(), 2);
+        assert_eq!(s.delete("g", "C", false), Err(StateError::NotConfigured));
+        s.delete("g", "B", false).unwrap();
+        assert_eq!(s.all("g").len(), 1);
+        s.reset(&[]);
+        assert!(s.all("g").is_empty());
+    }
+}

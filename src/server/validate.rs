@@ -1,0 +1,327 @@
+//! Request body validation, driven entirely by the model's [`IntegrationType`]: the checks run
+//! in the contract's order (section 5): shape, `type`, unknown field, JSON types, missing field,
+//! enum, rules (pattern, length, empty required string, absolute http(s) URL, conditional
+//! requirements). The first failure wins.
+//!
+//! Null handling (contract section 8): an optional field sent as `null` is not sent; a required
+//! one is missing; a read-only field (the server-assigned id) may be a string or `null` and is
+//! ignored either way.
+
+use std::collections::HashMap;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::model::{Field, FieldKind, IntegrationType, Situation};
+
+use super::error::quote_input;
+use super::fault::{Fault, FaultSet};
+
+/// A body that breaks a rule: the catalogue situation and the field it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rejection {
+    pub(crate) situation: Situation,
+    pub(crate) field: Option<String>,
+    /// A non-secret value to name besides the field (an enum value).
+    pub(crate) value: Option<String>,
+    pub(crate) detail: String,
+}
+
+fn reject(situation: Situation, field: &str, detail: String) -> Rejection {
+    Rejection {
+        situation,
+        field: Some(field.to_owned()),
+        value: None,
+        detail,
+    }
+}
+
+/// Compiled `pattern`s of the model, by source text.
+pub(crate) type Patterns = HashMap<String, Regex>;
+
+/// Compiles every pattern of every field of every type.
+pub(crate) fn compile_patterns(model: &crate::model::Model) -> crate::Result<Patterns> {
+    let mut out = Patterns::new();
+    for family in &model.families {
+        for version in &family.versions {
+            for t in &version.types {
+                for f in &t.fields {
+                    if let Some(p) = &f.pattern {
+                        if !out.contains_key(p) {
+                            let re = Regex::new(p).map_err(|e| {
+                                crate::Error::SpecInvalid(format!(
+                                    "type {} field {}: pattern {p:?} does not compile: {e}",
+                                    t.name, f.name
+                                ))
+                            })?;
+                            out.insert(p.clone(), re);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn kind_matches(kind: FieldKind, v: &Value) -> bool {
+    match kind {
+        FieldKind::String => v.is_string(),
+        FieldKind::Boolean => v.is_boolean(),
+        FieldKind::Integer => v.is_i64() || v.is_u64(),
+        FieldKind::Number => v.is_number(),
+    }
+}
+
+fn kind_name(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::String => "a string",
+        FieldKind::Boolean => "a boolean",
+        FieldKind::Integer => "an integer",
+        FieldKind::Number => "a number",
+    }
+}
+
+/// Whether `s` is an absolute http(s) URL with a host.
+fn is_http_url(s: &str) -> bool {
+    match url::Url::parse(s) {
+        Ok(u) => {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+        }
+        Err(_) => false,
+    }
+}
+
+/// Validates `body` against `t`. On success, returns the settable fields sent (not null), to
+/// store.
+pub(crate) fn body(
+    t: &IntegrationType,
+    body: &Value,
+    patterns: &Patterns,
+    faults: FaultSet,
+) -> Result<Map<String, Value>, Rejection> {
+    // shape
+    let Some(obj) = body.as_object() else {
+        return Err(Rejection {
+            situation: Situation::BodyNotObject,
+            field: None,
+            value: None,
+            detail: "The request body must be a JSON object.".to_owned(),
+        });
+    };
+
+    // the discriminator
+    let disc = t.discriminator();
+    match obj.get(&disc.name) {
+        None | Some(Value::Null) => {
+            return Err(reject(
+                Situation::TypeMissing,
+                &disc.name,
+                format!(
+                    "The required attribute {} was not specified; it must equal the path's integration type {}.",
+                    disc.name, t.name
+                ),
+            ))
+        }
+        Some(Value::String(s)) if *s == t.name => {}
+        Some(_) => {
+            return Err(reject(
+                Situation::TypeMismatch,
+                &disc.name,
+                format!(
+                    "The attribute {} must equal the path's integration type {}.",
+                    disc.name, t.name
+                ),
+            ))
+        }
+    }
+
+    // unknown fields
+    let unknown_ok = faults.has(Fault::UnknownFieldAccepted);
+    if !unknown_ok {
+        if let Some(key) = obj.keys().find(|k| t.field(k).is_none()) {
+            return Err(reject(
+                Situation::UnknownAttribute,
+                &quote_input(key),
+                format!(
+                    "Invalid attribute {} specified: integration type {} has no such field.",
+                    quote_input(key),
+                    t.name
+                ),
+            ));
+        }
+    }
+
+    let sent = |f: &Field| obj.get(&f.name).filter(|v| !v.is_null());
+
+    // JSON types
+    let types_ok = faults.has(Fault::TypeMismatchAccepted);
+    for f in t.fields.iter().filter(|f| !f.discriminator) {
+        let Some(v) = sent(f) else { continue };
+        let expected = if f.read_only {
+            FieldKind::String
+        } else {
+            f.kind
+        };
+        if !kind_matches(expected, v) && !(types_ok && !f.read_only) {
+            return Err(reject(
+                Situation::WrongJsonType,
+                &f.name,
+                format!("The attribute {} must be {}.", f.name, kind_name(expected)),
+            ));
+        }
+    }
+
+    // missing required fields
+    let null_ok = faults.has(Fault::RequiredNullAccepted);
+    for f in t.fields.iter().filter(|f| f.required && f.settable()) {
+        let present = match obj.get(&f.name) {
+            None => false,
+            Some(Value::Null) => null_ok,
+            Some(_) => true,
+        };
+        if !present {
+            return Err(reject(
+                Situation::RequiredMissing,
+                &f.name,
+                format!("The required attribute {} was not specified.", f.name),
+            ));
+        }
+    }
+
+    // enums
+    if !faults.has(Fault::EnumUnchecked) {
+        for f in t
+            .fields
+            .iter()
+            .filter(|f| f.settable() && !f.enum_values.is_empty())
+        {
+            let Some(Value::String(s)) = sent(f) else {
+                continue;
+            };
+            if !f.enum_values.contains(s) {
+                let mut r = reject(
+                    Situation::EnumInvalid,
+                    &f.name,
+                    if f.secret.is_some() {
+                        format!("An invalid enumeration value was specified for {}.", f.name)
+                    } else {
+                        format!(
+                            "An invalid enumeration value {} was specified for {}; expected one of {}.",
+                            quote_input(s),
+                            f.name,
+                            f.enum_values.join(", ")
+                        )
+                    },
+                );
+                if f.secret.is_none() {
+                    r.value = Some(quote_input(s));
+                }
+                return Err(r);
+            }
+        }
+    }
+
+    // rules
+    let settings = |f: &Field, why: &str| {
+        reject(
+            Situation::InvalidSettings,
+            &f.name,
+            format!("Invalid integration settings: {} {why}.", f.name),
+        )
+    };
+    for f in t.fields.iter().filter(|f| f.settable()) {
+        let Some(Value::String(s)) = sent(f) else {
+            continue;
+        };
+        let is_url = f.format.as_deref() == Some("uri");
+        let url_unchecked = is_url && faults.has(Fault::UrlUnchecked);
+        let n = s.chars().count();
+        if !faults.has(Fault::LengthUnchecked) {
+            if let Some(min) = f.min_length {
+                if n < min {
+                    return Err(settings(f, &format!("must have at least {min} characters")));
+                }
+            }
+            if let Some(max) = f.max_length {
+                if n > max {
+                    return Err(settings(f, &format!("must have at most {max} characters")));
+                }
+            }
+        }
+        if f.required && s.is_empty() && !faults.has(Fault::LengthUnchecked) {
+            return Err(settings(f, "must not be empty"));
+        }
+        if let Some(p) = &f.pattern {
+            if !faults.has(Fault::PatternUnchecked) && !url_unchecked {
+                // patterns are compiled at startup; one that is missing is not checked
+                if patterns.get(p).is_some_and(|re| !re.is_match(s)) {
+                    return Err(settings(f, &format!("must match {p}")));
+                }
+            }
+        }
+        if is_url && !url_unchecked && !is_http_url(s) {
+            return Err(settings(f, "must be an absolute http or https URL"));
+        }
+    }
+    if !faults.has(Fault::ConditionalRequiredUnchecked) {
+        for rule in &t.conditional_required {
+            if obj.get(&rule.when_field) != Some(&rule.equals) {
+                continue;
+            }
+            for name in &rule.then_required {
+                let satisfied = match obj.get(name) {
+                    None | Some(Value::Null) => false,
+                    Some(Value::String(s)) => !s.is_empty(),
+                    Some(_) => true,
+                };
+                if !satisfied {
+                    let when = match &rule.equals {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    return Err(reject(
+                        Situation::InvalidSettings,
+                        name,
+                        format!(
+                            "Invalid integration settings: {name} is required when {} is {when}.",
+                            rule.when_field
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    // what to store
+    let drop_empty = faults.has(Fault::OptionalEmptyStringDropped);
+    let mut out = Map::new();
+    for f in t.fields.iter().filter(|f| f.settable()) {
+        if let Some(v) = sent(f) {
+            if drop_empty && !f.required && v.as_str() == Some("") {
+                continue;
+            }
+            out.insert(f.name.clone(), v.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The fields of `body` that would be stored whatever else is wrong with it (known, settable,
+/// of the right JSON type), except `skip`: what a server that writes field by field has
+/// written when it meets the bad one (fault `failed-update-partially-applied`).
+pub(crate) fn partial(t: &IntegrationType, body: &Value, skip: Option<&str>) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(obj) = body.as_object() else {
+        return out;
+    };
+    for f in t.fields.iter().filter(|f| f.settable()) {
+        if Some(f.name.as_str()) == skip {
+            continue;
+        }
+        if let Some(v) = obj.get(&f.name).filter(|v| kind_matches(f.kind, v)) {
+            out.insert(f.name.clone(), v.clone());
+        }
+    }
+    out
+}

@@ -1,0 +1,160 @@
+//! The target under test: base URL, project ids and credentials, from flags or the
+//! environment (`CONFORMANCE_*`), or from the embedded reference server.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::auth::AuthSpec;
+use crate::error::{Error, Result};
+use crate::model::ProjectKind;
+
+/// Issues a token the target has already expired (only the embedded server can).
+pub type TokenExpirer = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
+/// Expires every digest nonce the target issued (only the embedded server can).
+pub type NonceExpirer = Arc<dyn Fn() + Send + Sync>;
+
+/// Everything the runner needs to address a target.
+#[derive(Clone)]
+pub struct Target {
+    pub base_url: Url,
+    /// The Atlas project (atlas-v1 and atlas-v2 families).
+    pub atlas_group_id: Option<String>,
+    /// The Cloud Manager project (cloud-manager family).
+    pub cm_group_id: Option<String>,
+    /// A project the main credentials cannot access.
+    pub other_group_id: Option<String>,
+    pub auth: AuthSpec,
+    pub read_only: Option<AuthSpec>,
+    pub token_expirer: Option<TokenExpirer>,
+    pub nonce_expirer: Option<NonceExpirer>,
+    /// Accept invalid TLS certificates.
+    pub insecure: bool,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("base_url", &self.base_url.as_str())
+            .field("atlas_group_id", &self.atlas_group_id)
+            .field("cm_group_id", &self.cm_group_id)
+            .field("other_group_id", &self.other_group_id)
+            .field("auth", &self.auth)
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}
+
+impl Target {
+    /// The group id of the project a family of `kind` uses.
+    pub fn group_for(&self, kind: ProjectKind) -> Option<&str> {
+        match kind {
+            ProjectKind::Atlas => self.atlas_group_id.as_deref(),
+            ProjectKind::CloudManager => self.cm_group_id.as_deref(),
+        }
+    }
+
+    /// Every credential string, so outputs can be scrubbed of them.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = self.auth.secrets();
+        if let Some(ro) = &self.read_only {
+            out.extend(ro.secrets());
+        }
+        out.retain(|s| s.len() >= 4);
+        out
+    }
+
+    /// The target described by the `CONFORMANCE_*` environment variables, if
+    /// `CONFORMANCE_TARGET` is set.
+    pub fn from_env() -> Result<Option<Target>> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let Some(base) = var("CONFORMANCE_TARGET") else {
+            return Ok(None);
+        };
+        let auth = var("CONFORMANCE_AUTH").ok_or_else(|| {
+            Error::Usage("CONFORMANCE_TARGET is set but CONFORMANCE_AUTH is not (digest:PUBLIC:PRIVATE, bearer:TOKEN or oauth:CLIENT_ID:SECRET)".into())
+        })?;
+        let auth: AuthSpec = auth
+            .parse()
+            .map_err(|e| Error::Usage(format!("CONFORMANCE_AUTH: {e}")))?;
+        let read_only = match var("CONFORMANCE_READONLY_AUTH") {
+            Some(v) => Some(
+                v.parse()
+                    .map_err(|e| Error::Usage(format!("CONFORMANCE_READONLY_AUTH: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Some(Target {
+            base_url: parse_base_url(&base)?,
+            atlas_group_id: var("CONFORMANCE_GROUP_ID"),
+            cm_group_id: var("CONFORMANCE_CM_GROUP_ID"),
+            other_group_id: var("CONFORMANCE_OTHER_GROUP_ID"),
+            auth,
+            read_only,
+            token_expirer: None,
+            nonce_expirer: None,
+            insecure: var("CONFORMANCE_INSECURE").is_some_and(|v| v == "1" || v == "true"),
+        }))
+    }
+}
+
+/// Parse a target base URL: absolute http(s), no query or fragment; a trailing `/` is dropped.
+pub fn parse_base_url(s: &str) -> Result<Url> {
+    let url = Url::parse(s.trim()).map_err(|e| Error::Usage(format!("target URL {s:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Usage(format!(
+            "target URL {s:?}: the scheme must be http or https"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Usage(format!(
+            "target URL {s:?}: no query or fragment, please"
+        )));
+    }
+    let mut url = url;
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// The target for a running embedded reference server, with its main (digest) and read-only
+/// credentials, and the power to expire a token it issued.
+pub fn embedded(server: &crate::server::RunningServer) -> Result<Target> {
+    let creds = &server.credentials;
+    let state = server.state.clone();
+    let oauth = creds.oauth.clone();
+    let expirer: TokenExpirer = Arc::new(move || {
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", oauth.client_id, oauth.client_secret));
+        let reply = state.auth().issue_token(
+            Some(&format!("Basic {basic}")),
+            Some("application/x-www-form-urlencoded"),
+            b"grant_type=client_credentials",
+        );
+        let token = reply.body.get("access_token")?.as_str()?.to_owned();
+        state.auth().expire_all_tokens();
+        Some(token)
+    });
+    Ok(Target {
+        base_url: parse_base_url(&server.base_url)?,
+        atlas_group_id: Some(creds.atlas_group_id.clone()),
+        cm_group_id: Some(creds.cm_group_id.clone()),
+        other_group_id: Some(creds.other_group_id.clone()),
+        auth: AuthSpec::Digest {
+            public: creds.owner.public.clone(),
+            private: creds.owner.private.clone(),
+        },
+        read_only: Some(AuthSpec::Digest {
+            public: creds.read_only.public.clone(),
+            private: creds.read_only.private.clone(),
+        }),
+        token_expirer: Some(expirer),
+        nonce_expirer: Some({
+            let state = server.state.clone();
+            Arc::new(move || state.auth().expire_all_nonces())
+        }),
+        insecure: false,
+    })
+}
