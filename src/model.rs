@@ -497,7 +497,10 @@ pub fn build(spec: &Spec) -> Result<Model> {
     };
     for row in &unmatched {
         if Situation::parse(&row.situation).is_none() {
-            return Err(invalid(format!("x-unmatched names unknown situation {}", row.situation)));
+            return Err(invalid(format!(
+                "x-unmatched names unknown situation {}",
+                row.situation
+            )));
         }
     }
     Ok(Model {

@@ -6,6 +6,7 @@
 //! an integration type that already existed on the target: it skips the cases that would.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -65,6 +66,14 @@ pub struct RunOptions {
     /// Response bodies are read up to this many bytes.
     pub body_cap: usize,
     pub progress: Option<Progress>,
+    /// At most this many requests per second (for real targets); `None`: as fast as it goes.
+    pub rate: Option<f64>,
+    /// How often a 429 is retried (after its `Retry-After`, capped) before it is a finding.
+    pub retries_429: u32,
+    /// The longest `Retry-After` honoured.
+    pub retry_after_cap: Duration,
+    /// Set to stop starting cases (Ctrl-C); running cases finish and everything is cleaned up.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for RunOptions {
@@ -75,6 +84,10 @@ impl Default for RunOptions {
             deadline: None,
             body_cap: 4 * 1024 * 1024,
             progress: None,
+            rate: None,
+            retries_429: 3,
+            retry_after_cap: Duration::from_secs(10),
+            cancel: None,
         }
     }
 }
@@ -119,6 +132,14 @@ pub struct RunReport {
     pub requests: usize,
     /// Integrations the target had before the run, per family (never touched).
     pub pre_existing: BTreeMap<String, Vec<String>>,
+    /// The run was interrupted (Ctrl-C) before every case started.
+    pub interrupted: bool,
+    /// The deadline passed before every case started.
+    pub deadline_reached: bool,
+    /// Integrations the final sweep removed because a case left them behind.
+    pub swept: Vec<String>,
+    /// Integrations the run created and could not remove (`family TYPE: why`).
+    pub not_cleaned_up: Vec<String>,
 }
 
 impl RunReport {
@@ -172,6 +193,26 @@ struct Runner<'a> {
     limit: Semaphore,
     /// Cases that expire the target's nonces or tokens affect every lane: they run alone.
     exclusive: tokio::sync::RwLock<()>,
+    pace: Option<Pace>,
+}
+
+/// Spaces requests evenly to honour a requests-per-second cap.
+struct Pace {
+    next: std::sync::Mutex<Instant>,
+    interval: Duration,
+}
+
+impl Pace {
+    async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().expect("pace lock");
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
 }
 
 /// Run `cases` against `target`.
@@ -182,7 +223,11 @@ pub async fn run(
     opts: &RunOptions,
 ) -> Result<RunReport> {
     let started = SystemTime::now();
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if !target.use_env_proxy {
+        builder = builder.no_proxy();
+    }
+    let client = builder
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(30))
         .timeout(opts.timeout)
@@ -201,10 +246,19 @@ pub async fn run(
         baseline: Baseline::default(),
         limit: Semaphore::new(opts.jobs.max(1)),
         exclusive: tokio::sync::RwLock::new(()),
+        pace: opts.rate.filter(|r| *r > 0.0).map(|r| Pace {
+            next: std::sync::Mutex::new(Instant::now()),
+            interval: Duration::from_secs_f64(1.0 / r),
+        }),
     };
     let families: BTreeSet<&str> = cases.iter().map(|c| c.family.as_str()).collect();
     let mut unavailable: BTreeMap<String, String> = BTreeMap::new();
-    for family in harness.model.families.iter().filter(|f| families.contains(f.name.as_str())) {
+    for family in harness
+        .model
+        .families
+        .iter()
+        .filter(|f| families.contains(f.name.as_str()))
+    {
         if let Err(reason) = runner.fetch_baseline(family).await? {
             unavailable.insert(family.name.clone(), reason);
         }
@@ -249,20 +303,33 @@ pub async fn run(
         }
         out
     });
-    let mut outcomes: Vec<Outcome> = futures_join_all(lane_futures).await.into_iter().flatten().collect();
+    let mut outcomes: Vec<Outcome> = futures_join_all(lane_futures)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     outcomes.sort_by(|a, b| a.id.cmp(&b.id));
+    let (swept, not_cleaned_up) = runner.sweep(cases, &outcomes).await;
     Ok(RunReport {
         started,
         finished: SystemTime::now(),
-        outcomes,
-        requests: runner.requests.load(std::sync::atomic::Ordering::Relaxed),
+        requests: runner.requests.load(Ordering::Relaxed),
         pre_existing,
+        interrupted: runner.cancelled(),
+        deadline_reached: outcomes
+            .iter()
+            .any(|o| matches!(&o.verdict, Verdict::Skipped(r) if r.starts_with(DEADLINE))),
+        outcomes,
+        swept,
+        not_cleaned_up,
     })
 }
 
 /// Join futures on the current task set by spawning nothing: lanes share the runner by
 /// reference, so they are polled together here.
-async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
     let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
@@ -300,7 +367,73 @@ fn skipped(case: &Case, reason: String) -> Outcome {
     }
 }
 
+const DEADLINE: &str = "the run's deadline was reached";
+const INTERRUPTED: &str = "the run was interrupted";
+
 impl Runner<'_> {
+    fn cancelled(&self) -> bool {
+        self.opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// After every lane: remove whatever the run configured that is still there (a case that was
+    /// cut short, a target that ignored a delete), never what existed before the run.
+    async fn sweep(&self, cases: &[Case], outcomes: &[Outcome]) -> (Vec<String>, Vec<String>) {
+        let ran: BTreeSet<&str> = outcomes
+            .iter()
+            .filter(|o| !matches!(o.verdict, Verdict::Skipped(_)))
+            .map(|o| o.id.as_str())
+            .collect();
+        let mut touched: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for case in cases.iter().filter(|c| ran.contains(c.id.as_str())) {
+            for t in &case.touches {
+                touched
+                    .entry(case.family.as_str())
+                    .or_default()
+                    .insert(t.as_str());
+            }
+        }
+        let auth = self.lane_auth();
+        let (mut swept, mut failed) = (Vec::new(), Vec::new());
+        for (family_name, types) in touched {
+            let family = self.family(family_name);
+            let Some(version) = family.versions.last() else {
+                continue;
+            };
+            let pre = self.baseline.for_version(family_name, version.label());
+            for t in types {
+                if pre.iter().any(|(name, _)| name == t) {
+                    continue;
+                }
+                let get = sweep_step(family, version, OperationKind::Get, t);
+                let ex = self.send_raw(&auth, family, &get, 0, &[]).await;
+                match ex.response.as_ref().map(|r| r.status) {
+                    Some(404) => continue,
+                    Some(s) if (200..300).contains(&s) => {}
+                    other => {
+                        failed.push(format!(
+                            "{family_name} {t}: could not check it ({})",
+                            describe_status(other, &ex)
+                        ));
+                        continue;
+                    }
+                }
+                let delete = sweep_step(family, version, OperationKind::Delete, t);
+                let ex = self.send_raw(&auth, family, &delete, 0, &[]).await;
+                match ex.response.as_ref().map(|r| r.status) {
+                    Some(s) if (200..300).contains(&s) => swept.push(format!("{family_name} {t}")),
+                    other => failed.push(format!(
+                        "{family_name} {t}: delete answered {}",
+                        describe_status(other, &ex)
+                    )),
+                }
+            }
+        }
+        (swept, failed)
+    }
+
     fn lane_auth(&self) -> LaneAuth {
         let base = self.target.base_url.clone();
         let wrong = match &self.target.auth {
@@ -336,7 +469,10 @@ impl Runner<'_> {
             return Some(reason.clone());
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Some("the run's deadline was reached before this case started".into());
+            return Some(format!("{DEADLINE} before this case started"));
+        }
+        if self.cancelled() {
+            return Some(format!("{INTERRUPTED} before this case started"));
         }
         let family = self.family(&case.family);
         let other_kind = match family.project_kind {
@@ -345,12 +481,33 @@ impl Runner<'_> {
         };
         for r in &case.requires {
             let missing = match r {
-                Requirement::ReadOnlyCredentials => self.target.read_only.is_none().then_some("no read-only credentials were given"),
-                Requirement::NoAccessProject => self.target.other_group_id.is_none().then_some("no project without access was given"),
-                Requirement::OtherKindProject => self.target.group_for(other_kind).is_none().then_some("no project of the other kind was given"),
-                Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. })).then_some("the credentials are not digest credentials"),
-                Requirement::TokenExpiry => self.target.token_expirer.is_none().then_some("only the embedded server can expire a token on demand"),
-                Requirement::NonceExpiry => self.target.nonce_expirer.is_none().then_some("only the embedded server can expire a nonce on demand"),
+                Requirement::ReadOnlyCredentials => self
+                    .target
+                    .read_only
+                    .is_none()
+                    .then_some("no read-only credentials were given"),
+                Requirement::NoAccessProject => self
+                    .target
+                    .other_group_id
+                    .is_none()
+                    .then_some("no project without access was given"),
+                Requirement::OtherKindProject => self
+                    .target
+                    .group_for(other_kind)
+                    .is_none()
+                    .then_some("no project of the other kind was given"),
+                Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. }))
+                    .then_some("the credentials are not digest credentials"),
+                Requirement::TokenExpiry => self
+                    .target
+                    .token_expirer
+                    .is_none()
+                    .then_some("only the embedded server can expire a token on demand"),
+                Requirement::NonceExpiry => self
+                    .target
+                    .nonce_expirer
+                    .is_none()
+                    .then_some("only the embedded server can expire a nonce on demand"),
                 Requirement::EmptyProject => None,
             };
             if let Some(m) = missing {
@@ -400,7 +557,11 @@ impl Runner<'_> {
                 version: version.name.clone(),
             };
             req.query.push(("pageNum".into(), "1".into()));
-            let step = Step { role: Role::Setup, request: req, expect: Vec::new() };
+            let step = Step {
+                role: Role::Setup,
+                request: req,
+                expect: Vec::new(),
+            };
             let ex = self.send(&auth, family, &step, 0, &[]).await;
             let Some(resp) = &ex.response else {
                 return Err(Error::Target(format!(
@@ -447,7 +608,12 @@ impl Runner<'_> {
                 body
             };
             let mut objects = BTreeMap::new();
-            for item in body.get("results").and_then(Value::as_array).into_iter().flatten() {
+            for item in body
+                .get("results")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(t) = item.get("type").and_then(Value::as_str) {
                     objects.insert(t.to_owned(), item.clone());
                 }
@@ -480,7 +646,10 @@ impl Runner<'_> {
             }
             let ex = self.send(auth, family, step, i, &case.secrets).await;
             let failed_setup = step.role == Role::Setup
-                && !ex.response.as_ref().is_some_and(|r| (200..300).contains(&r.status));
+                && !ex
+                    .response
+                    .as_ref()
+                    .is_some_and(|r| (200..300).contains(&r.status));
             exchanges.push(ex);
             if failed_setup {
                 aborted = Some(i);
@@ -488,7 +657,12 @@ impl Runner<'_> {
             }
         }
         let mut cleanup_failures = Vec::new();
-        for (i, step) in case.steps.iter().enumerate().filter(|(_, s)| s.role == Role::Cleanup) {
+        for (i, step) in case
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.role == Role::Cleanup)
+        {
             let ex = self.send(auth, family, step, i, &case.secrets).await;
             let ok = ex
                 .response
@@ -517,7 +691,11 @@ impl Runner<'_> {
         if let Some(i) = aborted {
             findings.insert(0, check::setup_failed(case, &exchanges, i));
         }
-        let verdict = if findings.is_empty() { Verdict::Passed } else { Verdict::Failed };
+        let verdict = if findings.is_empty() {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        };
         Outcome {
             id: case.id.clone(),
             family: case.family.clone(),
@@ -534,7 +712,11 @@ impl Runner<'_> {
 
     fn group(&self, family: &Family, project: &Project) -> String {
         match project {
-            Project::Own => self.target.group_for(family.project_kind).unwrap_or_default().to_owned(),
+            Project::Own => self
+                .target
+                .group_for(family.project_kind)
+                .unwrap_or_default()
+                .to_owned(),
             Project::OtherKind => {
                 let other = match family.project_kind {
                     ProjectKind::Atlas => ProjectKind::CloudManager,
@@ -547,10 +729,54 @@ impl Runner<'_> {
         }
     }
 
-    async fn send(&self, auth: &LaneAuth, family: &Family, step: &Step, index: usize, secrets: &[String]) -> Exchange {
+    /// Send a step, honouring 429 `Retry-After` a bounded number of times.
+    async fn send(
+        &self,
+        auth: &LaneAuth,
+        family: &Family,
+        step: &Step,
+        index: usize,
+        secrets: &[String],
+    ) -> Exchange {
+        let mut retries = 0;
+        loop {
+            let ex = self.send_raw(auth, family, step, index, secrets).await;
+            let Some(resp) = ex.response.as_ref().filter(|r| r.status == 429) else {
+                return ex;
+            };
+            if retries >= self.opts.retries_429 {
+                return ex;
+            }
+            retries += 1;
+            let wait = resp
+                .header("retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs)
+                .unwrap_or(Duration::from_secs(1))
+                .min(self.opts.retry_after_cap);
+            if self.deadline.is_some_and(|d| Instant::now() + wait >= d) || self.cancelled() {
+                return ex;
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn send_raw(
+        &self,
+        auth: &LaneAuth,
+        family: &Family,
+        step: &Step,
+        index: usize,
+        secrets: &[String],
+    ) -> Exchange {
         let req = &step.request;
         let base = self.target.base_url.as_str().trim_end_matches('/');
-        let raw = format!("{base}{}/groups/{}{}", req.base_path, self.group(family, &req.project), req.path);
+        let raw = format!(
+            "{base}{}/groups/{}{}",
+            req.base_path,
+            self.group(family, &req.project),
+            req.path
+        );
         let mut url = match url::Url::parse(&raw) {
             Ok(u) => u,
             Err(e) => return transport_error(step, index, raw, format!("bad URL: {e}")),
@@ -575,7 +801,9 @@ impl Runner<'_> {
         let recorded_body = match &req.body {
             Body::None => None,
             Body::Oversized(n) => Some(format!("<{n} bytes of padded JSON>")),
-            _ => body.as_ref().map(|b| scrub(&String::from_utf8_lossy(b), secrets)),
+            _ => body
+                .as_ref()
+                .map(|b| scrub(&String::from_utf8_lossy(b), secrets)),
         };
         let mut headers = HeaderMap::new();
         if let Some(a) = &req.accept {
@@ -589,7 +817,9 @@ impl Runner<'_> {
             }
         }
         let authenticator = match req.credential {
-            Credential::Owner | Credential::StaleNonce | Credential::ReplayedNonceCount => Some(&auth.owner),
+            Credential::Owner | Credential::StaleNonce | Credential::ReplayedNonceCount => {
+                Some(&auth.owner)
+            }
             Credential::ReadOnly => auth.read_only.as_ref(),
             Credential::WrongPassword => auth.wrong.as_ref(),
             _ => None,
@@ -599,7 +829,10 @@ impl Runner<'_> {
         loop {
             attempt += 1;
             let mut h = headers.clone();
-            match self.authorization(authenticator, req.credential, &method, &uri, &url).await {
+            match self
+                .authorization(authenticator, req.credential, &method, &uri, &url)
+                .await
+            {
                 Ok(Some(v)) => {
                     h.insert(AUTHORIZATION, v);
                 }
@@ -607,11 +840,14 @@ impl Runner<'_> {
                 Err(e) => return transport_error(step, index, url.to_string(), e.to_string()),
             }
             let recorded_headers = record_headers(&h);
+            if let Some(pace) = &self.pace {
+                pace.wait().await;
+            }
             let mut rb = self.client.request(method.clone(), url.clone()).headers(h);
             if let Some(b) = &body {
                 rb = rb.body(b.clone());
             }
-            self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.requests.fetch_add(1, Ordering::Relaxed);
             let result = match self.deadline {
                 Some(d) => match tokio::time::timeout_at(d.into(), rb.send()).await {
                     Ok(r) => r.map_err(|e| describe(&e)),
@@ -631,7 +867,10 @@ impl Runner<'_> {
             };
             let status = response.status();
             let resp_headers = response.headers().clone();
-            let retryable = matches!(req.credential, Credential::Owner | Credential::ReadOnly | Credential::WrongPassword);
+            let retryable = matches!(
+                req.credential,
+                Credential::Owner | Credential::ReadOnly | Credential::WrongPassword
+            );
             if status == StatusCode::UNAUTHORIZED && attempt == 1 && retryable {
                 if let Some(a) = authenticator {
                     if a.learn(status, &resp_headers) {
@@ -644,7 +883,12 @@ impl Runner<'_> {
             let (body_bytes, truncated, error) = read_capped(response, self.opts.body_cap).await;
             let headers_out = resp_headers
                 .iter()
-                .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_ascii_lowercase(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect();
             return Exchange {
                 step: index,
@@ -675,13 +919,18 @@ impl Runner<'_> {
     ) -> Result<Option<HeaderValue>> {
         match credential {
             Credential::None => Ok(None),
-            Credential::BadBearer => Ok(Some(HeaderValue::from_static("Bearer 0f1e2d3c4b5a69788796a5b4c3d2e1f0-never-issued"))),
+            Credential::BadBearer => Ok(Some(HeaderValue::from_static(
+                "Bearer 0f1e2d3c4b5a69788796a5b4c3d2e1f0-never-issued",
+            ))),
             Credential::ExpiredBearer => {
                 let token = self.target.token_expirer.as_ref().and_then(|f| f());
-                let token = token.ok_or_else(|| Error::Auth("the target issued no token to expire".into()))?;
+                let token = token
+                    .ok_or_else(|| Error::Auth("the target issued no token to expire".into()))?;
                 HeaderValue::from_str(&format!("Bearer {token}"))
                     .map(Some)
-                    .map_err(|_| Error::Auth("the expired token is not a valid header value".into()))
+                    .map_err(|_| {
+                        Error::Auth("the expired token is not a valid header value".into())
+                    })
             }
             Credential::ForgedNonce => self.forged_digest(method, uri, url).await.map(Some),
             Credential::StaleNonce => {
@@ -694,8 +943,13 @@ impl Runner<'_> {
                 // Send the header once (accepted), then the request under test reuses it.
                 let header = authenticator_header(authenticator, &self.client, method, uri).await?;
                 if let Some(h) = &header {
-                    self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let first = self.client.request(method.clone(), url.clone()).header(AUTHORIZATION, h.clone()).send().await;
+                    self.requests.fetch_add(1, Ordering::Relaxed);
+                    let first = self
+                        .client
+                        .request(method.clone(), url.clone())
+                        .header(AUTHORIZATION, h.clone())
+                        .send()
+                        .await;
                     if let Ok(r) = first {
                         let _ = read_capped(r, self.opts.body_cap).await;
                     }
@@ -710,11 +964,18 @@ impl Runner<'_> {
 
     /// A digest response with the right password to a nonce the target never issued: the
     /// realm is learnt from a real challenge first.
-    async fn forged_digest(&self, method: &Method, uri: &str, url: &url::Url) -> Result<HeaderValue> {
+    async fn forged_digest(
+        &self,
+        method: &Method,
+        uri: &str,
+        url: &url::Url,
+    ) -> Result<HeaderValue> {
         let AuthSpec::Digest { public, private } = &self.target.auth else {
-            return Err(Error::Auth("a forged digest needs digest credentials".into()));
+            return Err(Error::Auth(
+                "a forged digest needs digest credentials".into(),
+            ));
         };
-        self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let resp = self
             .client
             .get(url.clone())
@@ -725,15 +986,20 @@ impl Runner<'_> {
         for value in resp.headers().get_all(reqwest::header::WWW_AUTHENTICATE) {
             if let Ok(text) = value.to_str() {
                 if let Ok(challenges) = crate::auth::parse_challenges(text) {
-                    for c in challenges.iter().filter(|c| c.scheme.eq_ignore_ascii_case("digest")) {
+                    for c in challenges
+                        .iter()
+                        .filter(|c| c.scheme.eq_ignore_ascii_case("digest"))
+                    {
                         realm = c.param("realm").map(str::to_owned);
                     }
                 }
             }
         }
-        let realm = realm.ok_or_else(|| Error::Auth("the target sent no digest challenge".into()))?;
+        let realm =
+            realm.ok_or_else(|| Error::Auth("the target sent no digest challenge".into()))?;
         let forged = format!("Digest realm=\"{realm}\", nonce=\"00000000000000000000000000000000\", qop=\"auth\", algorithm=MD5");
-        let mut prompt = digest_auth::parse(&forged).map_err(|e| Error::Auth(format!("forging a challenge: {e}")))?;
+        let mut prompt = digest_auth::parse(&forged)
+            .map_err(|e| Error::Auth(format!("forging a challenge: {e}")))?;
         let context = digest_auth::AuthContext::new_with_method(
             public.as_str(),
             private.as_str(),
@@ -744,7 +1010,8 @@ impl Runner<'_> {
         let answer = prompt
             .respond(&context)
             .map_err(|e| Error::Auth(format!("forging a digest response: {e}")))?;
-        HeaderValue::from_str(&answer.to_header_string()).map_err(|_| Error::Auth("forged header is not valid".into()))
+        HeaderValue::from_str(&answer.to_header_string())
+            .map_err(|_| Error::Auth("forged header is not valid".into()))
     }
 }
 
@@ -757,6 +1024,39 @@ async fn authenticator_header(
     match authenticator {
         Some(a) => a.header(client, method, uri).await,
         None => Ok(None),
+    }
+}
+
+fn sweep_step(
+    family: &Family,
+    version: &crate::model::Version,
+    kind: OperationKind,
+    type_name: &str,
+) -> Step {
+    let op = family.operation(kind);
+    Step {
+        role: Role::Cleanup,
+        request: crate::case::Request {
+            method: op.method.clone(),
+            project: Project::Own,
+            path: format!("/integrations/{type_name}"),
+            base_path: family.base_path.clone(),
+            query: Vec::new(),
+            accept: Some(version.media_type.clone()),
+            content_type: None,
+            body: Body::None,
+            credential: Credential::Owner,
+            operation: op.id.clone(),
+            version: version.name.clone(),
+        },
+        expect: Vec::new(),
+    }
+}
+
+fn describe_status(status: Option<u16>, ex: &Exchange) -> String {
+    match status {
+        Some(s) => s.to_string(),
+        None => ex.error.clone().unwrap_or_else(|| "no answer".into()),
     }
 }
 
@@ -795,7 +1095,10 @@ fn describe(e: &reqwest::Error) -> String {
     msg
 }
 
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> (Vec<u8>, bool, Option<String>) {
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> (Vec<u8>, bool, Option<String>) {
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
@@ -817,7 +1120,10 @@ fn record_headers(h: &HeaderMap) -> Vec<(String, String)> {
         .map(|(k, v): (&HeaderName, &HeaderValue)| {
             let value = if k == AUTHORIZATION {
                 let text = v.to_str().unwrap_or("");
-                format!("{} <redacted>", text.split_whitespace().next().unwrap_or(""))
+                format!(
+                    "{} <redacted>",
+                    text.split_whitespace().next().unwrap_or("")
+                )
             } else {
                 String::from_utf8_lossy(v.as_bytes()).into_owned()
             };

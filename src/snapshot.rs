@@ -22,14 +22,20 @@ pub struct Volatile {
 
 impl Volatile {
     pub fn new(base_url: &str, groups: &[(&str, &str)], secrets: Vec<String>) -> Volatile {
-        let mut replacements = vec![(base_url.trim_end_matches('/').to_owned(), "{base}".to_owned())];
+        let mut replacements = vec![(
+            base_url.trim_end_matches('/').to_owned(),
+            "{base}".to_owned(),
+        )];
         for (value, name) in groups {
             if !value.is_empty() {
                 replacements.push(((*value).to_owned(), format!("{{{name}}}")));
             }
         }
         replacements.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
-        Volatile { replacements, secrets }
+        Volatile {
+            replacements,
+            secrets,
+        }
     }
 
     fn apply(&self, text: &str) -> String {
@@ -49,20 +55,37 @@ pub fn name(case_id: &str) -> String {
 /// Render a case's snapshot.
 pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
     let mut out = String::new();
-    out.push_str(&format!("case: {}\ncategory: {}\ntitle: {}\n", case.id, case.category, case.title));
+    out.push_str(&format!(
+        "case: {}\ncategory: {}\ntitle: {}\n",
+        case.id, case.category, case.title
+    ));
     for ex in &outcome.exchanges {
         let step = &case.steps[ex.step];
         if !matches!(step.role, Role::Test | Role::Verify) {
             continue;
         }
-        let role = if step.role == Role::Test { "test" } else { "verify" };
-        out.push_str(&format!("\n## step {} ({role})\n> {}\n", ex.step, step.request.line()));
+        let role = if step.role == Role::Test {
+            "test"
+        } else {
+            "verify"
+        };
+        out.push_str(&format!(
+            "\n## step {} ({role})\n> {}\n",
+            ex.step,
+            step.request.line()
+        ));
         let accepted_statuses = step.expect.iter().find_map(|e| match e {
-            Expect::Error { rule, .. } if rule.level == Level::C => Some(if rule.also_status.is_empty() {
-                "4xx".to_owned()
-            } else {
-                std::iter::once(rule.status).chain(rule.also_status.iter().copied()).map(|s| s.to_string()).collect::<Vec<_>>().join("|")
-            }),
+            Expect::Error { rule, .. } if rule.level == Level::C => {
+                Some(if rule.also_status.is_empty() {
+                    "4xx".to_owned()
+                } else {
+                    std::iter::once(rule.status)
+                        .chain(rule.also_status.iter().copied())
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+            }
             _ => None,
         });
         let rule = step.expect.iter().find_map(|e| match e {
@@ -74,7 +97,14 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
             continue;
         };
         let status = match &accepted_statuses {
-            Some(set) if rule.is_some_and(|r| r.status_ok(resp.status) || r.also_status.is_empty() && (400..500).contains(&resp.status)) => set.clone(),
+            Some(set)
+                if rule.is_some_and(|r| {
+                    r.status_ok(resp.status)
+                        || r.also_status.is_empty() && (400..500).contains(&resp.status)
+                }) =>
+            {
+                set.clone()
+            }
             _ => resp.status.to_string(),
         };
         out.push_str(&format!("< {status}\n"));
@@ -94,15 +124,30 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
             out.push_str("(no body)\n");
             continue;
         }
-        let layout = if resp.body_text().trim_end().contains('\n') { "pretty" } else { "compact" };
+        let layout = if resp.body_text().trim_end().contains('\n') {
+            "pretty"
+        } else {
+            "compact"
+        };
         match resp.json() {
             Some(json) => {
                 // errorCode is fixed at level E; parameters only where the contract names them.
                 let code_fixed = rule.is_some_and(|r| r.level == Level::E);
-                let params_fixed = rule.is_some_and(|r| r.level == Level::E && !r.parameters.is_empty());
-                let normal = normalise(json, Fixed { code: code_fixed, params: params_fixed }, volatile);
+                let params_fixed =
+                    rule.is_some_and(|r| r.level == Level::E && !r.parameters.is_empty());
+                let normal = normalise(
+                    json,
+                    Fixed {
+                        code: code_fixed,
+                        params: params_fixed,
+                    },
+                    volatile,
+                );
                 let text = serde_json::to_string_pretty(&normal).unwrap_or_default();
-                out.push_str(&format!("({layout} JSON)\n{}\n", scrub(&volatile.apply(&text), &volatile.secrets)));
+                out.push_str(&format!(
+                    "({layout} JSON)\n{}\n",
+                    scrub(&volatile.apply(&text), &volatile.secrets)
+                ));
             }
             None => out.push_str(&format!("(not JSON, {} bytes)\n", resp.body.len())),
         }
@@ -113,7 +158,12 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
     } else {
         out.push('\n');
         for f in &outcome.findings {
-            out.push_str(&format!("- [{}] step {}: {}\n", f.check, f.step, volatile.apply(&f.message)));
+            out.push_str(&format!(
+                "- [{}] step {}: {}\n",
+                f.check,
+                f.step,
+                volatile.apply(&f.message)
+            ));
         }
     }
     out
@@ -135,10 +185,23 @@ fn normalise(v: Value, level: Fixed, volatile: &Volatile) -> Value {
                     "errorCode" if !level.code => Value::String("{errorCode}".into()),
                     "parameters" if !level.params => Value::String("{parameters}".into()),
                     "id" if is_hex24(&v) => Value::String("{id}".into()),
-                    "href" => Value::String(normalise_href(v.as_str().unwrap_or_default(), volatile)),
+                    "href" => {
+                        Value::String(normalise_href(v.as_str().unwrap_or_default(), volatile))
+                    }
                     "links" => {
-                        let mut links: Vec<Value> = v.as_array().cloned().unwrap_or_default().into_iter().map(|l| normalise(l, level, volatile)).collect();
-                        links.sort_by_key(|l| l.get("rel").and_then(Value::as_str).unwrap_or("").to_owned());
+                        let mut links: Vec<Value> = v
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|l| normalise(l, level, volatile))
+                            .collect();
+                        links.sort_by_key(|l| {
+                            l.get("rel")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_owned()
+                        });
                         Value::Array(links)
                     }
                     _ => normalise(v, level, volatile),
@@ -147,20 +210,29 @@ fn normalise(v: Value, level: Fixed, volatile: &Volatile) -> Value {
             }
             Value::Object(sorted.into_iter().collect())
         }
-        Value::Array(items) => Value::Array(items.into_iter().map(|i| normalise(i, level, volatile)).collect()),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|i| normalise(i, level, volatile))
+                .collect(),
+        ),
         other => other,
     }
 }
 
 fn is_hex24(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+    v.as_str()
+        .is_some_and(|s| s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `{base}` + path + sorted query.
 fn normalise_href(href: &str, volatile: &Volatile) -> String {
     match url::Url::parse(href) {
         Ok(u) => {
-            let mut pairs: Vec<(String, String)> = u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            let mut pairs: Vec<(String, String)> = u
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
             pairs.sort();
             let q: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
             let path = volatile.apply(u.path());

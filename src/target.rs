@@ -31,6 +31,8 @@ pub struct Target {
     pub nonce_expirer: Option<NonceExpirer>,
     /// Accept invalid TLS certificates.
     pub insecure: bool,
+    /// Use the proxy the standard environment variables name (`HTTPS_PROXY`, `NO_PROXY`, …).
+    pub use_env_proxy: bool,
 }
 
 impl std::fmt::Debug for Target {
@@ -95,6 +97,7 @@ impl Target {
             token_expirer: None,
             nonce_expirer: None,
             insecure: var("CONFORMANCE_INSECURE").is_some_and(|v| v == "1" || v == "true"),
+            use_env_proxy: true,
         }))
     }
 }
@@ -156,5 +159,6 @@ pub fn embedded(server: &crate::server::RunningServer) -> Result<Target> {
             Arc::new(move || state.auth().expire_all_nonces())
         }),
         insecure: false,
+        use_env_proxy: false,
     })
 }

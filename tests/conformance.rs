@@ -21,7 +21,9 @@ use libtest_mimic::{Arguments, Failed, Trial};
 fn known_failures() -> BTreeMap<String, String> {
     let path = std::env::var("CONFORMANCE_KNOWN_FAILURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/known-failures.txt"));
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/known-failures.txt")
+        });
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     text.lines()
         .map(str::trim)
@@ -38,11 +40,20 @@ fn main() -> std::process::ExitCode {
     let harness = Arc::new(Harness::bundled().expect("the bundled spec loads"));
     let mut cases = case::generate(&harness.model);
     if let Some(filter) = &args.filter {
-        cases.retain(|c| if args.exact { c.id == *filter } else { c.id.contains(filter.as_str()) });
+        cases.retain(|c| {
+            if args.exact {
+                c.id == *filter
+            } else {
+                c.id.contains(filter.as_str())
+            }
+        });
     }
     cases.retain(|c| !args.skip.iter().any(|s| c.id.contains(s.as_str())));
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
     let (report, volatile) = if args.list {
         (None, Volatile::default())
     } else {
@@ -116,12 +127,17 @@ fn main() -> std::process::ExitCode {
         .map(|case| {
             let outcome = outcomes.remove(&case.id);
             let known = known.get(&case.id).cloned();
-            let ignored = matches!(outcome.as_ref().map(|o| &o.verdict), Some(Verdict::Skipped(_)));
+            let ignored = matches!(
+                outcome.as_ref().map(|o| &o.verdict),
+                Some(Verdict::Skipped(_))
+            );
             let volatile = volatile.clone();
             let snapshots = snapshots.clone();
             let kind = case.category.as_str().to_owned();
             Trial::test(case.id.clone(), move || {
-                let Some(outcome) = outcome else { return Ok(()) };
+                let Some(outcome) = outcome else {
+                    return Ok(());
+                };
                 match (&outcome.verdict, known) {
                     (Verdict::Skipped(_), _) => Ok(()),
                     (Verdict::Failed, Some(_)) => Ok(()),

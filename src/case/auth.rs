@@ -13,31 +13,82 @@ use crate::model::{OperationKind, Situation};
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let version = cx.default_version();
-    let Some(ty) = version.types.first() else { return };
+    let Some(ty) = version.types.first() else {
+        return;
+    };
     let credentials = [
         ("no-credentials", Credential::None, None, "no credentials"),
-        ("wrong-digest-password", Credential::WrongPassword, Some(Requirement::Digest), "a wrong digest password"),
-        ("forged-digest-nonce", Credential::ForgedNonce, Some(Requirement::Digest), "a digest response to a nonce never issued"),
-        ("unknown-bearer-token", Credential::BadBearer, None, "a bearer token never issued"),
-        ("expired-bearer-token", Credential::ExpiredBearer, Some(Requirement::TokenExpiry), "an expired bearer token"),
+        (
+            "wrong-digest-password",
+            Credential::WrongPassword,
+            Some(Requirement::Digest),
+            "a wrong digest password",
+        ),
+        (
+            "forged-digest-nonce",
+            Credential::ForgedNonce,
+            Some(Requirement::Digest),
+            "a digest response to a nonce never issued",
+        ),
+        (
+            "unknown-bearer-token",
+            Credential::BadBearer,
+            None,
+            "a bearer token never issued",
+        ),
+        (
+            "expired-bearer-token",
+            Credential::ExpiredBearer,
+            Some(Requirement::TokenExpiry),
+            "an expired bearer token",
+        ),
     ];
     for kind in OperationKind::ALL {
         let op = cx.op(kind);
-        let body = || Body::Json(Value::Object(values::valid_body(ty, &cx.id(kind, "auth"), Fill::Minimal)));
+        let body = || {
+            Body::Json(Value::Object(values::valid_body(
+                ty,
+                &cx.id(kind, "auth"),
+                Fill::Minimal,
+            )))
+        };
         let request = || {
             let r = cx.request(kind, version, Some(&ty.name));
-            if op.has_body { r.with_body(body()) } else { r }
+            if op.has_body {
+                r.with_body(body())
+            } else {
+                r
+            }
         };
         if let Some(rule) = op.error(Situation::Unauthenticated).cloned() {
             for (s, credential, requirement, title) in credentials {
                 let req = request().with_credential(credential);
                 let pre = matches!(kind, OperationKind::Update | OperationKind::Delete);
                 let mut case = if kind.has_type() {
-                    refused(cx, version, ty, kind, s, Category::Auth, format!("{title} is refused"), req, rule.clone(), None, pre)
+                    refused(
+                        cx,
+                        version,
+                        ty,
+                        kind,
+                        s,
+                        Category::Auth,
+                        format!("{title} is refused"),
+                        req,
+                        rule.clone(),
+                        None,
+                        pre,
+                    )
                 } else {
                     CaseBuilder::new(cx, kind, s, Category::Auth)
                         .title(format!("{title} is refused"))
-                        .step(Role::Test, req, vec![Expect::Error { rule: rule.clone(), field: None }])
+                        .step(
+                            Role::Test,
+                            req,
+                            vec![Expect::Error {
+                                rule: rule.clone(),
+                                field: None,
+                            }],
+                        )
                         .build(cx)
                 };
                 for step in case.steps.iter_mut().filter(|s| s.role == Role::Test) {
@@ -51,26 +102,70 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         }
         // Digest replay and expiry, on the operations that read (the first request must be one
         // a conformant target accepts without changing anything).
-        if let (Some(rule), false) = (op.error(Situation::Unauthenticated).cloned(), kind.writes()) {
+        if let (Some(rule), false) = (op.error(Situation::Unauthenticated).cloned(), kind.writes())
+        {
             for (s, credential, requirement, title, stale) in [
-                ("replayed-digest-nonce-count", Credential::ReplayedNonceCount, Requirement::Digest, "a digest Authorization replayed unchanged (same nonce and nc)", false),
-                ("expired-digest-nonce", Credential::StaleNonce, Requirement::NonceExpiry, "a digest response to an expired nonce", true),
+                (
+                    "replayed-digest-nonce-count",
+                    Credential::ReplayedNonceCount,
+                    Requirement::Digest,
+                    "a digest Authorization replayed unchanged (same nonce and nc)",
+                    false,
+                ),
+                (
+                    "expired-digest-nonce",
+                    Credential::StaleNonce,
+                    Requirement::NonceExpiry,
+                    "a digest response to an expired nonce",
+                    true,
+                ),
             ] {
                 let warm = cx.request(OperationKind::List, version, None);
                 let req = request().with_credential(credential);
                 let mut b = CaseBuilder::new(cx, kind, s, Category::Auth)
-                    .title(format!("{title} is refused{}", if stale { " with stale=true" } else { "" }))
+                    .title(format!(
+                        "{title} is refused{}",
+                        if stale { " with stale=true" } else { "" }
+                    ))
                     .requires(Requirement::Digest)
                     .requires(requirement)
-                    .step(Role::Setup, warm, vec![Expect::Status { status: cx.op(OperationKind::List).success_status }]);
-                b = b.step(Role::Test, req, vec![Expect::Error { rule: rule.clone(), field: None }, Expect::Challenge { stale }]);
+                    .step(
+                        Role::Setup,
+                        warm,
+                        vec![Expect::Status {
+                            status: cx.op(OperationKind::List).success_status,
+                        }],
+                    );
+                b = b.step(
+                    Role::Test,
+                    req,
+                    vec![
+                        Expect::Error {
+                            rule: rule.clone(),
+                            field: None,
+                        },
+                        Expect::Challenge { stale },
+                    ],
+                );
                 out.push(b.build(cx));
             }
         }
         if let Some(rule) = op.error(Situation::ReadOnlyWrite).cloned() {
             let s = "read-only-credentials-refused";
             let req = request().with_credential(Credential::ReadOnly);
-            let mut case = refused(cx, version, ty, kind, s, Category::Auth, format!("read-only credentials cannot {kind}"), req, rule, None, kind != OperationKind::Create);
+            let mut case = refused(
+                cx,
+                version,
+                ty,
+                kind,
+                s,
+                Category::Auth,
+                format!("read-only credentials cannot {kind}"),
+                req,
+                rule,
+                None,
+                kind != OperationKind::Create,
+            );
             case.requires.push(Requirement::ReadOnlyCredentials);
             out.push(case);
         } else if matches!(kind, OperationKind::List | OperationKind::Get) {
@@ -78,7 +173,10 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             let id = cx.id(kind, s);
             let (setup, stored) = setup_create(cx, version, ty, &id, Fill::Minimal);
             let req = request().with_credential(Credential::ReadOnly);
-            let view = View { type_name: ty.name.clone(), object: values::view(ty, &stored) };
+            let view = View {
+                type_name: ty.name.clone(),
+                object: values::view(ty, &stored),
+            };
             let shape = match kind {
                 OperationKind::List => super::first_page(cx, vec![view]),
                 _ => Expect::Single { view },
@@ -90,7 +188,16 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     .requires(Requirement::ReadOnlyCredentials)
                     .secrets(values::secrets_of(ty, &stored))
                     .step(setup.role, setup.request, setup.expect)
-                    .step(Role::Test, req, vec![Expect::Status { status: op.success_status }, shape])
+                    .step(
+                        Role::Test,
+                        req,
+                        vec![
+                            Expect::Status {
+                                status: op.success_status,
+                            },
+                            shape,
+                        ],
+                    )
                     .build(cx),
             );
         }

@@ -15,24 +15,54 @@ use crate::model::{OperationKind, ProjectKind, Situation};
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let version = cx.default_version();
-    let Some(ty) = version.types.first() else { return };
+    let Some(ty) = version.types.first() else {
+        return;
+    };
     let digest = hex::encode(Sha256::digest(cx.family.name.as_bytes()));
     let unknown_group = digest[..24].to_owned();
     let groups = [
-        ("invalid-group-id-non-hex", "z".repeat(24), Situation::InvalidGroupId),
-        ("invalid-group-id-upper-case", unknown_group.to_uppercase().replace(|c: char| c.is_ascii_digit(), "A"), Situation::InvalidGroupId),
-        ("invalid-group-id-short", unknown_group[..12].to_owned(), Situation::InvalidGroupId),
-        ("group-not-found", unknown_group.clone(), Situation::GroupNotFound),
+        (
+            "invalid-group-id-non-hex",
+            "z".repeat(24),
+            Situation::InvalidGroupId,
+        ),
+        (
+            "invalid-group-id-upper-case",
+            unknown_group
+                .to_uppercase()
+                .replace(|c: char| c.is_ascii_digit(), "A"),
+            Situation::InvalidGroupId,
+        ),
+        (
+            "invalid-group-id-short",
+            unknown_group[..12].to_owned(),
+            Situation::InvalidGroupId,
+        ),
+        (
+            "group-not-found",
+            unknown_group.clone(),
+            Situation::GroupNotFound,
+        ),
     ];
     for kind in OperationKind::ALL {
         let op = cx.op(kind);
-        let body = Body::Json(Value::Object(values::valid_body(ty, &cx.id(kind, "errors"), Fill::Minimal)));
+        let body = Body::Json(Value::Object(values::valid_body(
+            ty,
+            &cx.id(kind, "errors"),
+            Fill::Minimal,
+        )));
         let base = || {
             let r = cx.request(kind, version, Some(&ty.name));
-            if op.has_body { r.with_body(body.clone()) } else { r }
+            if op.has_body {
+                r.with_body(body.clone())
+            } else {
+                r
+            }
         };
         for (s, group, situation) in &groups {
-            let Some(rule) = op.error(*situation).cloned() else { continue };
+            let Some(rule) = op.error(*situation).cloned() else {
+                continue;
+            };
             let req = base().with_project(Project::Literal(group.clone()));
             out.push(
                 CaseBuilder::new(cx, kind, s, Category::Errors)
@@ -62,19 +92,31 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         }
         if let Some(rule) = op.error(Situation::InvalidIntegrationType).cloned() {
             let lower = ty.name.to_lowercase();
-            for (s, t) in [("integration-type-not-in-enum", "NOT_A_SERVICE".to_owned()), ("integration-type-lower-case", lower)] {
+            for (s, t) in [
+                ("integration-type-not-in-enum", "NOT_A_SERVICE".to_owned()),
+                ("integration-type-lower-case", lower),
+            ] {
                 let mut req = base();
                 req.path = format!("/integrations/{t}");
                 out.push(
                     CaseBuilder::new(cx, kind, s, Category::Errors)
                         .title(format!("integration type {t} is outside the enum"))
-                        .step(Role::Test, req, vec![Expect::Error { rule: rule.clone(), field: None }])
+                        .step(
+                            Role::Test,
+                            req,
+                            vec![Expect::Error {
+                                rule: rule.clone(),
+                                field: None,
+                            }],
+                        )
                         .build(cx),
                 );
             }
         }
         for rule in op.errors_for(Situation::UnsupportedType) {
-            let Some(t) = &rule.integration_type else { continue };
+            let Some(t) = &rule.integration_type else {
+                continue;
+            };
             let mut req = base();
             req.path = format!("/integrations/{t}");
             if let Body::Json(Value::Object(mut b)) = req.body.clone() {
@@ -85,7 +127,14 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             out.push(
                 CaseBuilder::new(cx, kind, &s, Category::Errors)
                     .title(format!("{t} is not supported by {}", cx.family.name))
-                    .step(Role::Test, req, vec![Expect::Error { rule: rule.clone(), field: None }])
+                    .step(
+                        Role::Test,
+                        req,
+                        vec![Expect::Error {
+                            rule: rule.clone(),
+                            field: None,
+                        }],
+                    )
                     .build(cx),
             );
         }
@@ -95,28 +144,61 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     for version in &cx.family.versions {
         for ty in &version.types {
             let slug = ty.name.to_lowercase().replace('_', "-");
-            for kind in [OperationKind::Get, OperationKind::Delete, OperationKind::Update] {
-                let Some(rule) = cx.rule(kind, Situation::NotConfigured) else { continue };
+            for kind in [
+                OperationKind::Get,
+                OperationKind::Delete,
+                OperationKind::Update,
+            ] {
+                let Some(rule) = cx.rule(kind, Situation::NotConfigured) else {
+                    continue;
+                };
                 let s = cx.vs(version, &format!("{slug}-not-configured"));
                 let mut req = cx.request(kind, version, Some(&ty.name));
                 if cx.op(kind).has_body {
-                    req = req.with_body(Body::Json(Value::Object(values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal))));
+                    req = req.with_body(Body::Json(Value::Object(values::valid_body(
+                        ty,
+                        &cx.id(kind, &s),
+                        Fill::Minimal,
+                    ))));
                 }
                 // A refused update of an unconfigured type is about state (no upsert).
-                let category = if kind == OperationKind::Update { Category::State } else { Category::Errors };
-                out.push(refused(cx, version, ty, kind, &s, category, format!("{kind} of an unconfigured {}", ty.name), req, rule, None, false));
+                let category = if kind == OperationKind::Update {
+                    Category::State
+                } else {
+                    Category::Errors
+                };
+                out.push(refused(
+                    cx,
+                    version,
+                    ty,
+                    kind,
+                    &s,
+                    category,
+                    format!("{kind} of an unconfigured {}", ty.name),
+                    req,
+                    rule,
+                    None,
+                    false,
+                ));
             }
             let kind = OperationKind::Create;
-            let Some(rule) = cx.rule(kind, Situation::AlreadyConfigured) else { continue };
+            let Some(rule) = cx.rule(kind, Situation::AlreadyConfigured) else {
+                continue;
+            };
             let s = cx.vs(version, &format!("{slug}-already-configured"));
             let id = cx.id(kind, &s);
             let (setup, first) = setup_create(cx, version, ty, &format!("{id}#first"), Fill::Full);
             let second = values::valid_body(ty, &format!("{id}#second"), Fill::Alternate);
-            let req = cx.request(kind, version, Some(&ty.name)).with_body(Body::Json(Value::Object(second.clone())));
+            let req = cx
+                .request(kind, version, Some(&ty.name))
+                .with_body(Body::Json(Value::Object(second.clone())));
             let verify = verify_state(cx, version, ty, Some(&first));
             out.push(
                 CaseBuilder::new(cx, kind, &s, Category::State)
-                    .title(format!("a second {} create is a conflict and keeps the first", ty.name))
+                    .title(format!(
+                        "a second {} create is a conflict and keeps the first",
+                        ty.name
+                    ))
                     .touches(&ty.name)
                     .secrets(values::secrets_of(ty, &first))
                     .secrets(values::secrets_of(ty, &second))
@@ -132,11 +214,23 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
 /// Requests that match no operation: an unknown path, an unsupported method on a known path.
 fn unmatched(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let version = cx.default_version();
-    let Some(ty) = version.types.first() else { return };
+    let Some(ty) = version.types.first() else {
+        return;
+    };
     for rule in &cx.model.unmatched {
         let (kind, s, method, path) = match rule.situation {
-            Situation::UnknownPath => (OperationKind::List, "unknown-path", "GET", "/integrationz".to_owned()),
-            Situation::MethodNotAllowed => (OperationKind::Get, "method-not-allowed", "PATCH", format!("/integrations/{}", ty.name)),
+            Situation::UnknownPath => (
+                OperationKind::List,
+                "unknown-path",
+                "GET",
+                "/integrationz".to_owned(),
+            ),
+            Situation::MethodNotAllowed => (
+                OperationKind::Get,
+                "method-not-allowed",
+                "PATCH",
+                format!("/integrations/{}", ty.name),
+            ),
             _ => continue,
         };
         let mut req = cx.request(kind, version, Some(&ty.name));
@@ -144,13 +238,21 @@ fn unmatched(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         req.path = path;
         // No operation matches: no documented responses to hold the answer to.
         req.operation = String::new();
-        let mut expect = vec![Expect::Error { rule: rule.clone(), field: None }];
+        let mut expect = vec![Expect::Error {
+            rule: rule.clone(),
+            field: None,
+        }];
         if rule.situation == Situation::MethodNotAllowed {
-            expect.push(Expect::Header { name: "allow".into() });
+            expect.push(Expect::Header {
+                name: "allow".into(),
+            });
         }
         out.push(
             CaseBuilder::new(cx, kind, s, Category::Errors)
-                .title(format!("{method} {} matches no operation: {} in the error shape", cx.family.base_path, rule.status))
+                .title(format!(
+                    "{method} {} matches no operation: {} in the error shape",
+                    cx.family.base_path, rule.status
+                ))
                 .lane(Lane::Stateless)
                 .step(Role::Test, req, expect)
                 .build(cx),

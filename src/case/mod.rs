@@ -166,7 +166,10 @@ impl Request {
             Project::NoAccess => "{noAccessGroupId}".to_owned(),
             Project::Literal(id) => id.clone(),
         };
-        let mut line = format!("{} {}/groups/{group}{}", self.method, self.base_path, self.path);
+        let mut line = format!(
+            "{} {}/groups/{group}{}",
+            self.method, self.base_path, self.path
+        );
         if !self.query.is_empty() {
             let q: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
             line.push('?');
@@ -382,7 +385,12 @@ impl<'a> Ctx<'a> {
 
     /// `{family}/{operationId}/{scenario}`.
     pub(crate) fn id(&self, kind: OperationKind, scenario: &str) -> String {
-        format!("{}/{}/{}", self.family.name, self.op(kind).id, kebab(scenario))
+        format!(
+            "{}/{}/{}",
+            self.family.name,
+            self.op(kind).id,
+            kebab(scenario)
+        )
     }
 
     /// A scenario suffix naming the version when the family has several.
@@ -465,7 +473,12 @@ pub(crate) struct CaseBuilder {
 }
 
 impl CaseBuilder {
-    pub(crate) fn new(cx: &Ctx<'_>, kind: OperationKind, scenario: &str, category: Category) -> Self {
+    pub(crate) fn new(
+        cx: &Ctx<'_>,
+        kind: OperationKind,
+        scenario: &str,
+        category: Category,
+    ) -> Self {
         CaseBuilder {
             case: Case {
                 id: cx.id(kind, scenario),
@@ -630,7 +643,13 @@ pub(crate) fn refused(
         .touches(&ty.name);
     let mut stored = None;
     if preconfigured {
-        let (step, body) = setup_create(cx, version, ty, &format!("{}#setup", b.case.id), values::Fill::Full);
+        let (step, body) = setup_create(
+            cx,
+            version,
+            ty,
+            &format!("{}#setup", b.case.id),
+            values::Fill::Full,
+        );
         b = b.secrets(values::secrets_of(ty, &body));
         b.case.steps.push(step);
         stored = Some(body);
@@ -645,7 +664,10 @@ pub(crate) fn refused(
 }
 
 /// The `Masked` expectation for the secret fields a body sets.
-pub(crate) fn masked(ty: &crate::model::IntegrationType, body: &serde_json::Map<String, Value>) -> Expect {
+pub(crate) fn masked(
+    ty: &crate::model::IntegrationType,
+    body: &serde_json::Map<String, Value>,
+) -> Expect {
     let fields = ty
         .secret_fields()
         .filter_map(|f| {
@@ -659,19 +681,30 @@ pub(crate) fn masked(ty: &crate::model::IntegrationType, body: &serde_json::Map<
     }
 }
 
+/// Every type of a version configured: the setup steps, the views in list order, the secrets
+/// sent and each type's body.
+pub(crate) struct Fixture {
+    pub(crate) steps: Vec<Step>,
+    pub(crate) views: Vec<View>,
+    pub(crate) secrets: Vec<String>,
+    pub(crate) bodies: Vec<(String, serde_json::Map<String, Value>)>,
+}
+
 /// A setup step per type of `version`, each configured with a `Full` body.
-pub(crate) fn setup_all(
-    cx: &Ctx<'_>,
-    version: &Version,
-    seed: &str,
-) -> (Vec<Step>, Vec<View>, Vec<String>, Vec<(String, serde_json::Map<String, Value>)>) {
+pub(crate) fn setup_all(cx: &Ctx<'_>, version: &Version, seed: &str) -> Fixture {
     let mut steps = Vec::new();
     let mut views = Vec::new();
     let mut secrets = Vec::new();
     let mut bodies = Vec::new();
     // Configure in reverse list order, so that the list order is the target's doing.
     for ty in version.types.iter().rev() {
-        let (step, body) = setup_create(cx, version, ty, &format!("{seed}#{}", ty.name), values::Fill::Full);
+        let (step, body) = setup_create(
+            cx,
+            version,
+            ty,
+            &format!("{seed}#{}", ty.name),
+            values::Fill::Full,
+        );
         secrets.extend(values::secrets_of(ty, &body));
         views.push(View {
             type_name: ty.name.clone(),
@@ -681,5 +714,10 @@ pub(crate) fn setup_all(
         steps.push(step);
     }
     views.sort_by_key(|v| cx.family.order_of(&v.type_name));
-    (steps, views, secrets, bodies)
+    Fixture {
+        steps,
+        views,
+        secrets,
+        bodies,
+    }
 }

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::values::{self, Fill};
 use super::{
-    kebab, refused, setup_all, setup_create, Body, Case, CaseBuilder, Category, Ctx, Expect, PageExpect,
-    Role, View,
+    kebab, refused, setup_all, setup_create, Body, Case, CaseBuilder, Category, Ctx, Expect,
+    PageExpect, Role, View,
 };
 use crate::model::{OperationKind, ParamKind, QueryParam, Situation, Version};
 
@@ -22,13 +22,47 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             walk(cx, version, k, None, out);
         }
         walk(cx, version, 1, Some(false), out);
-        single(cx, version, "default-parameters", "no page parameters: page 1 of 100", &[], 1, 100, true, out);
-        single(cx, version, "page-far-past-end", "a page far past the end is empty", &[("pageNum", "1000000"), ("itemsPerPage", "2")], 1_000_000, 2, true, out);
-        single(cx, version, "repeated-parameter-first-wins", "a repeated pageNum uses its first value", &[("pageNum", "2"), ("pageNum", "1"), ("itemsPerPage", "1")], 2, 1, true, out);
+        single(
+            cx,
+            version,
+            "default-parameters",
+            "no page parameters: page 1 of 100",
+            &[],
+            1,
+            100,
+            true,
+            out,
+        );
+        single(
+            cx,
+            version,
+            "page-far-past-end",
+            "a page far past the end is empty",
+            &[("pageNum", "1000000"), ("itemsPerPage", "2")],
+            1_000_000,
+            2,
+            true,
+            out,
+        );
+        single(
+            cx,
+            version,
+            "repeated-parameter-first-wins",
+            "a repeated pageNum uses its first value",
+            &[("pageNum", "2"), ("pageNum", "1"), ("itemsPerPage", "1")],
+            2,
+            1,
+            true,
+            out,
+        );
         list_returning_write(cx, version, OperationKind::Create, out);
         list_returning_write(cx, version, OperationKind::Update, out);
         if version.name == cx.default_version().name {
-            for kind in [OperationKind::List, OperationKind::Create, OperationKind::Update] {
+            for kind in [
+                OperationKind::List,
+                OperationKind::Create,
+                OperationKind::Update,
+            ] {
                 invalid_params(cx, version, kind, out);
             }
             for kind in [OperationKind::Get, OperationKind::Delete] {
@@ -51,9 +85,18 @@ fn page(cx: &Ctx<'_>, all: &[View], page_num: u64, per: u64, include_count: bool
 }
 
 /// Every page of size `per`, and the first page past the end.
-fn walk(cx: &Ctx<'_>, version: &Version, per: u64, include_count: Option<bool>, out: &mut Vec<Case>) {
+fn walk(
+    cx: &Ctx<'_>,
+    version: &Version,
+    per: u64,
+    include_count: Option<bool>,
+    out: &mut Vec<Case>,
+) {
     let list = cx.op(OperationKind::List);
-    if include_count.is_some() && list.query_param("includeCount").is_none() && cx.family.include_count_honoured {
+    if include_count.is_some()
+        && list.query_param("includeCount").is_none()
+        && cx.family.include_count_honoured
+    {
         return;
     }
     let name = match include_count {
@@ -62,7 +105,12 @@ fn walk(cx: &Ctx<'_>, version: &Version, per: u64, include_count: Option<bool>, 
     };
     let s = cx.vs(version, &name);
     let id = cx.id(OperationKind::List, &s);
-    let (steps, views, secrets, _) = setup_all(cx, version, &id);
+    let super::Fixture {
+        steps,
+        views,
+        secrets,
+        ..
+    } = setup_all(cx, version, &id);
     let mut b = CaseBuilder::new(cx, OperationKind::List, &s, Category::Pagination)
         .title(match include_count {
             Some(ic) => format!("includeCount={ic}: totalCount per the family, links still computed from the full count"),
@@ -85,17 +133,43 @@ fn walk(cx: &Ctx<'_>, version: &Version, per: u64, include_count: Option<bool>, 
             req = req.with_query("includeCount", &ic.to_string());
         }
         let ic = include_count.unwrap_or(true);
-        b = b.step(Role::Test, req, vec![Expect::Status { status: list.success_status }, page(cx, &views, p, per, ic)]);
+        b = b.step(
+            Role::Test,
+            req,
+            vec![
+                Expect::Status {
+                    status: list.success_status,
+                },
+                page(cx, &views, p, per, ic),
+            ],
+        );
     }
     out.push(b.build(cx));
 }
 
 #[allow(clippy::too_many_arguments)]
-fn single(cx: &Ctx<'_>, version: &Version, name: &str, title: &str, query: &[(&str, &str)], page_num: u64, per: u64, ic: bool, out: &mut Vec<Case>) {
+fn single(
+    cx: &Ctx<'_>,
+    version: &Version,
+    name: &str,
+    title: &str,
+    query: &[(&str, &str)],
+    page_num: u64,
+    per: u64,
+    ic: bool,
+    out: &mut Vec<Case>,
+) {
     let s = cx.vs(version, name);
     let id = cx.id(OperationKind::List, &s);
-    let (steps, views, secrets, _) = setup_all(cx, version, &id);
-    let mut b = CaseBuilder::new(cx, OperationKind::List, &s, Category::Pagination).title(title).secrets(secrets);
+    let super::Fixture {
+        steps,
+        views,
+        secrets,
+        ..
+    } = setup_all(cx, version, &id);
+    let mut b = CaseBuilder::new(cx, OperationKind::List, &s, Category::Pagination)
+        .title(title)
+        .secrets(secrets);
     for v in &views {
         b = b.touches(&v.type_name);
     }
@@ -106,20 +180,39 @@ fn single(cx: &Ctx<'_>, version: &Version, name: &str, title: &str, query: &[(&s
     for (k, v) in query {
         req = req.with_query(k, v);
     }
-    b = b.step(Role::Test, req, vec![Expect::Status { status: cx.op(OperationKind::List).success_status }, page(cx, &views, page_num, per, ic)]);
+    b = b.step(
+        Role::Test,
+        req,
+        vec![
+            Expect::Status {
+                status: cx.op(OperationKind::List).success_status,
+            },
+            page(cx, &views, page_num, per, ic),
+        ],
+    );
     out.push(b.build(cx));
 }
 
 /// Create and update answer a page of the whole list, paginated like list.
 fn list_returning_write(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out: &mut Vec<Case>) {
-    let Some(last) = version.types.last() else { return };
+    let Some(last) = version.types.last() else {
+        return;
+    };
     let s = cx.vs(version, "response-page-2-of-2-per-page");
     let id = cx.id(kind, &s);
-    let (steps, mut views, mut secrets, _) = setup_all(cx, version, &id);
-    let mut b = CaseBuilder::new(cx, kind, &s, Category::Pagination).title(format!("the {kind} response honours pageNum=2&itemsPerPage=2"));
+    let super::Fixture {
+        steps,
+        mut views,
+        mut secrets,
+        ..
+    } = setup_all(cx, version, &id);
+    let mut b = CaseBuilder::new(cx, kind, &s, Category::Pagination).title(format!(
+        "the {kind} response honours pageNum=2&itemsPerPage=2"
+    ));
     for step in steps {
         // For create, leave the last type unconfigured so the request under test creates it.
-        if kind == OperationKind::Create && step.request.path.ends_with(&format!("/{}", last.name)) {
+        if kind == OperationKind::Create && step.request.path.ends_with(&format!("/{}", last.name))
+        {
             continue;
         }
         b = b.step(step.role, step.request, step.expect);
@@ -127,7 +220,11 @@ fn list_returning_write(cx: &Ctx<'_>, version: &Version, kind: OperationKind, ou
     let body = values::valid_body(last, &format!("{id}#test"), Fill::Full);
     secrets.extend(values::secrets_of(last, &body));
     let merge = cx.op(kind).update.is_some_and(|u| u.merge);
-    let old = if kind == OperationKind::Update { values::valid_body(last, &format!("{id}#{}", last.name), Fill::Full) } else { Default::default() };
+    let old = if kind == OperationKind::Update {
+        values::valid_body(last, &format!("{id}#{}", last.name), Fill::Full)
+    } else {
+        Default::default()
+    };
     let stored = values::apply_update(last, &old, &body, merge);
     for v in views.iter_mut().filter(|v| v.type_name == last.name) {
         v.object = values::view(last, &stored);
@@ -140,7 +237,16 @@ fn list_returning_write(cx: &Ctx<'_>, version: &Version, kind: OperationKind, ou
         .with_query("pageNum", "2")
         .with_query("itemsPerPage", "2")
         .with_body(Body::Json(Value::Object(body)));
-    b = b.secrets(secrets).step(Role::Test, req, vec![Expect::Status { status: cx.op(kind).success_status }, page(cx, &views, 2, 2, true)]);
+    b = b.secrets(secrets).step(
+        Role::Test,
+        req,
+        vec![
+            Expect::Status {
+                status: cx.op(kind).success_status,
+            },
+            page(cx, &views, 2, 2, true),
+        ],
+    );
     out.push(b.build(cx));
 }
 
@@ -149,7 +255,10 @@ fn list_returning_write(cx: &Ctx<'_>, version: &Version, kind: OperationKind, ou
 pub(crate) fn invalid_values(param: &QueryParam) -> Vec<(String, String)> {
     match param.kind {
         ParamKind::Integer => {
-            let mut v = vec![("not-integer".to_owned(), "abc".to_owned()), ("decimal".to_owned(), "1.5".to_owned())];
+            let mut v = vec![
+                ("not-integer".to_owned(), "abc".to_owned()),
+                ("decimal".to_owned(), "1.5".to_owned()),
+            ];
             if let Some(min) = param.minimum {
                 v.push(("below-minimum".to_owned(), (min - 1).to_string()));
             }
@@ -158,21 +267,38 @@ pub(crate) fn invalid_values(param: &QueryParam) -> Vec<(String, String)> {
             }
             v
         }
-        ParamKind::Boolean => vec![("not-boolean".to_owned(), "yes".to_owned()), ("upper-case".to_owned(), "TRUE".to_owned())],
+        ParamKind::Boolean => vec![
+            ("not-boolean".to_owned(), "yes".to_owned()),
+            ("upper-case".to_owned(), "TRUE".to_owned()),
+        ],
     }
 }
 
 fn invalid_params(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out: &mut Vec<Case>) {
-    let Some(rule) = cx.rule(kind, Situation::InvalidQueryParameter) else { return };
+    let Some(rule) = cx.rule(kind, Situation::InvalidQueryParameter) else {
+        return;
+    };
     let op = cx.op(kind);
-    let Some(ty) = version.types.first() else { return };
-    for param in op.query.iter().filter(|q| ["pageNum", "itemsPerPage", "includeCount"].contains(&q.name.as_str())) {
+    let Some(ty) = version.types.first() else {
+        return;
+    };
+    for param in op
+        .query
+        .iter()
+        .filter(|q| ["pageNum", "itemsPerPage", "includeCount"].contains(&q.name.as_str()))
+    {
         let cases = invalid_values(param);
         // Writes: one value per parameter is enough to show they are validated.
-        let take = if kind == OperationKind::List { cases.len() } else { 1 };
+        let take = if kind == OperationKind::List {
+            cases.len()
+        } else {
+            1
+        };
         for (label, value) in cases.into_iter().take(take) {
             let s = cx.vs(version, &format!("{}-{label}", kebab(&param.name)));
-            let mut req = cx.request(kind, version, Some(&ty.name)).with_query(&param.name, &value);
+            let mut req = cx
+                .request(kind, version, Some(&ty.name))
+                .with_query(&param.name, &value);
             if kind.has_type() {
                 let body = values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal);
                 req = req.with_body(Body::Json(Value::Object(body)));
@@ -181,10 +307,29 @@ fn invalid_params(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out: &mu
             if kind == OperationKind::List {
                 let b = CaseBuilder::new(cx, kind, &s, Category::Pagination)
                     .title(title)
-                    .step(Role::Test, req, vec![Expect::Error { rule: rule.clone(), field: Some(param.name.clone()) }]);
+                    .step(
+                        Role::Test,
+                        req,
+                        vec![Expect::Error {
+                            rule: rule.clone(),
+                            field: Some(param.name.clone()),
+                        }],
+                    );
                 out.push(b.build(cx));
             } else {
-                out.push(refused(cx, version, ty, kind, &s, Category::Pagination, title, req, rule.clone(), Some(param.name.clone()), kind == OperationKind::Update));
+                out.push(refused(
+                    cx,
+                    version,
+                    ty,
+                    kind,
+                    &s,
+                    Category::Pagination,
+                    title,
+                    req,
+                    rule.clone(),
+                    Some(param.name.clone()),
+                    kind == OperationKind::Update,
+                ));
             }
         }
     }
@@ -192,24 +337,39 @@ fn invalid_params(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out: &mu
 
 /// get and delete ignore the page parameters entirely, invalid values included.
 fn ignores_page_params(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out: &mut Vec<Case>) {
-    let Some(ty) = version.types.first() else { return };
+    let Some(ty) = version.types.first() else {
+        return;
+    };
     let list = cx.op(OperationKind::List);
     let s = cx.vs(version, "ignores-invalid-page-parameters");
     let id = cx.id(kind, &s);
     let (setup, body) = setup_create(cx, version, ty, &id, Fill::Minimal);
     let mut req = cx.request(kind, version, Some(&ty.name));
-    for param in list.query.iter().filter(|q| cx.op(kind).query_param(&q.name).is_none()) {
+    for param in list
+        .query
+        .iter()
+        .filter(|q| cx.op(kind).query_param(&q.name).is_none())
+    {
         if let Some((_, value)) = invalid_values(param).into_iter().next() {
             req = req.with_query(&param.name, &value);
         }
     }
-    let mut expect = vec![Expect::Status { status: cx.op(kind).success_status }];
+    let mut expect = vec![Expect::Status {
+        status: cx.op(kind).success_status,
+    }];
     if kind == OperationKind::Get {
-        expect.push(Expect::Single { view: View { type_name: ty.name.clone(), object: values::view(ty, &body) } });
+        expect.push(Expect::Single {
+            view: View {
+                type_name: ty.name.clone(),
+                object: values::view(ty, &body),
+            },
+        });
     }
     out.push(
         CaseBuilder::new(cx, kind, &s, Category::Pagination)
-            .title(format!("{kind} ignores page parameters, invalid values included"))
+            .title(format!(
+                "{kind} ignores page parameters, invalid values included"
+            ))
             .touches(&ty.name)
             .secrets(values::secrets_of(ty, &body))
             .step(setup.role, setup.request, setup.expect)

@@ -12,7 +12,11 @@ use crate::model::{IntegrationType, OperationKind, SecretKind, Situation, Versio
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     for version in &cx.family.versions {
-        for ty in version.types.iter().filter(|t| t.secret_fields().next().is_some()) {
+        for ty in version
+            .types
+            .iter()
+            .filter(|t| t.secret_fields().next().is_some())
+        {
             per_type(cx, version, ty, out);
         }
         every_page(cx, version, out);
@@ -21,17 +25,25 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
 }
 
 fn sc(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, rest: &str) -> String {
-    cx.vs(version, &format!("{}-{rest}", ty.name.to_lowercase().replace('_', "-")))
+    cx.vs(
+        version,
+        &format!("{}-{rest}", ty.name.to_lowercase().replace('_', "-")),
+    )
 }
 
 fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
     // In the create list.
     let s = sc(cx, version, ty, "masked-in-create-list");
     let body = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Full);
-    let req = cx.request(OperationKind::Create, version, Some(&ty.name)).with_body(Body::Json(Value::Object(body.clone())));
+    let req = cx
+        .request(OperationKind::Create, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(body.clone())));
     out.push(
         CaseBuilder::new(cx, OperationKind::Create, &s, Category::Redaction)
-            .title(format!("{} secrets are masked in the create response", ty.name))
+            .title(format!(
+                "{} secrets are masked in the create response",
+                ty.name
+            ))
             .touches(&ty.name)
             .secrets(values::secrets_of(ty, &body))
             .step(Role::Test, req, vec![masked(ty, &body)])
@@ -42,10 +54,15 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
     let id = cx.id(OperationKind::Update, &s);
     let (setup, old) = setup_create(cx, version, ty, &format!("{id}#setup"), Fill::Minimal);
     let body = values::valid_body(ty, &id, Fill::Full);
-    let req = cx.request(OperationKind::Update, version, Some(&ty.name)).with_body(Body::Json(Value::Object(body.clone())));
+    let req = cx
+        .request(OperationKind::Update, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(body.clone())));
     out.push(
         CaseBuilder::new(cx, OperationKind::Update, &s, Category::Redaction)
-            .title(format!("{} secrets are masked in the update response", ty.name))
+            .title(format!(
+                "{} secrets are masked in the update response",
+                ty.name
+            ))
             .touches(&ty.name)
             .secrets(values::secrets_of(ty, &old))
             .secrets(values::secrets_of(ty, &body))
@@ -54,13 +71,30 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
             .build(cx),
     );
     // In get and list, plain, enveloped and pretty.
-    let views: [(&str, OperationKind, &[(&str, &str)]); 6] = [
+    type View<'a> = (&'a str, OperationKind, &'a [(&'a str, &'a str)]);
+    let views: [View<'_>; 6] = [
         ("masked-in-get", OperationKind::Get, &[]),
         ("masked-in-list", OperationKind::List, &[]),
-        ("masked-in-get-under-envelope", OperationKind::Get, &[("envelope", "true")]),
-        ("masked-in-list-under-envelope", OperationKind::List, &[("envelope", "true")]),
-        ("masked-in-get-under-pretty", OperationKind::Get, &[("pretty", "true")]),
-        ("masked-in-list-under-pretty", OperationKind::List, &[("pretty", "true")]),
+        (
+            "masked-in-get-under-envelope",
+            OperationKind::Get,
+            &[("envelope", "true")],
+        ),
+        (
+            "masked-in-list-under-envelope",
+            OperationKind::List,
+            &[("envelope", "true")],
+        ),
+        (
+            "masked-in-get-under-pretty",
+            OperationKind::Get,
+            &[("pretty", "true")],
+        ),
+        (
+            "masked-in-list-under-pretty",
+            OperationKind::List,
+            &[("pretty", "true")],
+        ),
     ];
     for (name, kind, query) in views {
         let s = sc(cx, version, ty, name);
@@ -72,7 +106,11 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
         }
         out.push(
             CaseBuilder::new(cx, kind, &s, Category::Redaction)
-                .title(format!("{} secrets are masked in {}", ty.name, name.trim_start_matches("masked-in-").replace('-', " ")))
+                .title(format!(
+                    "{} secrets are masked in {}",
+                    ty.name,
+                    name.trim_start_matches("masked-in-").replace('-', " ")
+                ))
                 .touches(&ty.name)
                 .secrets(values::secrets_of(ty, &body))
                 .step(setup.role, setup.request, setup.expect)
@@ -85,13 +123,25 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
         let s = sc(cx, version, ty, "secret-not-echoed-in-error");
         let mut body = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Full);
         body.insert("unexpectedAttribute".into(), json!("x"));
-        let req = cx.request(OperationKind::Create, version, Some(&ty.name)).with_body(Body::Json(Value::Object(body.clone())));
+        let req = cx
+            .request(OperationKind::Create, version, Some(&ty.name))
+            .with_body(Body::Json(Value::Object(body.clone())));
         out.push(
             CaseBuilder::new(cx, OperationKind::Create, &s, Category::Redaction)
-                .title(format!("a refused {} body's secrets are not echoed in the error", ty.name))
+                .title(format!(
+                    "a refused {} body's secrets are not echoed in the error",
+                    ty.name
+                ))
                 .touches(&ty.name)
                 .secrets(values::secrets_of(ty, &body))
-                .step(Role::Test, req, vec![Expect::Error { rule, field: Some("unexpectedAttribute".into()) }])
+                .step(
+                    Role::Test,
+                    req,
+                    vec![Expect::Error {
+                        rule,
+                        field: Some("unexpectedAttribute".into()),
+                    }],
+                )
                 .build(cx),
         );
     }
@@ -101,7 +151,12 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
 fn every_page(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
     let s = cx.vs(version, "masked-on-every-page");
     let id = cx.id(OperationKind::List, &s);
-    let (steps, views, secrets, bodies) = setup_all(cx, version, &id);
+    let super::Fixture {
+        steps,
+        views,
+        secrets,
+        bodies,
+    } = setup_all(cx, version, &id);
     let mut b = CaseBuilder::new(cx, OperationKind::List, &s, Category::Redaction)
         .title("every secret is masked on every page (itemsPerPage=1)")
         .secrets(secrets);
@@ -110,8 +165,14 @@ fn every_page(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
     }
     for (i, view) in views.iter().enumerate() {
         b = b.touches(&view.type_name);
-        let ty = version.integration_type(&view.type_name).expect("view of a version type");
-        let body = &bodies.iter().find(|(n, _)| *n == view.type_name).expect("configured").1;
+        let ty = version
+            .integration_type(&view.type_name)
+            .expect("view of a version type");
+        let body = &bodies
+            .iter()
+            .find(|(n, _)| *n == view.type_name)
+            .expect("configured")
+            .1;
         let req = cx
             .request(OperationKind::List, version, None)
             .with_query("pageNum", &(i + 1).to_string())
@@ -124,12 +185,24 @@ fn every_page(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
 /// Secrets of four characters or fewer are all `*`; a URL secret with a short tail ends in `****`.
 fn short_values(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
     for (kind, label, short) in [
-        (SecretKind::MaskLast4, "short-secret-fully-masked", "abcd".to_owned()),
-        (SecretKind::MaskUrl, "short-url-secret-masked", "https://hooks.example.com/abc".to_owned()),
+        (
+            SecretKind::MaskLast4,
+            "short-secret-fully-masked",
+            "abcd".to_owned(),
+        ),
+        (
+            SecretKind::MaskUrl,
+            "short-url-secret-masked",
+            "https://hooks.example.com/abc".to_owned(),
+        ),
     ] {
         let found = version.types.iter().find_map(|t| {
             t.secret_fields()
-                .find(|f| f.secret == Some(kind) && f.pattern.is_none() && f.max_length.is_none_or(|m| m >= short.len()))
+                .find(|f| {
+                    f.secret == Some(kind)
+                        && f.pattern.is_none()
+                        && f.max_length.is_none_or(|m| m >= short.len())
+                })
                 .map(|f| (t, f))
         });
         let Some((ty, field)) = found else { continue };
@@ -137,11 +210,16 @@ fn short_values(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
         let mut body = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Minimal);
         body.insert(field.name.clone(), json!(short));
         values::satisfy_conditionals(ty, &mut body, &s, Fill::Minimal);
-        let req = cx.request(OperationKind::Create, version, Some(&ty.name)).with_body(Body::Json(Value::Object(body.clone())));
+        let req = cx
+            .request(OperationKind::Create, version, Some(&ty.name))
+            .with_body(Body::Json(Value::Object(body.clone())));
         let get = cx.request(OperationKind::Get, version, Some(&ty.name));
         out.push(
             CaseBuilder::new(cx, OperationKind::Create, &s, Category::Redaction)
-                .title(format!("a short {} value comes back fully masked", field.name))
+                .title(format!(
+                    "a short {} value comes back fully masked",
+                    field.name
+                ))
                 .touches(&ty.name)
                 .secrets(values::secrets_of(ty, &body))
                 .step(Role::Test, req, vec![masked(ty, &body)])

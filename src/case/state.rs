@@ -23,11 +23,17 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
 }
 
 fn slug(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, rest: &str) -> String {
-    cx.vs(version, &format!("{}-{rest}", ty.name.to_lowercase().replace('_', "-")))
+    cx.vs(
+        version,
+        &format!("{}-{rest}", ty.name.to_lowercase().replace('_', "-")),
+    )
 }
 
 fn view(ty: &IntegrationType, stored: &Map<String, Value>) -> View {
-    View { type_name: ty.name.clone(), object: values::view(ty, stored) }
+    View {
+        type_name: ty.name.clone(),
+        object: values::view(ty, stored),
+    }
 }
 
 fn round_trip(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
@@ -37,26 +43,55 @@ fn round_trip(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut V
     let update = values::valid_body(ty, &format!("{id}#update"), Fill::Full);
     let merge = cx.op(OperationKind::Update).update.is_some_and(|u| u.merge);
     let updated = values::apply_update(ty, &created, &update, merge);
-    let ok = |k: OperationKind| Expect::Status { status: cx.op(k).success_status };
-    let create = cx.request(OperationKind::Create, version, Some(&ty.name)).with_body(Body::Json(Value::Object(created.clone())));
-    let put = cx.request(OperationKind::Update, version, Some(&ty.name)).with_body(Body::Json(Value::Object(update.clone())));
+    let ok = |k: OperationKind| Expect::Status {
+        status: cx.op(k).success_status,
+    };
+    let create = cx
+        .request(OperationKind::Create, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(created.clone())));
+    let put = cx
+        .request(OperationKind::Update, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(update.clone())));
     let delete = cx.request(OperationKind::Delete, version, Some(&ty.name));
-    let recreate = cx.request(OperationKind::Create, version, Some(&ty.name)).with_body(Body::Json(Value::Object(created.clone())));
+    let recreate = cx
+        .request(OperationKind::Create, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(created.clone())));
     let v1 = verify_state(cx, version, ty, Some(&created));
     let v2 = verify_state(cx, version, ty, Some(&updated));
     let v3 = verify_state(cx, version, ty, None);
     let v4 = verify_state(cx, version, ty, Some(&created));
     out.push(
         CaseBuilder::new(cx, OperationKind::Create, &s, Category::State)
-            .title(format!("{}: create, get, update, get, delete, get, create again", ty.name))
+            .title(format!(
+                "{}: create, get, update, get, delete, get, create again",
+                ty.name
+            ))
             .touches(&ty.name)
             .secrets(values::secrets_of(ty, &created))
             .secrets(values::secrets_of(ty, &update))
-            .step(Role::Test, create, vec![ok(OperationKind::Create), first_page(cx, vec![view(ty, &created)])])
+            .step(
+                Role::Test,
+                create,
+                vec![
+                    ok(OperationKind::Create),
+                    first_page(cx, vec![view(ty, &created)]),
+                ],
+            )
             .step(Role::Verify, v1.request, v1.expect)
-            .step(Role::Test, put, vec![ok(OperationKind::Update), first_page(cx, vec![view(ty, &updated)])])
+            .step(
+                Role::Test,
+                put,
+                vec![
+                    ok(OperationKind::Update),
+                    first_page(cx, vec![view(ty, &updated)]),
+                ],
+            )
             .step(Role::Verify, v2.request, v2.expect)
-            .step(Role::Test, delete, vec![ok(OperationKind::Delete), Expect::Empty])
+            .step(
+                Role::Test,
+                delete,
+                vec![ok(OperationKind::Delete), Expect::Empty],
+            )
             .step(Role::Verify, v3.request, v3.expect)
             .step(Role::Test, recreate, vec![ok(OperationKind::Create)])
             .step(Role::Verify, v4.request, v4.expect)
@@ -66,17 +101,25 @@ fn round_trip(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut V
 
 /// An update that sends only the required fields: merge keeps the rest, replace drops it.
 fn update_semantics(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
-    let Some(rule) = cx.op(OperationKind::Update).update else { return };
+    let Some(rule) = cx.op(OperationKind::Update).update else {
+        return;
+    };
     if ty.settable_fields().all(|f| f.required) {
         return;
     }
-    let name = if rule.merge { "update-merges" } else { "update-replaces" };
+    let name = if rule.merge {
+        "update-merges"
+    } else {
+        "update-replaces"
+    };
     let s = slug(cx, version, ty, name);
     let id = cx.id(OperationKind::Update, &s);
     let (setup, old) = setup_create(cx, version, ty, &id, Fill::Full);
     let sent = values::valid_body(ty, &format!("{id}#update"), Fill::Alternate);
     let stored = values::apply_update(ty, &old, &sent, rule.merge);
-    let req = cx.request(OperationKind::Update, version, Some(&ty.name)).with_body(Body::Json(Value::Object(sent.clone())));
+    let req = cx
+        .request(OperationKind::Update, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(sent.clone())));
     let verify = verify_state(cx, version, ty, Some(&stored));
     out.push(
         CaseBuilder::new(cx, OperationKind::Update, &s, Category::State)
@@ -88,7 +131,16 @@ fn update_semantics(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
             .secrets(values::secrets_of(ty, &old))
             .secrets(values::secrets_of(ty, &sent))
             .step(setup.role, setup.request, setup.expect)
-            .step(Role::Test, req, vec![Expect::Status { status: cx.op(OperationKind::Update).success_status }, first_page(cx, vec![view(ty, &stored)])])
+            .step(
+                Role::Test,
+                req,
+                vec![
+                    Expect::Status {
+                        status: cx.op(OperationKind::Update).success_status,
+                    },
+                    first_page(cx, vec![view(ty, &stored)]),
+                ],
+            )
             .step(verify.role, verify.request, verify.expect)
             .build(cx),
     );
@@ -96,19 +148,34 @@ fn update_semantics(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
 
 /// Families whose update is an upsert create an unconfigured type.
 fn upsert(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
-    if !cx.op(OperationKind::Update).update.is_some_and(|u| u.upsert) {
+    if !cx
+        .op(OperationKind::Update)
+        .update
+        .is_some_and(|u| u.upsert)
+    {
         return;
     }
     let s = slug(cx, version, ty, "update-creates-when-unconfigured");
     let sent = values::valid_body(ty, &cx.id(OperationKind::Update, &s), Fill::Full);
-    let req = cx.request(OperationKind::Update, version, Some(&ty.name)).with_body(Body::Json(Value::Object(sent.clone())));
+    let req = cx
+        .request(OperationKind::Update, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(sent.clone())));
     let verify = verify_state(cx, version, ty, Some(&sent));
     out.push(
         CaseBuilder::new(cx, OperationKind::Update, &s, Category::State)
             .title(format!("updating an unconfigured {} creates it", ty.name))
             .touches(&ty.name)
             .secrets(values::secrets_of(ty, &sent))
-            .step(Role::Test, req, vec![Expect::Status { status: cx.op(OperationKind::Update).success_status }, first_page(cx, vec![view(ty, &sent)])])
+            .step(
+                Role::Test,
+                req,
+                vec![
+                    Expect::Status {
+                        status: cx.op(OperationKind::Update).success_status,
+                    },
+                    first_page(cx, vec![view(ty, &sent)]),
+                ],
+            )
             .step(verify.role, verify.request, verify.expect)
             .build(cx),
     );
@@ -117,21 +184,44 @@ fn upsert(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<C
 /// A server-assigned field keeps its value across an update.
 fn assigned_kept(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
     for field in ty.fields.iter().filter(|f| f.read_only) {
-        let s = slug(cx, version, ty, &format!("{}-kept-across-update", field.name));
+        let s = slug(
+            cx,
+            version,
+            ty,
+            &format!("{}-kept-across-update", field.name),
+        );
         let id = cx.id(OperationKind::Update, &s);
         let (setup, old) = setup_create(cx, version, ty, &id, Fill::Full);
         let sent = values::valid_body(ty, &format!("{id}#update"), Fill::Full);
         let get = cx.request(OperationKind::Get, version, Some(&ty.name));
-        let req = cx.request(OperationKind::Update, version, Some(&ty.name)).with_body(Body::Json(Value::Object(sent.clone())));
-        let same = |step| Expect::SameAssigned { type_name: ty.name.clone(), field: field.name.clone(), step };
+        let req = cx
+            .request(OperationKind::Update, version, Some(&ty.name))
+            .with_body(Body::Json(Value::Object(sent.clone())));
+        let same = |step| Expect::SameAssigned {
+            type_name: ty.name.clone(),
+            field: field.name.clone(),
+            step,
+        };
         out.push(
             CaseBuilder::new(cx, OperationKind::Update, &s, Category::State)
-                .title(format!("the server-assigned {} survives an update", field.name))
+                .title(format!(
+                    "the server-assigned {} survives an update",
+                    field.name
+                ))
                 .touches(&ty.name)
                 .secrets(values::secrets_of(ty, &old))
                 .secrets(values::secrets_of(ty, &sent))
                 .step(setup.role, setup.request, setup.expect)
-                .step(Role::Test, req, vec![Expect::Status { status: cx.op(OperationKind::Update).success_status }, same(0)])
+                .step(
+                    Role::Test,
+                    req,
+                    vec![
+                        Expect::Status {
+                            status: cx.op(OperationKind::Update).success_status,
+                        },
+                        same(0),
+                    ],
+                )
                 .step(Role::Verify, get, vec![same(0)])
                 .build(cx),
         );
@@ -141,12 +231,16 @@ fn assigned_kept(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mu
 /// An update refused for one bad field stores none of the good ones it carried.
 fn refused_update(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
     let kind = OperationKind::Update;
-    let Some(rule) = cx.rule(kind, crate::model::Situation::UnknownAttribute) else { return };
+    let Some(rule) = cx.rule(kind, crate::model::Situation::UnknownAttribute) else {
+        return;
+    };
     let s = slug(cx, version, ty, "refused-update-changes-nothing");
     let id = cx.id(kind, &s);
     let mut sent = values::valid_body(ty, &format!("{id}#update"), Fill::Alternate);
     sent.insert("unexpectedAttribute".into(), Value::String("x".into()));
-    let req = cx.request(kind, version, Some(&ty.name)).with_body(Body::Json(Value::Object(sent)));
+    let req = cx
+        .request(kind, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(sent)));
     out.push(super::refused(
         cx,
         version,
@@ -154,7 +248,10 @@ fn refused_update(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &m
         kind,
         &s,
         Category::State,
-        format!("a refused {} update changes nothing, not even its valid fields", ty.name),
+        format!(
+            "a refused {} update changes nothing, not even its valid fields",
+            ty.name
+        ),
         req,
         rule,
         Some("unexpectedAttribute".into()),

@@ -35,7 +35,10 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
 }
 
 fn scenario(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, rest: &str) -> String {
-    cx.vs(version, &format!("{}-{rest}", ty.name.to_lowercase().replace('_', "-")))
+    cx.vs(
+        version,
+        &format!("{}-{rest}", ty.name.to_lowercase().replace('_', "-")),
+    )
 }
 
 /// A valid body of `ty`, the body under test for `kind` (update bodies differ from setup's).
@@ -51,17 +54,29 @@ fn accepted(
     fill: Fill,
     out: &mut Vec<Case>,
 ) {
-    let label = if fill == Fill::Full { "full" } else { "minimal" };
-    let id = cx.id(kind, &scenario(cx, version, ty, &format!("accepts-{label}")));
+    let label = if fill == Fill::Full {
+        "full"
+    } else {
+        "minimal"
+    };
+    let id = cx.id(
+        kind,
+        &scenario(cx, version, ty, &format!("accepts-{label}")),
+    );
     let body = values::valid_body(ty, &id, fill);
     let op = cx.op(kind);
-    let mut b = CaseBuilder::new(cx, kind, &scenario(cx, version, ty, &format!("accepts-{label}")), Category::Validation)
-        .title(format!(
-            "a valid {label} {} body is accepted and returned masked, with its defaults",
-            ty.name
-        ))
-        .touches(&ty.name)
-        .secrets(values::secrets_of(ty, &body));
+    let mut b = CaseBuilder::new(
+        cx,
+        kind,
+        &scenario(cx, version, ty, &format!("accepts-{label}")),
+        Category::Validation,
+    )
+    .title(format!(
+        "a valid {label} {} body is accepted and returned masked, with its defaults",
+        ty.name
+    ))
+    .touches(&ty.name)
+    .secrets(values::secrets_of(ty, &body));
     let stored = match kind {
         OperationKind::Update => {
             let (step, old) = setup_create(cx, version, ty, &format!("{id}#setup"), Fill::Full);
@@ -97,15 +112,30 @@ fn accepted(
 
 /// Fields that `ty` lacks but that exist elsewhere: in the next type of the same version, and in
 /// the same type under the family's other versions and the other families.
-fn foreign_fields<'m>(cx: &Ctx<'m>, version: &'m Version, ty: &IntegrationType) -> Vec<&'m crate::model::Field> {
+fn foreign_fields<'m>(
+    cx: &Ctx<'m>,
+    version: &'m Version,
+    ty: &IntegrationType,
+) -> Vec<&'m crate::model::Field> {
     let mut out: Vec<&crate::model::Field> = Vec::new();
     let mut push = |f: &'m crate::model::Field| {
         if ty.field(&f.name).is_none() && !out.iter().any(|o| o.name == f.name) {
             out.push(f);
         }
     };
-    let pos = version.types.iter().position(|t| t.name == ty.name).unwrap_or(0);
-    if let Some(next) = version.types.iter().cycle().skip(pos + 1).take(version.types.len()).find(|t| t.name != ty.name) {
+    let pos = version
+        .types
+        .iter()
+        .position(|t| t.name == ty.name)
+        .unwrap_or(0);
+    if let Some(next) = version
+        .types
+        .iter()
+        .cycle()
+        .skip(pos + 1)
+        .take(version.types.len())
+        .find(|t| t.name != ty.name)
+    {
         if let Some(f) = next.settable_fields().find(|f| ty.field(&f.name).is_none()) {
             push(f);
         }
@@ -122,15 +152,40 @@ fn foreign_fields<'m>(cx: &Ctx<'m>, version: &'m Version, ty: &IntegrationType) 
     out
 }
 
-fn field_rules(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, kind: OperationKind, out: &mut Vec<Case>) {
+fn field_rules(
+    cx: &Ctx<'_>,
+    version: &Version,
+    ty: &IntegrationType,
+    kind: OperationKind,
+    out: &mut Vec<Case>,
+) {
     let pre = kind == OperationKind::Update;
-    let refuse = |out: &mut Vec<Case>, rest: String, title: String, body: Map<String, Value>, situation: Situation, field: Option<String>| {
-        let Some(rule) = cx.rule(kind, situation) else { return };
+    let refuse = |out: &mut Vec<Case>,
+                  rest: String,
+                  title: String,
+                  body: Map<String, Value>,
+                  situation: Situation,
+                  field: Option<String>| {
+        let Some(rule) = cx.rule(kind, situation) else {
+            return;
+        };
         let sc = scenario(cx, version, ty, &rest);
         let request = cx
             .request(kind, version, Some(&ty.name))
             .with_body(Body::Json(Value::Object(body)));
-        out.push(refused(cx, version, ty, kind, &sc, Category::Validation, title, request, rule, field, pre));
+        out.push(refused(
+            cx,
+            version,
+            ty,
+            kind,
+            &sc,
+            Category::Validation,
+            title,
+            request,
+            rule,
+            field,
+            pre,
+        ));
     };
     let seed = cx.id(kind, &scenario(cx, version, ty, "rules"));
     let base = base_body(ty, &seed);
@@ -140,23 +195,58 @@ fn field_rules(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, kind: Oper
         if field.required {
             let mut body = base.clone();
             body.remove(name);
-            refuse(out, format!("missing-{name}"), format!("required field {name} missing"), body, Situation::RequiredMissing, Some(name.clone()));
+            refuse(
+                out,
+                format!("missing-{name}"),
+                format!("required field {name} missing"),
+                body,
+                Situation::RequiredMissing,
+                Some(name.clone()),
+            );
             let mut body = base.clone();
             body.insert(name.clone(), Value::Null);
-            refuse(out, format!("null-{name}"), format!("required field {name} sent as null"), body, Situation::RequiredMissing, Some(name.clone()));
+            refuse(
+                out,
+                format!("null-{name}"),
+                format!("required field {name} sent as null"),
+                body,
+                Situation::RequiredMissing,
+                Some(name.clone()),
+            );
         }
         let mut body = base.clone();
         body.insert(name.clone(), values::wrong_type(field));
-        refuse(out, format!("wrong-type-{name}"), format!("field {name} with the wrong JSON type"), body, Situation::WrongJsonType, Some(name.clone()));
+        refuse(
+            out,
+            format!("wrong-type-{name}"),
+            format!("field {name} with the wrong JSON type"),
+            body,
+            Situation::WrongJsonType,
+            Some(name.clone()),
+        );
 
         if !field.enum_values.is_empty() {
             let mut body = base.clone();
             body.insert(name.clone(), json!(values::outside_enum(field)));
             values::satisfy_conditionals(ty, &mut body, &seed, Fill::Minimal);
-            refuse(out, format!("enum-{name}-outside"), format!("enum field {name} outside its set"), body, Situation::EnumInvalid, Some(name.clone()));
+            refuse(
+                out,
+                format!("enum-{name}-outside"),
+                format!("enum field {name} outside its set"),
+                body,
+                Situation::EnumInvalid,
+                Some(name.clone()),
+            );
             let mut body = base.clone();
             body.insert(name.clone(), json!(""));
-            refuse(out, format!("enum-{name}-empty"), format!("enum field {name} empty"), body, Situation::EnumInvalid, Some(name.clone()));
+            refuse(
+                out,
+                format!("enum-{name}-empty"),
+                format!("enum field {name} empty"),
+                body,
+                Situation::EnumInvalid,
+                Some(name.clone()),
+            );
             continue;
         }
         if field.kind != crate::model::FieldKind::String {
@@ -167,17 +257,38 @@ fn field_rules(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, kind: Oper
         for (label, broken) in values::pattern_breakers(field, &valid) {
             let mut body = base.clone();
             body.insert(name.clone(), json!(broken));
-            refuse(out, format!("pattern-{name}-{label}"), format!("field {name} breaks its pattern ({label}, same length)"), body, Situation::InvalidSettings, Some(name.clone()));
+            refuse(
+                out,
+                format!("pattern-{name}-{label}"),
+                format!("field {name} breaks its pattern ({label}, same length)"),
+                body,
+                Situation::InvalidSettings,
+                Some(name.clone()),
+            );
         }
         if let Some(max) = field.max_length {
             let mut body = base.clone();
             body.insert(name.clone(), json!("a".repeat(max + 1)));
-            refuse(out, format!("too-long-{name}"), format!("field {name} one character over its maximum length {max}"), body, Situation::InvalidSettings, Some(name.clone()));
+            refuse(
+                out,
+                format!("too-long-{name}"),
+                format!("field {name} one character over its maximum length {max}"),
+                body,
+                Situation::InvalidSettings,
+                Some(name.clone()),
+            );
         }
         if field.required && field.min_length.unwrap_or(0) >= 1 && field.pattern.is_none() {
             let mut body = base.clone();
             body.insert(name.clone(), json!(""));
-            refuse(out, format!("empty-{name}"), format!("required field {name} empty"), body, Situation::InvalidSettings, Some(name.clone()));
+            refuse(
+                out,
+                format!("empty-{name}"),
+                format!("required field {name} empty"),
+                body,
+                Situation::InvalidSettings,
+                Some(name.clone()),
+            );
         }
     }
     for rule in &ty.conditional_required {
@@ -185,80 +296,210 @@ fn field_rules(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, kind: Oper
             let mut body = base.clone();
             body.insert(rule.when_field.clone(), rule.equals.clone());
             body.remove(then);
-            let value = rule.equals.as_str().map(str::to_owned).unwrap_or_else(|| rule.equals.to_string());
-            refuse(out, format!("{}-{value}-without-{then}", rule.when_field), format!("{} = {value} without {then}", rule.when_field), body, Situation::InvalidSettings, Some(then.clone()));
+            let value = rule
+                .equals
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| rule.equals.to_string());
+            refuse(
+                out,
+                format!("{}-{value}-without-{then}", rule.when_field),
+                format!("{} = {value} without {then}", rule.when_field),
+                body,
+                Situation::InvalidSettings,
+                Some(then.clone()),
+            );
         }
     }
     // Unknown attributes: made up, from another type, from another version or family.
     let mut body = base.clone();
     body.insert(MADE_UP.to_owned(), json!("x"));
-    refuse(out, format!("unknown-{MADE_UP}"), "a made-up attribute".into(), body, Situation::UnknownAttribute, Some(MADE_UP.to_owned()));
+    refuse(
+        out,
+        format!("unknown-{MADE_UP}"),
+        "a made-up attribute".into(),
+        body,
+        Situation::UnknownAttribute,
+        Some(MADE_UP.to_owned()),
+    );
     for field in foreign_fields(cx, version, ty) {
         if field.read_only {
             // A server-assigned field is refused as unknown in families that lack it; its
             // value's type matters only where it exists (see read_only_fields).
         }
         let mut body = base.clone();
-        let value = if field.read_only { json!("5d791c84ff7a2522cc4f9aa1") } else { values::valid_value(field, &seed, Fill::Minimal) };
+        let value = if field.read_only {
+            json!("5d791c84ff7a2522cc4f9aa1")
+        } else {
+            values::valid_value(field, &seed, Fill::Minimal)
+        };
         body.insert(field.name.clone(), value);
-        refuse(out, format!("unknown-{}", field.name), format!("attribute {} belongs to another type, version or family", field.name), body, Situation::UnknownAttribute, Some(field.name.clone()));
+        refuse(
+            out,
+            format!("unknown-{}", field.name),
+            format!(
+                "attribute {} belongs to another type, version or family",
+                field.name
+            ),
+            body,
+            Situation::UnknownAttribute,
+            Some(field.name.clone()),
+        );
     }
     // The discriminator.
     let disc = ty.discriminator().name.clone();
     let mut body = base.clone();
     body.remove(&disc);
-    refuse(out, format!("{disc}-missing"), format!("body without {disc}"), body, Situation::TypeMissing, Some(disc.clone()));
+    refuse(
+        out,
+        format!("{disc}-missing"),
+        format!("body without {disc}"),
+        body,
+        Situation::TypeMissing,
+        Some(disc.clone()),
+    );
     if let Some(other) = version.types.iter().find(|t| t.name != ty.name) {
         let mut body = values::valid_body(other, &seed, Fill::Minimal);
         body.insert(disc.clone(), json!(other.name));
-        refuse(out, format!("{disc}-differs-from-path"), format!("body {disc} {} on the {} path", other.name, ty.name), body, Situation::TypeMismatch, Some(disc.clone()));
+        refuse(
+            out,
+            format!("{disc}-differs-from-path"),
+            format!("body {disc} {} on the {} path", other.name, ty.name),
+            body,
+            Situation::TypeMismatch,
+            Some(disc.clone()),
+        );
     }
 }
 
 /// Bodies that are not a valid JSON object, content types, size: once per operation.
-fn body_shape(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, kind: OperationKind, out: &mut Vec<Case>) {
+fn body_shape(
+    cx: &Ctx<'_>,
+    version: &Version,
+    ty: &IntegrationType,
+    kind: OperationKind,
+    out: &mut Vec<Case>,
+) {
     let pre = kind == OperationKind::Update;
     let valid = Value::Object(base_body(ty, &cx.id(kind, "body-shape")));
     let shapes: Vec<(&str, &str, Body, Situation)> = vec![
-        ("malformed-json", "a body that is not JSON", Body::Raw(format!("{{\"{}\": ", ty.discriminator().name)), Situation::MalformedJson),
-        ("empty-body", "an empty body", Body::Raw(String::new()), Situation::MalformedJson),
-        ("nan-literal", "a body with a NaN literal", Body::Raw(format!("{{\"{}\": NaN}}", ty.discriminator().name)), Situation::MalformedJson),
-        ("array-body", "a JSON array instead of an object", Body::Json(json!([valid.clone()])), Situation::BodyNotObject),
-        ("string-body", "a JSON string instead of an object", Body::Json(json!("text")), Situation::BodyNotObject),
-        ("payload-too-large", "a body over the size limit", Body::Oversized(1024 * 1024 + 512), Situation::PayloadTooLarge),
+        (
+            "malformed-json",
+            "a body that is not JSON",
+            Body::Raw(format!("{{\"{}\": ", ty.discriminator().name)),
+            Situation::MalformedJson,
+        ),
+        (
+            "empty-body",
+            "an empty body",
+            Body::Raw(String::new()),
+            Situation::MalformedJson,
+        ),
+        (
+            "nan-literal",
+            "a body with a NaN literal",
+            Body::Raw(format!("{{\"{}\": NaN}}", ty.discriminator().name)),
+            Situation::MalformedJson,
+        ),
+        (
+            "array-body",
+            "a JSON array instead of an object",
+            Body::Json(json!([valid.clone()])),
+            Situation::BodyNotObject,
+        ),
+        (
+            "string-body",
+            "a JSON string instead of an object",
+            Body::Json(json!("text")),
+            Situation::BodyNotObject,
+        ),
+        (
+            "payload-too-large",
+            "a body over the size limit",
+            Body::Oversized(1024 * 1024 + 512),
+            Situation::PayloadTooLarge,
+        ),
     ];
     for (name, title, body, situation) in shapes {
-        let Some(rule) = cx.rule(kind, situation) else { continue };
+        let Some(rule) = cx.rule(kind, situation) else {
+            continue;
+        };
         let request = cx.request(kind, version, Some(&ty.name)).with_body(body);
-        out.push(refused(cx, version, ty, kind, &cx.vs(version, name), Category::Validation, title.into(), request, rule, None, pre));
+        out.push(refused(
+            cx,
+            version,
+            ty,
+            kind,
+            &cx.vs(version, name),
+            Category::Validation,
+            title.into(),
+            request,
+            rule,
+            None,
+            pre,
+        ));
     }
     if let Some(rule) = cx.rule(kind, Situation::UnsupportedMediaType) {
-        for (name, ct) in [("content-type-text-plain", Some("text/plain")), ("content-type-missing", None)] {
+        for (name, ct) in [
+            ("content-type-text-plain", Some("text/plain")),
+            ("content-type-missing", None),
+        ] {
             let request = cx
                 .request(kind, version, Some(&ty.name))
                 .with_body(Body::Json(valid.clone()))
                 .with_content_type(ct);
-            out.push(refused(cx, version, ty, kind, &cx.vs(version, name), Category::Validation, format!("request Content-Type {}", ct.unwrap_or("absent")), request, rule.clone(), None, pre));
+            out.push(refused(
+                cx,
+                version,
+                ty,
+                kind,
+                &cx.vs(version, name),
+                Category::Validation,
+                format!("request Content-Type {}", ct.unwrap_or("absent")),
+                request,
+                rule.clone(),
+                None,
+                pre,
+            ));
         }
     }
 }
 
 /// An optional field sent as `null` counts as not sent.
 fn optional_null(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
-    let Some(field) = ty.settable_fields().find(|f| !f.required) else { return };
+    let Some(field) = ty.settable_fields().find(|f| !f.required) else {
+        return;
+    };
     let kind = OperationKind::Create;
     let sc = scenario(cx, version, ty, &format!("null-optional-{}", field.name));
     let mut body = base_body(ty, &cx.id(kind, &sc));
     body.insert(field.name.clone(), Value::Null);
     let stored = values::apply_update(ty, &Map::new(), &body, false);
-    let view = View { type_name: ty.name.clone(), object: values::view(ty, &stored) };
-    let request = cx.request(kind, version, Some(&ty.name)).with_body(Body::Json(Value::Object(body.clone())));
+    let view = View {
+        type_name: ty.name.clone(),
+        object: values::view(ty, &stored),
+    };
+    let request = cx
+        .request(kind, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(body.clone())));
     let verify = verify_state(cx, version, ty, Some(&stored));
     let b = CaseBuilder::new(cx, kind, &sc, Category::Validation)
-        .title(format!("optional field {} sent as null is treated as not sent", field.name))
+        .title(format!(
+            "optional field {} sent as null is treated as not sent",
+            field.name
+        ))
         .touches(&ty.name)
         .secrets(values::secrets_of(ty, &body))
-        .step(Role::Test, request, vec![Expect::Status { status: cx.op(kind).success_status }, first_page(cx, vec![view])])
+        .step(
+            Role::Test,
+            request,
+            vec![
+                Expect::Status {
+                    status: cx.op(kind).success_status,
+                },
+                first_page(cx, vec![view]),
+            ],
+        )
         .step(verify.role, verify.request, verify.expect);
     out.push(b.build(cx));
 }
@@ -266,7 +507,11 @@ fn optional_null(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mu
 /// An optional free-text field sent as an empty string is stored and returned as sent.
 fn optional_empty(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
     let Some(field) = ty.settable_fields().find(|f| {
-        !f.required && f.kind == crate::model::FieldKind::String && f.enum_values.is_empty() && f.pattern.is_none() && f.min_length.unwrap_or(0) == 0
+        !f.required
+            && f.kind == crate::model::FieldKind::String
+            && f.enum_values.is_empty()
+            && f.pattern.is_none()
+            && f.min_length.unwrap_or(0) == 0
     }) else {
         return;
     };
@@ -275,15 +520,32 @@ fn optional_empty(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &m
     let mut body = base_body(ty, &cx.id(kind, &sc));
     body.insert(field.name.clone(), json!(""));
     let stored = values::apply_update(ty, &Map::new(), &body, false);
-    let view = View { type_name: ty.name.clone(), object: values::view(ty, &stored) };
-    let request = cx.request(kind, version, Some(&ty.name)).with_body(Body::Json(Value::Object(body.clone())));
+    let view = View {
+        type_name: ty.name.clone(),
+        object: values::view(ty, &stored),
+    };
+    let request = cx
+        .request(kind, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(body.clone())));
     let verify = verify_state(cx, version, ty, Some(&stored));
     out.push(
         CaseBuilder::new(cx, kind, &sc, Category::Validation)
-            .title(format!("optional field {} sent as an empty string is stored as sent", field.name))
+            .title(format!(
+                "optional field {} sent as an empty string is stored as sent",
+                field.name
+            ))
             .touches(&ty.name)
             .secrets(values::secrets_of(ty, &body))
-            .step(Role::Test, request, vec![Expect::Status { status: cx.op(kind).success_status }, first_page(cx, vec![view])])
+            .step(
+                Role::Test,
+                request,
+                vec![
+                    Expect::Status {
+                        status: cx.op(kind).success_status,
+                    },
+                    first_page(cx, vec![view]),
+                ],
+            )
             .step(verify.role, verify.request, verify.expect)
             .build(cx),
     );
@@ -298,14 +560,31 @@ fn read_only_fields(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
             let mut body = base_body(ty, &cx.id(kind, &sc));
             body.insert(field.name.clone(), value);
             let stored = values::apply_update(ty, &Map::new(), &body, false);
-            let view = View { type_name: ty.name.clone(), object: values::view(ty, &stored) };
-            let request = cx.request(kind, version, Some(&ty.name)).with_body(Body::Json(Value::Object(body.clone())));
+            let view = View {
+                type_name: ty.name.clone(),
+                object: values::view(ty, &stored),
+            };
+            let request = cx
+                .request(kind, version, Some(&ty.name))
+                .with_body(Body::Json(Value::Object(body.clone())));
             let verify = verify_state(cx, version, ty, Some(&stored));
             let b = CaseBuilder::new(cx, kind, &sc, Category::Validation)
-                .title(format!("server-assigned {} sent as a {label} is ignored", field.name))
+                .title(format!(
+                    "server-assigned {} sent as a {label} is ignored",
+                    field.name
+                ))
                 .touches(&ty.name)
                 .secrets(values::secrets_of(ty, &body))
-                .step(Role::Test, request, vec![Expect::Status { status: cx.op(kind).success_status }, first_page(cx, vec![view])])
+                .step(
+                    Role::Test,
+                    request,
+                    vec![
+                        Expect::Status {
+                            status: cx.op(kind).success_status,
+                        },
+                        first_page(cx, vec![view]),
+                    ],
+                )
                 .step(verify.role, verify.request, verify.expect);
             out.push(b.build(cx));
         }
@@ -313,8 +592,22 @@ fn read_only_fields(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
             let sc = scenario(cx, version, ty, &format!("{}-wrong-type", field.name));
             let mut body = base_body(ty, &cx.id(kind, &sc));
             body.insert(field.name.clone(), json!(5));
-            let request = cx.request(kind, version, Some(&ty.name)).with_body(Body::Json(Value::Object(body)));
-            out.push(refused(cx, version, ty, kind, &sc, Category::Validation, format!("server-assigned {} sent as a number", field.name), request, rule, Some(field.name.clone()), false));
+            let request = cx
+                .request(kind, version, Some(&ty.name))
+                .with_body(Body::Json(Value::Object(body)));
+            out.push(refused(
+                cx,
+                version,
+                ty,
+                kind,
+                &sc,
+                Category::Validation,
+                format!("server-assigned {} sent as a number", field.name),
+                request,
+                rule,
+                Some(field.name.clone()),
+                false,
+            ));
         }
     }
 }

@@ -44,7 +44,9 @@ fn pattern_ok(field: &Field, value: &str) -> bool {
         return false;
     }
     match &field.pattern {
-        Some(p) => regex::Regex::new(p).map(|r| r.is_match(value)).unwrap_or(false),
+        Some(p) => regex::Regex::new(p)
+            .map(|r| r.is_match(value))
+            .unwrap_or(false),
         None => true,
     }
 }
@@ -61,14 +63,22 @@ pub fn valid_value(field: &Field, seed: &str, fill: Fill) -> Value {
                 _ => field.example.clone().unwrap_or(json!(true)),
             }
         }
-        FieldKind::Integer | FieldKind::Number => {
-            field.example.clone().unwrap_or(json!(if alternate { 2 } else { 1 }))
-        }
+        FieldKind::Integer | FieldKind::Number => field
+            .example
+            .clone()
+            .unwrap_or(json!(if alternate { 2 } else { 1 })),
         FieldKind::String if !field.enum_values.is_empty() => {
             let default = field.default.as_ref().and_then(Value::as_str);
             let pick = match fill {
-                Fill::Full => field.enum_values.iter().find(|v| Some(v.as_str()) != default),
-                Fill::Alternate => field.enum_values.iter().rev().find(|v| Some(v.as_str()) != default),
+                Fill::Full => field
+                    .enum_values
+                    .iter()
+                    .find(|v| Some(v.as_str()) != default),
+                Fill::Alternate => field
+                    .enum_values
+                    .iter()
+                    .rev()
+                    .find(|v| Some(v.as_str()) != default),
                 Fill::Minimal => field
                     .example
                     .as_ref()
@@ -79,7 +89,11 @@ pub fn valid_value(field: &Field, seed: &str, fill: Fill) -> Value {
         }
         FieldKind::String => {
             if field.secret.is_some() && field.pattern.is_none() {
-                let seed = if alternate { format!("{seed}#alt") } else { seed.to_owned() };
+                let seed = if alternate {
+                    format!("{seed}#alt")
+                } else {
+                    seed.to_owned()
+                };
                 return json!(secret_value(field, &seed));
             }
             let example = field.example.as_ref().and_then(Value::as_str);
@@ -110,7 +124,11 @@ fn synthesize(field: &Field) -> String {
     ];
     for c in candidates {
         let len = c.chars().count();
-        let c = if len < min { format!("{c}{}", "a".repeat(min - len)) } else { c };
+        let c = if len < min {
+            format!("{c}{}", "a".repeat(min - len))
+        } else {
+            c
+        };
         let c: String = c.chars().take(max).collect();
         if pattern_ok(field, &c) {
             return c;
@@ -162,7 +180,12 @@ pub fn valid_body(ty: &IntegrationType, seed: &str, fill: Fill) -> Map<String, V
 }
 
 /// Add what conditional rules require for the values in `body`.
-pub fn satisfy_conditionals(ty: &IntegrationType, body: &mut Map<String, Value>, seed: &str, fill: Fill) {
+pub fn satisfy_conditionals(
+    ty: &IntegrationType,
+    body: &mut Map<String, Value>,
+    seed: &str,
+    fill: Fill,
+) {
     for rule in &ty.conditional_required {
         if body.get(&rule.when_field) == Some(&rule.equals) {
             for name in &rule.then_required {
@@ -210,7 +233,9 @@ fn mask_url(value: &str) -> String {
     };
     let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let host = &rest[..host_end];
-    let tail = rest[host_end..].strip_prefix('/').unwrap_or(&rest[host_end..]);
+    let tail = rest[host_end..]
+        .strip_prefix('/')
+        .unwrap_or(&rest[host_end..]);
     let chars: Vec<char> = tail.chars().collect();
     let last4: String = if chars.len() > 4 {
         chars[chars.len() - 4..].iter().collect()
@@ -335,15 +360,28 @@ mod tests {
 
     #[test]
     fn masks_follow_the_contract_examples() {
-        assert_eq!(mask(SecretKind::MaskLast4, "1234567890").unwrap(), "******7890");
+        assert_eq!(
+            mask(SecretKind::MaskLast4, "1234567890").unwrap(),
+            "******7890"
+        );
         assert_eq!(mask(SecretKind::MaskLast4, "abcd").unwrap(), "****");
         assert_eq!(mask(SecretKind::MaskLast4, "ab").unwrap(), "**");
         assert_eq!(
-            mask(SecretKind::MaskUrl, "https://example.com/51c0ef87e9951c3e147accf0e12101").unwrap(),
+            mask(
+                SecretKind::MaskUrl,
+                "https://example.com/51c0ef87e9951c3e147accf0e12101"
+            )
+            .unwrap(),
             "https://example.com/****2101"
         );
-        assert_eq!(mask(SecretKind::MaskUrl, "https://webhook.com/abc").unwrap(), "https://webhook.com/****");
-        assert_eq!(mask(SecretKind::MaskUrl, "http://h:8080/x/yz12345").unwrap(), "http://h:8080/****2345");
+        assert_eq!(
+            mask(SecretKind::MaskUrl, "https://webhook.com/abc").unwrap(),
+            "https://webhook.com/****"
+        );
+        assert_eq!(
+            mask(SecretKind::MaskUrl, "http://h:8080/x/yz12345").unwrap(),
+            "http://h:8080/****2345"
+        );
         assert_eq!(mask(SecretKind::WriteOnly, "p"), None);
     }
 

@@ -22,8 +22,12 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
 
 fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let newest = cx.default_version();
-    let Some(ty) = newest.types.first() else { return };
-    let unknown_date = newest.media_type.replace(newest.name.as_deref().unwrap_or_default(), "2020-01-01");
+    let Some(ty) = newest.types.first() else {
+        return;
+    };
+    let unknown_date = newest
+        .media_type
+        .replace(newest.name.as_deref().unwrap_or_default(), "2020-01-01");
     let refused_accepts: Vec<(&str, Option<String>)> = vec![
         ("accept-absent", None),
         ("accept-plain-json", Some("application/json".to_owned())),
@@ -34,18 +38,49 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     for kind in OperationKind::ALL {
         let op = cx.op(kind);
         let with_body = |r: super::Request, seed: &str| {
-            if op.has_body { r.with_body(Body::Json(Value::Object(values::valid_body(ty, seed, Fill::Minimal)))) } else { r }
+            if op.has_body {
+                r.with_body(Body::Json(Value::Object(values::valid_body(
+                    ty,
+                    seed,
+                    Fill::Minimal,
+                ))))
+            } else {
+                r
+            }
         };
         if let Some(rule) = op.error(Situation::UnsupportedVersion).cloned() {
             for (s, accept) in &refused_accepts {
-                let req = with_body(cx.request(kind, newest, Some(&ty.name)), &cx.id(kind, s)).with_accept(accept.as_deref());
-                let title = format!("Accept {} is refused", accept.as_deref().unwrap_or("absent"));
+                let req = with_body(cx.request(kind, newest, Some(&ty.name)), &cx.id(kind, s))
+                    .with_accept(accept.as_deref());
+                let title = format!(
+                    "Accept {} is refused",
+                    accept.as_deref().unwrap_or("absent")
+                );
                 let case = if kind.has_type() {
-                    refused(cx, newest, ty, kind, s, Category::Versions, title, req, rule.clone(), None, matches!(kind, OperationKind::Update | OperationKind::Delete))
+                    refused(
+                        cx,
+                        newest,
+                        ty,
+                        kind,
+                        s,
+                        Category::Versions,
+                        title,
+                        req,
+                        rule.clone(),
+                        None,
+                        matches!(kind, OperationKind::Update | OperationKind::Delete),
+                    )
                 } else {
                     CaseBuilder::new(cx, kind, s, Category::Versions)
                         .title(title)
-                        .step(Role::Test, req, vec![Expect::Error { rule: rule.clone(), field: None }])
+                        .step(
+                            Role::Test,
+                            req,
+                            vec![Expect::Error {
+                                rule: rule.clone(),
+                                field: None,
+                            }],
+                        )
                         .build(cx)
                 };
                 out.push(case);
@@ -56,13 +91,22 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             let s = cx.vs(version, "answered-in-its-media-type");
             let id = cx.id(kind, &s);
             let mut b = CaseBuilder::new(cx, kind, &s, Category::Versions)
-                .title(format!("{kind} under {} answers {}", version.label(), version.media_type))
+                .title(format!(
+                    "{kind} under {} answers {}",
+                    version.label(),
+                    version.media_type
+                ))
                 .touches(&ty.name);
             let vty = version.integration_type(&ty.name).unwrap_or(ty);
             let mut stored = values::valid_body(vty, &id, Fill::Minimal);
             if kind != OperationKind::Create {
-                let (setup, old) = setup_create(cx, version, vty, &format!("{id}#setup"), Fill::Minimal);
-                b = b.secrets(values::secrets_of(vty, &old)).step(setup.role, setup.request, setup.expect);
+                let (setup, old) =
+                    setup_create(cx, version, vty, &format!("{id}#setup"), Fill::Minimal);
+                b = b.secrets(values::secrets_of(vty, &old)).step(
+                    setup.role,
+                    setup.request,
+                    setup.expect,
+                );
                 if kind != OperationKind::Update {
                     stored = old;
                 }
@@ -71,23 +115,43 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             if op.has_body {
                 req = req.with_body(Body::Json(Value::Object(stored.clone())));
             }
-            let mut expect = vec![Expect::Status { status: op.success_status }];
+            let mut expect = vec![Expect::Status {
+                status: op.success_status,
+            }];
             if kind != OperationKind::Delete {
-                expect.push(Expect::MediaType { media_type: version.media_type.clone() });
+                expect.push(Expect::MediaType {
+                    media_type: version.media_type.clone(),
+                });
             }
-            b = b.secrets(values::secrets_of(vty, &stored)).step(Role::Test, req, expect);
+            b = b
+                .secrets(values::secrets_of(vty, &stored))
+                .step(Role::Test, req, expect);
             out.push(b.build(cx));
         }
     }
     // q-values: the preferred supported version wins.
     if let [older, .., newer] = cx.family.versions.as_slice() {
-        for (s, prefer, other) in [("accept-q-values-prefer-newer", newer, older), ("accept-q-values-prefer-older", older, newer)] {
+        for (s, prefer, other) in [
+            ("accept-q-values-prefer-newer", newer, older),
+            ("accept-q-values-prefer-older", older, newer),
+        ] {
             let accept = format!("{};q=0.2, {};q=0.9", other.media_type, prefer.media_type);
-            let req = cx.request(OperationKind::List, prefer, None).with_accept(Some(&accept));
+            let req = cx
+                .request(OperationKind::List, prefer, None)
+                .with_accept(Some(&accept));
             out.push(
                 CaseBuilder::new(cx, OperationKind::List, s, Category::Versions)
                     .title(format!("Accept with q-values picks {}", prefer.media_type))
-                    .step(Role::Test, req, vec![Expect::Status { status: 200 }, Expect::MediaType { media_type: prefer.media_type.clone() }])
+                    .step(
+                        Role::Test,
+                        req,
+                        vec![
+                            Expect::Status { status: 200 },
+                            Expect::MediaType {
+                                media_type: prefer.media_type.clone(),
+                            },
+                        ],
+                    )
                     .build(cx),
             );
         }
@@ -97,21 +161,51 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             .family
             .extra_request_content_types
             .iter()
-            .map(|ct| (format!("content-type-{}", ct.replace(['/', '+', '.'], "-")), ct.clone()))
+            .map(|ct| {
+                (
+                    format!("content-type-{}", ct.replace(['/', '+', '.'], "-")),
+                    ct.clone(),
+                )
+            })
             .collect();
-        content_types.push(("content-type-other-version".to_owned(), older.media_type.clone()));
+        content_types.push((
+            "content-type-other-version".to_owned(),
+            older.media_type.clone(),
+        ));
         for (s, ct) in content_types {
-            let Some(ty) = newer.types.first() else { continue };
+            let Some(ty) = newer.types.first() else {
+                continue;
+            };
             let body = values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal);
-            let req = cx.request(kind, newer, Some(&ty.name)).with_content_type(Some(&ct)).with_body(Body::Json(Value::Object(body.clone())));
-            let view = View { type_name: ty.name.clone(), object: values::view(ty, &body) };
+            let req = cx
+                .request(kind, newer, Some(&ty.name))
+                .with_content_type(Some(&ct))
+                .with_body(Body::Json(Value::Object(body.clone())));
+            let view = View {
+                type_name: ty.name.clone(),
+                object: values::view(ty, &body),
+            };
             let verify = verify_state(cx, newer, ty, Some(&body));
             out.push(
                 CaseBuilder::new(cx, kind, &s, Category::Versions)
-                    .title(format!("Content-Type {ct} is accepted; the body is read under Accept's version"))
+                    .title(format!(
+                        "Content-Type {ct} is accepted; the body is read under Accept's version"
+                    ))
                     .touches(&ty.name)
                     .secrets(values::secrets_of(ty, &body))
-                    .step(Role::Test, req, vec![Expect::Status { status: cx.op(kind).success_status }, Expect::MediaType { media_type: newer.media_type.clone() }, first_page(cx, vec![view])])
+                    .step(
+                        Role::Test,
+                        req,
+                        vec![
+                            Expect::Status {
+                                status: cx.op(kind).success_status,
+                            },
+                            Expect::MediaType {
+                                media_type: newer.media_type.clone(),
+                            },
+                            first_page(cx, vec![view]),
+                        ],
+                    )
                     .step(verify.role, verify.request, verify.expect)
                     .build(cx),
             );
@@ -124,7 +218,9 @@ fn per_version_fields(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     for written in &cx.family.versions {
         for read in cx.family.versions.iter().filter(|v| v.name != written.name) {
             for wty in &written.types {
-                let Some(rty) = read.integration_type(&wty.name) else { continue };
+                let Some(rty) = read.integration_type(&wty.name) else {
+                    continue;
+                };
                 let differs = wty.fields.iter().any(|f| rty.field(&f.name).is_none());
                 if !differs {
                     continue;
@@ -139,14 +235,26 @@ fn per_version_fields(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 let id = cx.id(kind, &s);
                 let (setup, stored) = setup_create(cx, written, wty, &id, Fill::Full);
                 let req = cx.request(kind, read, Some(&rty.name));
-                let view = View { type_name: rty.name.clone(), object: values::view(rty, &stored) };
+                let view = View {
+                    type_name: rty.name.clone(),
+                    object: values::view(rty, &stored),
+                };
                 out.push(
                     CaseBuilder::new(cx, kind, &s, Category::Versions)
-                        .title(format!("fields of {} only under {} are not returned under {}", wty.name, written.label(), read.label()))
+                        .title(format!(
+                            "fields of {} only under {} are not returned under {}",
+                            wty.name,
+                            written.label(),
+                            read.label()
+                        ))
                         .touches(&wty.name)
                         .secrets(values::secrets_of(wty, &stored))
                         .step(setup.role, setup.request, setup.expect)
-                        .step(Role::Test, req, vec![Expect::Status { status: 200 }, Expect::Single { view }])
+                        .step(
+                            Role::Test,
+                            req,
+                            vec![Expect::Status { status: 200 }, Expect::Single { view }],
+                        )
                         .build(cx),
                 );
             }
@@ -166,12 +274,30 @@ fn accept_ignored(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         .filter(|m| *m != version.media_type)
         .collect();
     for (i, accept) in others.iter().take(1).chain(["*/*"].iter()).enumerate() {
-        let s = if i == 0 { "accept-versioned-media-type-ignored" } else { "accept-wildcard-ignored" };
-        let req = cx.request(OperationKind::List, version, None).with_accept(Some(accept));
+        let s = if i == 0 {
+            "accept-versioned-media-type-ignored"
+        } else {
+            "accept-wildcard-ignored"
+        };
+        let req = cx
+            .request(OperationKind::List, version, None)
+            .with_accept(Some(accept));
         out.push(
             CaseBuilder::new(cx, OperationKind::List, s, Category::Versions)
-                .title(format!("Accept {accept} is ignored; the answer is {}", version.media_type))
-                .step(Role::Test, req, vec![Expect::Status { status: 200 }, Expect::MediaType { media_type: version.media_type.clone() }])
+                .title(format!(
+                    "Accept {accept} is ignored; the answer is {}",
+                    version.media_type
+                ))
+                .step(
+                    Role::Test,
+                    req,
+                    vec![
+                        Expect::Status { status: 200 },
+                        Expect::MediaType {
+                            media_type: version.media_type.clone(),
+                        },
+                    ],
+                )
                 .build(cx),
         );
     }

@@ -7,7 +7,10 @@ use super::{unwrap_envelope, Judge};
 use crate::case::values::ASSIGNED;
 
 /// The object of `type_name` in a single, list or enveloped body.
-pub(crate) fn find_object<'v>(body: &'v Value, type_name: &str) -> Option<&'v serde_json::Map<String, Value>> {
+pub(crate) fn find_object<'v>(
+    body: &'v Value,
+    type_name: &str,
+) -> Option<&'v serde_json::Map<String, Value>> {
     let is = |v: &Value| v.get("type").and_then(Value::as_str) == Some(type_name);
     if is(body) {
         return body.as_object();
@@ -25,46 +28,118 @@ pub(crate) fn find_object<'v>(body: &'v Value, type_name: &str) -> Option<&'v se
 
 /// Whether `v` is a server-assigned id (24 lower-case hex digits).
 fn assigned(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.len() == 24 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    v.as_str().is_some_and(|s| {
+        s.len() == 24
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// Compare one integration object with its expected view; one finding per difference.
-pub(crate) fn compare_object(j: &mut Judge<'_>, step: usize, check: &str, type_name: &str, expected: &Value, actual: &Value) {
+pub(crate) fn compare_object(
+    j: &mut Judge<'_>,
+    step: usize,
+    check: &str,
+    type_name: &str,
+    expected: &Value,
+    actual: &Value,
+) {
     let (Some(exp), Some(act)) = (expected.as_object(), actual.as_object()) else {
-        j.fail(check, step, format!("expected the {type_name} object"), Some("an object".into()), Some(super::snippet(&actual.to_string())));
+        j.fail(
+            check,
+            step,
+            format!("expected the {type_name} object"),
+            Some("an object".into()),
+            Some(super::snippet(&actual.to_string())),
+        );
         return;
     };
     for (k, v) in exp {
         match act.get(k) {
-            None => j.fail(check, step, format!("{type_name}.{k} is missing"), Some(v.to_string()), Some("absent".into())),
+            None => j.fail(
+                check,
+                step,
+                format!("{type_name}.{k} is missing"),
+                Some(v.to_string()),
+                Some("absent".into()),
+            ),
             Some(a) if v.as_str() == Some(ASSIGNED) => {
                 if !assigned(a) {
-                    j.fail(check, step, format!("{type_name}.{k} is not a server-assigned 24-hex id"), Some("24 lower-case hex digits".into()), Some(a.to_string()));
+                    j.fail(
+                        check,
+                        step,
+                        format!("{type_name}.{k} is not a server-assigned 24-hex id"),
+                        Some("24 lower-case hex digits".into()),
+                        Some(a.to_string()),
+                    );
                 }
             }
-            Some(a) if a != v => j.fail(check, step, format!("{type_name}.{k} differs"), Some(v.to_string()), Some(a.to_string())),
+            Some(a) if a != v => j.fail(
+                check,
+                step,
+                format!("{type_name}.{k} differs"),
+                Some(v.to_string()),
+                Some(a.to_string()),
+            ),
             Some(_) => {}
         }
     }
     for k in act.keys().filter(|k| !exp.contains_key(*k)) {
-        j.fail(check, step, format!("{type_name}.{k} is returned but must not be"), Some("absent".into()), Some("present".into()));
+        j.fail(
+            check,
+            step,
+            format!("{type_name}.{k} is returned but must not be"),
+            Some("absent".into()),
+            Some("present".into()),
+        );
     }
 }
 
 /// Each listed secret field of `type_name` shows its exact mask, or is absent (write-only).
-pub(crate) fn masked(j: &mut Judge<'_>, step: usize, json: &Value, enveloped: bool, type_name: &str, fields: &[(String, Option<String>)]) {
+pub(crate) fn masked(
+    j: &mut Judge<'_>,
+    step: usize,
+    json: &Value,
+    enveloped: bool,
+    type_name: &str,
+    fields: &[(String, Option<String>)],
+) {
     let body = unwrap_envelope(json, enveloped, json.get("results").is_some());
     let Some(obj) = find_object(&body, type_name).or_else(|| find_object(json, type_name)) else {
-        j.fail("secret_redaction", step, format!("the response does not show the {type_name} integration whose secrets are checked"), Some(type_name.to_owned()), Some(super::snippet(&json.to_string())));
+        j.fail(
+            "secret_redaction",
+            step,
+            format!(
+                "the response does not show the {type_name} integration whose secrets are checked"
+            ),
+            Some(type_name.to_owned()),
+            Some(super::snippet(&json.to_string())),
+        );
         return;
     };
     for (field, mask) in fields {
         match (mask, obj.get(field)) {
-            (None, Some(_)) => j.fail("secret_redaction", step, format!("write-only {type_name}.{field} is returned"), Some("absent".into()), Some("present".into())),
-            (Some(m), None) => j.fail("secret_redaction", step, format!("{type_name}.{field} is missing; expected its mask"), Some(m.clone()), Some("absent".into())),
-            (Some(m), Some(v)) if v.as_str() != Some(m.as_str()) => {
-                j.fail("mask_format", step, format!("{type_name}.{field} is not masked as the contract says"), Some(m.clone()), Some(v.to_string()))
-            }
+            (None, Some(_)) => j.fail(
+                "secret_redaction",
+                step,
+                format!("write-only {type_name}.{field} is returned"),
+                Some("absent".into()),
+                Some("present".into()),
+            ),
+            (Some(m), None) => j.fail(
+                "secret_redaction",
+                step,
+                format!("{type_name}.{field} is missing; expected its mask"),
+                Some(m.clone()),
+                Some("absent".into()),
+            ),
+            (Some(m), Some(v)) if v.as_str() != Some(m.as_str()) => j.fail(
+                "mask_format",
+                step,
+                format!("{type_name}.{field} is not masked as the contract says"),
+                Some(m.clone()),
+                Some(v.to_string()),
+            ),
             _ => {}
         }
     }

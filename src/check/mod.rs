@@ -80,7 +80,8 @@ pub fn setup_failed(case: &Case, exchanges: &[Exchange], step: usize) -> Finding
         step,
         message: format!(
             "setup request {} was not accepted; the case could not run",
-            ex.map(|e| format!("{} {}", e.method, e.path_and_query())).unwrap_or_default()
+            ex.map(|e| format!("{} {}", e.method, e.path_and_query()))
+                .unwrap_or_default()
         ),
         expected: Some("a 2xx answer to a valid request".into()),
         actual,
@@ -127,11 +128,23 @@ pub fn run(cx: &Context<'_>, case: &Case, exchanges: &[Exchange]) -> Vec<Finding
             continue;
         };
         if resp.truncated {
-            judge.fail("response_size", ex.step, "the response body exceeds the size cap", None, None);
+            judge.fail(
+                "response_size",
+                ex.step,
+                "the response body exceeds the size cap",
+                None,
+                None,
+            );
             continue;
         }
         if let Some(err) = &ex.error {
-            judge.fail("transport", ex.step, "the response body could not be read", None, Some(err.clone()));
+            judge.fail(
+                "transport",
+                ex.step,
+                "the response body could not be read",
+                None,
+                Some(err.clone()),
+            );
             continue;
         }
         general(&mut judge, step, ex, resp);
@@ -151,7 +164,10 @@ fn no_secret_leak(j: &mut Judge<'_>, ex: &Exchange) {
             continue;
         }
         let in_body = body.contains(secret.as_str());
-        let in_header = resp.headers.iter().find(|(_, v)| v.contains(secret.as_str()));
+        let in_header = resp
+            .headers
+            .iter()
+            .find(|(_, v)| v.contains(secret.as_str()));
         if in_body || in_header.is_some() {
             let place = match in_header {
                 Some((name, _)) if !in_body => format!("the {name} header"),
@@ -171,7 +187,12 @@ fn no_secret_leak(j: &mut Judge<'_>, ex: &Exchange) {
 
 /// Checks that hold for every response: documented status, media type, schema.
 fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Response) {
-    let Some(op) = j.cx.family.operations.iter().find(|o| o.id == step.request.operation) else {
+    let Some(op) =
+        j.cx.family
+            .operations
+            .iter()
+            .find(|o| o.id == step.request.operation)
+    else {
         return;
     };
     let Some(def) = op.response(resp.status) else {
@@ -179,7 +200,13 @@ fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Response) {
             "status_code_conformance",
             ex.step,
             format!("status {} is not documented for {}", resp.status, op.id),
-            Some(op.responses.iter().map(|r| r.status.to_string()).collect::<Vec<_>>().join(", ")),
+            Some(
+                op.responses
+                    .iter()
+                    .map(|r| r.status.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             Some(format!("{} {}", resp.status, error_summary(resp))),
         );
         return;
@@ -193,12 +220,24 @@ fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Response) {
     let success = (200..300).contains(&resp.status);
     if resp.body.is_empty() {
         if !def.content.is_empty() && resp.status != 401 {
-            j.fail("response_schema_conformance", ex.step, format!("the {} response has no body", resp.status), Some("a JSON body".into()), Some("empty".into()));
+            j.fail(
+                "response_schema_conformance",
+                ex.step,
+                format!("the {} response has no body", resp.status),
+                Some("a JSON body".into()),
+                Some("empty".into()),
+            );
         }
         return;
     }
     if def.content.is_empty() {
-        j.fail("response_schema_conformance", ex.step, format!("the {} response must have no body", resp.status), Some("no body".into()), Some(format!("{} bytes", resp.body.len())));
+        j.fail(
+            "response_schema_conformance",
+            ex.step,
+            format!("the {} response must have no body", resp.status),
+            Some("no body".into()),
+            Some(format!("{} bytes", resp.body.len())),
+        );
         return;
     }
     let media = resp.media_type();
@@ -210,13 +249,22 @@ fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Response) {
         j.fail(
             "content_type_conformance",
             ex.step,
-            format!("the {} response's Content-Type is not {expected_media}", resp.status),
+            format!(
+                "the {} response's Content-Type is not {expected_media}",
+                resp.status
+            ),
             Some(expected_media.clone()),
             Some(resp.header("content-type").unwrap_or("absent").to_owned()),
         );
     }
     let Some(json) = resp.json() else {
-        j.fail("response_schema_conformance", ex.step, format!("the {} response body is not JSON", resp.status), Some("JSON".into()), Some(snippet(&resp.body_text())));
+        j.fail(
+            "response_schema_conformance",
+            ex.step,
+            format!("the {} response body is not JSON", resp.status),
+            Some("JSON".into()),
+            Some(snippet(&resp.body_text())),
+        );
         return;
     };
     let pointer = def
@@ -226,13 +274,25 @@ fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Response) {
         .or_else(|| def.content.first())
         .map(|(_, p)| p.clone());
     let Some(pointer) = pointer else { return };
-    let body = unwrap_envelope(&json, step.request.enveloped(), success && op.kind.returns_list());
-    if let Some(Err(violations)) = j.cx.harness.validators.validate(&pointer, Mode::Response, &body) {
+    let body = unwrap_envelope(
+        &json,
+        step.request.enveloped(),
+        success && op.kind.returns_list(),
+    );
+    if let Some(Err(violations)) =
+        j.cx.harness
+            .validators
+            .validate(&pointer, Mode::Response, &body)
+    {
         let listed: Vec<String> = violations.iter().take(5).map(|v| v.to_string()).collect();
         j.fail(
             "response_schema_conformance",
             ex.step,
-            format!("the {} body breaks the spec's schema {}", resp.status, pointer.rsplit('/').next().unwrap_or(&pointer)),
+            format!(
+                "the {} body breaks the spec's schema {}",
+                resp.status,
+                pointer.rsplit('/').next().unwrap_or(&pointer)
+            ),
             None,
             Some(listed.join("; ")),
         );
@@ -263,7 +323,14 @@ pub(crate) fn snippet(text: &str) -> String {
     }
 }
 
-fn expectation(j: &mut Judge<'_>, all: &[Exchange], step: &Step, ex: &Exchange, resp: &Response, expect: &Expect) {
+fn expectation(
+    j: &mut Judge<'_>,
+    all: &[Exchange],
+    step: &Step,
+    ex: &Exchange,
+    resp: &Response,
+    expect: &Expect,
+) {
     let json = resp.json();
     let enveloped = step.request.enveloped();
     match expect {
@@ -272,7 +339,12 @@ fn expectation(j: &mut Judge<'_>, all: &[Exchange], step: &Step, ex: &Exchange, 
                 j.fail(
                     "status_code_conformance",
                     ex.step,
-                    format!("{} {} answered {}, not {status}", ex.method, ex.path_and_query(), resp.status),
+                    format!(
+                        "{} {} answered {}, not {status}",
+                        ex.method,
+                        ex.path_and_query(),
+                        resp.status
+                    ),
                     Some(status.to_string()),
                     Some(format!("{} {}", resp.status, error_summary(resp))),
                 );
@@ -284,21 +356,43 @@ fn expectation(j: &mut Judge<'_>, all: &[Exchange], step: &Step, ex: &Exchange, 
                 return; // the status check says why
             }
             if resp.header("www-authenticate").is_none() {
-                j.fail("status_code_conformance", ex.step, "a 401 without a WWW-Authenticate challenge", Some("WWW-Authenticate".into()), Some("absent".into()));
+                j.fail(
+                    "status_code_conformance",
+                    ex.step,
+                    "a 401 without a WWW-Authenticate challenge",
+                    Some("WWW-Authenticate".into()),
+                    Some("absent".into()),
+                );
             } else if *stale {
                 let flagged = resp.headers_named("www-authenticate").any(|v| {
                     crate::auth::parse_challenges(v).is_ok_and(|cs| {
-                        cs.iter().any(|c| c.scheme.eq_ignore_ascii_case("digest") && c.param("stale").is_some_and(|s| s.eq_ignore_ascii_case("true")))
+                        cs.iter().any(|c| {
+                            c.scheme.eq_ignore_ascii_case("digest")
+                                && c.param("stale")
+                                    .is_some_and(|s| s.eq_ignore_ascii_case("true"))
+                        })
                     })
                 });
                 if !flagged {
-                    j.fail("status_code_conformance", ex.step, "a digest response to an expired nonce must be answered with stale=true", Some("Digest ... stale=true".into()), resp.header("www-authenticate").map(str::to_owned));
+                    j.fail(
+                        "status_code_conformance",
+                        ex.step,
+                        "a digest response to an expired nonce must be answered with stale=true",
+                        Some("Digest ... stale=true".into()),
+                        resp.header("www-authenticate").map(str::to_owned),
+                    );
                 }
             }
         }
         Expect::Header { name } => {
             if resp.header(name).is_none() {
-                j.fail("status_code_conformance", ex.step, format!("the {} response lacks the {name} header", resp.status), Some(name.clone()), Some("absent".into()));
+                j.fail(
+                    "status_code_conformance",
+                    ex.step,
+                    format!("the {} response lacks the {name} header", resp.status),
+                    Some(name.clone()),
+                    Some("absent".into()),
+                );
             }
         }
         Expect::Single { view } => {
@@ -318,18 +412,46 @@ fn expectation(j: &mut Judge<'_>, all: &[Exchange], step: &Step, ex: &Exchange, 
         }
         Expect::Enveloped { status } => {
             let Some(json) = json else {
-                j.fail("envelope", ex.step, "an enveloped response must have a JSON body", None, None);
+                j.fail(
+                    "envelope",
+                    ex.step,
+                    "an enveloped response must have a JSON body",
+                    None,
+                    None,
+                );
                 return;
             };
             if json.get("status").and_then(Value::as_u64) != Some(u64::from(*status)) {
-                j.fail("envelope", ex.step, "envelope=true: the body's status is not the HTTP status", Some(status.to_string()), Some(json.get("status").map(|s| s.to_string()).unwrap_or_else(|| "absent".into())));
+                j.fail(
+                    "envelope",
+                    ex.step,
+                    "envelope=true: the body's status is not the HTTP status",
+                    Some(status.to_string()),
+                    Some(
+                        json.get("status")
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| "absent".into()),
+                    ),
+                );
             }
             if resp.status != *status {
-                j.fail("envelope", ex.step, "envelope=true changed the HTTP status", Some(status.to_string()), Some(resp.status.to_string()));
+                j.fail(
+                    "envelope",
+                    ex.step,
+                    "envelope=true changed the HTTP status",
+                    Some(status.to_string()),
+                    Some(resp.status.to_string()),
+                );
             }
             let list = json.get("results").is_some();
             if !list && !json.get("content").is_some_and(Value::is_object) {
-                j.fail("envelope", ex.step, "envelope=true: a single object or error must be under content", Some("{\"status\", \"content\"}".into()), Some(keys(&json)));
+                j.fail(
+                    "envelope",
+                    ex.step,
+                    "envelope=true: a single object or error must be under content",
+                    Some("{\"status\", \"content\"}".into()),
+                    Some(keys(&json)),
+                );
             }
         }
         Expect::Pretty { pretty } => {
@@ -339,31 +461,67 @@ fn expectation(j: &mut Judge<'_>, all: &[Exchange], step: &Step, ex: &Exchange, 
                 j.fail(
                     "pretty",
                     ex.step,
-                    if *pretty { "pretty=true: the body is not indented over several lines" } else { "without pretty=true the body must be compact, on one line" },
-                    Some(if *pretty { "indented JSON" } else { "compact JSON" }.into()),
+                    if *pretty {
+                        "pretty=true: the body is not indented over several lines"
+                    } else {
+                        "without pretty=true the body must be compact, on one line"
+                    },
+                    Some(
+                        if *pretty {
+                            "indented JSON"
+                        } else {
+                            "compact JSON"
+                        }
+                        .into(),
+                    ),
                     Some(if multi { "several lines" } else { "one line" }.into()),
                 );
             }
         }
         Expect::Empty => {
             if !resp.body.is_empty() {
-                j.fail("response_schema_conformance", ex.step, format!("the {} response must have no body", resp.status), Some("empty".into()), Some(snippet(&resp.body_text())));
+                j.fail(
+                    "response_schema_conformance",
+                    ex.step,
+                    format!("the {} response must have no body", resp.status),
+                    Some("empty".into()),
+                    Some(snippet(&resp.body_text())),
+                );
             }
         }
         Expect::MediaType { media_type } => {
             if resp.media_type().as_deref() != Some(media_type.as_str()) {
-                j.fail("content_type_conformance", ex.step, format!("the response media type is not {media_type}"), Some(media_type.clone()), Some(resp.header("content-type").unwrap_or("absent").to_owned()));
+                j.fail(
+                    "content_type_conformance",
+                    ex.step,
+                    format!("the response media type is not {media_type}"),
+                    Some(media_type.clone()),
+                    Some(resp.header("content-type").unwrap_or("absent").to_owned()),
+                );
             }
         }
         Expect::Masked { type_name, fields } => {
             let Some(json) = json else {
-                j.fail("secret_redaction", ex.step, "no JSON body to look for the masked secrets in", None, Some(resp.status.to_string()));
+                j.fail(
+                    "secret_redaction",
+                    ex.step,
+                    "no JSON body to look for the masked secrets in",
+                    None,
+                    Some(resp.status.to_string()),
+                );
                 return;
             };
             body::masked(j, ex.step, &json, enveloped, type_name, fields);
         }
-        Expect::SameAssigned { type_name, field, step: earlier } => {
-            let now = json.as_ref().and_then(|v| body::find_object(v, type_name)).and_then(|o| o.get(field).cloned());
+        Expect::SameAssigned {
+            type_name,
+            field,
+            step: earlier,
+        } => {
+            let now = json
+                .as_ref()
+                .and_then(|v| body::find_object(v, type_name))
+                .and_then(|o| o.get(field).cloned());
             let before = all
                 .iter()
                 .find(|e| e.step == *earlier)
@@ -371,7 +529,16 @@ fn expectation(j: &mut Judge<'_>, all: &[Exchange], step: &Step, ex: &Exchange, 
                 .and_then(Response::json)
                 .and_then(|v| body::find_object(&v, type_name).and_then(|o| o.get(field).cloned()));
             if now.is_none() || now != before {
-                j.fail("state", ex.step, format!("the server-assigned {field} of {type_name} changed"), before.map(|v| v.to_string()), Some(now.map(|v| v.to_string()).unwrap_or_else(|| "absent".into())));
+                j.fail(
+                    "state",
+                    ex.step,
+                    format!("the server-assigned {field} of {type_name} changed"),
+                    before.map(|v| v.to_string()),
+                    Some(
+                        now.map(|v| v.to_string())
+                            .unwrap_or_else(|| "absent".into()),
+                    ),
+                );
             }
         }
     }
@@ -386,7 +553,14 @@ fn keys(v: &Value) -> String {
 
 /// An error response: status and errorCode per the rule's level, the error body shape, the
 /// `error` field, and (level E) the parameters.
-fn error(j: &mut Judge<'_>, ex: &Exchange, resp: &Response, rule: &crate::model::ErrorRule, field: Option<&str>, enveloped: bool) {
+fn error(
+    j: &mut Judge<'_>,
+    ex: &Exchange,
+    resp: &Response,
+    rule: &crate::model::ErrorRule,
+    field: Option<&str>,
+    enveloped: bool,
+) {
     let code = rule.error_code.as_deref();
     let status_ok = match rule.level {
         Level::E | Level::S => resp.status == rule.status,
@@ -395,17 +569,34 @@ fn error(j: &mut Judge<'_>, ex: &Exchange, resp: &Response, rule: &crate::model:
     };
     let expected_status = match rule.level {
         Level::C if rule.also_status.is_empty() => "any 4xx".to_owned(),
-        _ => std::iter::once(rule.status).chain(rule.also_status.iter().copied()).map(|s| s.to_string()).collect::<Vec<_>>().join(" or "),
+        _ => std::iter::once(rule.status)
+            .chain(rule.also_status.iter().copied())
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(" or "),
     };
     let json = resp.json();
     let body = json.as_ref().map(|v| unwrap_envelope(v, enveloped, false));
-    let got_code = body.as_ref().and_then(|b| b.get("errorCode")).and_then(Value::as_str).map(str::to_owned);
+    let got_code = body
+        .as_ref()
+        .and_then(|b| b.get("errorCode"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if !status_ok {
         j.fail(
             "status_code_conformance",
             ex.step,
-            format!("{}: {} {} answered {}", rule.situation, ex.method, ex.path_and_query(), resp.status),
-            Some(format!("{expected_status}{}", code.map(|c| format!(" {c}")).unwrap_or_default())),
+            format!(
+                "{}: {} {} answered {}",
+                rule.situation,
+                ex.method,
+                ex.path_and_query(),
+                resp.status
+            ),
+            Some(format!(
+                "{expected_status}{}",
+                code.map(|c| format!(" {c}")).unwrap_or_default()
+            )),
             Some(format!("{} {}", resp.status, error_summary(resp))),
         );
         return;
@@ -414,34 +605,106 @@ fn error(j: &mut Judge<'_>, ex: &Exchange, resp: &Response, rule: &crate::model:
         return; // the contract allows an empty 401
     }
     let Some(body) = body else {
-        j.fail("error_body", ex.step, format!("the {} error body is not JSON", resp.status), Some("the error body shape".into()), Some(snippet(&resp.body_text())));
+        j.fail(
+            "error_body",
+            ex.step,
+            format!("the {} error body is not JSON", resp.status),
+            Some("the error body shape".into()),
+            Some(snippet(&resp.body_text())),
+        );
         return;
     };
-    if let Some(Err(violations)) = j.cx.harness.validators.validate(&j.cx.harness.model.error_schema, Mode::Response, &body) {
-        j.fail("error_body", ex.step, "the error body does not have the error shape", Some("{detail, error, errorCode, parameters, reason}".into()), Some(violations.iter().take(3).map(|v| v.to_string()).collect::<Vec<_>>().join("; ")));
+    if let Some(Err(violations)) =
+        j.cx.harness
+            .validators
+            .validate(&j.cx.harness.model.error_schema, Mode::Response, &body)
+    {
+        j.fail(
+            "error_body",
+            ex.step,
+            "the error body does not have the error shape",
+            Some("{detail, error, errorCode, parameters, reason}".into()),
+            Some(
+                violations
+                    .iter()
+                    .take(3)
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        );
         return;
     }
     if body.get("error").and_then(Value::as_u64) != Some(u64::from(resp.status)) {
-        j.fail("error_body", ex.step, "the error body's error field is not the HTTP status", Some(resp.status.to_string()), body.get("error").map(|v| v.to_string()));
+        j.fail(
+            "error_body",
+            ex.step,
+            "the error body's error field is not the HTTP status",
+            Some(resp.status.to_string()),
+            body.get("error").map(|v| v.to_string()),
+        );
     }
     match rule.level {
         Level::E => {
             if let Some(code) = code {
                 if got_code.as_deref() != Some(code) {
-                    j.fail("error_code_conformance", ex.step, format!("{}: wrong errorCode", rule.situation), Some(code.to_owned()), got_code.clone());
+                    j.fail(
+                        "error_code_conformance",
+                        ex.step,
+                        format!("{}: wrong errorCode", rule.situation),
+                        Some(code.to_owned()),
+                        got_code.clone(),
+                    );
                 }
             }
-            let expected_params: Vec<String> = rule.parameters.iter().map(|p| if p == "{field}" { field.unwrap_or_default().to_owned() } else { p.clone() }).collect();
+            let expected_params: Vec<String> = rule
+                .parameters
+                .iter()
+                .map(|p| {
+                    if p == "{field}" {
+                        field.unwrap_or_default().to_owned()
+                    } else {
+                        p.clone()
+                    }
+                })
+                .collect();
             if !expected_params.is_empty() {
-                let got: Vec<String> = body.get("parameters").and_then(Value::as_array).map(|a| a.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect()).unwrap_or_default();
+                let got: Vec<String> = body
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .map(|v| {
+                                v.as_str()
+                                    .map(str::to_owned)
+                                    .unwrap_or_else(|| v.to_string())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 if got != expected_params {
-                    j.fail("error_code_conformance", ex.step, format!("{}: the error's parameters do not name the offending field", rule.situation), Some(format!("{expected_params:?}")), Some(format!("{got:?}")));
+                    j.fail(
+                        "error_code_conformance",
+                        ex.step,
+                        format!(
+                            "{}: the error's parameters do not name the offending field",
+                            rule.situation
+                        ),
+                        Some(format!("{expected_params:?}")),
+                        Some(format!("{got:?}")),
+                    );
                 }
             }
         }
         Level::S | Level::C => {
             if got_code.as_deref().is_none_or(str::is_empty) {
-                j.fail("error_code_conformance", ex.step, format!("{}: the errorCode is empty", rule.situation), Some("a non-empty errorCode".into()), None);
+                j.fail(
+                    "error_code_conformance",
+                    ex.step,
+                    format!("{}: the errorCode is empty", rule.situation),
+                    Some("a non-empty errorCode".into()),
+                    None,
+                );
             }
         }
     }

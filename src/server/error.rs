@@ -12,9 +12,13 @@ use serde_json::{json, Value};
 
 use crate::model::{ErrorRule, Operation, Situation};
 
-/// A rejection, in the contract's error shape.
+/// A rejection, in the contract's error shape. Boxed: it travels in every `Result` of the
+/// pipeline.
 #[derive(Debug, Clone)]
-pub(crate) struct ApiError {
+pub(crate) struct ApiError(Box<ErrorData>);
+
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorData {
     pub(crate) status: StatusCode,
     pub(crate) code: String,
     /// Human text. Never holds a secret.
@@ -27,6 +31,20 @@ pub(crate) struct ApiError {
     pub(crate) internal: Option<String>,
     /// The catalogue row's `parameters` template (`{field}` = the offending field).
     template: Vec<String>,
+}
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorData;
+
+    fn deref(&self) -> &ErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorData {
+        &mut self.0
+    }
 }
 
 /// Status and code used when an operation's catalogue has no row (or no code) for a situation.
@@ -70,7 +88,7 @@ pub(crate) fn quote_input(s: &str) -> String {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
-        ApiError {
+        ApiError(Box::new(ErrorData {
             status,
             code: code.to_owned(),
             detail: detail.into(),
@@ -78,7 +96,7 @@ impl ApiError {
             headers: Vec::new(),
             internal: None,
             template: Vec::new(),
-        }
+        }))
     }
 
     /// The error for `situation` as `op`'s catalogue defines it.

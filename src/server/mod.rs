@@ -3,9 +3,10 @@
 //! harness's default target and what users develop against; switchable [`Fault`]s turn it into
 //! a target with one known bug, for the harness's self-test.
 //!
-//! Layout: [`routes`] owns the request pipeline and its check order; [`validate`] the body
-//! rules; [`store`] the state; [`render`] and [`mask`] the responses; [`error`] the one error
-//! type; [`query`] the query parameters; [`auth`] digest, bearer and the token endpoint.
+//! Layout: `routes` owns the request pipeline and its check order; `validate` the body rules;
+//! `store` the state; `render` and `mask` the responses; `error` the one error type; `query`
+//! the query parameters; `fault` the switchable bugs; [`auth`] digest, bearer and the token
+//! endpoint.
 //!
 //! Projects: an Atlas project and a Cloud Manager project on which the owner key and the OAuth
 //! client are Project Owner and the read-only key Project Read Only, and a third (Atlas) project

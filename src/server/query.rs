@@ -254,7 +254,7 @@ mod tests {
         let op = m.family(family).unwrap().operation(kind).clone();
         validate(&op, &RawQuery::parse(Some(q)))
             .map(|p| as_json(&p))
-            .map_err(|e| (e.status.as_u16(), e.code))
+            .map_err(|e| (e.status.as_u16(), e.code.clone()))
     }
 
     #[test]

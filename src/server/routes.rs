@@ -3,7 +3,7 @@
 //!
 //! route → credentials → `Accept` version → `groupId` format → project existence → access →
 //! project kind → `{integrationType}` → role → query → `Content-Type` → body (size, JSON syntax,
-//! then [`validate`](super::validate)) → state.
+//! then `validate`) → state.
 //!
 //! Nothing here names an integration type or a field: they come from the model.
 
@@ -15,7 +15,8 @@ use std::time::Duration;
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{Request, State};
 use axum::http::header::{
-    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST, PRAGMA, WWW_AUTHENTICATE,
+    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST,
+    PRAGMA, WWW_AUTHENTICATE,
 };
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -104,7 +105,13 @@ pub(crate) async fn dispatch(State(state): State<Arc<ServerState>>, req: Request
     let (parts, body) = req.into_parts();
     let mut body = Some(body);
     let response = handle(&state, &parts, &mut body).await;
-    if let Some(body) = body.take() {
+    // A client waiting for `100 Continue` has not sent the body and will not: leave it unread
+    // (hyper then closes the connection) rather than invite it.
+    let expects_continue = parts
+        .headers
+        .get(EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if let Some(body) = body.take().filter(|_| !expects_continue) {
         drain(body, DRAIN_LIMIT).await;
     }
     response
@@ -543,6 +550,17 @@ impl Ctx<'_> {
         match (op.kind, itype) {
             (OperationKind::List, _) => {
                 let page = self.page(version, &params, Reveal::default(), fmt);
+                let empty = page
+                    .get("results")
+                    .and_then(Value::as_array)
+                    .is_some_and(Vec::is_empty);
+                if faults.has(Fault::PagePastEnd404) && empty && params.page_num.value > 1 {
+                    return Err(ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "RESOURCE_NOT_FOUND",
+                        "The requested page does not exist.",
+                    ));
+                }
                 Ok(render::success(StatusCode::OK, Payload::List(page), fmt))
             }
             (OperationKind::Get, Some(t)) => {
@@ -789,14 +807,24 @@ impl Ctx<'_> {
                 ),
             ));
         }
+        let declared = self
+            .parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let too_large = || {
+            self.err(
+                Situation::PayloadTooLarge,
+                format!("The request body exceeds {BODY_LIMIT} bytes."),
+            )
+        };
+        if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+            return Err(too_large());
+        }
         let bytes = match read_body(body.take(), BODY_LIMIT).await {
             Ok(b) => b,
-            Err(BodyError::TooLarge) => {
-                return Err(self.err(
-                    Situation::PayloadTooLarge,
-                    format!("The request body exceeds {BODY_LIMIT} bytes."),
-                ))
-            }
+            Err(BodyError::TooLarge) => return Err(too_large()),
             Err(BodyError::Io) => {
                 return Err(self.err(
                     Situation::MalformedJson,

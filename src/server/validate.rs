@@ -163,7 +163,9 @@ pub(crate) fn body(
         } else {
             f.kind
         };
-        if !kind_matches(expected, v) && !(types_ok && !f.read_only) {
+        // the fault lets wrong types into settable fields; the id stays checked
+        let tolerated = types_ok && !f.read_only;
+        if !tolerated && !kind_matches(expected, v) {
             return Err(reject(
                 Situation::WrongJsonType,
                 &f.name,

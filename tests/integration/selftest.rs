@@ -13,14 +13,29 @@ use integrations_conformance::server::{self, Fault, ServerConfig};
 use integrations_conformance::target;
 
 async fn failures(harness: &Harness, cases: &[Case], faults: Vec<Fault>) -> Vec<(String, String)> {
-    let server = server::spawn(ServerConfig { faults, ..Default::default() }).await.expect("server starts");
+    let server = server::spawn(ServerConfig {
+        faults,
+        ..Default::default()
+    })
+    .await
+    .expect("server starts");
     let target = target::embedded(&server).expect("target");
-    let report = runner::run(harness, cases, &target, &RunOptions::default()).await.expect("the run completes");
+    let report = runner::run(harness, cases, &target, &RunOptions::default())
+        .await
+        .expect("the run completes");
     let out = report
         .outcomes
         .iter()
         .filter(|o| o.verdict == Verdict::Failed)
-        .map(|o| (o.id.clone(), o.findings.first().map(|f| format!("[{}] {}", f.check, f.message)).unwrap_or_default()))
+        .map(|o| {
+            (
+                o.id.clone(),
+                o.findings
+                    .first()
+                    .map(|f| format!("[{}] {}", f.check, f.message))
+                    .unwrap_or_default(),
+            )
+        })
         .collect();
     server.shutdown().await.ok();
     out
@@ -31,22 +46,45 @@ async fn every_fault_is_caught_by_its_category_and_the_faithful_server_passes() 
     let harness = Harness::bundled().unwrap();
     let all = case::generate(&harness.model);
     let faithful = failures(&harness, &all, Vec::new()).await;
-    assert!(faithful.is_empty(), "the faithful server fails {} cases, e.g. {:?}", faithful.len(), &faithful[..faithful.len().min(5)]);
+    assert!(
+        faithful.is_empty(),
+        "the faithful server fails {} cases, e.g. {:?}",
+        faithful.len(),
+        &faithful[..faithful.len().min(5)]
+    );
 
     let mut by_category: BTreeMap<&str, Vec<Case>> = BTreeMap::new();
     for c in &all {
-        by_category.entry(c.category.as_str()).or_default().push(c.clone());
+        by_category
+            .entry(c.category.as_str())
+            .or_default()
+            .push(c.clone());
     }
     let mut missed = Vec::new();
     let mut report = Vec::new();
     for fault in Fault::ALL {
-        let cases = by_category.get(fault.category()).cloned().unwrap_or_default();
+        let cases = by_category
+            .get(fault.category())
+            .cloned()
+            .unwrap_or_default();
         let failed = failures(&harness, &cases, vec![*fault]).await;
-        report.push(format!("{:38} {:11} {:5} failing, e.g. {}", fault.name(), fault.category(), failed.len(), failed.first().map(|f| format!("{} {}", f.0, f.1)).unwrap_or_default()));
+        report.push(format!(
+            "{:38} {:11} {:5} failing, e.g. {}",
+            fault.name(),
+            fault.category(),
+            failed.len(),
+            failed
+                .first()
+                .map(|f| format!("{} {}", f.0, f.1))
+                .unwrap_or_default()
+        ));
         if failed.is_empty() {
             missed.push(fault.name());
         }
     }
     eprintln!("{}", report.join("\n"));
-    assert!(missed.is_empty(), "faults no case of their category catches: {missed:?}");
+    assert!(
+        missed.is_empty(),
+        "faults no case of their category catches: {missed:?}"
+    );
 }

@@ -568,10 +568,7 @@ fn find<'r>(results: &'r [Value], ty: &str) -> &'r Value {
 }
 
 /// A type of `v` with a field matching `pred`, and that field.
-fn type_with<'v>(
-    v: &'v Version,
-    pred: impl Fn(&Field) -> bool,
-) -> Option<(&'v IntegrationType, &'v Field)> {
+fn type_with(v: &Version, pred: impl Fn(&Field) -> bool) -> Option<(&IntegrationType, &Field)> {
     v.types.iter().find_map(|t| {
         t.fields
             .iter()
@@ -687,7 +684,12 @@ async fn every_type_round_trips_with_secrets_masked_in_every_view() {
                 )
                 .send()
                 .await;
-            r.error(404, "INTEGRATION_NOT_CONFIGURED");
+            assert_eq!(r.status, 404);
+            assert_eq!(r.json()["status"], 404);
+            assert_eq!(
+                r.json()["content"]["errorCode"],
+                "INTEGRATION_NOT_CONFIGURED"
+            );
             fam.get(&ty.name)
                 .await
                 .error(404, "INTEGRATION_NOT_CONFIGURED");
@@ -1892,7 +1894,7 @@ async fn updates_merge_or_replace_per_family() {
         let r = fam.update(&ty.name, &min).await;
         if rule.upsert {
             assert_eq!(r.status, 200);
-            assert_eq!(r.result_types(), [ty.name.clone()]);
+            assert_eq!(r.result_types(), std::slice::from_ref(&ty.name));
         } else {
             r.error(404, "INTEGRATION_NOT_CONFIGURED");
             assert!(fam.stored().is_empty());
@@ -2312,6 +2314,39 @@ async fn unknown_paths_are_404_and_wrong_methods_405() {
 }
 
 #[tokio::test]
+async fn a_large_body_announced_with_expect_continue_is_refused_unsent() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let t = T::new().await;
+    let fam = t.fam("cloud-manager");
+    fam.list("").await;
+    let path = fam.path(&fam.v.types[0].name);
+    let h = t
+        .owner
+        .header(&t.http, &Method::POST, &path)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut s = tokio::net::TcpStream::connect(t.srv.local_addr())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 2097152\r\nExpect: 100-continue\r\n\r\n",
+        h.to_str().unwrap()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 8192];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("\"error\":413"), "{text}");
+}
+
+#[tokio::test]
 async fn info_json_shape_and_shutdown() {
     let srv = server::spawn(ServerConfig::default()).await.unwrap();
     let info = srv.info_json();
@@ -2460,11 +2495,8 @@ async fn garbage_never_yields_500() {
 // faults: each one changes behaviour
 // ---------------------------------------------------------------------------------------------
 
-/// Finds a (version, type, field) in a family's first version.
-fn pick<'m>(
-    f: &'m Family,
-    pred: impl Fn(&IntegrationType, &Field) -> bool,
-) -> (&'m IntegrationType, &'m Field) {
+/// Finds a (type, field) in a family's first version.
+fn pick(f: &Family, pred: impl Fn(&IntegrationType, &Field) -> bool) -> (&IntegrationType, &Field) {
     f.versions[0]
         .types
         .iter()
