@@ -104,6 +104,15 @@ fn main() -> std::process::ExitCode {
                 }
                 eprintln!();
             }
+            let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+            for o in &report.outcomes {
+                if let Verdict::Skipped(r) = &o.verdict {
+                    *reasons.entry(r.as_str()).or_default() += 1;
+                }
+            }
+            for (reason, n) in reasons {
+                eprintln!("conformance: skipped {n} case(s): {reason}");
+            }
             let groups: Vec<(&str, &str)> = [
                 (target.atlas_group_id.as_deref(), "groupId"),
                 (target.cm_group_id.as_deref(), "cmGroupId"),
