@@ -622,6 +622,62 @@ pub(crate) fn first_page(cx: &Ctx<'_>, all: Vec<View>) -> Expect {
     }
 }
 
+/// A case whose write under test (`kind` with body `sent`, request adjusted by `tweak`) must be
+/// accepted: the answer is the page holding the resulting view, and get shows it afterwards.
+/// With `old`, the type is configured with that body first and the update semantics apply.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn accepted(
+    cx: &Ctx<'_>,
+    version: &Version,
+    ty: &crate::model::IntegrationType,
+    kind: OperationKind,
+    scenario: &str,
+    category: Category,
+    title: String,
+    sent: serde_json::Map<String, Value>,
+    old: Option<serde_json::Map<String, Value>>,
+    tweak: impl FnOnce(Request) -> Request,
+) -> Case {
+    let mut b = CaseBuilder::new(cx, kind, scenario, category)
+        .title(title)
+        .touches(&ty.name)
+        .secrets(values::secrets_of(ty, &sent));
+    let stored = match old {
+        Some(old) => {
+            let request = cx
+                .request(OperationKind::Create, version, Some(&ty.name))
+                .with_body(Body::Json(Value::Object(old.clone())));
+            let ok = Expect::Status {
+                status: cx.op(OperationKind::Create).success_status,
+            };
+            b = b
+                .secrets(values::secrets_of(ty, &old))
+                .step(Role::Setup, request, vec![ok]);
+            let merge = cx.op(kind).update.is_some_and(|u| u.merge);
+            values::apply_update(ty, &old, &sent, merge)
+        }
+        None => values::apply_update(ty, &serde_json::Map::new(), &sent, false),
+    };
+    let view = View {
+        type_name: ty.name.clone(),
+        object: values::view(ty, &stored),
+    };
+    let request = tweak(
+        cx.request(kind, version, Some(&ty.name))
+            .with_body(Body::Json(Value::Object(sent))),
+    );
+    let expect = vec![
+        Expect::Status {
+            status: cx.op(kind).success_status,
+        },
+        first_page(cx, vec![view]),
+    ];
+    let verify = verify_state(cx, version, ty, Some(&stored));
+    b.step(Role::Test, request, expect)
+        .step(verify.role, verify.request, verify.expect)
+        .build(cx)
+}
+
 /// A case whose request under test must be refused with `rule`, leaving `ty` as it was:
 /// configured first when `preconfigured`, else absent.
 #[allow(clippy::too_many_arguments)]

@@ -114,36 +114,24 @@ fn update_semantics(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
     };
     let s = slug(cx, version, ty, name);
     let id = cx.id(OperationKind::Update, &s);
-    let (setup, old) = setup_create(cx, version, ty, &id, Fill::Full);
+    let old = values::valid_body(ty, &id, Fill::Full);
     let sent = values::valid_body(ty, &format!("{id}#update"), Fill::Alternate);
-    let stored = values::apply_update(ty, &old, &sent, rule.merge);
-    let req = cx
-        .request(OperationKind::Update, version, Some(&ty.name))
-        .with_body(Body::Json(Value::Object(sent.clone())));
-    let verify = verify_state(cx, version, ty, Some(&stored));
-    out.push(
-        CaseBuilder::new(cx, OperationKind::Update, &s, Category::State)
-            .title(format!(
-                "an update with only the required fields {} the optional ones",
-                if rule.merge { "keeps" } else { "drops" }
-            ))
-            .touches(&ty.name)
-            .secrets(values::secrets_of(ty, &old))
-            .secrets(values::secrets_of(ty, &sent))
-            .step(setup.role, setup.request, setup.expect)
-            .step(
-                Role::Test,
-                req,
-                vec![
-                    Expect::Status {
-                        status: cx.op(OperationKind::Update).success_status,
-                    },
-                    first_page(cx, vec![view(ty, &stored)]),
-                ],
-            )
-            .step(verify.role, verify.request, verify.expect)
-            .build(cx),
+    let title = format!(
+        "an update with only the required fields {} the optional ones",
+        if rule.merge { "keeps" } else { "drops" }
     );
+    out.push(super::accepted(
+        cx,
+        version,
+        ty,
+        OperationKind::Update,
+        &s,
+        Category::State,
+        title,
+        sent,
+        Some(old),
+        |r| r,
+    ));
 }
 
 /// Families whose update is an upsert create an unconfigured type.
@@ -157,28 +145,19 @@ fn upsert(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<C
     }
     let s = slug(cx, version, ty, "update-creates-when-unconfigured");
     let sent = values::valid_body(ty, &cx.id(OperationKind::Update, &s), Fill::Full);
-    let req = cx
-        .request(OperationKind::Update, version, Some(&ty.name))
-        .with_body(Body::Json(Value::Object(sent.clone())));
-    let verify = verify_state(cx, version, ty, Some(&sent));
-    out.push(
-        CaseBuilder::new(cx, OperationKind::Update, &s, Category::State)
-            .title(format!("updating an unconfigured {} creates it", ty.name))
-            .touches(&ty.name)
-            .secrets(values::secrets_of(ty, &sent))
-            .step(
-                Role::Test,
-                req,
-                vec![
-                    Expect::Status {
-                        status: cx.op(OperationKind::Update).success_status,
-                    },
-                    first_page(cx, vec![view(ty, &sent)]),
-                ],
-            )
-            .step(verify.role, verify.request, verify.expect)
-            .build(cx),
-    );
+    let title = format!("updating an unconfigured {} creates it", ty.name);
+    out.push(super::accepted(
+        cx,
+        version,
+        ty,
+        OperationKind::Update,
+        &s,
+        Category::State,
+        title,
+        sent,
+        None,
+        |r| r,
+    ));
 }
 
 /// A server-assigned field keeps its value across an update.

@@ -5,10 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::values::{self, Fill};
-use super::{
-    first_page, refused, setup_create, verify_state, Body, Case, CaseBuilder, Category, Ctx,
-    Expect, Role, View,
-};
+use super::{refused, Body, Case, Category, Ctx};
 use crate::model::{IntegrationType, OperationKind, Situation, Version};
 
 /// A made-up attribute no type has.
@@ -59,55 +56,27 @@ fn accepted(
     } else {
         "minimal"
     };
-    let id = cx.id(
-        kind,
-        &scenario(cx, version, ty, &format!("accepts-{label}")),
-    );
-    let body = values::valid_body(ty, &id, fill);
-    let op = cx.op(kind);
-    let mut b = CaseBuilder::new(
-        cx,
-        kind,
-        &scenario(cx, version, ty, &format!("accepts-{label}")),
-        Category::Validation,
-    )
-    .title(format!(
+    let sc = scenario(cx, version, ty, &format!("accepts-{label}"));
+    let id = cx.id(kind, &sc);
+    let old = (kind == OperationKind::Update)
+        .then(|| values::valid_body(ty, &format!("{id}#setup"), Fill::Full));
+    let title = format!(
         "a valid {label} {} body is accepted and returned masked, with its defaults",
         ty.name
-    ))
-    .touches(&ty.name)
-    .secrets(values::secrets_of(ty, &body));
-    let stored = match kind {
-        OperationKind::Update => {
-            let (step, old) = setup_create(cx, version, ty, &format!("{id}#setup"), Fill::Full);
-            b = b.secrets(values::secrets_of(ty, &old));
-            let b2 = b.step(step.role, step.request, step.expect);
-            b = b2;
-            let merge = op.update.is_some_and(|u| u.merge);
-            values::apply_update(ty, &old, &body, merge)
-        }
-        _ => values::apply_update(ty, &Map::new(), &body, false),
-    };
-    let request = cx
-        .request(kind, version, Some(&ty.name))
-        .with_body(Body::Json(Value::Object(body)));
-    let view = View {
-        type_name: ty.name.clone(),
-        object: values::view(ty, &stored),
-    };
-    b = b.step(
-        Role::Test,
-        request,
-        vec![
-            Expect::Status {
-                status: op.success_status,
-            },
-            first_page(cx, vec![view]),
-        ],
     );
-    let verify = verify_state(cx, version, ty, Some(&stored));
-    b = b.step(verify.role, verify.request, verify.expect);
-    out.push(b.build(cx));
+    let body = values::valid_body(ty, &id, fill);
+    out.push(super::accepted(
+        cx,
+        version,
+        ty,
+        kind,
+        &sc,
+        Category::Validation,
+        title,
+        body,
+        old,
+        |r| r,
+    ));
 }
 
 /// Fields that `ty` lacks but that exist elsewhere: in the next type of the same version, and in
@@ -474,34 +443,22 @@ fn optional_null(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mu
     let sc = scenario(cx, version, ty, &format!("null-optional-{}", field.name));
     let mut body = base_body(ty, &cx.id(kind, &sc));
     body.insert(field.name.clone(), Value::Null);
-    let stored = values::apply_update(ty, &Map::new(), &body, false);
-    let view = View {
-        type_name: ty.name.clone(),
-        object: values::view(ty, &stored),
-    };
-    let request = cx
-        .request(kind, version, Some(&ty.name))
-        .with_body(Body::Json(Value::Object(body.clone())));
-    let verify = verify_state(cx, version, ty, Some(&stored));
-    let b = CaseBuilder::new(cx, kind, &sc, Category::Validation)
-        .title(format!(
-            "optional field {} sent as null is treated as not sent",
-            field.name
-        ))
-        .touches(&ty.name)
-        .secrets(values::secrets_of(ty, &body))
-        .step(
-            Role::Test,
-            request,
-            vec![
-                Expect::Status {
-                    status: cx.op(kind).success_status,
-                },
-                first_page(cx, vec![view]),
-            ],
-        )
-        .step(verify.role, verify.request, verify.expect);
-    out.push(b.build(cx));
+    let title = format!(
+        "optional field {} sent as null is treated as not sent",
+        field.name
+    );
+    out.push(super::accepted(
+        cx,
+        version,
+        ty,
+        kind,
+        &sc,
+        Category::Validation,
+        title,
+        body,
+        None,
+        |r| r,
+    ));
 }
 
 /// An optional free-text field sent as an empty string is stored and returned as sent.
@@ -519,36 +476,22 @@ fn optional_empty(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &m
     let sc = scenario(cx, version, ty, &format!("empty-optional-{}", field.name));
     let mut body = base_body(ty, &cx.id(kind, &sc));
     body.insert(field.name.clone(), json!(""));
-    let stored = values::apply_update(ty, &Map::new(), &body, false);
-    let view = View {
-        type_name: ty.name.clone(),
-        object: values::view(ty, &stored),
-    };
-    let request = cx
-        .request(kind, version, Some(&ty.name))
-        .with_body(Body::Json(Value::Object(body.clone())));
-    let verify = verify_state(cx, version, ty, Some(&stored));
-    out.push(
-        CaseBuilder::new(cx, kind, &sc, Category::Validation)
-            .title(format!(
-                "optional field {} sent as an empty string is stored as sent",
-                field.name
-            ))
-            .touches(&ty.name)
-            .secrets(values::secrets_of(ty, &body))
-            .step(
-                Role::Test,
-                request,
-                vec![
-                    Expect::Status {
-                        status: cx.op(kind).success_status,
-                    },
-                    first_page(cx, vec![view]),
-                ],
-            )
-            .step(verify.role, verify.request, verify.expect)
-            .build(cx),
+    let title = format!(
+        "optional field {} sent as an empty string is stored as sent",
+        field.name
     );
+    out.push(super::accepted(
+        cx,
+        version,
+        ty,
+        kind,
+        &sc,
+        Category::Validation,
+        title,
+        body,
+        None,
+        |r| r,
+    ));
 }
 
 /// Server-assigned fields: a string or null in a request is ignored, another JSON type refused.
@@ -559,34 +502,22 @@ fn read_only_fields(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
             let sc = scenario(cx, version, ty, &format!("{}-{label}-ignored", field.name));
             let mut body = base_body(ty, &cx.id(kind, &sc));
             body.insert(field.name.clone(), value);
-            let stored = values::apply_update(ty, &Map::new(), &body, false);
-            let view = View {
-                type_name: ty.name.clone(),
-                object: values::view(ty, &stored),
-            };
-            let request = cx
-                .request(kind, version, Some(&ty.name))
-                .with_body(Body::Json(Value::Object(body.clone())));
-            let verify = verify_state(cx, version, ty, Some(&stored));
-            let b = CaseBuilder::new(cx, kind, &sc, Category::Validation)
-                .title(format!(
-                    "server-assigned {} sent as a {label} is ignored",
-                    field.name
-                ))
-                .touches(&ty.name)
-                .secrets(values::secrets_of(ty, &body))
-                .step(
-                    Role::Test,
-                    request,
-                    vec![
-                        Expect::Status {
-                            status: cx.op(kind).success_status,
-                        },
-                        first_page(cx, vec![view]),
-                    ],
-                )
-                .step(verify.role, verify.request, verify.expect);
-            out.push(b.build(cx));
+            let title = format!(
+                "server-assigned {} sent as a {label} is ignored",
+                field.name
+            );
+            out.push(super::accepted(
+                cx,
+                version,
+                ty,
+                kind,
+                &sc,
+                Category::Validation,
+                title,
+                body,
+                None,
+                |r| r,
+            ));
         }
         if let Some(rule) = cx.rule(kind, Situation::WrongJsonType) {
             let sc = scenario(cx, version, ty, &format!("{}-wrong-type", field.name));

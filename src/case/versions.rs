@@ -5,10 +5,7 @@
 use serde_json::Value;
 
 use super::values::{self, Fill};
-use super::{
-    first_page, refused, setup_create, verify_state, Body, Case, CaseBuilder, Category, Ctx,
-    Expect, Role, View,
-};
+use super::{refused, setup_create, Body, Case, CaseBuilder, Category, Ctx, Expect, Role, View};
 use crate::model::{OperationKind, Situation, Version};
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
@@ -177,38 +174,27 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 continue;
             };
             let body = values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal);
-            let req = cx
-                .request(kind, newer, Some(&ty.name))
-                .with_content_type(Some(&ct))
-                .with_body(Body::Json(Value::Object(body.clone())));
-            let view = View {
-                type_name: ty.name.clone(),
-                object: values::view(ty, &body),
-            };
-            let verify = verify_state(cx, newer, ty, Some(&body));
-            out.push(
-                CaseBuilder::new(cx, kind, &s, Category::Versions)
-                    .title(format!(
-                        "Content-Type {ct} is accepted; the body is read under Accept's version"
-                    ))
-                    .touches(&ty.name)
-                    .secrets(values::secrets_of(ty, &body))
-                    .step(
-                        Role::Test,
-                        req,
-                        vec![
-                            Expect::Status {
-                                status: cx.op(kind).success_status,
-                            },
-                            Expect::MediaType {
-                                media_type: newer.media_type.clone(),
-                            },
-                            first_page(cx, vec![view]),
-                        ],
-                    )
-                    .step(verify.role, verify.request, verify.expect)
-                    .build(cx),
+            let title =
+                format!("Content-Type {ct} is accepted; the body is read under Accept's version");
+            let ct2 = ct.clone();
+            let mut case = super::accepted(
+                cx,
+                newer,
+                ty,
+                kind,
+                &s,
+                Category::Versions,
+                title,
+                body,
+                None,
+                move |r| r.with_content_type(Some(&ct2)),
             );
+            if let Some(test) = case.steps.iter_mut().find(|s| s.role == Role::Test) {
+                test.expect.push(Expect::MediaType {
+                    media_type: newer.media_type.clone(),
+                });
+            }
+            out.push(case);
         }
     }
 }
