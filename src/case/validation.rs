@@ -22,8 +22,7 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     body_shape(cx, version, ty, kind, out);
                 }
             }
-            optional_null(cx, version, ty, out);
-            optional_empty(cx, version, ty, out);
+            optional_values(cx, version, ty, out);
             if i == 0 {
                 read_only_fields(cx, version, ty, out);
             }
@@ -434,64 +433,51 @@ fn body_shape(
     }
 }
 
-/// An optional field sent as `null` counts as not sent.
-fn optional_null(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
-    let Some(field) = ty.settable_fields().find(|f| !f.required) else {
-        return;
-    };
-    let kind = OperationKind::Create;
-    let sc = scenario(cx, version, ty, &format!("null-optional-{}", field.name));
-    let mut body = base_body(ty, &cx.id(kind, &sc));
-    body.insert(field.name.clone(), Value::Null);
-    let title = format!(
-        "optional field {} sent as null is treated as not sent",
-        field.name
-    );
-    out.push(super::accepted(
-        cx,
-        version,
-        ty,
-        kind,
-        &sc,
-        Category::Validation,
-        title,
-        body,
-        None,
-        |r| r,
-    ));
-}
-
-/// An optional free-text field sent as an empty string is stored and returned as sent.
-fn optional_empty(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
-    let Some(field) = ty.settable_fields().find(|f| {
-        !f.required
-            && f.kind == crate::model::FieldKind::String
+/// An optional field sent as `null` counts as not sent; an optional free-text field sent as an
+/// empty string is stored and returned as sent.
+fn optional_values(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
+    let free_text = |f: &&crate::model::Field| {
+        f.kind == crate::model::FieldKind::String
             && f.enum_values.is_empty()
             && f.pattern.is_none()
             && f.min_length.unwrap_or(0) == 0
-    }) else {
-        return;
     };
+    let optional = || ty.settable_fields().filter(|f| !f.required);
+    let picks = [
+        (
+            "null",
+            Value::Null,
+            optional().next(),
+            "is treated as not sent",
+        ),
+        (
+            "empty",
+            json!(""),
+            optional().find(free_text),
+            "is stored as sent",
+        ),
+    ];
     let kind = OperationKind::Create;
-    let sc = scenario(cx, version, ty, &format!("empty-optional-{}", field.name));
-    let mut body = base_body(ty, &cx.id(kind, &sc));
-    body.insert(field.name.clone(), json!(""));
-    let title = format!(
-        "optional field {} sent as an empty string is stored as sent",
-        field.name
-    );
-    out.push(super::accepted(
-        cx,
-        version,
-        ty,
-        kind,
-        &sc,
-        Category::Validation,
-        title,
-        body,
-        None,
-        |r| r,
-    ));
+    for (label, value, field, outcome) in picks {
+        let Some(field) = field else { continue };
+        let sc = scenario(cx, version, ty, &format!("{label}-optional-{}", field.name));
+        let mut body = base_body(ty, &cx.id(kind, &sc));
+        body.insert(field.name.clone(), value);
+        let title = format!("optional field {} sent as {label} {outcome}", field.name);
+        let case = super::accepted(
+            cx,
+            version,
+            ty,
+            kind,
+            &sc,
+            Category::Validation,
+            title,
+            body,
+            None,
+            |r| r,
+        );
+        out.push(case);
+    }
 }
 
 /// Server-assigned fields: a string or null in a request is ignored, another JSON type refused.
