@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use integrations_conformance::auth::{AuthSpec, Authenticator};
-use integrations_conformance::server::{self, ServerConfig};
+use integrations_conformance::server::{self, Fault, ServerConfig};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -224,6 +224,7 @@ impl Client {
     fn new(ctx: &Ctx, seed: u64) -> Client {
         let http = reqwest::Client::builder()
             .tcp_nodelay(true)
+            .no_proxy()
             .pool_max_idle_per_host(1)
             .timeout(Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
@@ -686,14 +687,30 @@ fn main() {
         rt.worker_threads(threads);
     }
     let rt = rt.enable_all().build().expect("runtime");
-    let code = rt.block_on(run(total, clients));
+    // `--fault NAME` (repeatable): run against a server with a deliberate bug, to show that the
+    // checks notice (e.g. create-returns-201, duplicate-create-overwrites).
+    let faults: Vec<Fault> = args
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| *a == "--fault")
+        .map(|(i, _)| {
+            args.get(i + 1)
+                .expect("--fault NAME")
+                .parse()
+                .expect("a fault name")
+        })
+        .collect();
+    let code = rt.block_on(run(total, clients, faults));
     std::process::exit(code);
 }
 
-async fn run(total: usize, clients: usize) -> i32 {
-    let srv = server::spawn(ServerConfig::default())
-        .await
-        .expect("server starts");
+async fn run(total: usize, clients: usize, faults: Vec<Fault>) -> i32 {
+    let srv = server::spawn(ServerConfig {
+        faults,
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server starts");
     assert!(
         srv.base_url.starts_with("http://127.0.0.1:"),
         "loopback only"

@@ -19,7 +19,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use integrations_conformance::auth::AuthSpec;
 use integrations_conformance::case;
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
@@ -43,32 +42,46 @@ fn status_kib(field: &str) -> Option<u64> {
         .ok()
 }
 
+/// The target a `serve` JSON line describes, built through `Target::from_env` (the public way
+/// to describe an external target, robust to fields added to `Target`). Call it before any
+/// thread is started: it sets the `CONFORMANCE_*` variables of this process.
 fn target_from_info(info: &Value) -> Target {
     let s = |v: &Value| v.as_str().expect("a string in the serve JSON").to_owned();
     let base = s(&info["base_url"]);
     let url = target::parse_base_url(&base).expect("base_url");
     let host = url.host_str().unwrap_or("");
     assert!(
-        host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host.starts_with("127."),
+        host == "localhost" || host == "[::1]" || host.starts_with("127."),
         "loopback targets only, got {host}"
     );
-    Target {
-        base_url: url,
-        atlas_group_id: Some(s(&info["atlas_group_id"])),
-        cm_group_id: Some(s(&info["cm_group_id"])),
-        other_group_id: Some(s(&info["other_group_id"])),
-        auth: AuthSpec::Digest {
-            public: s(&info["owner"]["public"]),
-            private: s(&info["owner"]["private"]),
-        },
-        read_only: Some(AuthSpec::Digest {
-            public: s(&info["read_only"]["public"]),
-            private: s(&info["read_only"]["private"]),
-        }),
-        token_expirer: None,
-        nonce_expirer: None,
-        insecure: false,
+    let vars = [
+        ("CONFORMANCE_TARGET", base),
+        (
+            "CONFORMANCE_AUTH",
+            format!(
+                "digest:{}:{}",
+                s(&info["owner"]["public"]),
+                s(&info["owner"]["private"])
+            ),
+        ),
+        (
+            "CONFORMANCE_READONLY_AUTH",
+            format!(
+                "digest:{}:{}",
+                s(&info["read_only"]["public"]),
+                s(&info["read_only"]["private"])
+            ),
+        ),
+        ("CONFORMANCE_GROUP_ID", s(&info["atlas_group_id"])),
+        ("CONFORMANCE_CM_GROUP_ID", s(&info["cm_group_id"])),
+        ("CONFORMANCE_OTHER_GROUP_ID", s(&info["other_group_id"])),
+    ];
+    for (k, v) in vars {
+        std::env::set_var(k, v);
     }
+    Target::from_env()
+        .expect("the target")
+        .expect("CONFORMANCE_TARGET is set")
 }
 
 fn main() {
@@ -84,6 +97,26 @@ fn main() {
         .map(|v| v.parse().expect("--slowest K"))
         .unwrap_or(0);
 
+    // Loopback only: no proxy may carry the harness's requests elsewhere.
+    for k in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        std::env::remove_var(k);
+    }
+    let external_target = external.as_ref().map(|file| {
+        let text = std::fs::read_to_string(file).expect("the serve JSON file");
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with('{'))
+            .expect("a JSON line");
+        let info: Value = serde_json::from_str(line).expect("serve JSON");
+        target_from_info(&info)
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -92,18 +125,15 @@ fn main() {
         let t = Instant::now();
         let harness = Harness::bundled().expect("the bundled spec loads");
         let t_harness = t.elapsed();
+        let rss_harness = status_kib("VmRSS:");
         let t = Instant::now();
         let cases = case::generate(&harness.model);
         let t_generate = t.elapsed();
+        let rss_generate = status_kib("VmRSS:");
 
         let t = Instant::now();
-        let (target, server) = match &external {
-            Some(file) => {
-                let text = std::fs::read_to_string(file).expect("the serve JSON file");
-                let line = text.lines().find(|l| l.trim_start().starts_with('{')).expect("a JSON line");
-                let info: Value = serde_json::from_str(line).expect("serve JSON");
-                (target_from_info(&info), None)
-            }
+        let (target, server) = match external_target {
+            Some(t) => (t, None),
             None => {
                 let srv = server::spawn(ServerConfig::default()).await.expect("the embedded server starts");
                 (target::embedded(&srv).expect("embedded target"), Some(srv))
@@ -122,6 +152,7 @@ fn main() {
             let t = Instant::now();
             let report = runner::run(&harness, &cases, &target, &opts).await.expect("the run completes");
             let wall = t.elapsed();
+            let rss_run = status_kib("VmRSS:");
             let rps = report.requests as f64 / wall.as_secs_f64();
             eprintln!(
                 "suite[{mode}] run {}/{repeat}: {} cases ({} passed, {} failed, {} skipped), {} requests in {:.3} s = {:.0} requests/s",
@@ -141,6 +172,37 @@ fn main() {
                 }
             }
             if slowest > 0 && i + 1 == repeat {
+                // The critical path: cases of one lane run one after the other.
+                let lane_of: BTreeMap<&str, String> =
+                    cases.iter().map(|c| (c.id.as_str(), format!("{:?}", c.lane))).collect();
+                let mut lanes: BTreeMap<String, (Duration, usize, usize)> = BTreeMap::new();
+                for o in &report.outcomes {
+                    let lane = lane_of.get(o.id.as_str()).cloned().unwrap_or_default();
+                    let e = lanes.entry(lane).or_default();
+                    e.0 += o.duration;
+                    e.1 += 1;
+                    e.2 += o.exchanges.len();
+                }
+                eprintln!("  case time per lane (a lane's cases run one after the other; the stateless cases are spread over two lanes):");
+                for (lane, (d, n, ex)) in &lanes {
+                    eprintln!("    {lane:14} {n:5} cases {ex:6} requests {:8.3} s", d.as_secs_f64());
+                }
+                let exchanges: usize = report.outcomes.iter().map(|o| o.exchanges.len()).sum();
+                let body_bytes: usize = report
+                    .outcomes
+                    .iter()
+                    .flat_map(|o| o.exchanges.iter())
+                    .map(|e| {
+                        e.request_body.as_ref().map_or(0, String::len)
+                            + e.response.as_ref().map_or(0, |r| r.body.len())
+                    })
+                    .sum();
+                eprintln!(
+                    "  memory: VmRSS {} KiB after spec+validators, {} KiB after case generation, {} KiB after the run; the report holds {exchanges} exchanges with {body_bytes} bytes of request+response bodies",
+                    rss_harness.unwrap_or(0),
+                    rss_generate.unwrap_or(0),
+                    rss_run.unwrap_or(0)
+                );
                 let mut by: Vec<(&str, Duration, usize)> =
                     report.outcomes.iter().map(|o| (o.id.as_str(), o.duration, o.exchanges.len())).collect();
                 by.sort_by(|a, b| b.1.cmp(&a.1));

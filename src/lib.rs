@@ -11,6 +11,7 @@ pub mod check;
 pub mod error;
 pub mod exchange;
 pub mod model;
+pub mod report;
 pub mod runner;
 pub mod schema;
 pub mod server;

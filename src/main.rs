@@ -1,1 +1,831 @@
-fn main() {}
+//! `conformance`: the command line. `run` judges a target (by default the embedded reference
+//! server) and writes the reports, `serve` starts the reference server on its own, `cases` lists
+//! the generated cases.
+//!
+//! Exit codes: 0 conformant, 1 non-conformant (a case failed), 2 the run could not judge (bad
+//! usage, an unreachable target, credentials that never work, a broken spec), always with one
+//! `conformance: …` line on stderr saying why. No credential or generated secret is ever printed.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use integrations_conformance::auth::AuthSpec;
+use integrations_conformance::case::{self, Case, Category, Role};
+use integrations_conformance::model::Model;
+use integrations_conformance::report::{self, Scrubber};
+use integrations_conformance::runner::{self, Harness, Outcome, RunOptions, Verdict};
+use integrations_conformance::server::{
+    self, ApiKey, Credentials, Fault, OAuthClient, RunningServer, ServerConfig, ServerState,
+};
+use integrations_conformance::spec;
+use integrations_conformance::target::{self, Target};
+use serde_json::json;
+
+const AUTH_FORMS: &str = "digest:PUBLIC_KEY:PRIVATE_KEY, bearer:TOKEN or oauth:CLIENT_ID:SECRET";
+
+/// Conformance test harness for the third-party service integrations Admin API of MongoDB Atlas
+/// and Cloud Manager (`/api/public/v1.0`, `/api/atlas/v1.0`, `/api/atlas/v2`).
+#[derive(Debug, Parser)]
+#[command(
+    name = "conformance",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the conformance cases against a target (default: the embedded reference server) and
+    /// write report.json, junit.xml, report.md and report.html.
+    ///
+    /// Exit code 0: conformant; 1: at least one case failed; 2: could not judge.
+    Run(RunArgs),
+    /// Start the reference server and print how to reach it as one JSON line; serves until
+    /// Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// List the generated cases (id, category, title).
+    Cases(CasesArgs),
+}
+
+/// Which cases: shared by `run` and `cases`.
+#[derive(Debug, Args)]
+struct Selection {
+    /// Only the families named (cloud-manager, atlas-v1, atlas-v2); repeatable. Default: all.
+    #[arg(long = "api", value_name = "FAMILY")]
+    apis: Vec<String>,
+    /// Only cases whose id contains SUBSTRING.
+    #[arg(long, value_name = "SUBSTRING")]
+    filter: Option<String>,
+    /// Only the categories named (validation, redaction, pagination, envelope, errors, auth,
+    /// versions, state); repeatable. Default: all.
+    #[arg(long = "category", value_name = "NAME", value_parser = parse_category)]
+    categories: Vec<Category>,
+    /// The OpenAPI spec to generate the cases from. Default: the bundled
+    /// spec/integrations.openapi.yaml.
+    #[arg(long, value_name = "PATH")]
+    spec: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Base URL of the target (e.g. https://cloud.mongodb.com). Without it, the run starts the
+    /// embedded reference server and judges every family against it.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CONFORMANCE_TARGET",
+        hide_env_values = true
+    )]
+    target: Option<String>,
+    /// Credentials for the target: digest:PUBLIC_KEY:PRIVATE_KEY, bearer:TOKEN or
+    /// oauth:CLIENT_ID:SECRET. Prefer the environment variable: it stays out of shell history.
+    #[arg(
+        long,
+        value_name = "CREDENTIALS",
+        env = "CONFORMANCE_AUTH",
+        hide_env_values = true
+    )]
+    auth: Option<String>,
+    /// Read-only credentials (Project Read Only), same forms as --auth; without them the
+    /// read-only cases are skipped.
+    #[arg(
+        long,
+        value_name = "CREDENTIALS",
+        env = "CONFORMANCE_READONLY_AUTH",
+        hide_env_values = true
+    )]
+    readonly_auth: Option<String>,
+    /// The Atlas project (atlas-v1 and atlas-v2 families).
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "CONFORMANCE_GROUP_ID",
+        hide_env_values = true
+    )]
+    group_id: Option<String>,
+    /// The Cloud Manager project (cloud-manager family).
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "CONFORMANCE_CM_GROUP_ID",
+        hide_env_values = true
+    )]
+    cm_group_id: Option<String>,
+    /// A project the credentials cannot access (for the access cases).
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "CONFORMANCE_OTHER_GROUP_ID",
+        hide_env_values = true
+    )]
+    other_group_id: Option<String>,
+    #[command(flatten)]
+    selection: Selection,
+    /// Where the reports go (created if needed).
+    #[arg(long, value_name = "DIR", default_value = "target/conformance")]
+    report_dir: PathBuf,
+    /// Cases in flight at the same time (cases of one project always run one after the other).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: u16,
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    timeout: Duration,
+    /// Wall-clock budget for the whole run in seconds; cases not started by then are skipped.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    deadline: Option<Duration>,
+    /// Accept an invalid TLS certificate from the target.
+    #[arg(long, env = "CONFORMANCE_INSECURE", hide_env_values = true)]
+    insecure: bool,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Port to listen on (0: any free port; the JSON line says which).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Switch on a deliberate bug of the server (see --list-faults); repeatable.
+    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    faults: Vec<Fault>,
+    /// Print every fault (name, category, description), one per line, and exit.
+    #[arg(long)]
+    list_faults: bool,
+    /// The owner's public API key (default: random).
+    #[arg(long, value_name = "KEY")]
+    public_key: Option<String>,
+    /// The owner's private API key (default: random).
+    #[arg(long, value_name = "KEY")]
+    private_key: Option<String>,
+    /// The read-only public API key (default: random).
+    #[arg(long, value_name = "KEY")]
+    readonly_public_key: Option<String>,
+    /// The read-only private API key (default: random).
+    #[arg(long, value_name = "KEY")]
+    readonly_private_key: Option<String>,
+    /// The OAuth client id (default: random).
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// The OAuth client secret (default: random).
+    #[arg(long, value_name = "SECRET")]
+    client_secret: Option<String>,
+    /// The Atlas project id, 24 lower-case hex digits (default: random).
+    #[arg(long, value_name = "ID")]
+    group_id: Option<String>,
+    /// The Cloud Manager project id (default: random).
+    #[arg(long, value_name = "ID")]
+    cm_group_id: Option<String>,
+    /// The id of a project none of the credentials can access (default: random).
+    #[arg(long, value_name = "ID")]
+    other_group_id: Option<String>,
+    /// Serve the contract of this OpenAPI spec instead of the bundled one.
+    #[arg(long, value_name = "PATH")]
+    spec: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct CasesArgs {
+    #[command(flatten)]
+    selection: Selection,
+    /// text: one case per line; json: an array of objects, for tools.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+fn parse_category(s: &str) -> Result<Category, String> {
+    Category::parse(s).ok_or_else(|| {
+        let known: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        format!("unknown category; known: {}", known.join(", "))
+    })
+}
+
+fn parse_fault(s: &str) -> Result<Fault, String> {
+    s.parse::<Fault>()
+        .map_err(|e| format!("{e} (conformance serve --list-faults describes them)"))
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_owned())?;
+    if !secs.is_finite() || secs <= 0.0 || secs > 7.0 * 86_400.0 {
+        return Err("must be more than 0 and at most a week".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Why the command could not do its job: printed as one `conformance: …` line, exit code 2.
+#[derive(Debug)]
+struct Fatal(String);
+
+impl<E: std::fmt::Display> From<E> for Fatal {
+    fn from(e: E) -> Self {
+        Fatal(e.to_string())
+    }
+}
+
+type CliResult<T> = Result<T, Fatal>;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(&e),
+    };
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Serve(args) => serve(args),
+        Command::Cases(args) => cases(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Fatal(message)) => {
+            note(&message);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// clap's help and version as clap prints them; its errors as one line (exit code 2).
+fn clap_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    let mut parts: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(first) = line.strip_prefix("error: ") {
+            parts.push(first.to_owned());
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            parts.push(tip.to_owned());
+        } else if line.starts_with("Usage:") {
+            parts.push(format!(
+                "usage: {}",
+                line.trim_start_matches("Usage:").trim()
+            ));
+        }
+    }
+    if parts.is_empty() {
+        parts.push(text.lines().next().unwrap_or("invalid usage").to_owned());
+    }
+    note(&format!("{} (see --help)", parts.join("; ")));
+    ExitCode::from(2)
+}
+
+/// One line on stderr, prefixed; never fails (a closed stderr is nobody's business).
+fn note(message: &str) {
+    let line: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let _ = writeln!(std::io::stderr().lock(), "conformance: {line}");
+}
+
+/// Text on stdout; a reader that went away (`| head`) is not an error.
+fn print(text: &str) -> CliResult<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Fatal(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))
+}
+
+fn load_harness(spec_path: Option<&Path>) -> CliResult<(Harness, String)> {
+    match spec_path {
+        None => Ok((
+            Harness::bundled().map_err(|e| Fatal(format!("the bundled spec is broken: {e}")))?,
+            "bundled".into(),
+        )),
+        Some(path) => {
+            let loaded = spec::load(path).and_then(Harness::from_spec);
+            let harness =
+                loaded.map_err(|e| Fatal(format!("cannot use spec {}: {e}", path.display())))?;
+            Ok((harness, path.display().to_string()))
+        }
+    }
+}
+
+/// The cases the selection names, in id order.
+fn select(model: &Model, sel: &Selection) -> CliResult<Vec<Case>> {
+    let known: Vec<&str> = model.families.iter().map(|f| f.name.as_str()).collect();
+    for api in &sel.apis {
+        if !known.contains(&api.as_str()) {
+            return Err(Fatal(format!(
+                "unknown API family {api:?} (--api); known: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    let mut cases = case::generate(model);
+    cases.retain(|c| {
+        (sel.apis.is_empty() || sel.apis.contains(&c.family))
+            && (sel.categories.is_empty() || sel.categories.contains(&c.category))
+            && sel.filter.as_deref().is_none_or(|f| c.id.contains(f))
+    });
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(cases)
+}
+
+fn describe_selection(sel: &Selection) -> String {
+    let mut parts = Vec::new();
+    if !sel.apis.is_empty() {
+        parts.push(format!("--api {}", sel.apis.join(",")));
+    }
+    if !sel.categories.is_empty() {
+        parts.push(format!(
+            "--category {}",
+            sel.categories
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+    }
+    if let Some(f) = &sel.filter {
+        parts.push(format!("--filter {f:?}"));
+    }
+    parts.join(" ")
+}
+
+// -------------------------------------------------------------------------------------------
+// run
+// -------------------------------------------------------------------------------------------
+
+/// A flag or variable given as text, `None` when absent or blank.
+fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// The target the flags and `CONFORMANCE_*` variables describe; `None`: the embedded server.
+fn target_from(args: &RunArgs) -> CliResult<Option<Target>> {
+    let auth = given(&args.auth);
+    let read_only = given(&args.readonly_auth);
+    let groups = [
+        given(&args.group_id),
+        given(&args.cm_group_id),
+        given(&args.other_group_id),
+    ];
+    let Some(url) = given(&args.target) else {
+        if auth.is_some() || read_only.is_some() || groups.iter().any(Option::is_some) {
+            return Err(Fatal(
+                "credentials or project ids were given (flags or CONFORMANCE_* variables) but no target: \
+                 add --target URL (or CONFORMANCE_TARGET); without one the run uses the embedded server and its own credentials"
+                    .into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let base_url = target::parse_base_url(&url)?;
+    if !base_url.username().is_empty() || base_url.password().is_some() {
+        return Err(Fatal(
+            "the target URL must not carry credentials: pass them with --auth or CONFORMANCE_AUTH"
+                .into(),
+        ));
+    }
+    let auth = auth.ok_or_else(|| {
+        Fatal(format!(
+            "--target needs credentials: --auth or CONFORMANCE_AUTH ({AUTH_FORMS})"
+        ))
+    })?;
+    // Parsed here, not by clap: clap's error would quote the value, and the value is a secret.
+    let auth: AuthSpec = auth
+        .parse()
+        .map_err(|e| Fatal(format!("--auth (or CONFORMANCE_AUTH): {e}")))?;
+    let read_only = match read_only {
+        Some(v) => Some(v.parse::<AuthSpec>().map_err(|e| {
+            Fatal(format!(
+                "--readonly-auth (or CONFORMANCE_READONLY_AUTH): {e}"
+            ))
+        })?),
+        None => None,
+    };
+    let [atlas_group_id, cm_group_id, other_group_id] = groups;
+    if atlas_group_id.is_none() && cm_group_id.is_none() {
+        return Err(Fatal(
+            "--target needs a project: --group-id (Atlas families) and/or --cm-group-id (cloud-manager), \
+             or CONFORMANCE_GROUP_ID / CONFORMANCE_CM_GROUP_ID"
+                .into(),
+        ));
+    }
+    Ok(Some(Target {
+        base_url,
+        atlas_group_id,
+        cm_group_id,
+        other_group_id,
+        auth,
+        read_only,
+        token_expirer: None,
+        nonce_expirer: None,
+        insecure: args.insecure,
+        use_env_proxy: true,
+    }))
+}
+
+/// Progress on stderr: a bar on a terminal, a line per tenth of the run otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    done: AtomicUsize,
+    failed: AtomicUsize,
+    tenths: AtomicUsize,
+    started: Instant,
+    /// Set on Ctrl-C: the cases not started are skipped in a burst, not worth a progress line.
+    cancel: Arc<AtomicBool>,
+}
+
+impl Progress {
+    fn new(total: usize, cancel: Arc<AtomicBool>) -> Arc<Progress> {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let style = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cases {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
+                    .with_style(style);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Arc::new(Progress {
+            bar,
+            total,
+            done: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            tenths: AtomicUsize::new(0),
+            started: Instant::now(),
+            cancel,
+        })
+    }
+
+    fn case_done(&self, outcome: &Outcome) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let failed = if outcome.verdict == Verdict::Failed {
+            self.failed.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.failed.load(Ordering::Relaxed)
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                if outcome.verdict == Verdict::Failed {
+                    bar.set_message(format!("({failed} failed)"));
+                }
+            }
+            None => {
+                let tenth = done * 10 / self.total.max(1);
+                let cancelled = self.cancel.load(Ordering::Relaxed);
+                if tenth > self.tenths.fetch_max(tenth, Ordering::Relaxed)
+                    && done < self.total
+                    && !cancelled
+                {
+                    note(&format!(
+                        "{}% ({done}/{} cases, {failed} failed, {:.1}s)",
+                        tenth * 10,
+                        self.total,
+                        self.started.elapsed().as_secs_f64()
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Print a line without tearing the bar.
+    fn note(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| note(message)),
+            None => note(message),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn run(args: RunArgs) -> CliResult<u8> {
+    let (harness, spec_source) = load_harness(args.selection.spec.as_deref())?;
+    let given_target = target_from(&args)?;
+    let cases = select(&harness.model, &args.selection)?;
+    if cases.is_empty() {
+        return Err(Fatal(format!(
+            "no case matches the selection ({})",
+            describe_selection(&args.selection)
+        )));
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let embedded = given_target.is_none();
+        let (target, server) = match given_target {
+            Some(t) => (t, None),
+            None => {
+                let server = start_embedded(&harness, &args.selection.spec).await?;
+                (target::embedded(&server)?, Some(server))
+            }
+        };
+        let cx = report::Context {
+            model: &harness.model,
+            cases: &cases,
+            target: &target,
+            embedded,
+            spec_source,
+            filter: args.selection.filter.clone(),
+            categories: args.selection.categories.clone(),
+        };
+        let scrubber = cx.scrubber();
+        note(&format!(
+            "running {} cases against {}{}",
+            cases.len(),
+            scrubber.scrub(&report::display_url(&target.base_url)),
+            if embedded { " (the embedded reference server)" } else { "" }
+        ));
+
+        let cancel = Arc::new(AtomicBool::new(false));
+        let progress = Progress::new(cases.len(), cancel.clone());
+        let interrupts = {
+            let (cancel, progress) = (cancel.clone(), progress.clone());
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    cancel.store(true, Ordering::Relaxed);
+                    progress.note("interrupted: finishing the cases in flight and cleaning up (Ctrl-C again aborts at once)");
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        progress.finish();
+                        note("aborted: integrations the run created may be left on the target");
+                        std::process::exit(2);
+                    }
+                }
+            })
+        };
+        let opts = RunOptions {
+            timeout: args.timeout,
+            jobs: usize::from(args.jobs),
+            deadline: args.deadline,
+            progress: Some({
+                let progress = progress.clone();
+                Arc::new(move |o: &Outcome| progress.case_done(o))
+            }),
+            cancel: Some(cancel),
+            ..RunOptions::default()
+        };
+        let result = runner::run(&harness, &cases, &target, &opts).await;
+        progress.finish();
+        interrupts.abort();
+        if let Some(server) = server {
+            let _ = server.shutdown().await;
+        }
+        let run = result.map_err(|e| Fatal(format!("cannot judge the target: {}", scrubber.scrub(&e.to_string()))))?;
+
+        let doc = report::build(&run, &cx);
+        let written = report::write(&args.report_dir, &doc).map_err(|e| Fatal(format!("cannot write the reports: {e}")))?;
+        print(&report::text::summary(&doc))?;
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .collect();
+        print(&format!("\nreports: {} ({})\n", args.report_dir.display(), names.join(", ")))?;
+
+        let verdict = doc.summary.verdict;
+        let mut line = format!(
+            "{} ({} requests in {:.1}s)",
+            report::headline(&doc),
+            doc.requests,
+            doc.duration_ms / 1000.0
+        );
+        if verdict == report::Verdict::Inconclusive && !doc.interrupted {
+            if let Some(reason) = doc.cases.iter().find_map(|c| c.reason.as_deref()) {
+                line.push_str(&format!("; e.g. {reason}"));
+            }
+        }
+        if !doc.not_cleaned_up.is_empty() {
+            line.push_str(&format!("; {} integrations could not be removed (see report.md)", doc.not_cleaned_up.len()));
+        }
+        note(&line);
+        Ok(verdict.exit_code())
+    })
+}
+
+async fn start_embedded(
+    harness: &Harness,
+    spec_path: &Option<PathBuf>,
+) -> CliResult<RunningServer> {
+    let started = match spec_path {
+        // The embedded server implements the spec the cases come from.
+        Some(_) => match ServerState::with_model(ServerConfig::default(), harness.model.clone()) {
+            Ok(state) => {
+                server::serve_state(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(state)).await
+            }
+            Err(e) => Err(e),
+        },
+        None => server::spawn(ServerConfig::default()).await,
+    };
+    started.map_err(|e| Fatal(format!("cannot start the embedded server: {e}")))
+}
+
+// -------------------------------------------------------------------------------------------
+// serve
+// -------------------------------------------------------------------------------------------
+
+fn serve(args: ServeArgs) -> CliResult<u8> {
+    if args.list_faults {
+        let width = Fault::ALL.iter().map(|f| f.name().len()).max().unwrap_or(0);
+        let mut out = String::new();
+        for f in Fault::ALL {
+            out.push_str(&format!(
+                "{:width$}  {:10}  {}\n",
+                f.name(),
+                f.category(),
+                f.description()
+            ));
+        }
+        print(&out)?;
+        return Ok(0);
+    }
+    let credentials = fixed_credentials(&args);
+    let config = ServerConfig {
+        faults: args.faults.clone(),
+        credentials,
+    };
+    let model = match &args.spec {
+        Some(path) => Some(load_harness(Some(path))?.0.model),
+        None => None,
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let addr = SocketAddr::new(args.bind, args.port);
+        let state = match model {
+            Some(m) => ServerState::with_model(config, m),
+            None => ServerState::new(config),
+        }?;
+        let server = server::serve_state(addr, Arc::new(state))
+            .await
+            .map_err(|e| {
+                Fatal(format!(
+                    "cannot listen on {addr}: {e} (--port 0 picks a free port)"
+                ))
+            })?;
+        let line = serde_json::to_string(&server.info_json())?;
+        print(&format!("{line}\n"))?;
+        let faults: Vec<&str> = args.faults.iter().map(Fault::name).collect();
+        note(&format!(
+            "serving on {} with faults: {}; Ctrl-C or SIGTERM stops it",
+            server.base_url,
+            if faults.is_empty() {
+                "none".to_owned()
+            } else {
+                faults.join(", ")
+            }
+        ));
+        stopped().await;
+        server.shutdown().await?;
+        note("stopped");
+        Ok(0)
+    })
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Random credentials with whatever the flags fix; `None` when no flag fixes anything.
+fn fixed_credentials(a: &ServeArgs) -> Option<Credentials> {
+    let fixed = [
+        &a.public_key,
+        &a.private_key,
+        &a.readonly_public_key,
+        &a.readonly_private_key,
+        &a.client_id,
+        &a.client_secret,
+        &a.group_id,
+        &a.cm_group_id,
+        &a.other_group_id,
+    ];
+    if fixed.iter().all(|v| v.is_none()) {
+        return None;
+    }
+    let r = Credentials::generate();
+    let pick = |v: &Option<String>, default: String| v.clone().unwrap_or(default);
+    Some(Credentials {
+        owner: ApiKey {
+            public: pick(&a.public_key, r.owner.public),
+            private: pick(&a.private_key, r.owner.private),
+        },
+        read_only: ApiKey {
+            public: pick(&a.readonly_public_key, r.read_only.public),
+            private: pick(&a.readonly_private_key, r.read_only.private),
+        },
+        oauth: OAuthClient {
+            client_id: pick(&a.client_id, r.oauth.client_id),
+            client_secret: pick(&a.client_secret, r.oauth.client_secret),
+        },
+        atlas_group_id: pick(&a.group_id, r.atlas_group_id),
+        cm_group_id: pick(&a.cm_group_id, r.cm_group_id),
+        other_group_id: pick(&a.other_group_id, r.other_group_id),
+    })
+}
+
+// -------------------------------------------------------------------------------------------
+// cases
+// -------------------------------------------------------------------------------------------
+
+fn role(r: Role) -> &'static str {
+    match r {
+        Role::Setup => "setup",
+        Role::Test => "test",
+        Role::Verify => "verify",
+        Role::Cleanup => "cleanup",
+    }
+}
+
+fn cases(args: CasesArgs) -> CliResult<u8> {
+    let (harness, _) = load_harness(args.selection.spec.as_deref())?;
+    let cases = select(&harness.model, &args.selection)?;
+    // Secrets are generated canaries, never credentials, but the listing has no need of them.
+    let scrubber = Scrubber::new(cases.iter().flat_map(|c| c.secrets.iter().cloned()));
+    match args.format {
+        Format::Text => {
+            let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
+            let mut out = String::new();
+            for c in &cases {
+                out.push_str(&format!(
+                    "{:width$}  {:10}  {}\n",
+                    c.id,
+                    c.category.as_str(),
+                    scrubber.scrub(&c.title)
+                ));
+            }
+            print(&out)?;
+        }
+        Format::Json => {
+            let list: Vec<serde_json::Value> = cases
+                .iter()
+                .map(|c| {
+                    json!({
+                        "id": c.id,
+                        "family": c.family,
+                        "operation": c.operation,
+                        "category": c.category.as_str(),
+                        "title": scrubber.clean(&c.title),
+                        "requires": c.requires,
+                        "steps": c.steps.iter().map(|s| json!({
+                            "role": role(s.role),
+                            "request": scrubber.clean(&s.request.line()),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let mut text = serde_json::to_string_pretty(&list)?;
+            text.push('\n');
+            print(&text)?;
+        }
+    }
+    if cases.is_empty() {
+        note(&format!(
+            "no case matches the selection ({})",
+            describe_selection(&args.selection)
+        ));
+    }
+    Ok(0)
+}

@@ -396,6 +396,7 @@ impl Runner<'_> {
             }
         }
         let auth = self.lane_auth();
+        let secrets = self.target.secrets();
         let (mut swept, mut failed) = (Vec::new(), Vec::new());
         for (family_name, types) in touched {
             let family = self.family(family_name);
@@ -407,22 +408,11 @@ impl Runner<'_> {
                 if pre.iter().any(|(name, _)| name == t) {
                     continue;
                 }
-                let get = sweep_step(family, version, OperationKind::Get, t);
-                let ex = self.send_raw(&auth, family, &get, 0, &[]).await;
-                match ex.response.as_ref().map(|r| r.status) {
-                    Some(404) => continue,
-                    Some(s) if (200..300).contains(&s) => {}
-                    other => {
-                        failed.push(format!(
-                            "{family_name} {t}: could not check it ({})",
-                            describe_status(other, &ex)
-                        ));
-                        continue;
-                    }
-                }
+                // A delete of what is already gone is a 404: nothing was left behind.
                 let delete = sweep_step(family, version, OperationKind::Delete, t);
-                let ex = self.send_raw(&auth, family, &delete, 0, &[]).await;
+                let ex = self.send_raw(&auth, family, &delete, 0, &secrets).await;
                 match ex.response.as_ref().map(|r| r.status) {
+                    Some(404) => {}
                     Some(s) if (200..300).contains(&s) => swept.push(format!("{family_name} {t}")),
                     other => failed.push(format!(
                         "{family_name} {t}: delete answered {}",
@@ -596,6 +586,18 @@ impl Runner<'_> {
                     )))
                 }
             }
+            if let Some(e) = &ex.error {
+                return Err(Error::Target(format!(
+                    "reading the list of {} failed: {e}",
+                    family.base_path
+                )));
+            }
+            if resp.truncated {
+                return Err(Error::Target(format!(
+                    "the list of {} is larger than the {} byte cap; cannot take stock of the project",
+                    family.base_path, self.opts.body_cap
+                )));
+            }
             let body = resp.json().ok_or_else(|| {
                 Error::Target(format!(
                     "the list of {} is not JSON; cannot take stock of the project",
@@ -638,13 +640,17 @@ impl Runner<'_> {
         let _permit = self.limit.acquire().await.expect("never closed");
         let started = Instant::now();
         let family = self.family(&case.family);
+        // The case's own secrets first (the leak check looks for those), then the credentials:
+        // neither may appear in anything recorded.
+        let mut secrets = case.secrets.clone();
+        secrets.extend(self.target.secrets());
         let mut exchanges = Vec::new();
         let mut aborted = None;
         for (i, step) in case.steps.iter().enumerate() {
             if step.role == Role::Cleanup {
                 continue;
             }
-            let ex = self.send(auth, family, step, i, &case.secrets).await;
+            let ex = self.send(auth, family, step, i, &secrets).await;
             let failed_setup = step.role == Role::Setup
                 && !ex
                     .response
@@ -663,7 +669,7 @@ impl Runner<'_> {
             .enumerate()
             .filter(|(_, s)| s.role == Role::Cleanup)
         {
-            let ex = self.send(auth, family, step, i, &case.secrets).await;
+            let ex = self.send(auth, family, step, i, &secrets).await;
             let ok = ex
                 .response
                 .as_ref()
@@ -683,13 +689,14 @@ impl Runner<'_> {
                 harness: self.harness,
                 family,
                 baseline: &self.baseline,
-                secrets: &case.secrets,
+                secrets: &secrets,
+                sent: case.secrets.len(),
             },
             case,
             &exchanges,
         );
         if let Some(i) = aborted {
-            findings.insert(0, check::setup_failed(case, &exchanges, i));
+            findings.insert(0, check::setup_failed(case, &exchanges, i, &secrets));
         }
         let verdict = if findings.is_empty() {
             Verdict::Passed
@@ -754,7 +761,10 @@ impl Runner<'_> {
                 .map(Duration::from_secs)
                 .unwrap_or(Duration::from_secs(1))
                 .min(self.opts.retry_after_cap);
-            if self.deadline.is_some_and(|d| Instant::now() + wait >= d) || self.cancelled() {
+            let bounded = step.role != Role::Cleanup;
+            if bounded
+                && (self.deadline.is_some_and(|d| Instant::now() + wait >= d) || self.cancelled())
+            {
                 return ex;
             }
             tokio::time::sleep(wait).await;
@@ -848,7 +858,9 @@ impl Runner<'_> {
                 rb = rb.body(b.clone());
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let result = match self.deadline {
+            // Cleanup is never cut short by the deadline: the per-request timeout bounds it.
+            let deadline = self.deadline.filter(|_| step.role != Role::Cleanup);
+            let result = match deadline {
                 Some(d) => match tokio::time::timeout_at(d.into(), rb.send()).await {
                     Ok(r) => r.map_err(|e| describe(&e)),
                     Err(_) => Err("the run's deadline was reached".to_owned()),
@@ -886,7 +898,7 @@ impl Runner<'_> {
                 .map(|(k, v)| {
                     (
                         k.as_str().to_ascii_lowercase(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        scrub(&String::from_utf8_lossy(v.as_bytes()), secrets),
                     )
                 })
                 .collect();
@@ -1144,12 +1156,18 @@ fn oversized(n: usize) -> Vec<u8> {
     out
 }
 
-/// Replace every secret in `text` with a placeholder.
+/// Replace every secret in `text` with a placeholder, also in its JSON-escaped form (`\/`).
 pub fn scrub(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();
     for s in secrets.iter().filter(|s| s.len() >= 4) {
         if out.contains(s.as_str()) {
             out = out.replace(s.as_str(), "{{secret}}");
+        }
+        if s.contains('/') {
+            let escaped = s.replace('/', "\\/");
+            if out.contains(escaped.as_str()) {
+                out = out.replace(escaped.as_str(), "{{secret}}");
+            }
         }
     }
     out

@@ -538,6 +538,15 @@ impl CaseBuilder {
     }
 
     pub(crate) fn build(mut self, cx: &Ctx<'_>) -> Case {
+        // Whatever generated secret a body carries (inside arrays, under foreign fields) is a
+        // secret of the case, whether or not the generator declared it.
+        let mut found = Vec::new();
+        for step in &self.case.steps {
+            if let Body::Json(v) = &step.request.body {
+                values::canaries_in(v, &mut found);
+            }
+        }
+        self = self.secrets(found);
         // Every configured type is removed at the end, whatever happened.
         let touched = self.case.touches.clone();
         for t in touched {

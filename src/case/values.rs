@@ -28,6 +28,20 @@ pub fn canary(seed: &str, field: &str) -> String {
     format!("cnry{}", &digest[..24])
 }
 
+/// Every string in `v` that carries a canary (see [`canary`]).
+pub fn canaries_in(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.contains("cnry") && s.len() > 4 => {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| canaries_in(i, out)),
+        Value::Object(map) => map.values().for_each(|i| canaries_in(i, out)),
+        _ => {}
+    }
+}
+
 /// The canary for a field of a given secret kind (a URL for URL secrets).
 pub fn secret_value(field: &Field, seed: &str) -> String {
     let c = canary(seed, &field.name);

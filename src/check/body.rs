@@ -50,7 +50,7 @@ pub(crate) fn compare_object(
             step,
             format!("expected the {type_name} object"),
             Some("an object".into()),
-            Some(super::snippet(&actual.to_string())),
+            Some(actual.to_string()),
         );
         return;
     };
@@ -113,7 +113,7 @@ pub(crate) fn masked(
                 "the response does not show the {type_name} integration whose secrets are checked"
             ),
             Some(type_name.to_owned()),
-            Some(super::snippet(&json.to_string())),
+            Some(json.to_string()),
         );
         return;
     };

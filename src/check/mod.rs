@@ -34,8 +34,11 @@ pub struct Context<'a> {
     pub harness: &'a Harness,
     pub family: &'a Family,
     pub baseline: &'a Baseline,
-    /// Secret values the case sent: they must never come back, and never appear in a finding.
+    /// Secret values the case sent (they must never come back) and the target's credentials:
+    /// none may appear in a finding.
     pub secrets: &'a [String],
+    /// How many of `secrets`, from the start, the case itself sent.
+    pub sent: usize,
 }
 
 pub(crate) struct Judge<'a> {
@@ -53,7 +56,8 @@ impl Judge<'_> {
         expected: Option<String>,
         actual: Option<String>,
     ) {
-        let s = |t: String| scrub(&t, self.cx.secrets);
+        // Scrub first, then cut: a cut could leave part of a secret that no longer matches.
+        let s = |t: String| cut(&scrub(&t, self.cx.secrets));
         self.findings.push(Finding {
             check: check.to_owned(),
             case: self.case.id.clone(),
@@ -67,13 +71,19 @@ impl Judge<'_> {
 
 /// The finding for a setup step the target refused (a valid request a conformant target
 /// accepts).
-pub fn setup_failed(case: &Case, exchanges: &[Exchange], step: usize) -> Finding {
+pub fn setup_failed(
+    case: &Case,
+    exchanges: &[Exchange],
+    step: usize,
+    secrets: &[String],
+) -> Finding {
     let ex = exchanges.iter().find(|e| e.step == step);
     let actual = ex.map(|e| match (&e.response, &e.error) {
         (Some(r), _) => format!("{} {}", r.status, error_summary(r)),
         (None, Some(err)) => err.clone(),
         _ => "no answer".into(),
     });
+    let actual = actual.map(|a| cut(&scrub(&a, secrets)));
     Finding {
         check: "setup".into(),
         case: case.id.clone(),
@@ -159,15 +169,15 @@ pub fn run(cx: &Context<'_>, case: &Case, exchanges: &[Exchange]) -> Vec<Finding
 fn no_secret_leak(j: &mut Judge<'_>, ex: &Exchange) {
     let Some(resp) = &ex.response else { return };
     let body = resp.body_text();
-    for secret in j.cx.secrets {
+    for secret in &j.cx.secrets[..j.cx.sent.min(j.cx.secrets.len())] {
         if secret.len() < 5 {
             continue;
         }
-        let in_body = body.contains(secret.as_str());
-        let in_header = resp
-            .headers
-            .iter()
-            .find(|(_, v)| v.contains(secret.as_str()));
+        // JSON may escape `/` as `\/`: the secret is still there.
+        let escaped = secret.replace('/', "\\/");
+        let found = |text: &str| text.contains(secret.as_str()) || text.contains(escaped.as_str());
+        let in_body = found(&body);
+        let in_header = resp.headers.iter().find(|(_, v)| found(v));
         if in_body || in_header.is_some() {
             let place = match in_header {
                 Some((name, _)) if !in_body => format!("the {name} header"),
@@ -263,7 +273,7 @@ fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Response) {
             ex.step,
             format!("the {} response body is not JSON", resp.status),
             Some("JSON".into()),
-            Some(snippet(&resp.body_text())),
+            Some(resp.body_text()),
         );
         return;
     };
@@ -314,13 +324,15 @@ pub(crate) fn unwrap_envelope(json: &Value, enveloped: bool, list: bool) -> Valu
     json.get("content").cloned().unwrap_or_else(|| json.clone())
 }
 
-pub(crate) fn snippet(text: &str) -> String {
-    let t: String = text.chars().take(160).collect();
-    if text.chars().count() > 160 {
-        format!("{t}…")
-    } else {
-        t
+/// Findings quote at most this many characters of a body.
+const QUOTE: usize = 240;
+
+fn cut(text: &str) -> String {
+    if text.chars().count() <= QUOTE {
+        return text.to_owned();
     }
+    let t: String = text.chars().take(QUOTE).collect();
+    format!("{t}…")
 }
 
 fn expectation(
@@ -485,7 +497,7 @@ fn expectation(
                     ex.step,
                     format!("the {} response must have no body", resp.status),
                     Some("empty".into()),
-                    Some(snippet(&resp.body_text())),
+                    Some(resp.body_text()),
                 );
             }
         }
@@ -610,7 +622,7 @@ fn error(
             ex.step,
             format!("the {} error body is not JSON", resp.status),
             Some("the error body shape".into()),
-            Some(snippet(&resp.body_text())),
+            Some(resp.body_text()),
         );
         return;
     };

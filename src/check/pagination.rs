@@ -46,7 +46,7 @@ pub(crate) fn page(
             ex.step,
             "the list body has no results array",
             Some("results".into()),
-            Some(super::snippet(&body.to_string())),
+            Some(body.to_string()),
         );
         return;
     };

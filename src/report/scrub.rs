@@ -103,9 +103,17 @@ mod tests {
 
     #[test]
     fn replaces_every_secret_longest_first_and_leaves_the_rest() {
-        let s = Scrubber::new(["abcd1234".to_owned(), "abcd".to_owned(), "xy".to_owned(), "é-sécret".to_owned()]);
+        let s = Scrubber::new([
+            "abcd1234".to_owned(),
+            "abcd".to_owned(),
+            "xy".to_owned(),
+            "é-sécret".to_owned(),
+        ]);
         assert_eq!(s.len(), 3);
-        assert_eq!(s.scrub("abcd1234 and abcd and xy"), "{{secret}} and {{secret}} and xy");
+        assert_eq!(
+            s.scrub("abcd1234 and abcd and xy"),
+            "{{secret}} and {{secret}} and xy"
+        );
         assert_eq!(s.scrub("né-sécretö"), "n{{secret}}ö");
         assert!(matches!(s.scrub("nothing here"), Cow::Borrowed(_)));
         assert_eq!(s.scrub("abc"), "abc");

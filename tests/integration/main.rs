@@ -3,6 +3,9 @@
 //! - `spec`: loading the spec, the model's contents, broken fixture specs, seed examples.
 
 mod cases;
+mod cli;
+mod hostile;
+mod report;
 mod selftest;
 mod server;
 mod spec;

@@ -1,0 +1,445 @@
+//! `report.html`: one self-contained page (inline CSS, no script, no external asset) with the
+//! verdict, the coloured conformance matrix, each failure with expected vs actual and its `curl`
+//! reproduction, and the skip reasons. Every piece of text from the run is HTML-escaped.
+
+use std::fmt::Write as _;
+
+use super::{
+    category_totals, matrix, skip_reasons, CaseReport, Counts, Document, OutcomeKind, Verdict,
+};
+
+/// Failures shown expanded; later ones are collapsed so a broken target's page stays usable.
+const OPEN_FAILURES: usize = 50;
+
+const STYLE: &str = r#"
+:root { --ok: #d9f2dd; --ok-ink: #1b5e20; --fail: #fbd9d7; --fail-ink: #8e1b13; --skip: #fdf0c9;
+  --skip-ink: #7a5a00; --none: #f1f2f4; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: var(--ink); background: #fff; }
+main { max-width: 1320px; margin: 0 auto; padding: 24px 28px 48px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 15px; margin: 0; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-all; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
+pre { margin: 0; white-space: pre-wrap; word-break: break-word; }
+.verdict { display: inline-block; padding: 4px 12px; border-radius: 6px; font-weight: 700; letter-spacing: .03em; margin: 8px 0 4px; }
+.verdict.conformant { background: var(--ok); color: var(--ok-ink); }
+.verdict.non-conformant { background: var(--fail); color: var(--fail-ink); }
+.verdict.inconclusive { background: var(--skip); color: var(--skip-ink); }
+.headline { font-size: 15px; margin: 4px 0 16px; }
+table { border-collapse: collapse; }
+.meta td { padding: 2px 16px 2px 0; vertical-align: top; }
+.meta td:first-child { color: var(--muted); white-space: nowrap; }
+.matrix { width: 100%; table-layout: fixed; }
+.matrix th, .matrix td { border: 1px solid #fff; padding: 8px 6px; text-align: center; }
+.matrix thead th { background: #f6f8fa; font-weight: 600; font-size: 13px; }
+.matrix th.family { text-align: left; background: #f6f8fa; width: 150px; }
+.matrix td b { display: block; font-size: 16px; }
+.matrix td small { color: inherit; opacity: .85; }
+.matrix tr.total th, .matrix tr.total td { border-top: 3px solid #fff; }
+td.ok { background: var(--ok); color: var(--ok-ink); }
+td.fail { background: var(--fail); color: var(--fail-ink); }
+td.skip { background: var(--skip); color: var(--skip-ink); }
+td.none { background: var(--none); color: var(--muted); }
+.legend { margin: 8px 0 0; color: var(--muted); font-size: 12.5px; }
+.legend span { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -1px; margin: 0 4px 0 12px; }
+.checks { margin: 4px 0 12px; }
+.checks th, .checks td { text-align: left; padding: 4px 18px 4px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
+.checks td:nth-child(2) { text-align: right; font-variant-numeric: tabular-nums; }
+.checks a, .index a { color: var(--fail-ink); font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; word-break: break-all; }
+details.index { margin: 0 0 18px; }
+details.index > summary { cursor: pointer; color: var(--muted); margin-bottom: 6px; }
+details.index ol { columns: 2; column-gap: 32px; padding-left: 28px; margin: 0; }
+details.index li { break-inside: avoid; }
+details.failure { border: 1px solid var(--line); border-left: 4px solid #d1242f; border-radius: 6px; margin: 0 0 14px; background: #fff; }
+details.failure > summary { cursor: pointer; padding: 10px 14px; list-style: none; }
+details.failure > summary::-webkit-details-marker { display: none; }
+details.failure > summary .title { color: var(--muted); margin-top: 2px; }
+.tag { display: inline-block; background: #eef1f4; color: var(--muted); border-radius: 10px; padding: 0 8px; font-size: 12px; margin-right: 6px; }
+.body { padding: 0 14px 14px; }
+.finding { border-top: 1px solid var(--line); padding: 10px 0 4px; }
+.finding .msg { margin-bottom: 6px; }
+.check { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; background: var(--fail); color: var(--fail-ink); border-radius: 4px; padding: 1px 6px; margin-right: 6px; }
+.ea { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+.ea > div { border-radius: 4px; padding: 6px 10px; min-width: 0; }
+.ea .exp { background: #eef7ef; }
+.ea .act { background: #fdf1f0; }
+.ea .label { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); margin-bottom: 2px; }
+.answer { margin-top: 12px; }
+.answer .label { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); margin-bottom: 4px; }
+.answer pre { background: #f6f8fa; border: 1px solid var(--line); padding: 8px 12px; border-radius: 6px; max-height: 16em; overflow: auto; }
+.repro { margin-top: 12px; }
+.repro .label { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); margin-bottom: 4px; }
+.repro pre { background: #0d1117; color: #e6edf3; padding: 10px 12px; border-radius: 6px; white-space: pre; overflow-x: auto; }
+.skipped td, .skipped th { border-bottom: 1px solid var(--line); padding: 6px 12px 6px 0; text-align: left; vertical-align: top; }
+.skipped td:first-child { text-align: right; font-variant-numeric: tabular-nums; }
+footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
+"#;
+
+/// Text for HTML element content and attribute values.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fragment id for a case (ids are ASCII, but keep it to safe characters anyway).
+fn anchor(id: &str) -> String {
+    let mut out = String::from("case-");
+    for c in id.chars() {
+        out.push(if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+            c
+        } else {
+            '_'
+        });
+    }
+    out
+}
+
+fn cell(c: Counts) -> String {
+    if c.total == 0 {
+        return "<td class=\"none\">–</td>".into();
+    }
+    let class = if c.failed > 0 {
+        "fail"
+    } else if c.passed > 0 {
+        "ok"
+    } else {
+        "skip"
+    };
+    let title = format!(
+        "{} passed, {} failed, {} skipped",
+        c.passed, c.failed, c.skipped
+    );
+    let (main, rest) = if c.failed > 0 {
+        let mut rest = vec![format!("{} passed", c.passed)];
+        if c.skipped > 0 {
+            rest.push(format!("{} skipped", c.skipped));
+        }
+        (format!("{} failed", c.failed), rest.join(" · "))
+    } else if c.passed > 0 {
+        let rest = if c.skipped > 0 {
+            format!("passed · {} skipped", c.skipped)
+        } else {
+            "passed".to_owned()
+        };
+        (c.passed.to_string(), rest)
+    } else {
+        (c.skipped.to_string(), "skipped".to_owned())
+    };
+    format!("<td class=\"{class}\" title=\"{title}\"><b>{main}</b><small>{rest}</small></td>")
+}
+
+fn failure(out: &mut String, case: &CaseReport, open: bool) {
+    let _ = writeln!(
+        out,
+        "<details class=\"failure\" id=\"{}\"{}>\n<summary><h3>{}</h3><div class=\"title\"><span class=\"tag\">{}</span><span class=\"tag\">{}</span>{}</div></summary>\n<div class=\"body\">",
+        anchor(&case.id),
+        if open { " open" } else { "" },
+        escape(&case.id),
+        escape(&case.category),
+        escape(&case.operation),
+        escape(&case.title),
+    );
+    for f in &case.findings {
+        let _ = writeln!(
+            out,
+            "<div class=\"finding\"><div class=\"msg\"><span class=\"check\">{}</span>step {}: {}</div>",
+            escape(&f.check),
+            f.step,
+            escape(&f.message)
+        );
+        if f.expected.is_some() || f.actual.is_some() {
+            let show = |v: &Option<String>| {
+                v.as_deref()
+                    .map(escape)
+                    .unwrap_or_else(|| "<i>(not stated)</i>".into())
+            };
+            let _ = writeln!(
+                out,
+                "<div class=\"ea\"><div class=\"exp\"><div class=\"label\">expected</div><pre>{}</pre></div><div class=\"act\"><div class=\"label\">actual</div><pre>{}</pre></div></div>",
+                show(&f.expected),
+                show(&f.actual)
+            );
+        }
+        out.push_str("</div>\n");
+    }
+    for cf in &case.cleanup_failures {
+        let _ = writeln!(
+            out,
+            "<div class=\"finding\">cleanup failed: <code>{}</code></div>",
+            escape(cf)
+        );
+    }
+    if let Some(answer) = super::failing_answer(case, 1500) {
+        let _ = writeln!(
+            out,
+            "<div class=\"answer\"><div class=\"label\">the answer</div><pre>{}</pre></div>",
+            escape(&answer)
+        );
+    }
+    if let Some(r) = &case.reproduction {
+        let _ = writeln!(
+            out,
+            "<div class=\"repro\"><div class=\"label\">reproduce</div><pre>{}</pre></div>",
+            escape(r.trim_end())
+        );
+    }
+    out.push_str("</div></details>\n");
+}
+
+pub(crate) fn render(doc: &Document) -> String {
+    let mut out = String::new();
+    let c = &doc.summary.counts;
+    let (class, label) = match doc.summary.verdict {
+        Verdict::Conformant => ("conformant", "CONFORMANT"),
+        Verdict::NonConformant => ("non-conformant", "NOT CONFORMANT"),
+        Verdict::Inconclusive => ("inconclusive", "INCONCLUSIVE"),
+    };
+    let _ = writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Conformance report: {label} ({})</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>",
+        escape(&doc.target.base_url)
+    );
+    let _ = writeln!(out, "<h1>Conformance report</h1>");
+    let _ = writeln!(out, "<div class=\"verdict {class}\">{label}</div>");
+    let _ = writeln!(
+        out,
+        "<p class=\"headline\">{}</p>",
+        escape(&super::headline(doc))
+    );
+    out.push_str("<table class=\"meta\">\n");
+    let mut row = |k: &str, v: String| {
+        let _ = writeln!(out, "<tr><td>{k}</td><td>{v}</td></tr>");
+    };
+    row(
+        "target",
+        format!(
+            "<code>{}</code>{}",
+            escape(&doc.target.base_url),
+            if doc.target.embedded {
+                " (embedded reference server)"
+            } else {
+                ""
+            }
+        ),
+    );
+    row(
+        "credentials",
+        escape(&match &doc.target.read_only_auth_scheme {
+            Some(ro) => format!("{}, read-only {ro}", doc.target.auth_scheme),
+            None => format!("{}, no read-only credentials", doc.target.auth_scheme),
+        }),
+    );
+    row(
+        "cases",
+        format!(
+            "{} passed, {} failed, {} skipped of {}",
+            c.passed, c.failed, c.skipped, c.total
+        ),
+    );
+    row("requests", doc.requests.to_string());
+    row(
+        "started",
+        format!(
+            "{} ({:.1} s)",
+            escape(&doc.started),
+            doc.duration_ms / 1000.0
+        ),
+    );
+    row(
+        "spec",
+        format!(
+            "{} <code>sha256 {}</code>",
+            escape(&doc.spec.source),
+            escape(&doc.spec.sha256)
+        ),
+    );
+    row(
+        "tool",
+        format!(
+            "{} {} · report schema {}",
+            escape(&doc.tool.name),
+            escape(&doc.tool.version),
+            doc.schema_version
+        ),
+    );
+    if let Some(f) = &doc.selection.filter {
+        row("filter", format!("<code>{}</code>", escape(f)));
+    }
+    if doc.interrupted {
+        row(
+            "note",
+            "the run was interrupted; cases not started are skipped".into(),
+        );
+    }
+    if doc.deadline_reached {
+        row(
+            "note",
+            "the deadline was reached; cases not started are skipped".into(),
+        );
+    }
+    out.push_str("</table>\n");
+
+    out.push_str("<h2>Conformance matrix</h2>\n<table class=\"matrix\">\n<thead><tr><th class=\"family\">family</th>");
+    for cat in &doc.selection.categories {
+        let _ = write!(out, "<th>{}</th>", escape(cat));
+    }
+    out.push_str("<th>total</th></tr></thead>\n<tbody>\n");
+    for (family, cells, total) in matrix(doc) {
+        let _ = write!(out, "<tr><th class=\"family\">{}</th>", escape(family));
+        for c in cells {
+            out.push_str(&cell(c));
+        }
+        out.push_str(&cell(total));
+        out.push_str("</tr>\n");
+    }
+    out.push_str("<tr class=\"total\"><th class=\"family\">total</th>");
+    for c in category_totals(doc) {
+        out.push_str(&cell(c));
+    }
+    out.push_str(&cell(doc.summary.counts));
+    out.push_str("</tr>\n</tbody></table>\n");
+    out.push_str(
+        "<p class=\"legend\">cells: cases per family and category<span style=\"background:var(--ok)\"></span>all passed\
+         <span style=\"background:var(--fail)\"></span>some failed<span style=\"background:var(--skip)\"></span>only skipped\
+         <span style=\"background:var(--none)\"></span>no case</p>\n",
+    );
+
+    let failed: Vec<&CaseReport> = doc
+        .cases
+        .iter()
+        .filter(|c| c.outcome == OutcomeKind::Failed)
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "<h2>Failures ({})</h2>", failed.len());
+        let _ = writeln!(
+            out,
+            "<p>Each reproduction reads the target and credentials from the environment (<code>CONFORMANCE_TARGET</code>, \
+             <code>CONFORMANCE_PUBLIC_KEY</code>/<code>CONFORMANCE_PRIVATE_KEY</code> or <code>CONFORMANCE_TOKEN</code>, \
+             <code>CONFORMANCE_GROUP_ID</code>, …) and asks for every secret it sends (<code>SECRET_1</code>, …); \
+             no value is written here.{}</p>",
+            if doc.target.embedded {
+                " This run used the embedded server, which is gone: start one with <code>conformance serve --fault …</code> and export what it prints."
+            } else {
+                ""
+            }
+        );
+        // Which checks failed how often: the shape of the problem before its instances.
+        let mut by_check: std::collections::BTreeMap<&str, (usize, &str)> =
+            std::collections::BTreeMap::new();
+        for case in &failed {
+            if let Some(f) = case.findings.first() {
+                let e = by_check
+                    .entry(f.check.as_str())
+                    .or_insert((0, case.id.as_str()));
+                e.0 += 1;
+            }
+        }
+        let mut by_check: Vec<(&str, (usize, &str))> = by_check.into_iter().collect();
+        by_check.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+        out.push_str(
+            "<table class=\"checks\"><tr><th>first finding</th><th>cases</th><th>e.g.</th></tr>\n",
+        );
+        for (check, (n, example)) in by_check {
+            let _ = writeln!(
+                out,
+                "<tr><td><span class=\"check\">{}</span></td><td>{n}</td><td><a href=\"#{}\">{}</a></td></tr>",
+                escape(check),
+                anchor(example),
+                escape(example)
+            );
+        }
+        out.push_str("</table>\n");
+        let _ = writeln!(
+            out,
+            "<details class=\"index\"{}><summary>all {} failed cases</summary><ol>",
+            if failed.len() <= 20 { " open" } else { "" },
+            failed.len()
+        );
+        for case in &failed {
+            let first = case
+                .findings
+                .first()
+                .map(|f| f.check.as_str())
+                .unwrap_or("");
+            let _ = writeln!(
+                out,
+                "<li><a href=\"#{}\">{}</a> <span class=\"tag\">{}</span></li>",
+                anchor(&case.id),
+                escape(&case.id),
+                escape(first)
+            );
+        }
+        out.push_str("</ol></details>\n");
+        for (i, case) in failed.iter().enumerate() {
+            failure(&mut out, case, i < OPEN_FAILURES);
+        }
+    }
+
+    let skipped = skip_reasons(doc);
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "<h2>Skipped ({})</h2>\n<table class=\"skipped\"><tr><th>cases</th><th>reason</th><th>e.g.</th></tr>", c.skipped);
+        for (reason, n, ids) in skipped {
+            let ids: Vec<String> = ids
+                .iter()
+                .map(|i| format!("<code>{}</code>", escape(i)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<tr><td>{n}</td><td>{}</td><td>{}</td></tr>",
+                escape(reason),
+                ids.join("<br>")
+            );
+        }
+        out.push_str("</table>\n");
+    }
+
+    if doc.pre_existing.values().any(|v| !v.is_empty())
+        || !doc.swept.is_empty()
+        || !doc.not_cleaned_up.is_empty()
+    {
+        out.push_str("<h2>Target state</h2>\n<ul>\n");
+        for (family, types) in doc.pre_existing.iter().filter(|(_, v)| !v.is_empty()) {
+            let _ = writeln!(
+                out,
+                "<li><code>{}</code> had {} before the run (left untouched)</li>",
+                escape(family),
+                escape(&types.join(", "))
+            );
+        }
+        for s in &doc.swept {
+            let _ = writeln!(
+                out,
+                "<li>removed after the run (a case left it behind): <code>{}</code></li>",
+                escape(s)
+            );
+        }
+        for s in &doc.not_cleaned_up {
+            let _ = writeln!(
+                out,
+                "<li><b>could not remove</b>: <code>{}</code></li>",
+                escape(s)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    let _ = writeln!(
+        out,
+        "<footer>{} {} · started {} · finished {} · machine-readable: report.json, junit.xml</footer>\n</main>\n</body>\n</html>",
+        escape(&doc.tool.name),
+        escape(&doc.tool.version),
+        escape(&doc.started),
+        escape(&doc.finished)
+    );
+    out
+}

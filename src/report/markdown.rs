@@ -1,0 +1,258 @@
+//! `report.md`: the run for people (and for pasting into an issue): the verdict, the conformance
+//! matrix, every failure with expected vs actual and its `curl` reproduction, the skip reasons.
+
+use std::fmt::Write as _;
+
+use super::{category_totals, matrix, skip_reasons, Counts, Document, OutcomeKind, Verdict};
+
+/// Text with Markdown's inline syntax characters escaped.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '{' | '}' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` as an inline code span, fenced with more backticks than it contains in a row.
+fn code(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || s.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// A fenced code block whose fence no line of `s` can close.
+fn block(lang: &str, s: &str) -> String {
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat((longest + 1).max(3));
+    format!("{fence}{lang}\n{}\n{fence}\n", s.trim_end_matches('\n'))
+}
+
+fn cell(c: Counts) -> String {
+    if c.total == 0 {
+        return "·".into();
+    }
+    let mut parts = Vec::new();
+    if c.failed > 0 {
+        parts.push(format!("❌ {} failed", c.failed));
+    }
+    if c.passed > 0 {
+        parts.push(format!(
+            "{}{} passed",
+            if c.failed == 0 && c.skipped == 0 {
+                "✅ "
+            } else {
+                ""
+            },
+            c.passed
+        ));
+    }
+    if c.skipped > 0 {
+        parts.push(format!(
+            "{}{} skipped",
+            if c.failed == 0 && c.passed == 0 {
+                "⏭️ "
+            } else {
+                ""
+            },
+            c.skipped
+        ));
+    }
+    parts.join(", ")
+}
+
+pub(crate) fn render(doc: &Document) -> String {
+    let mut out = String::new();
+    let c = &doc.summary.counts;
+    let verdict = match doc.summary.verdict {
+        Verdict::Conformant => "✅ **CONFORMANT**",
+        Verdict::NonConformant => "❌ **NOT CONFORMANT**",
+        Verdict::Inconclusive => "⚠️ **INCONCLUSIVE**",
+    };
+    let _ = writeln!(out, "# Conformance report\n");
+    let _ = writeln!(out, "{verdict}: {}.\n", escape(&super::headline(doc)));
+    let _ = writeln!(out, "| | |\n|---|---|");
+    let _ = writeln!(
+        out,
+        "| target | {}{} |",
+        code(&doc.target.base_url),
+        if doc.target.embedded {
+            " (embedded reference server)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        out,
+        "| credentials | {} |",
+        escape(&match &doc.target.read_only_auth_scheme {
+            Some(ro) => format!("{}, read-only {ro}", doc.target.auth_scheme),
+            None => format!("{}, no read-only credentials", doc.target.auth_scheme),
+        })
+    );
+    let _ = writeln!(
+        out,
+        "| cases | {} passed, {} failed, {} skipped of {} |",
+        c.passed, c.failed, c.skipped, c.total
+    );
+    let _ = writeln!(out, "| requests | {} |", doc.requests);
+    let _ = writeln!(out, "| started | {} |", doc.started);
+    let _ = writeln!(out, "| duration | {:.1} s |", doc.duration_ms / 1000.0);
+    let _ = writeln!(
+        out,
+        "| spec | {} sha256 {} |",
+        escape(&doc.spec.source),
+        code(&doc.spec.sha256)
+    );
+    let _ = writeln!(
+        out,
+        "| tool | {} {} (report schema {}) |",
+        doc.tool.name, doc.tool.version, doc.schema_version
+    );
+    if let Some(f) = &doc.selection.filter {
+        let _ = writeln!(out, "| filter | {} |", escape(f));
+    }
+    if doc.interrupted {
+        let _ = writeln!(
+            out,
+            "| note | the run was interrupted; cases not started are skipped |"
+        );
+    }
+    if doc.deadline_reached {
+        let _ = writeln!(
+            out,
+            "| note | the deadline was reached; cases not started are skipped |"
+        );
+    }
+
+    let _ = writeln!(out, "\n## Conformance matrix\n");
+    let _ = write!(out, "| family |");
+    for cat in &doc.selection.categories {
+        let _ = write!(out, " {cat} |");
+    }
+    let _ = writeln!(out, " total |");
+    let _ = writeln!(
+        out,
+        "|---|{}---|",
+        "---|".repeat(doc.selection.categories.len())
+    );
+    for (family, cells, total) in matrix(doc) {
+        let _ = write!(out, "| **{}** |", escape(family));
+        for c in cells {
+            let _ = write!(out, " {} |", cell(c));
+        }
+        let _ = writeln!(out, " {} |", cell(total));
+    }
+    let _ = write!(out, "| **total** |");
+    for c in category_totals(doc) {
+        let _ = write!(out, " {} |", cell(c));
+    }
+    let _ = writeln!(out, " {} |", cell(doc.summary.counts));
+
+    let failed: Vec<_> = doc
+        .cases
+        .iter()
+        .filter(|c| c.outcome == OutcomeKind::Failed)
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "\n## Failures ({})\n", failed.len());
+        let _ = writeln!(
+            out,
+            "Each reproduction reads the target and credentials from the environment \
+             (`CONFORMANCE_TARGET`, `CONFORMANCE_PUBLIC_KEY`/`CONFORMANCE_PRIVATE_KEY` or \
+             `CONFORMANCE_TOKEN`, `CONFORMANCE_GROUP_ID`, …) and asks for every secret it sends \
+             (`SECRET_1`, …); no value is written here.{}\n",
+            if doc.target.embedded {
+                " This run used the embedded server, which is gone: start one with \
+                 `conformance serve --fault …` and export what it prints."
+            } else {
+                ""
+            }
+        );
+        for case in failed {
+            let _ = writeln!(out, "### {}\n", code(&case.id));
+            let _ = writeln!(
+                out,
+                "{} — {} / {}\n",
+                escape(&case.title),
+                escape(&case.category),
+                code(&case.operation)
+            );
+            for f in &case.findings {
+                let _ = writeln!(
+                    out,
+                    "- **{}** (step {}): {}",
+                    escape(&f.check),
+                    f.step,
+                    escape(&f.message)
+                );
+                if let Some(e) = &f.expected {
+                    let _ = writeln!(out, "  - expected: {}", code(e));
+                }
+                if let Some(a) = &f.actual {
+                    let _ = writeln!(out, "  - actual: {}", code(a));
+                }
+            }
+            for cf in &case.cleanup_failures {
+                let _ = writeln!(out, "- cleanup failed: {}", code(cf));
+            }
+            if let Some(answer) = super::failing_answer(case, 1500) {
+                let _ = writeln!(out, "\nThe answer:\n\n{}", block("text", &answer));
+            }
+            if let Some(r) = &case.reproduction {
+                let _ = writeln!(out, "\nReproduce:\n\n{}", block("sh", r));
+            } else {
+                out.push('\n');
+            }
+        }
+    }
+
+    let skipped = skip_reasons(doc);
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "\n## Skipped ({})\n", doc.summary.counts.skipped);
+        let _ = writeln!(out, "| cases | reason | e.g. |\n|---|---|---|");
+        for (reason, n, ids) in skipped {
+            let ids: Vec<String> = ids.iter().map(|i| code(i)).collect();
+            let _ = writeln!(out, "| {n} | {} | {} |", escape(reason), ids.join(", "));
+        }
+    }
+
+    if doc.pre_existing.values().any(|v| !v.is_empty())
+        || !doc.swept.is_empty()
+        || !doc.not_cleaned_up.is_empty()
+    {
+        let _ = writeln!(out, "\n## Target state\n");
+        for (family, types) in doc.pre_existing.iter().filter(|(_, v)| !v.is_empty()) {
+            let _ = writeln!(
+                out,
+                "- {} had {} before the run (left untouched)",
+                code(family),
+                escape(&types.join(", "))
+            );
+        }
+        for s in &doc.swept {
+            let _ = writeln!(
+                out,
+                "- removed after the run (a case left it behind): {}",
+                code(s)
+            );
+        }
+        for s in &doc.not_cleaned_up {
+            let _ = writeln!(out, "- **could not remove**: {}", code(s));
+        }
+    }
+    out
+}

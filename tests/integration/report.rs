@@ -1,0 +1,415 @@
+//! The reports of `conformance run`: `report.json` validates against its documented JSON
+//! Schema, `junit.xml` has a suite per family and a test per case, the Markdown and HTML are
+//! escaped and self-contained, the `curl` reproductions work and hold variables only, and no
+//! credential or generated secret appears in any report or on stdout or stderr, even against a
+//! server that echoes secrets.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use integrations_conformance::case;
+use integrations_conformance::model;
+use integrations_conformance::report::{self, CaseReport, Document, OutcomeKind};
+use integrations_conformance::server::{self, Fault, ServerConfig};
+use serde_json::Value;
+
+use crate::cli::{conformance_async, read_json, scratch, target_flags};
+
+/// `report.json` is valid under `docs/report-schema.json` (formats asserted), which is itself a
+/// valid JSON Schema.
+pub(crate) fn assert_valid(doc: &Value) {
+    let schema = read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-schema.json"));
+    jsonschema::meta::validate(&schema)
+        .unwrap_or_else(|e| panic!("docs/report-schema.json is not a valid schema: {e}"));
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .take(10)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report.json breaks its schema:\n{}",
+        errors.join("\n")
+    );
+    // And the library's own type reads it back unchanged.
+    let parsed: Document =
+        serde_json::from_value(doc.clone()).expect("report.json reads back as a Document");
+    assert_eq!(parsed.schema_version, report::SCHEMA_VERSION);
+}
+
+/// Every value that must never be shown: the server's credentials and every secret any case
+/// generates.
+fn forbidden(info: &server::Credentials) -> Vec<String> {
+    let m = model::bundled().unwrap();
+    let mut out: BTreeSet<String> = [
+        &info.owner.public,
+        &info.owner.private,
+        &info.read_only.public,
+        &info.read_only.private,
+        &info.oauth.client_id,
+        &info.oauth.client_secret,
+    ]
+    .into_iter()
+    .cloned()
+    .collect();
+    for c in case::generate(&m) {
+        out.extend(c.secrets.iter().cloned());
+        out.extend(report::secrets_of_case(&c, &m));
+    }
+    out.into_iter().filter(|s| s.len() >= 5).collect()
+}
+
+/// A full run against a server that echoes secrets (in errors and on get), with owner
+/// credentials from the environment and no read-only ones (so some cases are skipped): the
+/// reports validate, hold every case, and show no secret; neither do stdout and stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_of_a_leaking_target_hold_no_secret_and_follow_their_schema() {
+    let srv = server::spawn(ServerConfig {
+        faults: vec![
+            Fault::SecretEchoedInError,
+            Fault::SecretInClearOnGet,
+            Fault::PrettySkipsMasking,
+        ],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c = srv.credentials.clone();
+    let dir = scratch("leak");
+    let args = ["run", "--report-dir", dir.to_str().unwrap()]
+        .map(String::from)
+        .to_vec();
+    let env = vec![
+        ("CONFORMANCE_TARGET".to_owned(), srv.base_url.clone()),
+        (
+            "CONFORMANCE_AUTH".to_owned(),
+            format!("digest:{}:{}", c.owner.public, c.owner.private),
+        ),
+        ("CONFORMANCE_GROUP_ID".to_owned(), c.atlas_group_id.clone()),
+        ("CONFORMANCE_CM_GROUP_ID".to_owned(), c.cm_group_id.clone()),
+        (
+            "CONFORMANCE_OTHER_GROUP_ID".to_owned(),
+            c.other_group_id.clone(),
+        ),
+    ];
+    let ran = conformance_async(args, env).await;
+    assert_eq!(ran.code, 1, "{ran:?}");
+
+    let doc = read_json(&dir.join("report.json"));
+    assert_valid(&doc);
+    let parsed: Document = serde_json::from_value(doc.clone()).unwrap();
+    let all = case::generate(&model::bundled().unwrap());
+    assert_eq!(parsed.cases.len(), all.len());
+    let s = &parsed.summary.counts;
+    assert_eq!(s.total, s.passed + s.failed + s.skipped);
+    assert!(s.failed > 0 && s.skipped > 0 && s.passed > 0, "{s:?}");
+    assert_eq!(parsed.target.read_only_auth_scheme, None);
+    assert!(parsed
+        .cases
+        .iter()
+        .filter(|c| c.outcome == OutcomeKind::Skipped)
+        .all(|c| c.reason.is_some()));
+
+    // The leak is there to be found: the checks saw it, the reports show the placeholder.
+    let echoed: Vec<&CaseReport> = parsed
+        .cases
+        .iter()
+        .filter(|c| c.findings.iter().any(|f| f.check == "secret_redaction"))
+        .collect();
+    assert!(!echoed.is_empty());
+    assert!(echoed.iter().any(|c| c.exchanges.iter().any(|e| e
+        .response
+        .as_ref()
+        .is_some_and(|r| r.body.contains(report::PLACEHOLDER)))));
+
+    let mut texts = vec![
+        ("stdout".to_owned(), ran.stdout.clone()),
+        ("stderr".to_owned(), ran.stderr.clone()),
+    ];
+    for name in report::FILES {
+        texts.push((
+            name.to_owned(),
+            std::fs::read_to_string(dir.join(name)).unwrap(),
+        ));
+    }
+    let forbidden = forbidden(&c);
+    assert!(
+        forbidden.len() > 100,
+        "the secrets were collected: {}",
+        forbidden.len()
+    );
+    // One automaton for thousands of literals (not the crate's own scrubber: this checks it).
+    let alternation: Vec<String> = forbidden.iter().map(|s| regex::escape(s)).collect();
+    let any = regex::RegexBuilder::new(&alternation.join("|"))
+        .size_limit(1 << 28)
+        .build()
+        .unwrap();
+    for (name, text) in &texts {
+        if let Some(m) = any.find(text) {
+            panic!(
+                "{name} shows a secret ({} characters, starting {:?})",
+                m.len(),
+                &m.as_str()[..3]
+            );
+        }
+    }
+    srv.shutdown().await.unwrap();
+}
+
+/// A failing run's `junit.xml`, `report.md` and `report.html`, and its reproductions, which
+/// are run for real with bash and curl against the same faulty server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junit_markdown_html_and_curl_reproductions_of_a_failing_run() {
+    let srv = server::spawn(ServerConfig {
+        faults: vec![Fault::SecretInClearOnGet],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = scratch("failing");
+    let mut args = [
+        "run",
+        "--category",
+        "redaction",
+        "--category",
+        "auth",
+        "--report-dir",
+        dir.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(target_flags(&srv));
+    let ran = conformance_async(args, Vec::new()).await;
+    assert_eq!(ran.code, 1, "{ran:?}");
+    let doc: Document = serde_json::from_value(read_json(&dir.join("report.json"))).unwrap();
+
+    // JUnit: a suite per family, a test per case, failures and skips as such.
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    let junit = quick_junit::Report::deserialize_from_str(&xml).expect("junit.xml parses");
+    assert_eq!(junit.test_suites.len(), doc.selection.families.len());
+    let mut tests = 0;
+    let mut failures = 0;
+    for suite in &junit.test_suites {
+        assert!(doc
+            .selection
+            .families
+            .iter()
+            .any(|f| f.as_str() == suite.name.as_str()));
+        for tc in &suite.test_cases {
+            tests += 1;
+            let class = tc
+                .classname
+                .as_ref()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default();
+            assert!(
+                class.starts_with(&format!("{}/", suite.name.as_str())),
+                "{class}"
+            );
+            if let quick_junit::TestCaseStatus::NonSuccess {
+                message,
+                description,
+                ..
+            } = &tc.status
+            {
+                failures += 1;
+                assert!(
+                    message.is_some()
+                        && description
+                            .as_ref()
+                            .is_some_and(|d| d.as_str().contains("curl"))
+                );
+            }
+        }
+    }
+    assert_eq!(tests, doc.cases.len());
+    assert_eq!(failures, doc.summary.counts.failed);
+
+    // Markdown and HTML: the verdict, the matrix, every failure.
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        md.contains("NOT CONFORMANT")
+            && md.contains("## Conformance matrix")
+            && md.contains("```sh")
+    );
+    assert!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.contains("NOT CONFORMANT")
+            && html.contains("class=\"matrix\"")
+    );
+    for case in doc
+        .cases
+        .iter()
+        .filter(|c| c.outcome == OutcomeKind::Failed)
+    {
+        assert!(
+            md.contains(&case.id) && html.contains(&case.id),
+            "{}",
+            case.id
+        );
+    }
+    for external in ["<script", "<link", "src=", "@import", "url("] {
+        assert!(
+            !html.contains(external),
+            "report.html must be self-contained: {external}"
+        );
+    }
+
+    // Reproductions: variables only, and they reproduce.
+    let c = &srv.credentials;
+    for case in doc
+        .cases
+        .iter()
+        .filter(|c| c.outcome == OutcomeKind::Failed)
+    {
+        let r = case
+            .reproduction
+            .as_deref()
+            .expect("a failed case has a reproduction");
+        assert!(r.contains("$CONFORMANCE_TARGET"), "{r}");
+        for value in [
+            &c.atlas_group_id,
+            &c.cm_group_id,
+            &c.other_group_id,
+            &c.owner.public,
+            &c.owner.private,
+            &srv.base_url,
+        ] {
+            assert!(
+                !r.contains(value.as_str()),
+                "{} shows a value:\n{r}",
+                case.id
+            );
+        }
+    }
+    let masked = doc
+        .cases
+        .iter()
+        .find(|c| {
+            c.outcome == OutcomeKind::Failed
+                && c.id.contains("masked-in-get")
+                && c.reproduction
+                    .as_deref()
+                    .is_some_and(|r| r.contains("$SECRET_1"))
+        })
+        .expect("a failing masked-in-get case");
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("curl is not installed: the reproduction is not replayed");
+    } else {
+        let secret = "reproduction-canary-0123456789abcdef";
+        let script = masked.reproduction.clone().unwrap();
+        let out = Command::new("bash")
+            .args(["-c", &format!("set -u\n{script}")])
+            .env("CONFORMANCE_TARGET", &srv.base_url)
+            .env("CONFORMANCE_PUBLIC_KEY", &c.owner.public)
+            .env("CONFORMANCE_PRIVATE_KEY", &c.owner.private)
+            .env("CONFORMANCE_GROUP_ID", &c.atlas_group_id)
+            .env("CONFORMANCE_CM_GROUP_ID", &c.cm_group_id)
+            .env("CONFORMANCE_OTHER_GROUP_ID", &c.other_group_id)
+            .env("SECRET_1", secret)
+            .env("SECRET_2", format!("{secret}-2"))
+            .env("SECRET_3", format!("{secret}-3"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}\n{stdout}\n{}",
+            masked.id,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("HTTP/1.1 200"),
+            "the failing step was answered:\n{stdout}"
+        );
+        assert!(
+            stdout.contains(secret),
+            "the fault shows the secret in clear, as the finding says:\n{stdout}"
+        );
+        assert!(
+            stdout.contains("(setup): 200") || stdout.contains("(test): 200"),
+            "the setup step ran:\n{stdout}"
+        );
+        assert!(
+            stdout.contains("(cleanup): 204"),
+            "the cleanup ran:\n{stdout}"
+        );
+        // Unset secrets stop the script before any request.
+        let out = Command::new("bash")
+            .args(["-c", &script])
+            .env_remove("SECRET_1")
+            .env("CONFORMANCE_TARGET", &srv.base_url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("set SECRET_1"));
+    }
+    srv.shutdown().await.unwrap();
+}
+
+/// Whatever text a run holds is escaped in the HTML and Markdown reports.
+#[test]
+fn hostile_text_is_escaped_in_every_human_report() {
+    let evil = "<script>alert('x')</script> & \"q\" | `tick` **bold**";
+    let mut doc: Document = serde_json::from_value(serde_json::json!({
+        "schema_version": 1,
+        "tool": {"name": "conformance", "version": "0.0.0"},
+        "spec": {"sha256": "0".repeat(64), "source": "bundled"},
+        "target": {"base_url": "http://127.0.0.1:1", "embedded": false, "auth_scheme": "digest", "read_only_auth_scheme": null},
+        "started": "2025-01-01T00:00:00.000Z",
+        "finished": "2025-01-01T00:00:01.000Z",
+        "duration_ms": 1000.0,
+        "selection": {"families": ["atlas-v2"], "categories": ["errors"], "filter": evil},
+        "summary": {"verdict": "non-conformant", "total": 1, "passed": 0, "failed": 1, "skipped": 0,
+            "families": {"atlas-v2": {"total": 1, "passed": 0, "failed": 1, "skipped": 0,
+                "categories": {"errors": {"total": 1, "passed": 0, "failed": 1, "skipped": 0}}}}},
+        "requests": 1,
+        "pre_existing": {},
+        "interrupted": false,
+        "deadline_reached": false,
+        "swept": [],
+        "not_cleaned_up": [],
+        "cases": []
+    }))
+    .unwrap();
+    doc.cases.push(CaseReport {
+        id: "atlas-v2/getGroupIntegration/evil".into(),
+        family: "atlas-v2".into(),
+        operation: "getGroupIntegration".into(),
+        category: "errors".into(),
+        title: evil.into(),
+        outcome: OutcomeKind::Failed,
+        reason: None,
+        duration_ms: 1.0,
+        findings: vec![report::FindingReport {
+            check: "error_body".into(),
+            step: 0,
+            message: evil.into(),
+            expected: Some(evil.into()),
+            actual: Some(format!("{evil}\nsecond line")),
+        }],
+        cleanup_failures: vec![evil.into()],
+        reproduction: Some(format!("# {evil}\ncurl \"$CONFORMANCE_TARGET\"\n")),
+        exchanges: Vec::new(),
+    });
+    assert_valid(&serde_json::to_value(&doc).unwrap());
+    let dir = scratch("hostile");
+    report::write(&dir, &doc).unwrap();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(!html.contains("<script>"), "unescaped HTML");
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"));
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        !md.contains("<script>") || md.contains("```sh\n# <script>"),
+        "unescaped Markdown outside code"
+    );
+    assert!(md.contains("\\<script\\>"), "{md}");
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(quick_junit::Report::deserialize_from_str(&xml).is_ok());
+}
