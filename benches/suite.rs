@@ -205,7 +205,7 @@ fn main() {
                 );
                 let mut by: Vec<(&str, Duration, usize)> =
                     report.outcomes.iter().map(|o| (o.id.as_str(), o.duration, o.exchanges.len())).collect();
-                by.sort_by(|a, b| b.1.cmp(&a.1));
+                by.sort_by_key(|b| std::cmp::Reverse(b.1));
                 eprintln!("  slowest cases:");
                 for (id, d, n) in by.iter().take(slowest) {
                     eprintln!("    {:8.2} ms  {n:2} requests  {id}", d.as_secs_f64() * 1000.0);

@@ -19,7 +19,13 @@
    content against the spec. A wrong envelope is left as it is and reported by the custom check
    `envelope_conformance` below.
 
-3. Path/body couplings (contract sections 1, 2 and 5). Three rules tie one part of a request to
+3. Steering (no check is affected): the body's `oneOf` and the path's `{integrationType}` are
+   drawn independently, so only about one body in eight matches its path and reaches the body
+   rules and the state. `map_case` makes the path type equal to the body's `type` in half of the
+   cases (seeded), when both are valid values of the family's path enum; the other half keep
+   the mismatch, which R1 below covers.
+
+4. Path/body couplings (contract sections 1, 2 and 5). Three rules tie one part of a request to
    another, which OpenAPI 3.0 cannot say, so a request that is valid for schemathesis can be
    refused by a conforming server. `filter_failure` drops a "schema-valid request rejected"
    (ST202, positive_data_acceptance) failure only when the answer is exactly the contract's
@@ -57,6 +63,7 @@ VERSIONS = (
 )
 _DROPPED_LOG = os.environ.get("FUZZ_DROPPED")
 _rng = random.Random(int(os.environ.get("FUZZ_SEED", "1")))
+_steer_rng = random.Random(int(os.environ.get("FUZZ_SEED", "1")) + 1)
 
 # id(response) -> what is wrong with its envelope (read by the check, then dropped).
 _ENVELOPE_PROBLEMS: dict[int, str] = {}
@@ -74,6 +81,29 @@ def _envelope_requested(case) -> bool:
     if isinstance(value, bool):
         return value
     return value == "true"
+
+
+def _path_enum(case):
+    item = _spec()["paths"].get(case.operation.path, {})
+    for param in item.get("parameters", []):
+        if "$ref" in param:
+            param = _pointer(param["$ref"])
+        if param.get("name") == "integrationType":
+            return param.get("schema", {}).get("enum", [])
+    return []
+
+
+@schemathesis.hook
+def map_case(context, case):
+    params = case.path_parameters or {}
+    body = case.body if isinstance(case.body, dict) else None
+    if body is None or "integrationType" not in params or _steer_rng.random() < 0.5:
+        return case
+    enum = _path_enum(case)
+    body_type = body.get("type")
+    if params["integrationType"] in enum and body_type in enum and body_type != params["integrationType"]:
+        case.path_parameters = {**params, "integrationType": body_type}
+    return case
 
 
 @schemathesis.hook

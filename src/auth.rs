@@ -548,7 +548,9 @@ impl Authenticator {
     /// Replaces every credential in `s` (e.g. an error text from the target) by `<redacted>`.
     fn scrub(&self, s: &str) -> String {
         let mut out = s.to_owned();
-        for secret in self.spec.secrets() {
+        // Strings of under four characters are not worth hiding and would mangle the text
+        // (a client id `id` inside `invalid_client`); the same floor as `Target::secrets`.
+        for secret in self.spec.secrets().into_iter().filter(|s| s.len() >= 4) {
             out = out.replace(&secret, "<redacted>");
         }
         out

@@ -144,9 +144,21 @@ struct RunArgs {
     /// Wall-clock budget for the whole run in seconds; cases not started by then are skipped.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     deadline: Option<Duration>,
+    /// At most this many requests per second (be gentle with a shared or rate-limited target).
+    #[arg(long, value_name = "PER_SEC", value_parser = parse_rate)]
+    rate: Option<f64>,
     /// Accept an invalid TLS certificate from the target.
     #[arg(long, env = "CONFORMANCE_INSECURE", hide_env_values = true)]
     insecure: bool,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "{s:?} is not a positive number of requests per second"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -270,6 +282,13 @@ fn clap_error(e: &clap::Error) -> ExitCode {
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = e.print();
         return ExitCode::SUCCESS;
+    }
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand
+    ) {
+        note("a command is needed: run (judge a target), serve (start the reference server) or cases (list the cases); see --help");
+        return ExitCode::from(2);
     }
     let text = e.render().to_string();
     let mut parts: Vec<String> = Vec::new();
@@ -596,6 +615,7 @@ fn run(args: RunArgs) -> CliResult<u8> {
                 Arc::new(move |o: &Outcome| progress.case_done(o))
             }),
             cancel: Some(cancel),
+            rate: args.rate,
             ..RunOptions::default()
         };
         let result = runner::run(&harness, &cases, &target, &opts).await;

@@ -554,10 +554,14 @@ impl Runner<'_> {
             };
             let ex = self.send(&auth, family, &step, 0, &[]).await;
             let Some(resp) = &ex.response else {
+                let error = ex.error.unwrap_or_default();
+                // The credentials failed before anything was sent (an OAuth token refused).
+                if let Some(auth) = error.strip_prefix("auth: ") {
+                    return Err(Error::Auth(auth.to_owned()));
+                }
                 return Err(Error::Target(format!(
-                    "cannot reach {}: {}",
-                    self.target.base_url,
-                    ex.error.unwrap_or_default()
+                    "cannot reach {}: {error}",
+                    self.target.base_url
                 )));
             };
             match resp.status {

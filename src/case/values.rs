@@ -31,11 +31,7 @@ pub fn canary(seed: &str, field: &str) -> String {
 /// Every string in `v` that carries a canary (see [`canary`]).
 pub fn canaries_in(v: &Value, out: &mut Vec<String>) {
     match v {
-        Value::String(s) if s.contains("cnry") && s.len() > 4 => {
-            if !out.contains(s) {
-                out.push(s.clone());
-            }
-        }
+        Value::String(s) if s.contains("cnry") && !out.contains(s) => out.push(s.clone()),
         Value::Array(items) => items.iter().for_each(|i| canaries_in(i, out)),
         Value::Object(map) => map.values().for_each(|i| canaries_in(i, out)),
         _ => {}

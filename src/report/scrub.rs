@@ -24,7 +24,24 @@ pub struct Scrubber {
 impl Scrubber {
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Scrubber {
         let mut by_prefix: HashMap<[u8; MIN_LEN], Vec<String>> = HashMap::new();
-        for s in secrets {
+        // A target may echo a secret JSON-escaped (`\/` is legal JSON for `/`): the escaped
+        // forms are secrets too.
+        let with_variants = secrets.into_iter().flat_map(|s| {
+            let mut all = vec![s.clone()];
+            let json = serde_json::to_string(&s).unwrap_or_default();
+            let json = json
+                .strip_prefix('"')
+                .and_then(|j| j.strip_suffix('"'))
+                .unwrap_or(&s);
+            if json != s {
+                all.push(json.to_owned());
+            }
+            if s.contains('/') {
+                all.push(json.replace('/', "\\/"));
+            }
+            all
+        });
+        for s in with_variants {
             if s.len() < MIN_LEN {
                 continue;
             }
@@ -40,7 +57,7 @@ impl Scrubber {
         Scrubber { by_prefix }
     }
 
-    /// How many distinct secrets it knows.
+    /// How many distinct values it replaces (secrets and their JSON-escaped forms).
     pub fn len(&self) -> usize {
         self.by_prefix.values().map(Vec::len).sum()
     }
@@ -115,6 +132,13 @@ mod tests {
             "{{secret}} and {{secret}} and xy"
         );
         assert_eq!(s.scrub("né-sécretö"), "n{{secret}}ö");
+        let url = Scrubber::new(["https://h.example/x\"y".to_owned()]);
+        assert_eq!(url.scrub(r#"a https://h.example/x"y b"#), "a {{secret}} b");
+        assert_eq!(url.scrub(r#"a https://h.example/x\"y b"#), "a {{secret}} b");
+        assert_eq!(
+            url.scrub(r#"a https:\/\/h.example\/x\"y b"#),
+            "a {{secret}} b"
+        );
         assert!(matches!(s.scrub("nothing here"), Cow::Borrowed(_)));
         assert_eq!(s.scrub("abc"), "abc");
         assert_eq!(Scrubber::default().scrub("abcd"), "abcd");

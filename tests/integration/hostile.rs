@@ -1686,7 +1686,6 @@ async fn hostile_cli_https_target_speaking_plain_http_exits_2() {
 
 /// The runner has `RunOptions::rate` for real targets; the CLI should expose it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "src/main.rs: `conformance run` has no --rate flag (RunOptions::rate is never set)"]
 async fn hostile_cli_rate_flag_paces_the_run() {
     let reference = Reference::start().await;
     let c = &reference.srv.credentials;
@@ -1876,7 +1875,6 @@ async fn hostile_cli_echo_target_leaks_nothing_into_reports_or_console() {
 
 /// The reports show response bodies: a secret echoed JSON-escaped must not survive in them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "report::Scrubber matches the raw bytes of a secret: one echoed JSON-escaped (https:\\/\\/…) reaches report.json (the exchanges' response bodies); the scrubber should also match the JSON-escaped form of each secret"]
 async fn hostile_cli_echo_escaping_slashes_leaks_nothing() {
     let cases = url_secret_cases();
     let escaped: Vec<String> = cases
