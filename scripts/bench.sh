@@ -4,7 +4,7 @@
 #   scripts/bench.sh [--repeat N] [--no-build] [--skip-load]
 #
 # 1. Builds once: `cargo build --release --locked`, then the `harness = false` benches
-#    (benches/suite.rs, benches/server_load.rs, benches/serve.rs) with the same profile.
+#    (benches/suite.rs, benches/server_load.rs) with the same profile.
 # 2. Full conformance run of every case, N times each (default 3):
 #    (a) embedded: `conformance run` (the CLI starts the reference server in its own process);
 #    (b) external: `conformance serve --bind 127.0.0.1` as a separate process, and
@@ -28,7 +28,7 @@ while [[ $# -gt 0 ]]; do
     --repeat) REPEAT="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --skip-load) LOAD=0; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -44,7 +44,7 @@ if [[ $BUILD -eq 1 ]]; then
 fi
 declare -A EXE
 while read -r name path; do EXE[$name]="$path"; done < <(
-  cargo bench --locked --no-run --bench suite --bench server_load --bench serve --message-format=json 2>/dev/null \
+  cargo bench --locked --no-run --bench suite --bench server_load --message-format=json 2>/dev/null \
   | python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
@@ -137,8 +137,19 @@ EOF
 } >>"$SUMMARY"
 
 if [[ $LOAD -eq 1 ]]; then
-  "${EXE[server_load]}" >"$OUT/server_load.json" 2>"$OUT/server_load.err" || true
-  { echo; echo "Server load (benches/server_load.rs, defaults: 10,000 requests, 32 clients):"; sed 's/^/    /' "$OUT/server_load.err"; } >>"$SUMMARY"
+  {
+    echo
+    echo "Server load (benches/server_load.rs, defaults: 10,000 requests, 32 clients, $REPEAT runs):"
+    echo
+    echo "| run | HTTP requests | seconds | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | state problems | peak RSS MiB |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  } >>"$SUMMARY"
+  for i in $(seq "$REPEAT"); do
+    "${EXE[server_load]}" >"$OUT/server_load-$i.json" 2>"$OUT/server_load-$i.err" || true
+    jq -r --arg i "$i" '"| \($i) | \(.http_requests) | \(.seconds*1000|round/1000) | \(.requests_per_second|round) | \(.latency_ms.p50) | \(.latency_ms.p90) | \(.latency_ms.p99) | \(.latency_ms.max) | \(.errors) | \(.state_problems) | \(.vm_hwm_kib/1024|round) |"' \
+      "$OUT/server_load-$i.json" >>"$SUMMARY"
+  done
+  { echo; echo "Last run's own summary:"; sed 's/^/    /' "$OUT/server_load-$REPEAT.err"; } >>"$SUMMARY"
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 

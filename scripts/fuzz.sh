@@ -49,7 +49,7 @@ while [[ $# -gt 0 ]]; do
     --pass) PASSES+=("$2"); shift 2 ;;
     --fault) FAULTS+=("$2"); shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "fuzz.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -62,23 +62,13 @@ export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 OUT="$ROOT/target/fuzz"
 mkdir -p "$OUT"
 
-# ---- the server binary: `conformance serve` once the CLI has it, else the bench stand-in.
+# ---- the server binary: `conformance serve`, bound to 127.0.0.1.
 if [[ $BUILD -eq 1 ]]; then
   cargo build --release --locked
 fi
-SERVER=()
-if [[ -x target/release/conformance ]] && target/release/conformance serve --help 2>/dev/null | grep -q -- '--port'; then
-  SERVER=(target/release/conformance serve --bind 127.0.0.1)
-else
-  exe="$(cargo bench --locked --no-run --bench serve --message-format=json 2>/dev/null \
-    | python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "serve":
-        print(m["executable"])')"
-  [[ -x "$exe" ]] || { echo "fuzz.sh: cannot build benches/serve.rs" >&2; exit 2; }
-  SERVER=("$exe")
-fi
+target/release/conformance serve --help 2>/dev/null | grep -q -- '--port' \
+  || { echo "fuzz.sh: target/release/conformance has no serve command (cargo build --release --locked)" >&2; exit 2; }
+SERVER=(target/release/conformance serve --bind 127.0.0.1)
 echo "fuzz.sh: server command: ${SERVER[*]}"
 
 # ---- schemathesis in its own venv.

@@ -1,4 +1,4 @@
-"""Schemathesis hooks for scripts/fuzz.sh: two contract rules the OpenAPI document cannot express.
+"""Schemathesis hooks for scripts/fuzz.sh: the contract rules the OpenAPI document cannot express.
 
 1. atlas-v2 `Accept` (contract sections 5 and 6). Every atlas-v2 request must carry
    `Accept: application/vnd.atlas.<date>+json` with a supported date, or the answer is
@@ -25,16 +25,17 @@
    cases (seeded), when both are valid values of the family's path enum; the other half keep
    the mismatch, which R1 below covers.
 
-4. Path/body couplings (contract sections 1, 2 and 5). Three rules tie one part of a request to
-   another, which OpenAPI 3.0 cannot say, so a request that is valid for schemathesis can be
-   refused by a conforming server. `filter_failure` drops a "schema-valid request rejected"
-   (ST202, positive_data_acceptance) failure only when the answer is exactly the contract's
-   answer for one of them, checked on the request and on the response body:
+4. Rules OpenAPI 3.0 cannot state (contract sections 1, 2, 5 and 8). Three of them tie one part
+   of a request to another, so a request that is valid for schemathesis can be refused by a
+   conforming server; `filter_failure` drops such a "schema-valid request rejected" (ST202,
+   positive_data_acceptance) failure only when the answer is exactly the contract's answer for
+   one of them, checked on the request and on the response body (R1-R3). The fourth goes the
+   other way (R4):
    - R1: body `type` differs from the path's `{integrationType}` → 400 INVALID_ATTRIBUTE,
      parameters ["type"] (the body's `oneOf` and the path enum are independent in the spec);
    - R2: `HIP_CHAT` is in the atlas-v2 path enum but not supported → 400 HIPCHAT_NOT_SUPPORTED;
    - R3: cloud-manager PROMETHEUS with `scheme: https` and no `tlsPemPath` → 400
-     INVALID_INTEGRATION_SETTINGS (the spec's `x-conditional-required`, not JSON Schema).
+     INVALID_INTEGRATION_SETTINGS (the spec's `x-conditional-required`, not JSON Schema);
    - R4: an optional field sent as `null` is treated as not sent (contract section 8), but the
      spec does not mark optional fields `nullable`, so schemathesis counts such a body as
      schema-violating and its acceptance as "schema-violating request accepted" (ST201,
