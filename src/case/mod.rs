@@ -401,6 +401,20 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A scenario about one type: `{type-slug}-{rest}`, with the version when the family has
+    /// several.
+    pub(crate) fn type_scenario(
+        &self,
+        version: &Version,
+        ty: &crate::model::IntegrationType,
+        rest: &str,
+    ) -> String {
+        self.vs(
+            version,
+            &format!("{}-{rest}", ty.name.to_lowercase().replace('_', "-")),
+        )
+    }
+
     /// The request template of an operation, under a version, for a type (if the path has one).
     pub(crate) fn request(
         &self,

@@ -24,16 +24,9 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     }
 }
 
-fn sc(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, rest: &str) -> String {
-    cx.vs(
-        version,
-        &format!("{}-{rest}", ty.name.to_lowercase().replace('_', "-")),
-    )
-}
-
 fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
     // In the create list.
-    let s = sc(cx, version, ty, "masked-in-create-list");
+    let s = cx.type_scenario(version, ty, "masked-in-create-list");
     let body = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Full);
     let req = cx
         .request(OperationKind::Create, version, Some(&ty.name))
@@ -50,7 +43,7 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
             .build(cx),
     );
     // In the update list.
-    let s = sc(cx, version, ty, "masked-in-update-list");
+    let s = cx.type_scenario(version, ty, "masked-in-update-list");
     let id = cx.id(OperationKind::Update, &s);
     let (setup, old) = setup_create(cx, version, ty, &format!("{id}#setup"), Fill::Minimal);
     let body = values::valid_body(ty, &id, Fill::Full);
@@ -97,7 +90,7 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
         ),
     ];
     for (name, kind, query) in views {
-        let s = sc(cx, version, ty, name);
+        let s = cx.type_scenario(version, ty, name);
         let id = cx.id(kind, &s);
         let (setup, body) = setup_create(cx, version, ty, &id, Fill::Full);
         let mut req = cx.request(kind, version, Some(&ty.name));
@@ -120,7 +113,7 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
     }
     // Never echoed in an error.
     if let Some(rule) = cx.rule(OperationKind::Create, Situation::UnknownAttribute) {
-        let s = sc(cx, version, ty, "secret-not-echoed-in-error");
+        let s = cx.type_scenario(version, ty, "secret-not-echoed-in-error");
         let mut body = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Full);
         body.insert("unexpectedAttribute".into(), json!("x"));
         let req = cx

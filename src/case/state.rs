@@ -22,13 +22,6 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     }
 }
 
-fn slug(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, rest: &str) -> String {
-    cx.vs(
-        version,
-        &format!("{}-{rest}", ty.name.to_lowercase().replace('_', "-")),
-    )
-}
-
 fn view(ty: &IntegrationType, stored: &Map<String, Value>) -> View {
     View {
         type_name: ty.name.clone(),
@@ -37,7 +30,7 @@ fn view(ty: &IntegrationType, stored: &Map<String, Value>) -> View {
 }
 
 fn round_trip(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
-    let s = slug(cx, version, ty, "round-trip");
+    let s = cx.type_scenario(version, ty, "round-trip");
     let id = cx.id(OperationKind::Create, &s);
     let created = values::valid_body(ty, &id, Fill::Full);
     let update = values::valid_body(ty, &format!("{id}#update"), Fill::Full);
@@ -112,7 +105,7 @@ fn update_semantics(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
     } else {
         "update-replaces"
     };
-    let s = slug(cx, version, ty, name);
+    let s = cx.type_scenario(version, ty, name);
     let id = cx.id(OperationKind::Update, &s);
     let old = values::valid_body(ty, &id, Fill::Full);
     let sent = values::valid_body(ty, &format!("{id}#update"), Fill::Alternate);
@@ -143,7 +136,7 @@ fn upsert(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<C
     {
         return;
     }
-    let s = slug(cx, version, ty, "update-creates-when-unconfigured");
+    let s = cx.type_scenario(version, ty, "update-creates-when-unconfigured");
     let sent = values::valid_body(ty, &cx.id(OperationKind::Update, &s), Fill::Full);
     let title = format!("updating an unconfigured {} creates it", ty.name);
     out.push(super::accepted(
@@ -163,12 +156,7 @@ fn upsert(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<C
 /// A server-assigned field keeps its value across an update.
 fn assigned_kept(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
     for field in ty.fields.iter().filter(|f| f.read_only) {
-        let s = slug(
-            cx,
-            version,
-            ty,
-            &format!("{}-kept-across-update", field.name),
-        );
+        let s = cx.type_scenario(version, ty, &format!("{}-kept-across-update", field.name));
         let id = cx.id(OperationKind::Update, &s);
         let (setup, old) = setup_create(cx, version, ty, &id, Fill::Full);
         let sent = values::valid_body(ty, &format!("{id}#update"), Fill::Full);
@@ -213,7 +201,7 @@ fn refused_update(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &m
     let Some(rule) = cx.rule(kind, crate::model::Situation::UnknownAttribute) else {
         return;
     };
-    let s = slug(cx, version, ty, "refused-update-changes-nothing");
+    let s = cx.type_scenario(version, ty, "refused-update-changes-nothing");
     let id = cx.id(kind, &s);
     let mut sent = values::valid_body(ty, &format!("{id}#update"), Fill::Alternate);
     sent.insert("unexpectedAttribute".into(), Value::String("x".into()));

@@ -30,13 +30,6 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     }
 }
 
-fn scenario(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, rest: &str) -> String {
-    cx.vs(
-        version,
-        &format!("{}-{rest}", ty.name.to_lowercase().replace('_', "-")),
-    )
-}
-
 /// A valid body of `ty`, the body under test for `kind` (update bodies differ from setup's).
 fn base_body(ty: &IntegrationType, seed: &str) -> Map<String, Value> {
     values::valid_body(ty, seed, Fill::Minimal)
@@ -55,7 +48,7 @@ fn accepted(
     } else {
         "minimal"
     };
-    let sc = scenario(cx, version, ty, &format!("accepts-{label}"));
+    let sc = cx.type_scenario(version, ty, &format!("accepts-{label}"));
     let id = cx.id(kind, &sc);
     let old = (kind == OperationKind::Update)
         .then(|| values::valid_body(ty, &format!("{id}#setup"), Fill::Full));
@@ -137,7 +130,7 @@ fn field_rules(
         let Some(rule) = cx.rule(kind, situation) else {
             return;
         };
-        let sc = scenario(cx, version, ty, &rest);
+        let sc = cx.type_scenario(version, ty, &rest);
         let request = cx
             .request(kind, version, Some(&ty.name))
             .with_body(Body::Json(Value::Object(body)));
@@ -155,7 +148,7 @@ fn field_rules(
             pre,
         ));
     };
-    let seed = cx.id(kind, &scenario(cx, version, ty, "rules"));
+    let seed = cx.id(kind, &cx.type_scenario(version, ty, "rules"));
     let base = base_body(ty, &seed);
 
     for field in ty.settable_fields() {
@@ -460,7 +453,7 @@ fn optional_values(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &
     let kind = OperationKind::Create;
     for (label, value, field, outcome) in picks {
         let Some(field) = field else { continue };
-        let sc = scenario(cx, version, ty, &format!("{label}-optional-{}", field.name));
+        let sc = cx.type_scenario(version, ty, &format!("{label}-optional-{}", field.name));
         let mut body = base_body(ty, &cx.id(kind, &sc));
         body.insert(field.name.clone(), value);
         let title = format!("optional field {} sent as {label} {outcome}", field.name);
@@ -485,7 +478,7 @@ fn read_only_fields(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
     let kind = OperationKind::Create;
     for field in ty.fields.iter().filter(|f| f.read_only) {
         for (label, value) in [("string", json!("my-own-id")), ("null", Value::Null)] {
-            let sc = scenario(cx, version, ty, &format!("{}-{label}-ignored", field.name));
+            let sc = cx.type_scenario(version, ty, &format!("{}-{label}-ignored", field.name));
             let mut body = base_body(ty, &cx.id(kind, &sc));
             body.insert(field.name.clone(), value);
             let title = format!(
@@ -506,7 +499,7 @@ fn read_only_fields(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
             ));
         }
         if let Some(rule) = cx.rule(kind, Situation::WrongJsonType) {
-            let sc = scenario(cx, version, ty, &format!("{}-wrong-type", field.name));
+            let sc = cx.type_scenario(version, ty, &format!("{}-wrong-type", field.name));
             let mut body = base_body(ty, &cx.id(kind, &sc));
             body.insert(field.name.clone(), json!(5));
             let request = cx
