@@ -1657,8 +1657,8 @@ async fn hostile_cli_exits_1_when_the_cases_meet_500s() {
 }
 
 /// An https:// target that speaks plain HTTP fails fast, with or without `--insecure` (which is
-/// accepted). A real self-signed test needs a certificate generator (`rcgen`) and a TLS server
-/// (`tokio-rustls`) as dev-dependencies.
+/// accepted). (The real self-signed case is
+/// `hostile_cli_self_signed_https_needs_insecure`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_cli_https_target_speaking_plain_http_exits_2() {
     let srv = RawServer::start(|_| Action::empty_list()).await;
@@ -1946,4 +1946,89 @@ async fn hostile_cli_reports_never_quote_part_of_a_secret() {
             path.display()
         );
     }
+}
+
+/// A TLS front with a self-signed certificate for 127.0.0.1, forwarding the plain bytes to
+/// `backend`: a real HTTPS target.
+async fn self_signed_front(
+    backend: std::net::SocketAddr,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio_rustls::rustls;
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .expect("a self-signed certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .expect("a TLS server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    (addr, task)
+}
+
+/// A self-signed HTTPS target: refused as untrusted without `--insecure` (exit 2, saying why),
+/// judged conformant with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_cli_self_signed_https_needs_insecure() {
+    let reference = Reference::start().await;
+    let backend: std::net::SocketAddr = reference
+        .srv
+        .base_url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("base url");
+    let (front, task) = self_signed_front(backend).await;
+    let c = &reference.srv.credentials;
+    for insecure in [false, true] {
+        let reports = cli::TempDir::new("self-signed");
+        let mut args = vec![
+            "run".to_owned(),
+            "--target".to_owned(),
+            format!("https://{front}"),
+            "--auth".to_owned(),
+            format!("digest:{}:{}", c.owner.public, c.owner.private),
+            "--cm-group-id".to_owned(),
+            c.cm_group_id.clone(),
+            "--api".to_owned(),
+            "cloud-manager".to_owned(),
+            "--category".to_owned(),
+            "state".to_owned(),
+            "--report-dir".to_owned(),
+            reports.path(),
+        ];
+        if insecure {
+            args.push("--insecure".to_owned());
+        }
+        let ended = cli::run(args, Duration::from_secs(20)).await;
+        if insecure {
+            assert_eq!(ended.code, Some(0), "{ended:?}");
+        } else {
+            cannot_judge(&ended, "cannot reach https://127.0.0.1");
+            assert!(
+                ended.stderr.to_lowercase().contains("certificate"),
+                "{:?}",
+                ended.stderr
+            );
+        }
+    }
+    task.abort();
 }
