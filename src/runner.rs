@@ -303,7 +303,8 @@ pub async fn run(
         }
         out
     });
-    let mut outcomes: Vec<Outcome> = futures_join_all(lane_futures)
+    // The lanes borrow the runner, so they are polled together on this task rather than spawned.
+    let mut outcomes: Vec<Outcome> = futures_util::future::join_all(lane_futures)
         .await
         .into_iter()
         .flatten()
@@ -323,33 +324,6 @@ pub async fn run(
         swept,
         not_cleaned_up,
     })
-}
-
-/// Join futures on the current task set by spawning nothing: lanes share the runner by
-/// reference, so they are polled together here.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, fut) in pinned.iter_mut().enumerate() {
-            if results[i].is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => results[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    results.into_iter().map(|r| r.expect("all ready")).collect()
 }
 
 fn skipped(case: &Case, reason: String) -> Outcome {
