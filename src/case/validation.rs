@@ -113,6 +113,35 @@ fn foreign_fields<'m>(
     out
 }
 
+/// A validation case whose `kind` request carries `body` and must be refused as `situation`
+/// (about `field`), leaving `ty` as it was: configured first for an update, absent for a create.
+#[allow(clippy::too_many_arguments)]
+fn refuse_body(
+    cx: &Ctx<'_>,
+    version: &Version,
+    ty: &IntegrationType,
+    kind: OperationKind,
+    out: &mut Vec<Case>,
+    rest: &str,
+    title: String,
+    body: Map<String, Value>,
+    situation: Situation,
+    field: Option<String>,
+) {
+    let Some(rule) = cx.rule(kind, situation) else {
+        return;
+    };
+    let scenario = cx.type_scenario(version, ty, rest);
+    let request = cx
+        .request(kind, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(body)));
+    let pre = kind == OperationKind::Update;
+    let category = Category::Validation;
+    out.push(refused(
+        cx, version, ty, kind, &scenario, category, title, request, rule, field, pre,
+    ));
+}
+
 fn field_rules(
     cx: &Ctx<'_>,
     version: &Version,
@@ -120,33 +149,15 @@ fn field_rules(
     kind: OperationKind,
     out: &mut Vec<Case>,
 ) {
-    let pre = kind == OperationKind::Update;
     let refuse = |out: &mut Vec<Case>,
                   rest: String,
                   title: String,
                   body: Map<String, Value>,
                   situation: Situation,
                   field: Option<String>| {
-        let Some(rule) = cx.rule(kind, situation) else {
-            return;
-        };
-        let sc = cx.type_scenario(version, ty, &rest);
-        let request = cx
-            .request(kind, version, Some(&ty.name))
-            .with_body(Body::Json(Value::Object(body)));
-        out.push(refused(
-            cx,
-            version,
-            ty,
-            kind,
-            &sc,
-            Category::Validation,
-            title,
-            request,
-            rule,
-            field,
-            pre,
-        ));
+        refuse_body(
+            cx, version, ty, kind, out, &rest, title, body, situation, field,
+        );
     };
     let seed = cx.id(kind, &cx.type_scenario(version, ty, "rules"));
     let base = base_body(ty, &seed);
@@ -498,26 +509,22 @@ fn read_only_fields(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
                 |r| r,
             ));
         }
-        if let Some(rule) = cx.rule(kind, Situation::WrongJsonType) {
-            let sc = cx.type_scenario(version, ty, &format!("{}-wrong-type", field.name));
-            let mut body = base_body(ty, &cx.id(kind, &sc));
-            body.insert(field.name.clone(), json!(5));
-            let request = cx
-                .request(kind, version, Some(&ty.name))
-                .with_body(Body::Json(Value::Object(body)));
-            out.push(refused(
-                cx,
-                version,
-                ty,
-                kind,
-                &sc,
-                Category::Validation,
-                format!("server-assigned {} sent as a number", field.name),
-                request,
-                rule,
-                Some(field.name.clone()),
-                false,
-            ));
-        }
+        let rest = format!("{}-wrong-type", field.name);
+        let mut body = base_body(ty, &cx.id(kind, &cx.type_scenario(version, ty, &rest)));
+        body.insert(field.name.clone(), json!(5));
+        let title = format!("server-assigned {} sent as a number", field.name);
+        let field = Some(field.name.clone());
+        refuse_body(
+            cx,
+            version,
+            ty,
+            kind,
+            out,
+            &rest,
+            title,
+            body,
+            Situation::WrongJsonType,
+            field,
+        );
     }
 }
