@@ -130,6 +130,16 @@ struct RunArgs {
         hide_env_values = true
     )]
     other_group_id: Option<String>,
+    /// A bearer token the target issued and that has since expired (for example one issued
+    /// more than an hour ago): runs the expired-token cases on a real target; without it they
+    /// are skipped.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CONFORMANCE_EXPIRED_TOKEN",
+        hide_env_values = true
+    )]
+    expired_token: Option<String>,
     #[command(flatten)]
     selection: Selection,
     /// Where the reports go (created if needed).
@@ -462,7 +472,11 @@ fn target_from(args: &RunArgs) -> CliResult<Option<Target>> {
         other_group_id,
         auth,
         read_only,
-        token_expirer: None,
+        token_expirer: args
+            .expired_token
+            .clone()
+            .map(integrations_conformance::target::given_expired_token),
+        expired_token: args.expired_token.clone(),
         nonce_expirer: None,
         insecure: args.insecure,
         use_env_proxy: true,

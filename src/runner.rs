@@ -462,11 +462,10 @@ impl Runner<'_> {
                     .then_some("no project of the other kind was given"),
                 Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. }))
                     .then_some("the credentials are not digest credentials"),
-                Requirement::TokenExpiry => self
-                    .target
-                    .token_expirer
-                    .is_none()
-                    .then_some("only the embedded server can expire a token on demand"),
+                Requirement::TokenExpiry => self.target.token_expirer.is_none().then_some(
+                    "needs a bearer token the target issued and that has expired \
+                         (--expired-token or CONFORMANCE_EXPIRED_TOKEN)",
+                ),
                 Requirement::NonceExpiry => self
                     .target
                     .nonce_expirer

@@ -28,6 +28,9 @@ pub struct Target {
     pub auth: AuthSpec,
     pub read_only: Option<AuthSpec>,
     pub token_expirer: Option<TokenExpirer>,
+    /// A bearer token the target issued and that has expired, given by the user
+    /// (`--expired-token`); it also feeds `token_expirer`, and is scrubbed like a credential.
+    pub expired_token: Option<String>,
     pub nonce_expirer: Option<NonceExpirer>,
     /// Accept invalid TLS certificates.
     pub insecure: bool,
@@ -63,6 +66,7 @@ impl Target {
         if let Some(ro) = &self.read_only {
             out.extend(ro.secrets());
         }
+        out.extend(self.expired_token.iter().cloned());
         out.retain(|s| s.len() >= 4);
         out
     }
@@ -87,6 +91,7 @@ impl Target {
             ),
             None => None,
         };
+        let expired_token = var("CONFORMANCE_EXPIRED_TOKEN");
         Ok(Some(Target {
             base_url: parse_base_url(&base)?,
             atlas_group_id: var("CONFORMANCE_GROUP_ID"),
@@ -94,12 +99,18 @@ impl Target {
             other_group_id: var("CONFORMANCE_OTHER_GROUP_ID"),
             auth,
             read_only,
-            token_expirer: None,
+            token_expirer: expired_token.clone().map(given_expired_token),
+            expired_token,
             nonce_expirer: None,
             insecure: var("CONFORMANCE_INSECURE").is_some_and(|v| v == "1" || v == "true"),
             use_env_proxy: true,
         }))
     }
+}
+
+/// The expirer for a token the user obtained from the target and that has since expired.
+pub fn given_expired_token(token: String) -> TokenExpirer {
+    Arc::new(move || Some(token.clone()))
 }
 
 /// Parse a target base URL: absolute http(s), no query or fragment; a trailing `/` is dropped.
@@ -154,6 +165,7 @@ pub fn embedded(server: &crate::server::RunningServer) -> Result<Target> {
             private: creds.read_only.private.clone(),
         }),
         token_expirer: Some(expirer),
+        expired_token: None,
         nonce_expirer: Some({
             let state = server.state.clone();
             Arc::new(move || state.auth().expire_all_nonces())

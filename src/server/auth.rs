@@ -281,6 +281,24 @@ impl AuthState {
         }
     }
 
+    /// Issues a bearer token for `client_id` that has already expired, without touching other
+    /// tokens: what a user hands the harness as `--expired-token` against a real target.
+    pub fn issue_expired_token(&self, client_id: &str) -> String {
+        let mut buf = [0u8; 32];
+        rand::rng().fill_bytes(&mut buf);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf);
+        let mut inner = self.lock();
+        self.prune_tokens(&mut inner);
+        inner.tokens.insert(
+            token.clone(),
+            TokenEntry {
+                principal: client_id.to_owned(),
+                expires: Instant::now(),
+            },
+        );
+        token
+    }
+
     /// Makes every nonce issued so far count as expired (for tests).
     pub fn expire_all_nonces(&self) {
         for n in self.lock().nonces.values_mut() {

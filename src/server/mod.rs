@@ -400,6 +400,7 @@ impl RunningServer {
             "owner": {"public": c.owner.public, "private": c.owner.private},
             "read_only": {"public": c.read_only.public, "private": c.read_only.private},
             "oauth": {"client_id": c.oauth.client_id, "client_secret": c.oauth.client_secret},
+            "expired_token": self.state.auth().issue_expired_token(&c.oauth.client_id),
         })
     }
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_conformance");
 
 /// Variables that would point a run somewhere else than the test says.
-const AMBIENT: [&str; 12] = [
+const AMBIENT: [&str; 13] = [
     "CONFORMANCE_TARGET",
     "CONFORMANCE_AUTH",
     "CONFORMANCE_READONLY_AUTH",
@@ -24,6 +24,7 @@ const AMBIENT: [&str; 12] = [
     "CONFORMANCE_CM_GROUP_ID",
     "CONFORMANCE_OTHER_GROUP_ID",
     "CONFORMANCE_INSECURE",
+    "CONFORMANCE_EXPIRED_TOKEN",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
@@ -245,6 +246,60 @@ async fn run_against_a_faulty_server_is_non_conformant() {
         assert!(dir.join(name).is_file(), "{name}");
     }
     srv.shutdown().await.unwrap();
+}
+
+/// Against a target other than the embedded one, the expired-token cases run with the token the
+/// user gives (and fail when the target accepts it), and are skipped with that reason without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_token_cases_run_on_any_target_given_a_token() {
+    let run = |srv: &RunningServer, token: Option<String>, name: &str| {
+        let dir = scratch(name);
+        let mut args: Vec<String> = ["run", "--filter", "expired-bearer-token", "--report-dir"]
+            .map(String::from)
+            .to_vec();
+        args.push(dir.to_str().unwrap().to_owned());
+        args.extend(target_flags(srv));
+        let env: Vec<(String, String)> = token
+            .map(|t| vec![("CONFORMANCE_EXPIRED_TOKEN".to_owned(), t)])
+            .unwrap_or_default();
+        (conformance_async(args, env), dir)
+    };
+    for (faults, code) in [(vec![], 0), (vec![Fault::ExpiredTokenAccepted], 1)] {
+        let srv = server::spawn(ServerConfig {
+            faults,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let token = srv.info_json()["expired_token"]
+            .as_str()
+            .expect("serve prints an expired token")
+            .to_owned();
+        let (ran, dir) = run(&srv, Some(token.clone()), "expired-token");
+        let ran = ran.await;
+        assert_eq!(ran.code, code, "{ran:?}");
+        let doc = read_json(&dir.join("report.json"));
+        let total = doc["summary"]["total"].as_u64().unwrap();
+        assert!(total >= 15, "{doc}");
+        assert_eq!(doc["summary"]["skipped"], 0, "{doc}");
+        for name in ["report.json", "junit.xml", "report.md", "report.html"] {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            assert!(!text.contains(&token), "{name} shows the expired token");
+        }
+        assert!(!ran.stdout.contains(&token) && !ran.stderr.contains(&token));
+
+        let (ran, dir) = run(&srv, None, "no-expired-token");
+        let ran = ran.await;
+        assert_eq!(ran.code, 2, "nothing could be judged: {ran:?}");
+        let doc = read_json(&dir.join("report.json"));
+        assert_eq!(doc["summary"]["skipped"], total, "{doc}");
+        assert!(
+            ran.stderr
+                .contains("--expired-token or CONFORMANCE_EXPIRED_TOKEN"),
+            "{ran:?}"
+        );
+        srv.shutdown().await.unwrap();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ fn target_at(url: &str) -> Target {
             private: RO_PRIVATE.into(),
         }),
         token_expirer: None,
+        expired_token: None,
         nonce_expirer: None,
         insecure: false,
         use_env_proxy: false,
