@@ -56,6 +56,12 @@ enum Command {
     Serve(ServeArgs),
     /// List the generated cases (id, category, title).
     Cases(CasesArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout, e.g.
+    /// `conformance completions bash > ~/.local/share/bash-completion/completions/conformance`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Which cases: shared by `run` and `cases`.
@@ -276,6 +282,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Serve(args) => serve(args),
         Command::Cases(args) => cases(args),
+        Command::Completions { shell } => completions(shell),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -745,6 +752,14 @@ fn serve(args: ServeArgs) -> CliResult<u8> {
         note("stopped");
         Ok(0)
     })
+}
+
+fn completions(shell: clap_complete::Shell) -> CliResult<u8> {
+    use clap::CommandFactory as _;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "conformance", &mut out);
+    print(&String::from_utf8_lossy(&out))?;
+    Ok(0)
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM.

@@ -734,8 +734,7 @@ impl Runner<'_> {
             retries += 1;
             let wait = resp
                 .header("retry-after")
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs)
+                .and_then(|v| retry_after(v, std::time::SystemTime::now()))
                 .unwrap_or(Duration::from_secs(1))
                 .min(self.opts.retry_after_cap);
             let bounded = step.role != Role::Cleanup;
@@ -1121,6 +1120,17 @@ fn record_headers(h: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The wait a `Retry-After` value asks for (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date
+/// (a date in the past means no wait).
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 /// A valid JSON object of exactly `n` bytes (padding in a string field).
 fn oversized(n: usize) -> Vec<u8> {
     let head = b"{\"padding\":\"";
@@ -1148,4 +1158,26 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 29 Nov 2026 20:00:00 GMT").unwrap();
+        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Sun, 29 Nov 2026 20:00:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            retry_after("Sun, 29 Nov 2026 19:59:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-3", now), None);
+    }
 }

@@ -117,7 +117,7 @@ pub fn bundled() -> Result<Spec> {
 
 /// Parse and validate spec text.
 pub fn parse(text: &str) -> Result<Spec> {
-    let raw: Value = serde_yaml::from_str(text).map_err(|e| Error::SpecParse(e.to_string()))?;
+    let raw: Value = serde_yaml_ng::from_str(text).map_err(|e| Error::SpecParse(e.to_string()))?;
     let openapi: openapiv3::OpenAPI =
         serde_json::from_value(raw.clone()).map_err(|e| Error::SpecParse(e.to_string()))?;
     if !openapi.openapi.starts_with("3.0") {

@@ -2,7 +2,8 @@
 //! and every secret any case generated is replaced by a placeholder, in one pass per text.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 /// What a secret is replaced with (the runner's placeholder, so both read the same).
 pub const PLACEHOLDER: &str = "{{secret}}";
@@ -14,92 +15,64 @@ const MIN_LEN: usize = 4;
 /// Replaces known secret values in text.
 ///
 /// Thousands of secrets (one or more per case) meet hundreds of thousands of strings in a full
-/// report, so the secrets are indexed by their first four bytes and each text is scanned once,
-/// longest match first at each position.
+/// report, so the secrets (and their JSON-escaped forms) go into one Aho-Corasick automaton,
+/// built once, that scans each text once, longest match first at each position.
 #[derive(Debug, Clone, Default)]
 pub struct Scrubber {
-    by_prefix: HashMap<[u8; MIN_LEN], Vec<String>>,
+    automaton: Option<AhoCorasick>,
+    patterns: usize,
 }
 
 impl Scrubber {
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Scrubber {
-        let mut by_prefix: HashMap<[u8; MIN_LEN], Vec<String>> = HashMap::new();
-        // A target may echo a secret JSON-escaped (`\/` is legal JSON for `/`): the escaped
-        // forms are secrets too.
-        let with_variants = secrets.into_iter().flat_map(|s| {
-            let mut all = vec![s.clone()];
-            let json = serde_json::to_string(&s).unwrap_or_default();
-            let json = json
-                .strip_prefix('"')
-                .and_then(|j| j.strip_suffix('"'))
-                .unwrap_or(&s);
-            if json != s {
-                all.push(json.to_owned());
-            }
-            if s.contains('/') {
-                all.push(json.replace('/', "\\/"));
-            }
-            all
-        });
-        for s in with_variants {
-            if s.len() < MIN_LEN {
-                continue;
-            }
-            let key = prefix(s.as_bytes());
-            let list = by_prefix.entry(key).or_default();
-            if !list.contains(&s) {
-                list.push(s);
+        let mut patterns: Vec<String> = Vec::new();
+        for s in secrets {
+            for form in escaped_forms(s) {
+                if form.len() >= MIN_LEN && !patterns.contains(&form) {
+                    patterns.push(form);
+                }
             }
         }
-        for list in by_prefix.values_mut() {
-            list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        if patterns.is_empty() {
+            return Scrubber::default();
         }
-        Scrubber { by_prefix }
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .ok();
+        Scrubber {
+            patterns: if automaton.is_some() {
+                patterns.len()
+            } else {
+                0
+            },
+            automaton,
+        }
     }
 
     /// How many distinct values it replaces (secrets and their JSON-escaped forms).
     pub fn len(&self) -> usize {
-        self.by_prefix.values().map(Vec::len).sum()
+        self.patterns
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_prefix.is_empty()
+        self.patterns == 0
     }
 
     /// `text` with every known secret replaced by [`PLACEHOLDER`].
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        if self.by_prefix.is_empty() || text.len() < MIN_LEN {
+        let Some(ac) = &self.automaton else {
+            return Cow::Borrowed(text);
+        };
+        if text.len() < MIN_LEN || !ac.is_match(text) {
             return Cow::Borrowed(text);
         }
-        let bytes = text.as_bytes();
-        let mut out: Option<String> = None;
-        // `copied`: bytes of `text` already copied (or replaced) into `out`.
-        let mut copied = 0;
-        let mut i = 0;
-        while i + MIN_LEN <= bytes.len() {
-            let hit = self
-                .by_prefix
-                .get(&prefix(&bytes[i..]))
-                .and_then(|list| list.iter().find(|s| bytes[i..].starts_with(s.as_bytes())));
-            match hit {
-                // Secrets are whole `str`s, so a match starts and ends on char boundaries.
-                Some(s) => {
-                    let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
-                    o.push_str(&text[copied..i]);
-                    o.push_str(PLACEHOLDER);
-                    i += s.len();
-                    copied = i;
-                }
-                None => i += 1,
-            }
-        }
-        match out {
-            Some(mut o) => {
-                o.push_str(&text[copied..]);
-                Cow::Owned(o)
-            }
-            None => Cow::Borrowed(text),
-        }
+        let mut out = String::with_capacity(text.len());
+        ac.replace_all_with(text, &mut out, |_, _, dst| {
+            dst.push_str(PLACEHOLDER);
+            true
+        });
+        Cow::Owned(out)
     }
 
     /// [`Scrubber::scrub`] into an owned string.
@@ -108,10 +81,23 @@ impl Scrubber {
     }
 }
 
-fn prefix(b: &[u8]) -> [u8; MIN_LEN] {
-    let mut k = [0u8; MIN_LEN];
-    k.copy_from_slice(&b[..MIN_LEN]);
-    k
+/// A secret and the forms a target may echo it in: JSON-escaped (quotes, backslashes, control
+/// characters) and with `/` escaped as `\/`, which is legal JSON.
+fn escaped_forms(s: String) -> Vec<String> {
+    let json = serde_json::to_string(&s).unwrap_or_default();
+    let json = json
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(&s)
+        .to_owned();
+    let mut all = vec![s.clone()];
+    if json != s {
+        all.push(json.clone());
+    }
+    if s.contains('/') {
+        all.push(json.replace('/', "\\/"));
+    }
+    all
 }
 
 #[cfg(test)]

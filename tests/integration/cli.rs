@@ -712,3 +712,22 @@ fn cases_lists_the_generated_cases_as_text_and_json() {
         assert!(c["steps"].as_array().is_some_and(|s| !s.is_empty()));
     }
 }
+
+#[test]
+fn completions_are_printed_for_each_shell_and_an_unknown_shell_is_a_usage_error() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef conformance"),
+        ("fish", "complete -c conformance"),
+    ] {
+        let ran = conformance(&["completions", shell], &[]);
+        assert_eq!(ran.code, 0, "{ran:?}");
+        assert!(ran.stdout.contains(marker), "{shell}: {}", ran.stdout);
+        for sub in ["run", "serve", "cases", "expired-token"] {
+            assert!(ran.stdout.contains(sub), "{shell} lacks {sub}");
+        }
+    }
+    let ran = conformance(&["completions", "cmd.exe"], &[]);
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert_eq!(ran.stderr.lines().count(), 1, "{ran:?}");
+}
