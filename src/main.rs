@@ -148,6 +148,10 @@ struct RunArgs {
     expired_token: Option<String>,
     #[command(flatten)]
     selection: Selection,
+    /// Also write every recorded exchange as an HTTP Archive (HAR 1.2) to FILE, for browser
+    /// tools; scrubbed like the reports.
+    #[arg(long, value_name = "FILE")]
+    har: Option<PathBuf>,
     /// Where the reports go (created if needed).
     #[arg(long, value_name = "DIR", default_value = "target/conformance")]
     report_dir: PathBuf,
@@ -649,6 +653,10 @@ fn run(args: RunArgs) -> CliResult<u8> {
 
         let doc = report::build(&run, &cx);
         let written = report::write(&args.report_dir, &doc).map_err(|e| Fatal(format!("cannot write the reports: {e}")))?;
+        if let Some(path) = &args.har {
+            std::fs::write(path, report::har::render(&doc))
+                .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+        }
         print(&report::text::summary(&doc))?;
         let names: Vec<String> = written
             .iter()

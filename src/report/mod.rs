@@ -8,6 +8,7 @@
 //! generated, so the renderers cannot leak what the document does not hold.
 
 mod curl;
+pub mod har;
 mod html;
 mod junit;
 mod markdown;

@@ -413,3 +413,83 @@ fn hostile_text_is_escaped_in_every_human_report() {
     let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     assert!(quick_junit::Report::deserialize_from_str(&xml).is_ok());
 }
+
+/// `run --har FILE` writes every exchange of the run as a valid HAR 1.2 document (checked
+/// against the format's required structure, formats asserted), with no credential or generated
+/// secret in it, even from a server that echoes secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn har_export_holds_every_exchange_as_valid_har_without_secrets() {
+    let srv = server::spawn(ServerConfig {
+        faults: vec![Fault::SecretInClearOnGet],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = scratch("har");
+    let har_path = dir.join("run.har");
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "--api".into(),
+        "atlas-v2".into(),
+        "--category".into(),
+        "redaction".into(),
+        "--report-dir".into(),
+        dir.to_str().unwrap().into(),
+        "--har".into(),
+        har_path.to_str().unwrap().into(),
+    ];
+    args.extend(target_flags(&srv));
+    let ran = conformance_async(args, Vec::new()).await;
+    assert_eq!(ran.code, 1, "the fault is found: {ran:?}");
+    let har = read_json(&har_path);
+    let schema = read_json(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/har-1.2.schema.json"),
+    );
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the HAR schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&har)
+        .take(10)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not valid HAR 1.2:\n{}",
+        errors.join("\n")
+    );
+
+    let doc = read_json(&dir.join("report.json"));
+    let exchanges: usize = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["exchanges"].as_array().unwrap().len())
+        .sum();
+    let entries = har["log"]["entries"].as_array().unwrap();
+    assert!(exchanges > 0);
+    assert_eq!(entries.len(), exchanges, "one HAR entry per exchange");
+    assert!(entries
+        .iter()
+        .any(|e| e["request"]["method"] == "POST" && e["request"]["postData"]["text"].is_string()));
+
+    let text = std::fs::read_to_string(&har_path).unwrap();
+    let c = &srv.credentials;
+    for secret in [&c.owner.private, &c.read_only.private] {
+        assert!(
+            !text.contains(secret.as_str()),
+            "the HAR shows a credential"
+        );
+    }
+    let model = model::build(&integrations_conformance::spec::bundled().unwrap()).unwrap();
+    let secrets = case::generate(&model).into_iter().flat_map(|c| c.secrets);
+    let scrubber = report::Scrubber::new(secrets);
+    assert!(!scrubber.is_empty());
+    assert_eq!(
+        scrubber.scrub(&text),
+        text,
+        "the HAR shows a generated secret"
+    );
+    srv.shutdown().await.unwrap();
+}
