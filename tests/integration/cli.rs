@@ -731,3 +731,37 @@ fn completions_are_printed_for_each_shell_and_an_unknown_shell_is_a_usage_error(
     assert_eq!(ran.code, 2, "{ran:?}");
     assert_eq!(ran.stderr.lines().count(), 1, "{ran:?}");
 }
+
+/// The GitHub Action (`action.yml`) is valid YAML, installs with `cargo install --locked`, and
+/// passes only variables that `conformance run` reads.
+#[test]
+fn the_github_action_passes_only_variables_the_run_reads() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml"))
+        .expect("action.yml exists");
+    let action: Value = serde_yaml_ng::from_str(&text).expect("action.yml is YAML");
+    assert_eq!(action["runs"]["using"], "composite");
+    let steps = action["runs"]["steps"].as_array().expect("steps");
+    let script = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["name"].as_str().is_some_and(|n| n.starts_with(name)))
+            .unwrap_or_else(|| panic!("a step {name:?}"))
+            .clone()
+    };
+    assert!(script("Install")["run"]
+        .as_str()
+        .unwrap()
+        .contains("cargo install --locked --path"));
+    let run = script("Run");
+    let help = conformance(&["run", "--help"], &[]).stdout;
+    let env = run["env"].as_object().expect("the run step's env");
+    let vars: Vec<&String> = env
+        .keys()
+        .filter(|k| k.starts_with("CONFORMANCE_"))
+        .collect();
+    assert!(vars.len() >= 7, "{vars:?}");
+    for var in vars {
+        assert!(help.contains(var.as_str()), "`run` does not read {var}");
+    }
+    assert!(run["run"].as_str().unwrap().contains("GITHUB_STEP_SUMMARY"));
+}
