@@ -611,6 +611,15 @@ pub fn to_json(doc: &Document) -> String {
     text
 }
 
+/// `report.json` as [`to_json`] renders it, written through a buffer.
+fn write_json(path: &Path, doc: &Document) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer_pretty(&mut out, doc)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
 /// Write the four reports into `dir` (created if needed); returns their paths.
 pub fn write(dir: &Path, doc: &Document) -> Result<Vec<PathBuf>> {
     let io = |path: &Path, e: std::io::Error| {
@@ -620,16 +629,15 @@ pub fn write(dir: &Path, doc: &Document) -> Result<Vec<PathBuf>> {
         ))
     };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let texts = [
-        to_json(doc),
-        junit::render(doc),
-        markdown::render(doc),
-        html::render(doc),
-    ];
     let mut paths = Vec::with_capacity(FILES.len());
-    for (name, text) in FILES.iter().zip(texts) {
+    // report.json, the largest, is streamed to disk rather than built as one string.
+    let path = dir.join(FILES[0]);
+    write_json(&path, doc).map_err(|e| io(&path, e))?;
+    paths.push(path);
+    let renderers: [fn(&Document) -> String; 3] = [junit::render, markdown::render, html::render];
+    for (name, render) in FILES[1..].iter().zip(renderers) {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| io(&path, e))?;
+        std::fs::write(&path, render(doc)).map_err(|e| io(&path, e))?;
         paths.push(path);
     }
     Ok(paths)
