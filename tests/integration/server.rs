@@ -2365,10 +2365,26 @@ async fn info_json_shape_and_shutdown() {
             "other_group_id",
             "owner",
             "read_only",
-            "oauth"
+            "oauth",
+            "expired_token"
         ]
     );
     assert_eq!(info["base_url"], srv.base_url);
+    // The expired token is one the server issued: known, and refused as expired.
+    let token = info["expired_token"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let resp = http
+        .get(format!(
+            "{}/api/atlas/v2/groups/{}/integrations",
+            srv.base_url,
+            info["atlas_group_id"].as_str().unwrap()
+        ))
+        .header("accept", "application/vnd.atlas.2025-03-12+json")
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
     assert!(srv.base_url.starts_with("http://127.0.0.1:"));
     for k in ["atlas_group_id", "cm_group_id", "other_group_id"] {
         let id = info[k].as_str().unwrap();
