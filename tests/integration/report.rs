@@ -396,6 +396,7 @@ fn hostile_text_is_escaped_in_every_human_report() {
         }],
         cleanup_failures: vec![evil.into()],
         reproduction: Some(format!("# {evil}\ncurl \"$CONFORMANCE_TARGET\"\n")),
+        known_failure: None,
         exchanges: Vec::new(),
     });
     assert_valid(&serde_json::to_value(&doc).unwrap());
