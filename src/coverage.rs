@@ -9,7 +9,7 @@
 //! - a CATEGORY is covered when it was selected and none of its cases was skipped, except the
 //!   cases that only the embedded reference server can run (expiring a digest nonce on demand),
 //!   which no option can make a real target run;
-//! - `all` is every selected family and every selected category.
+//! - `all` is every family and every category the selection has cases of.
 
 use std::collections::BTreeMap;
 
@@ -78,11 +78,11 @@ pub fn unmet(doc: &Document, cases: &[Case], required: &[Required], embedded: bo
         match r {
             Required::All => {
                 families.extend(doc.selection.families.iter().cloned());
+                // The categories the selection has cases of (`--filter` may leave some empty).
                 categories.extend(
-                    doc.selection
-                        .categories
+                    doc.cases
                         .iter()
-                        .filter_map(|c| Category::parse(c)),
+                        .filter_map(|c| Category::parse(&c.category)),
                 );
             }
             Required::Family(f) => families.push(f.clone()),

@@ -492,11 +492,11 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
 }
 
 /// The verdict of these counts: a failure nobody accepted makes the run non-conformant; an
-/// interrupted run, or one where no case passed, cannot vouch for the target.
+/// interrupted run, or one that judged no case, cannot vouch for the target.
 pub fn verdict_of(counts: &Counts, known_failures: usize, interrupted: bool) -> Verdict {
     if counts.failed > known_failures {
         Verdict::NonConformant
-    } else if interrupted || counts.passed == 0 {
+    } else if interrupted || counts.passed + counts.failed == 0 {
         Verdict::Inconclusive
     } else {
         Verdict::Conformant
