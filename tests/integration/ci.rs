@@ -10,6 +10,7 @@ use integrations_conformance::server::{self, Fault, RunningServer, ServerConfig}
 use serde_json::Value;
 
 use crate::cli::{assert_one_line_reason, conformance_in, read_json, scratch, Ran};
+use crate::report::assert_valid;
 
 /// Cases that pass on the reference server and fail with [`FAULT`] on (secrets shown in clear).
 const MASKED: &str = "atlas-v2/getGroupIntegration/v2023-01-01-pager-duty-masked-in-get";
@@ -98,7 +99,7 @@ async fn config_file_drives_a_run_with_credentials_from_the_environment() {
             srv.base_url, c.atlas_group_id, c.cm_group_id
         ),
     );
-    let env = vec![
+    let env = [
         ("TEAM_PUBLIC_KEY".to_owned(), c.owner.public.clone()),
         ("TEAM_PRIVATE_KEY".to_owned(), c.owner.private.clone()),
     ];
@@ -258,6 +259,7 @@ fn a_written_baseline_accepts_its_failures_and_ratchets_when_they_pass() {
     assert!(ran.stdout.contains("known failure"), "{}", ran.stdout);
     assert!(ran.reason().contains("known failures"), "{}", ran.reason());
     let doc = read_json(&dir.join("r/report.json"));
+    assert_valid(&doc);
     assert_eq!(doc["summary"]["verdict"], "conformant");
     assert_eq!(doc["summary"]["known_failures"], failed.len());
     for c in cases_of(&dir).iter().filter(|c| c["outcome"] == "failed") {
@@ -267,6 +269,15 @@ fn a_written_baseline_accepts_its_failures_and_ratchets_when_they_pass() {
     assert!(md.contains("Known failure"), "report.md marks them");
     let html = std::fs::read_to_string(dir.join("r/report.html")).unwrap();
     assert!(html.contains("known failure"), "report.html marks them");
+    let junit = std::fs::read_to_string(dir.join("r/junit.xml")).unwrap();
+    assert!(
+        !junit.contains("<failure"),
+        "accepted failures do not turn CI red"
+    );
+    assert!(
+        junit.contains("known failure: [secret_redaction]"),
+        "{junit}"
+    );
 
     // Fixed (no fault): the listed cases pass, and the ratchet fails the run until they go.
     let ran = run(
@@ -288,6 +299,7 @@ fn a_written_baseline_accepts_its_failures_and_ratchets_when_they_pass() {
         "{}",
         ran.stdout
     );
+    assert_valid(&read_json(&dir.join("r/report.json")));
     let ratcheted = cases_of(&dir);
     for id in &failed {
         let c = ratcheted.iter().find(|c| c["id"] == id.as_str()).unwrap();
@@ -408,10 +420,13 @@ async fn require_turns_a_skipped_family_or_category_into_could_not_judge() {
         "{}",
         ran.reason()
     );
-    assert_eq!(
-        read_json(&dir.join("r/report.json"))["summary"]["verdict"],
-        "inconclusive"
-    );
+    let doc = read_json(&dir.join("r/report.json"));
+    assert_valid(&doc);
+    assert_eq!(doc["summary"]["verdict"], "inconclusive");
+    assert!(doc["summary"]["not_covered"][0]
+        .as_str()
+        .unwrap()
+        .contains("atlas-v2"));
     // A category partly skipped (no read-only credentials): exit 2.
     let ran = go(&["--require", "auth"]).await.unwrap();
     assert_eq!(ran.code, 2, "{ran:?}");
@@ -537,8 +552,7 @@ async fn a_printed_reproduction_runs_with_the_variables_run_reads() {
     // curl --digest -i prints the challenge's status line, then the answer's.
     let status = stdout
         .lines()
-        .filter(|l| l.starts_with("HTTP/"))
-        .last()
+        .rfind(|l| l.starts_with("HTTP/"))
         .expect("the failing step's status line");
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     assert!(
