@@ -201,11 +201,12 @@ struct CiArgs {
     /// first finding as the reason), to start a baseline for --known-failures.
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
-    /// Fail with exit code 2 when the run did not cover NAME; repeatable. NAME is a family (covered
-    /// when at least one of its cases was judged: a family without its project id is not), a
-    /// category (covered when none of its cases was skipped, except the cases only the embedded
-    /// server can run, such as the stale-nonce case against a real target), or `all` (every
-    /// selected family and category).
+    /// Make a run that did not cover NAME inconclusive (exit code 2 instead of 0; a run with a
+    /// failure stays exit code 1); repeatable. NAME is a family (covered when at least one of
+    /// its cases was judged: a family without its project id is not), a category (covered when
+    /// none of its cases was skipped, except the cases only the embedded server can run, such as
+    /// the stale-nonce case against a real target), or `all` (every family and category the
+    /// selection has cases of).
     #[arg(long = "require", value_name = "NAME")]
     require: Vec<String>,
     /// Run against the embedded reference server with this deliberate bug switched on, to see a
