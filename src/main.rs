@@ -218,9 +218,8 @@ struct CiArgs {
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err(format!(
-            "{s:?} is not a positive number of requests per second"
-        )),
+        // The value is not repeated: it may come from a `${NAME}` in conformance.toml.
+        _ => Err("not a positive number of requests per second".to_owned()),
     }
 }
 
@@ -384,15 +383,34 @@ fn parse_with_config() -> Result<Cli, Parse> {
     let mut full = argv;
     full.extend(extra);
     // The command line alone parsed, so an error now comes from the file's values.
-    Cli::try_parse_from(full).map_err(|e| {
-        let text = e.render().to_string();
-        let first = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("error: "))
-            .unwrap_or("invalid value")
-            .to_owned();
-        Parse::Config(format!("{}: {first}", file.display()))
-    })
+    Cli::try_parse_from(full).map_err(|e| Parse::Config(config_value_error(&e, &file)))
+}
+
+/// A clap error about a value the file gave, as one line that names the key and says what is
+/// wrong without repeating the value (it may have come from a `${NAME}` holding a secret).
+fn config_value_error(e: &clap::Error, file: &Path) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let key = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg
+            .trim_start_matches('-')
+            .split([' ', '='])
+            .next()
+            .unwrap_or_default()
+            .replace('-', "_"),
+        _ => String::new(),
+    };
+    let why = match std::error::Error::source(e) {
+        Some(source) => source.to_string(),
+        None => match e.get(ContextKind::ValidValue) {
+            Some(ContextValue::Strings(valid)) => format!("possible values: {}", valid.join(", ")),
+            _ => "not a valid value".to_owned(),
+        },
+    };
+    if key.is_empty() {
+        format!("{}: {why}", file.display())
+    } else {
+        format!("{}: `{key}`: {why}", file.display())
+    }
 }
 
 /// clap's help and version as clap prints them; its errors as one line (exit code 2).

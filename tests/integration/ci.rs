@@ -153,9 +153,25 @@ fn config_file_errors_name_the_key_and_variable_never_a_value() {
     let ran = run(&dir, &["run"], &[]);
     assert_one_line_reason(&ran, "`filter` takes one value");
 
+    // A bad value names its key, not the value (it may come from a variable).
+    write(
+        &dir,
+        "conformance.toml",
+        "timeout = \"${CONFIG_TEST_SET}\"\n",
+    );
+    let ran = run(
+        &dir,
+        &["run"],
+        &[("CONFIG_TEST_SET", "visible-neighbour-value")],
+    );
+    assert_one_line_reason(&ran, "`timeout`");
+    assert!(!ran.stderr.contains("visible-neighbour-value"), "{ran:?}");
     write(&dir, "conformance.toml", "jobs = 0\n");
     let ran = run(&dir, &["run"], &[]);
-    assert_one_line_reason(&ran, "conformance.toml");
+    assert_one_line_reason(&ran, "`jobs`");
+    write(&dir, "conformance.toml", "category = [\"colour\"]\n");
+    let ran = run(&dir, &["run"], &[]);
+    assert_one_line_reason(&ran, "`category`");
 
     write(&dir, "conformance.toml", "jobs = \n");
     let ran = run(&dir, &["run"], &[]);
