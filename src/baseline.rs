@@ -137,7 +137,7 @@ impl Baseline {
 }
 
 /// The text of a known-failures file listing every failed case of `doc` (sorted by id) with its
-/// first finding as the reason. The document is scrubbed, so no secret reaches the file; a case
+/// first finding as the reason (a known failure keeps the reason its list gave). The document is scrubbed, so no secret reaches the file; a case
 /// that failed only because the ratchet caught it passing is left out (it passes).
 pub fn render(doc: &Document) -> String {
     let mut out = String::new();
@@ -157,10 +157,15 @@ pub fn render(doc: &Document) -> String {
         .filter(|c| c.outcome == OutcomeKind::Failed)
         .filter(|c| !c.findings.iter().any(|f| f.check == RATCHET_CHECK))
         .map(|c| {
+            // A failure already listed keeps the reason someone wrote for it.
             let reason = c
-                .findings
-                .first()
-                .map(|f| format!("[{}] {}", f.check, f.message))
+                .known_failure
+                .clone()
+                .or_else(|| {
+                    c.findings
+                        .first()
+                        .map(|f| format!("[{}] {}", f.check, f.message))
+                })
                 .unwrap_or_else(|| NO_REASON.to_owned());
             (c.id.as_str(), one_line(&reason))
         })

@@ -250,8 +250,15 @@ pub(crate) fn render(doc: &Document) -> String {
     row(
         "cases",
         format!(
-            "{} passed, {} failed, {} skipped of {}",
-            c.passed, c.failed, c.skipped, c.total
+            "{} passed, {} failed{}, {} skipped of {}",
+            c.passed,
+            c.failed,
+            match doc.summary.known_failures {
+                0 => String::new(),
+                n => format!(" ({n} of them known failures)"),
+            },
+            c.skipped,
+            c.total
         ),
     );
     row("requests", doc.requests.to_string());

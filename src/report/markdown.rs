@@ -104,9 +104,13 @@ pub(crate) fn render(doc: &Document) -> String {
             None => format!("{}, no read-only credentials", doc.target.auth_scheme),
         })
     );
+    let known = match doc.summary.known_failures {
+        0 => String::new(),
+        n => format!(" ({n} of them known failures)"),
+    };
     let _ = writeln!(
         out,
-        "| cases | {} passed, {} failed, {} skipped of {} |",
+        "| cases | {} passed, {} failed{known}, {} skipped of {} |",
         c.passed, c.failed, c.skipped, c.total
     );
     let _ = writeln!(out, "| requests | {} |", doc.requests);

@@ -295,6 +295,21 @@ fn a_written_baseline_accepts_its_failures_and_ratchets_when_they_pass() {
         "{junit}"
     );
 
+    // Rewritten while they still fail, the list keeps the reasons someone wrote.
+    let edited = written.replacen("[secret_redaction]", "tracked in TICKET-1:", 1);
+    write(&dir, "kf.txt", &edited);
+    let ran = run_with_faults(
+        &dir,
+        &["--known-failures", "kf.txt", "--write-baseline", "kf3.txt"],
+    );
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let rewritten = std::fs::read_to_string(dir.join("kf3.txt")).unwrap();
+    assert!(rewritten.contains("tracked in TICKET-1:"), "{rewritten}");
+    assert_eq!(
+        rewritten.matches("[secret_redaction]").count(),
+        listed.len() - 1
+    );
+
     // Fixed (no fault): the listed cases pass, and the ratchet fails the run until they go.
     let ran = run(
         &dir,
