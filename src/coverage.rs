@@ -108,7 +108,7 @@ pub fn unmet(doc: &Document, cases: &[Case], required: &[Required], embedded: bo
         } else if of.iter().all(|c| c.outcome == OutcomeKind::Skipped) {
             let reason = main_reason(of.iter().filter_map(|c| c.reason.as_deref()));
             out.push(format!(
-                "required family {family} was skipped: all {} of its cases ({reason})",
+                "required family {family} was not judged (all {} of its cases skipped: {reason})",
                 of.len()
             ));
         }
@@ -131,7 +131,7 @@ pub fn unmet(doc: &Document, cases: &[Case], required: &[Required], embedded: bo
         } else if !skipped.is_empty() {
             let reason = main_reason(skipped.iter().filter_map(|c| c.reason.as_deref()));
             out.push(format!(
-                "required category {}: {} of its {} cases were skipped ({reason})",
+                "required category {} was not fully judged ({} of its {} cases skipped: {reason})",
                 category.as_str(),
                 skipped.len(),
                 of.len()

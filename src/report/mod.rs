@@ -788,13 +788,15 @@ pub fn headline(doc: &Document) -> String {
                 c.total
             )
         }
-        Verdict::Inconclusive if !doc.summary.not_covered.is_empty() => format!(
-            "inconclusive: {} ({} passed, {} failed of {} cases)",
-            doc.summary.not_covered.join("; "),
-            c.passed,
-            c.failed,
-            c.total
-        ),
+        // The sentences say what was skipped; the general skip notes below would repeat it.
+        Verdict::Inconclusive if !doc.summary.not_covered.is_empty() => {
+            return format!(
+                "inconclusive: {}; {} of {} cases passed",
+                doc.summary.not_covered.join("; "),
+                c.passed,
+                c.total
+            );
+        }
         Verdict::Inconclusive if doc.interrupted => {
             format!(
                 "inconclusive: the run was interrupted after {} of {} cases",

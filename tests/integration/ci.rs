@@ -442,7 +442,7 @@ async fn require_turns_a_skipped_family_or_category_into_could_not_judge() {
     assert_eq!(ran.code, 2, "{ran:?}");
     assert!(
         ran.reason()
-            .contains("required family atlas-v2 was skipped"),
+            .contains("required family atlas-v2 was not judged"),
         "{}",
         ran.reason()
     );
@@ -462,7 +462,8 @@ async fn require_turns_a_skipped_family_or_category_into_could_not_judge() {
     let ran = go(&["--require", "auth"]).await.unwrap();
     assert_eq!(ran.code, 2, "{ran:?}");
     assert!(
-        ran.reason().contains("required category auth"),
+        ran.reason()
+            .contains("required category auth was not fully judged"),
         "{}",
         ran.reason()
     );
