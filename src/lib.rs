@@ -6,8 +6,11 @@
 //! client side ([`auth`]) talks to any target.
 
 pub mod auth;
+pub mod baseline;
 pub mod case;
 pub mod check;
+pub mod config;
+pub mod coverage;
 pub mod error;
 pub mod exchange;
 pub mod model;

@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use integrations_conformance::auth::AuthSpec;
+use integrations_conformance::baseline::{self, Baseline};
 use integrations_conformance::case::{self, Case, Category, Role};
+use integrations_conformance::config;
+use integrations_conformance::coverage::{self, Required};
 use integrations_conformance::model::Model;
 use integrations_conformance::report::{self, Scrubber};
 use integrations_conformance::runner::{self, Harness, Outcome, RunOptions, Verdict};
@@ -62,6 +65,16 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Write a commented conformance.toml into the working directory: every option of `run`,
+    /// commented out, with its default and the environment variable that overrides it.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// Overwrite an existing conformance.toml.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Which cases: shared by `run` and `cases`.
@@ -170,14 +183,53 @@ struct RunArgs {
     /// Accept an invalid TLS certificate from the target.
     #[arg(long, env = "CONFORMANCE_INSECURE", hide_env_values = true)]
     insecure: bool,
+    #[command(flatten)]
+    ci: CiArgs,
+}
+
+/// The options a team's CI lives with: a config file, accepted failures, required coverage,
+/// and a fault to see a failing run.
+#[derive(Debug, Args)]
+struct CiArgs {
+    /// Read the options from this TOML file (default: conformance.toml in the working directory,
+    /// when there is one; `conformance init` writes a commented one). Flags and environment
+    /// variables win over the file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Known failures: one `case-id  reason` per line, `#` comments (the format of
+    /// tests/known-failures.txt). A listed case that fails does not fail the run (it is shown as
+    /// a known failure); a listed case that passes fails it (remove its line); an id no case
+    /// has is an error.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CONFORMANCE_KNOWN_FAILURES",
+        hide_env_values = true
+    )]
+    known_failures: Option<PathBuf>,
+    /// Write the run's failures to FILE in the known-failures format (sorted, each with its
+    /// first finding as the reason), to start a baseline for --known-failures.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Make a run that did not cover NAME inconclusive (exit code 2 instead of 0; a run with a
+    /// failure stays exit code 1); repeatable. NAME is a family (covered when at least one of
+    /// its cases was judged: a family without its project id is not), a category (covered when
+    /// none of its cases was skipped, except the cases only the embedded server can run, such as
+    /// the stale-nonce case against a real target), or `all` (every family and category the
+    /// selection has cases of).
+    #[arg(long = "require", value_name = "NAME")]
+    require: Vec<String>,
+    /// Run against the embedded reference server with this deliberate bug switched on, to see a
+    /// failing run (see `conformance serve --list-faults`); repeatable. Not with --target.
+    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    faults: Vec<Fault>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err(format!(
-            "{s:?} is not a positive number of requests per second"
-        )),
+        // The value is not repeated: it may come from a `${NAME}` in conformance.toml.
+        _ => Err("not a positive number of requests per second".to_owned()),
     }
 }
 
@@ -278,15 +330,20 @@ impl<E: std::fmt::Display> From<E> for Fatal {
 type CliResult<T> = Result<T, Fatal>;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse_with_config() {
         Ok(cli) => cli,
-        Err(e) => return clap_error(&e),
+        Err(Parse::Clap(e)) => return clap_error(&e),
+        Err(Parse::Config(message)) => {
+            note(&message);
+            return ExitCode::from(2);
+        }
     };
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Serve(args) => serve(args),
         Command::Cases(args) => cases(args),
         Command::Completions { shell } => completions(shell),
+        Command::Init(args) => init(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -294,6 +351,76 @@ fn main() -> ExitCode {
             note(&message);
             ExitCode::from(2)
         }
+    }
+}
+
+/// Why the command line (with its configuration file) cannot be used.
+enum Parse {
+    Clap(clap::Error),
+    /// A configuration file problem, one line that names the file and the key.
+    Config(String),
+}
+
+/// The command line, completed for `run` by the configuration file: the file's values become
+/// flags for the options neither the command line nor the environment set (see `config`).
+fn parse_with_config() -> Result<Cli, Parse> {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let matches = Cli::command()
+        .try_get_matches_from(&argv)
+        .map_err(Parse::Clap)?;
+    let Some(("run", run)) = matches.subcommand() else {
+        return Cli::from_arg_matches(&matches).map_err(Parse::Clap);
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let explicit = run.get_one::<PathBuf>("config");
+    let file = config::locate(explicit.map(PathBuf::as_path), &cwd)
+        .map_err(|e| Parse::Config(e.to_string()))?;
+    let Some(file) = file else {
+        return Cli::from_arg_matches(&matches).map_err(Parse::Clap);
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| Parse::Config(format!("cannot read {}: {e}", file.display())))?;
+    let command = Cli::command();
+    let run_command = command
+        .find_subcommand("run")
+        .expect("the run command is defined");
+    let env = |name: &str| std::env::var(name).ok();
+    let extra = config::flags_from_file(run_command, run, &text, &file, &env)
+        .map_err(|e| Parse::Config(e.to_string()))?;
+    if extra.is_empty() {
+        return Cli::from_arg_matches(&matches).map_err(Parse::Clap);
+    }
+    let mut full = argv;
+    full.extend(extra);
+    // The command line alone parsed, so an error now comes from the file's values.
+    Cli::try_parse_from(full).map_err(|e| Parse::Config(config_value_error(&e, &file)))
+}
+
+/// A clap error about a value the file gave, as one line that names the key and says what is
+/// wrong without repeating the value (it may have come from a `${NAME}` holding a secret).
+fn config_value_error(e: &clap::Error, file: &Path) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let key = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg
+            .trim_start_matches('-')
+            .split([' ', '='])
+            .next()
+            .unwrap_or_default()
+            .replace('-', "_"),
+        _ => String::new(),
+    };
+    let why = match std::error::Error::source(e) {
+        Some(source) => source.to_string(),
+        None => match e.get(ContextKind::ValidValue) {
+            Some(ContextValue::Strings(valid)) => format!("possible values: {}", valid.join(", ")),
+            _ => "not a valid value".to_owned(),
+        },
+    };
+    if key.is_empty() {
+        format!("{}: {why}", file.display())
+    } else {
+        format!("{}: `{key}`: {why}", file.display())
     }
 }
 
@@ -308,7 +435,7 @@ fn clap_error(e: &clap::Error) -> ExitCode {
         e.kind(),
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand
     ) {
-        note("a command is needed: run (judge a target), serve (start the reference server) or cases (list the cases); see --help");
+        note("a command is needed: run (judge a target), serve (start the reference server), cases (list the cases) or init (write a conformance.toml); see --help");
         return ExitCode::from(2);
     }
     let text = e.render().to_string();
@@ -578,8 +705,78 @@ impl Progress {
     }
 }
 
+/// What `run` does besides sending the cases: the baseline it ratchets, the coverage it
+/// requires, the faults it switches on in the embedded server.
+struct RunPlan {
+    baseline: Option<Baseline>,
+    required: Vec<Required>,
+    faults: Vec<Fault>,
+}
+
+impl RunPlan {
+    fn new(ci: &CiArgs, model: &Model, target_given: bool) -> CliResult<RunPlan> {
+        if target_given && !ci.faults.is_empty() {
+            return Err(Fatal(
+                "--fault switches on a bug of the embedded reference server; it cannot be used \
+                 with --target (or CONFORMANCE_TARGET): drop one of them"
+                    .into(),
+            ));
+        }
+        let baseline = match &ci.known_failures {
+            Some(path) => {
+                let b = Baseline::load(path)?;
+                let all = case::generate(model);
+                let unknown = b.unknown_ids(all.iter().map(|c| c.id.as_str()));
+                if !unknown.is_empty() {
+                    return Err(Fatal(format!(
+                        "--known-failures {}: no case has the id{} {} (conformance cases lists them)",
+                        path.display(),
+                        if unknown.len() == 1 { "" } else { "s" },
+                        unknown.join(", ")
+                    )));
+                }
+                Some(b)
+            }
+            None => None,
+        };
+        let required = ci
+            .require
+            .iter()
+            .map(|r| Required::parse(r, model).map_err(Fatal))
+            .collect::<CliResult<Vec<_>>>()?;
+        Ok(RunPlan {
+            baseline,
+            required,
+            faults: ci.faults.clone(),
+        })
+    }
+
+    /// Before the reports: a listed case that passed fails.
+    fn ratchet(&self, run: &mut runner::RunReport) {
+        if let Some(b) = &self.baseline {
+            b.ratchet(run);
+        }
+    }
+
+    /// After the document is built: accept the known failures, then hold the run to the
+    /// required coverage (a run that would be conformant without it is inconclusive).
+    fn judge(&self, doc: &mut report::Document, cases: &[Case], embedded: bool) {
+        if let Some(b) = &self.baseline {
+            b.accept(doc);
+        }
+        let unmet = coverage::unmet(doc, cases, &self.required, embedded);
+        if !unmet.is_empty() && doc.summary.verdict == report::Verdict::Conformant {
+            doc.summary.verdict = report::Verdict::Inconclusive;
+        }
+        doc.summary.not_covered = unmet;
+    }
+}
+
 fn run(args: RunArgs) -> CliResult<u8> {
     let (harness, spec_source) = load_harness(args.selection.spec.as_deref())?;
+    // Before the target's own checks: with --fault, --target is the mistake to point out.
+    let target_given = given(&args.target).is_some();
+    let plan = RunPlan::new(&args.ci, &harness.model, target_given)?;
     let given_target = target_from(&args)?;
     let cases = select(&harness.model, &args.selection)?;
     if cases.is_empty() {
@@ -594,7 +791,7 @@ fn run(args: RunArgs) -> CliResult<u8> {
         let (target, server) = match given_target {
             Some(t) => (t, None),
             None => {
-                let server = start_embedded(&harness, &args.selection.spec).await?;
+                let server = start_embedded(&harness, &args.selection.spec, &plan.faults).await?;
                 (target::embedded(&server)?, Some(server))
             }
         };
@@ -649,13 +846,18 @@ fn run(args: RunArgs) -> CliResult<u8> {
         if let Some(server) = server {
             let _ = server.shutdown().await;
         }
-        let run = result.map_err(|e| Fatal(format!("cannot judge the target: {}", scrubber.scrub(&e.to_string()))))?;
+        let mut run = result.map_err(|e| Fatal(format!("cannot judge the target: {}", scrubber.scrub(&e.to_string()))))?;
 
-        let doc = report::build(&run, &cx);
+        plan.ratchet(&mut run);
+        let mut doc = report::build(&run, &cx);
+        plan.judge(&mut doc, &cases, embedded);
         let written = report::write(&args.report_dir, &doc).map_err(|e| Fatal(format!("cannot write the reports: {e}")))?;
         if let Some(path) = &args.har {
             std::fs::write(path, report::har::render(&doc))
                 .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+        }
+        if let Some(path) = &args.ci.write_baseline {
+            write_baseline(path, &doc)?;
         }
         print(&report::text::summary(&doc))?;
         let names: Vec<String> = written
@@ -671,7 +873,7 @@ fn run(args: RunArgs) -> CliResult<u8> {
             doc.requests,
             doc.duration_ms / 1000.0
         );
-        if verdict == report::Verdict::Inconclusive && !doc.interrupted {
+        if verdict == report::Verdict::Inconclusive && !doc.interrupted && doc.summary.not_covered.is_empty() {
             if let Some(reason) = doc.cases.iter().find_map(|c| c.reason.as_deref()) {
                 line.push_str(&format!("; e.g. {reason}"));
             }
@@ -684,19 +886,34 @@ fn run(args: RunArgs) -> CliResult<u8> {
     })
 }
 
+/// `--write-baseline`: the run's failures as a known-failures file (the document is scrubbed).
+fn write_baseline(path: &Path, doc: &report::Document) -> CliResult<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+    }
+    std::fs::write(path, baseline::render(doc))
+        .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))
+}
+
 async fn start_embedded(
     harness: &Harness,
     spec_path: &Option<PathBuf>,
+    faults: &[Fault],
 ) -> CliResult<RunningServer> {
+    let config = ServerConfig {
+        faults: faults.to_vec(),
+        ..ServerConfig::default()
+    };
     let started = match spec_path {
         // The embedded server implements the spec the cases come from.
-        Some(_) => match ServerState::with_model(ServerConfig::default(), harness.model.clone()) {
+        Some(_) => match ServerState::with_model(config, harness.model.clone()) {
             Ok(state) => {
                 server::serve_state(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(state)).await
             }
             Err(e) => Err(e),
         },
-        None => server::spawn(ServerConfig::default()).await,
+        None => server::spawn(config).await,
     };
     started.map_err(|e| Fatal(format!("cannot start the embedded server: {e}")))
 }
@@ -821,6 +1038,32 @@ fn fixed_credentials(a: &ServeArgs) -> Option<Credentials> {
         cm_group_id: pick(&a.cm_group_id, r.cm_group_id),
         other_group_id: pick(&a.other_group_id, r.other_group_id),
     })
+}
+
+// -------------------------------------------------------------------------------------------
+// init
+// -------------------------------------------------------------------------------------------
+
+fn init(args: InitArgs) -> CliResult<u8> {
+    use clap::CommandFactory as _;
+    let path = PathBuf::from(config::DEFAULT_FILE);
+    if path.exists() && !args.force {
+        return Err(Fatal(format!(
+            "{} exists; conformance init --force overwrites it",
+            path.display()
+        )));
+    }
+    let command = Cli::command();
+    let run = command
+        .find_subcommand("run")
+        .expect("the run command is defined");
+    std::fs::write(&path, config::template(run))
+        .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+    note(&format!(
+        "wrote {}: every option of run, commented out; conformance run reads it from this directory",
+        path.display()
+    ));
+    Ok(0)
 }
 
 // -------------------------------------------------------------------------------------------

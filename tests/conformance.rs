@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use integrations_conformance::baseline::Baseline;
 use integrations_conformance::case::{self, Category};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
@@ -18,27 +19,38 @@ use integrations_conformance::snapshot::{self, Volatile};
 use integrations_conformance::target::{self, Target};
 use libtest_mimic::{Arguments, Failed, Trial};
 
-fn known_failures() -> BTreeMap<String, String> {
+/// The known failures (`CONFORMANCE_KNOWN_FAILURES`, default `tests/known-failures.txt`), parsed
+/// as `conformance run --known-failures` parses them; an id no generated case has is an error.
+fn known_failures(all: &[case::Case]) -> Baseline {
     let path = std::env::var("CONFORMANCE_KNOWN_FAILURES")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/known-failures.txt")
         });
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| match l.split_once(char::is_whitespace) {
-            Some((id, reason)) => (id.to_owned(), reason.trim().to_owned()),
-            None => (l.to_owned(), "no reason given".to_owned()),
-        })
-        .collect()
+    let baseline = match Baseline::load(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            std::process::exit(2);
+        }
+    };
+    let unknown = baseline.unknown_ids(all.iter().map(|c| c.id.as_str()));
+    if !unknown.is_empty() {
+        eprintln!(
+            "conformance: {} lists cases that do not exist: {}",
+            path.display(),
+            unknown.join(", ")
+        );
+        std::process::exit(2);
+    }
+    baseline
 }
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     let harness = Arc::new(Harness::bundled().expect("the bundled spec loads"));
     let mut cases = case::generate(&harness.model);
+    let known = known_failures(&cases);
     if let Some(filter) = &args.filter {
         cases.retain(|c| {
             if args.exact {
@@ -125,7 +137,6 @@ fn main() -> std::process::ExitCode {
             (Some(report), volatile)
         })
     };
-    let known = known_failures();
     let snapshots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("snapshots");
     let volatile = Arc::new(volatile);
     let mut outcomes: BTreeMap<String, runner::Outcome> = report
@@ -135,7 +146,7 @@ fn main() -> std::process::ExitCode {
         .into_iter()
         .map(|case| {
             let outcome = outcomes.remove(&case.id);
-            let known = known.get(&case.id).cloned();
+            let known = known.reason(&case.id).map(str::to_owned);
             let ignored = matches!(
                 outcome.as_ref().map(|o| &o.verdict),
                 Some(Verdict::Skipped(_))
@@ -150,9 +161,9 @@ fn main() -> std::process::ExitCode {
                 match (&outcome.verdict, known) {
                     (Verdict::Skipped(_), _) => Ok(()),
                     (Verdict::Failed, Some(_)) => Ok(()),
-                    (Verdict::Passed, Some(reason)) => Err(Failed::from(format!(
-                        "listed as a known failure ({reason}) but passes: remove it from the list"
-                    ))),
+                    (Verdict::Passed, Some(reason)) => {
+                        Err(Failed::from(Baseline::ratchet_message(&reason)))
+                    }
                     (Verdict::Failed, None) => {
                         let text: Vec<String> = outcome
                             .findings

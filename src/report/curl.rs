@@ -1,8 +1,10 @@
 //! A copy-paste `curl` reproduction of a failing step: the steps before it (so the project is in
 //! the same state), the failing step with `-i`, and the case's cleanup. Every credential and
-//! every generated secret is a shell variable, never a value: the script reads
-//! `$CONFORMANCE_TARGET`, the key or token variables and `$CONFORMANCE_*GROUP_ID`, and asks for
-//! `$SECRET_1`… where the case sent generated secrets.
+//! every generated secret is a shell variable, never a value. The script reads the variables
+//! `conformance run` reads, in the same forms (`CONFORMANCE_TARGET`, `CONFORMANCE_AUTH` as
+//! `digest:PUBLIC:PRIVATE`, `bearer:TOKEN` or `oauth:ID:SECRET`, split by the script,
+//! `CONFORMANCE_GROUP_ID`, …), so that what runs the harness runs its reproductions; it asks
+//! for `$SECRET_1`… where the case sent generated secrets.
 
 use std::fmt::Write as _;
 
@@ -163,46 +165,121 @@ fn group_var(project: &Project, kind: ProjectKind) -> Option<(&'static str, &'st
     }
 }
 
-/// The `curl` options that authenticate a step, and a comment when curl cannot do what the
-/// runner did.
-fn auth_options(credential: Credential, target: &Target) -> (Vec<String>, Option<&'static str>) {
-    let owner = |scheme: &AuthSpec| match scheme {
-        AuthSpec::Digest { .. } => vec![
-            "--digest".into(),
-            "--user".into(),
-            "\"$CONFORMANCE_PUBLIC_KEY:$CONFORMANCE_PRIVATE_KEY\"".into(),
-        ],
-        _ => vec![
-            "-H".into(),
-            "\"Authorization: Bearer $CONFORMANCE_TOKEN\"".into(),
-        ],
+/// Whose credentials a step sends: the script's variable holding them and the `run` variable
+/// (`digest:…`, `bearer:…` or `oauth:…`) it splits them from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Owner,
+    ReadOnly,
+}
+
+impl Who {
+    fn source(self) -> &'static str {
+        match self {
+            Who::Owner => "CONFORMANCE_AUTH",
+            Who::ReadOnly => "CONFORMANCE_READONLY_AUTH",
+        }
+    }
+
+    /// `digest:PUBLIC:PRIVATE` → `PUBLIC:PRIVATE`, curl's `--user`.
+    fn user_var(self) -> &'static str {
+        match self {
+            Who::Owner => "OWNER_USER",
+            Who::ReadOnly => "READONLY_USER",
+        }
+    }
+
+    fn token_var(self) -> &'static str {
+        match self {
+            Who::Owner => "OWNER_TOKEN",
+            Who::ReadOnly => "READONLY_TOKEN",
+        }
+    }
+}
+
+/// A shell variable the script sets from the environment before its first command.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Derived {
+    /// `digest:` stripped: `PUBLIC:PRIVATE`.
+    User(Who),
+    /// `bearer:` stripped.
+    Token(Who),
+    /// A token obtained with the `oauth:` client credentials.
+    OAuthToken(Who),
+}
+
+/// The `curl` options that authenticate a step, the variables they need the script to derive,
+/// and a comment when curl cannot do what the runner did.
+fn auth_options(
+    credential: Credential,
+    target: &Target,
+) -> (Vec<String>, Vec<Derived>, Option<&'static str>) {
+    let scheme = |who: Who| match who {
+        Who::Owner => Some(&target.auth),
+        Who::ReadOnly => target.read_only.as_ref(),
     };
+    let login = |who: Who| match scheme(who) {
+        Some(AuthSpec::Digest { .. }) | None => (
+            vec![
+                "--digest".into(),
+                "--user".into(),
+                format!("\"${}\"", who.user_var()),
+            ],
+            vec![Derived::User(who)],
+        ),
+        Some(AuthSpec::OAuth { .. }) => (
+            vec![
+                "-H".into(),
+                format!("\"Authorization: Bearer ${}\"", who.token_var()),
+            ],
+            vec![Derived::OAuthToken(who)],
+        ),
+        Some(_) => (
+            vec![
+                "-H".into(),
+                format!("\"Authorization: Bearer ${}\"", who.token_var()),
+            ],
+            vec![Derived::Token(who)],
+        ),
+    };
+    let plain = |(opts, derived): (Vec<String>, Vec<Derived>)| (opts, derived, None);
     match credential {
-        Credential::Owner => (owner(&target.auth), None),
-        Credential::ReadOnly => match &target.read_only {
-            Some(AuthSpec::Digest { .. }) | None => (
-                vec!["--digest".into(), "--user".into(), "\"$CONFORMANCE_READONLY_PUBLIC_KEY:$CONFORMANCE_READONLY_PRIVATE_KEY\"".into()],
-                None,
-            ),
-            Some(_) => (vec!["-H".into(), "\"Authorization: Bearer $CONFORMANCE_READONLY_TOKEN\"".into()], None),
-        },
-        Credential::None => (Vec::new(), None),
+        Credential::Owner => plain(login(Who::Owner)),
+        Credential::ReadOnly => plain(login(Who::ReadOnly)),
+        Credential::None => (Vec::new(), Vec::new(), None),
         Credential::WrongPassword => (
-            vec!["--digest".into(), "--user".into(), "\"$CONFORMANCE_PUBLIC_KEY:not-the-private-key\"".into()],
+            vec![
+                "--digest".into(),
+                "--user".into(),
+                "\"${OWNER_USER%%:*}:not-the-private-key\"".into(),
+            ],
+            vec![Derived::User(Who::Owner)],
             None,
         ),
         Credential::BadBearer => (
-            vec!["-H".into(), single_quote("Authorization: Bearer 0f1e2d3c4b5a69788796a5b4c3d2e1f0-never-issued")],
+            vec![
+                "-H".into(),
+                single_quote("Authorization: Bearer 0f1e2d3c4b5a69788796a5b4c3d2e1f0-never-issued"),
+            ],
+            Vec::new(),
             None,
         ),
         Credential::ExpiredBearer => (
-            vec!["-H".into(), "\"Authorization: Bearer $EXPIRED_TOKEN\"".into()],
-            Some("EXPIRED_TOKEN: a token the target issued and has since expired"),
+            vec![
+                "-H".into(),
+                "\"Authorization: Bearer $CONFORMANCE_EXPIRED_TOKEN\"".into(),
+            ],
+            Vec::new(),
+            Some("CONFORMANCE_EXPIRED_TOKEN: a token the target issued and has since expired"),
         ),
-        Credential::ForgedNonce | Credential::StaleNonce | Credential::ReplayedNonceCount => (
-            owner(&target.auth),
-            Some("curl cannot forge, expire or replay a digest nonce: this sends a fresh, valid digest response instead"),
-        ),
+        Credential::ForgedNonce | Credential::StaleNonce | Credential::ReplayedNonceCount => {
+            let (opts, derived) = login(Who::Owner);
+            (
+                opts,
+                derived,
+                Some("curl cannot forge, expire or replay a digest nonce: this sends a fresh, valid digest response instead"),
+            )
+        }
     }
 }
 
@@ -235,33 +312,25 @@ pub fn reproduce(
         .collect();
 
     let mut needs: Vec<&str> = vec!["CONFORMANCE_TARGET"];
+    let mut derived: Vec<Derived> = Vec::new();
     let mut groups: Vec<(&str, &str)> = Vec::new();
     let mut notes: Vec<&str> = Vec::new();
     let mut used_secrets: Vec<usize> = Vec::new();
-    let mut oauth_token = false;
     let mut commands = Vec::new();
     for (i, step) in &steps {
         let req = &step.request;
-        let (auth, note) = auth_options(req.credential, target);
-        for opt in &auth {
-            for v in [
-                "CONFORMANCE_PUBLIC_KEY",
-                "CONFORMANCE_PRIVATE_KEY",
-                "CONFORMANCE_READONLY_PUBLIC_KEY",
-                "CONFORMANCE_READONLY_PRIVATE_KEY",
-                "CONFORMANCE_READONLY_TOKEN",
-            ] {
-                if opt.contains(&format!("${v}")) && !needs.contains(&v) {
-                    needs.push(v);
-                }
+        let (auth, derives, note) = auth_options(req.credential, target);
+        for d in derives {
+            if !derived.contains(&d) {
+                derived.push(d);
             }
-            if opt.contains("$CONFORMANCE_TOKEN") {
-                match target.auth {
-                    AuthSpec::OAuth { .. } => oauth_token = true,
-                    _ if !needs.contains(&"CONFORMANCE_TOKEN") => needs.push("CONFORMANCE_TOKEN"),
-                    _ => {}
-                }
-            }
+        }
+        if auth
+            .iter()
+            .any(|o| o.contains("$CONFORMANCE_EXPIRED_TOKEN"))
+            && !needs.contains(&"CONFORMANCE_EXPIRED_TOKEN")
+        {
+            needs.push("CONFORMANCE_EXPIRED_TOKEN");
         }
         if let Some(n) = note {
             if !notes.contains(&n) {
@@ -366,35 +435,58 @@ pub fn reproduce(
         cmd.push_str(&wrap(&args));
         commands.push(cmd);
     }
+    for d in &derived {
+        let (Derived::User(who) | Derived::Token(who) | Derived::OAuthToken(who)) = *d;
+        if !needs.contains(&who.source()) {
+            needs.push(who.source());
+        }
+    }
     for (_, from) in &groups {
         if !needs.contains(from) {
             needs.push(from);
         }
     }
-    if oauth_token {
-        for v in ["CONFORMANCE_CLIENT_ID", "CONFORMANCE_CLIENT_SECRET"] {
-            needs.push(v);
-        }
-    }
 
     let mut out = String::new();
     let _ = writeln!(out, "# {} (step {failing} fails)", case.id);
-    let _ = writeln!(out, "# needs: {}", needs.join(" "));
+    let _ = writeln!(
+        out,
+        "# reads what conformance run reads: {}",
+        needs.join(" ")
+    );
     for n in &notes {
         let _ = writeln!(out, "# {n}");
     }
-    for (var, from) in &groups {
-        let _ = writeln!(out, "{var}=\"${from}\"");
-    }
-    if oauth_token {
-        let token_url = Word::default()
-            .var("CONFORMANCE_TARGET")
-            .lit(model.token_path.as_str())
-            .render();
+    for var in &needs {
         let _ = writeln!(
             out,
-            "CONFORMANCE_TOKEN=$(curl -sS --user \"$CONFORMANCE_CLIENT_ID:$CONFORMANCE_CLIENT_SECRET\" --data grant_type=client_credentials {token_url} | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')"
+            ": \"${{{var}:?set {var} as for conformance run (see conformance run --help)}}\""
         );
+    }
+    for d in &derived {
+        match *d {
+            Derived::User(who) => {
+                let _ = writeln!(out, "{}=\"${{{}#digest:}}\"", who.user_var(), who.source());
+            }
+            Derived::Token(who) => {
+                let _ = writeln!(out, "{}=\"${{{}#bearer:}}\"", who.token_var(), who.source());
+            }
+            Derived::OAuthToken(who) => {
+                let token_url = Word::default()
+                    .var("CONFORMANCE_TARGET")
+                    .lit(model.token_path.as_str())
+                    .render();
+                let _ = writeln!(
+                    out,
+                    "{}=$(curl -sS --user \"${{{}#oauth:}}\" --data grant_type=client_credentials {token_url} | sed -n 's/.*\"access_token\" *: *\"\\([^\"]*\\)\".*/\\1/p')",
+                    who.token_var(),
+                    who.source()
+                );
+            }
+        }
+    }
+    for (var, from) in &groups {
+        let _ = writeln!(out, "{var}=\"${from}\"");
     }
     used_secrets.sort_unstable();
     for i in used_secrets {

@@ -1,6 +1,6 @@
 //! `report.html`: one self-contained page (inline CSS, no script, no external asset) with the
-//! verdict, the coloured conformance matrix, each failure with expected vs actual and its `curl`
-//! reproduction, and the skip reasons. Every piece of text from the run is HTML-escaped.
+//! verdict, what was not judged and why (before the matrix), the coloured conformance matrix, and
+//! each failure with expected vs actual and its `curl` reproduction. Every piece of text from the run is HTML-escaped.
 
 use std::fmt::Write as _;
 
@@ -150,6 +150,13 @@ fn failure(out: &mut String, case: &CaseReport, open: bool) {
         escape(&case.operation),
         escape(&case.title),
     );
+    if let Some(reason) = &case.known_failure {
+        let _ = writeln!(
+            out,
+            "<div class=\"finding\"><b>known failure</b> (listed in the known-failures file: {}); it does not count against the verdict</div>",
+            escape(reason)
+        );
+    }
     for f in &case.findings {
         let _ = writeln!(
             out,
@@ -243,8 +250,15 @@ pub(crate) fn render(doc: &Document) -> String {
     row(
         "cases",
         format!(
-            "{} passed, {} failed, {} skipped of {}",
-            c.passed, c.failed, c.skipped, c.total
+            "{} passed, {} failed{}, {} skipped of {}",
+            c.passed,
+            c.failed,
+            match doc.summary.known_failures {
+                0 => String::new(),
+                n => format!(" ({n} of them known failures)"),
+            },
+            c.skipped,
+            c.total
         ),
     );
     row("requests", doc.requests.to_string());
@@ -290,6 +304,38 @@ pub(crate) fn render(doc: &Document) -> String {
     }
     out.push_str("</table>\n");
 
+    // What was not judged comes before the matrix: a green matrix must not hide it.
+    let families = super::skipped_families(doc);
+    if !families.is_empty() {
+        out.push_str("<h2>Not judged</h2>\n<ul>\n");
+        for (family, reason) in families {
+            let _ = writeln!(
+                out,
+                "<li>family <code>{}</code>: every case skipped ({})</li>",
+                escape(family),
+                escape(reason)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    let skipped = skip_reasons(doc);
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "<h2>Skipped ({})</h2>\n<table class=\"skipped\"><tr><th>cases</th><th>reason</th><th>e.g.</th></tr>", c.skipped);
+        for (reason, n, ids) in skipped {
+            let ids: Vec<String> = ids
+                .iter()
+                .map(|i| format!("<code>{}</code>", escape(i)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<tr><td>{n}</td><td>{}</td><td>{}</td></tr>",
+                escape(reason),
+                ids.join("<br>")
+            );
+        }
+        out.push_str("</table>\n");
+    }
+
     out.push_str("<h2>Conformance matrix</h2>\n<table class=\"matrix\">\n<thead><tr><th class=\"family\">family</th>");
     for cat in &doc.selection.categories {
         let _ = write!(out, "<th>{}</th>", escape(cat));
@@ -324,12 +370,11 @@ pub(crate) fn render(doc: &Document) -> String {
         let _ = writeln!(out, "<h2>Failures ({})</h2>", failed.len());
         let _ = writeln!(
             out,
-            "<p>Each reproduction reads the target and credentials from the environment (<code>CONFORMANCE_TARGET</code>, \
-             <code>CONFORMANCE_PUBLIC_KEY</code>/<code>CONFORMANCE_PRIVATE_KEY</code> or <code>CONFORMANCE_TOKEN</code>, \
-             <code>CONFORMANCE_GROUP_ID</code>, …) and asks for every secret it sends (<code>SECRET_1</code>, …); \
+            "<p>Each reproduction reads the target and credentials from the environment as <code>conformance run</code> does (<code>CONFORMANCE_TARGET</code>, \
+             <code>CONFORMANCE_AUTH</code>, <code>CONFORMANCE_GROUP_ID</code>, <code>CONFORMANCE_CM_GROUP_ID</code>, …) and asks for every secret it sends (<code>SECRET_1</code>, …); \
              no value is written here.{}</p>",
             if doc.target.embedded {
-                " This run used the embedded server, which is gone: start one with <code>conformance serve --fault …</code> and export what it prints."
+                " This run used the embedded server, which is gone: start one with <code>conformance serve --fault …</code> and set those variables from what it prints."
             } else {
                 ""
             }
@@ -384,24 +429,6 @@ pub(crate) fn render(doc: &Document) -> String {
         for (i, case) in failed.iter().enumerate() {
             failure(&mut out, case, i < OPEN_FAILURES);
         }
-    }
-
-    let skipped = skip_reasons(doc);
-    if !skipped.is_empty() {
-        let _ = writeln!(out, "<h2>Skipped ({})</h2>\n<table class=\"skipped\"><tr><th>cases</th><th>reason</th><th>e.g.</th></tr>", c.skipped);
-        for (reason, n, ids) in skipped {
-            let ids: Vec<String> = ids
-                .iter()
-                .map(|i| format!("<code>{}</code>", escape(i)))
-                .collect();
-            let _ = writeln!(
-                out,
-                "<tr><td>{n}</td><td>{}</td><td>{}</td></tr>",
-                escape(reason),
-                ids.join("<br>")
-            );
-        }
-        out.push_str("</table>\n");
     }
 
     if doc.pre_existing.values().any(|v| !v.is_empty())

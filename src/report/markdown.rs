@@ -1,5 +1,6 @@
 //! `report.md`: the run for people (and for pasting into an issue): the verdict, the conformance
-//! matrix, every failure with expected vs actual and its `curl` reproduction, the skip reasons.
+//! what was not judged and why (first), the matrix, every failure with expected vs actual and its
+//! `curl` reproduction.
 
 use std::fmt::Write as _;
 
@@ -103,9 +104,13 @@ pub(crate) fn render(doc: &Document) -> String {
             None => format!("{}, no read-only credentials", doc.target.auth_scheme),
         })
     );
+    let known = match doc.summary.known_failures {
+        0 => String::new(),
+        n => format!(" ({n} of them known failures)"),
+    };
     let _ = writeln!(
         out,
-        "| cases | {} passed, {} failed, {} skipped of {} |",
+        "| cases | {} passed, {} failed{known}, {} skipped of {} |",
         c.passed, c.failed, c.skipped, c.total
     );
     let _ = writeln!(out, "| requests | {} |", doc.requests);
@@ -136,6 +141,29 @@ pub(crate) fn render(doc: &Document) -> String {
             out,
             "| note | the deadline was reached; cases not started are skipped |"
         );
+    }
+
+    // What was not judged comes before the matrix: a green matrix must not hide it.
+    let families = super::skipped_families(doc);
+    if !families.is_empty() {
+        let _ = writeln!(out, "\n## Not judged\n");
+        for (family, reason) in families {
+            let _ = writeln!(
+                out,
+                "- family {}: every case skipped ({})",
+                code(family),
+                escape(reason)
+            );
+        }
+    }
+    let skipped = skip_reasons(doc);
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "\n## Skipped ({})\n", doc.summary.counts.skipped);
+        let _ = writeln!(out, "| cases | reason | e.g. |\n|---|---|---|");
+        for (reason, n, ids) in skipped {
+            let ids: Vec<String> = ids.iter().map(|i| code(i)).collect();
+            let _ = writeln!(out, "| {n} | {} | {} |", escape(reason), ids.join(", "));
+        }
     }
 
     let _ = writeln!(out, "\n## Conformance matrix\n");
@@ -172,18 +200,25 @@ pub(crate) fn render(doc: &Document) -> String {
         let _ = writeln!(
             out,
             "Each reproduction reads the target and credentials from the environment \
-             (`CONFORMANCE_TARGET`, `CONFORMANCE_PUBLIC_KEY`/`CONFORMANCE_PRIVATE_KEY` or \
-             `CONFORMANCE_TOKEN`, `CONFORMANCE_GROUP_ID`, …) and asks for every secret it sends \
+             as `conformance run` does (`CONFORMANCE_TARGET`, `CONFORMANCE_AUTH`, \
+             `CONFORMANCE_GROUP_ID`, `CONFORMANCE_CM_GROUP_ID`, …) and asks for every secret it sends \
              (`SECRET_1`, …); no value is written here.{}\n",
             if doc.target.embedded {
                 " This run used the embedded server, which is gone: start one with \
-                 `conformance serve --fault …` and export what it prints."
+                 `conformance serve --fault …` and set those variables from what it prints."
             } else {
                 ""
             }
         );
         for case in failed {
             let _ = writeln!(out, "### {}\n", code(&case.id));
+            if let Some(reason) = &case.known_failure {
+                let _ = writeln!(
+                    out,
+                    "**Known failure** (listed in the known-failures file: {}); it does not count against the verdict.\n",
+                    escape(reason)
+                );
+            }
             let _ = writeln!(
                 out,
                 "{} — {} / {}\n",
@@ -217,16 +252,6 @@ pub(crate) fn render(doc: &Document) -> String {
             } else {
                 out.push('\n');
             }
-        }
-    }
-
-    let skipped = skip_reasons(doc);
-    if !skipped.is_empty() {
-        let _ = writeln!(out, "\n## Skipped ({})\n", doc.summary.counts.skipped);
-        let _ = writeln!(out, "| cases | reason | e.g. |\n|---|---|---|");
-        for (reason, n, ids) in skipped {
-            let ids: Vec<String> = ids.iter().map(|i| code(i)).collect();
-            let _ = writeln!(out, "| {n} | {} | {} |", escape(reason), ids.join(", "));
         }
     }
 

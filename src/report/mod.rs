@@ -161,6 +161,14 @@ pub struct Summary {
     pub verdict: Verdict,
     #[serde(flatten)]
     pub counts: Counts,
+    /// Failed cases a known-failures file (`run --known-failures`) lists: counted in `failed`,
+    /// but they do not make the run non-conformant.
+    #[serde(default)]
+    pub known_failures: usize,
+    /// What `run --require` asked for and the run did not cover, one sentence each; a run that
+    /// would otherwise be conformant is then inconclusive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_covered: Vec<String>,
     /// Per family, with its counts per category.
     pub families: BTreeMap<String, FamilySummary>,
 }
@@ -226,6 +234,10 @@ pub struct CaseReport {
     /// A shell script of `curl` commands that replays the failing step (failed cases only);
     /// every credential and secret is a shell variable.
     pub reproduction: Option<String>,
+    /// The reason a known-failures file gives for a failed case it lists: the failure is
+    /// accepted and does not make the run non-conformant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_failure: Option<String>,
     pub exchanges: Vec<ExchangeReport>,
 }
 
@@ -434,13 +446,7 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
             &scrubber,
         ));
     }
-    let verdict = if counts.failed > 0 {
-        Verdict::NonConformant
-    } else if run.interrupted || counts.passed == 0 {
-        Verdict::Inconclusive
-    } else {
-        Verdict::Conformant
-    };
+    let verdict = verdict_of(&counts, 0, run.interrupted);
     Document {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -468,6 +474,8 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
         summary: Summary {
             verdict,
             counts,
+            known_failures: 0,
+            not_covered: Vec::new(),
             families: per_family,
         },
         requests: run.requests,
@@ -481,6 +489,18 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
         swept: run.swept.iter().map(|t| s(t)).collect(),
         not_cleaned_up: run.not_cleaned_up.iter().map(|t| s(t)).collect(),
         cases: reports,
+    }
+}
+
+/// The verdict of these counts: a failure nobody accepted makes the run non-conformant; an
+/// interrupted run, or one that judged no case, cannot vouch for the target.
+pub fn verdict_of(counts: &Counts, known_failures: usize, interrupted: bool) -> Verdict {
+    if counts.failed > known_failures {
+        Verdict::NonConformant
+    } else if interrupted || counts.passed + counts.failed == 0 {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Conformant
     }
 }
 
@@ -532,6 +552,7 @@ fn case_report(
             .collect(),
         cleanup_failures: o.cleanup_failures.iter().map(|t| s(t)).collect(),
         reproduction,
+        known_failure: None,
         exchanges: o
             .exchanges
             .iter()
@@ -736,13 +757,54 @@ pub(crate) fn skip_reasons(doc: &Document) -> Vec<(&str, usize, Vec<&str>)> {
     out
 }
 
+/// The families of which every case was skipped (a missing project id, typically), with the
+/// reason most of their cases give; in the selection's order.
+pub fn skipped_families(doc: &Document) -> Vec<(&str, &str)> {
+    doc.selection
+        .families
+        .iter()
+        .filter_map(|f| {
+            let of: Vec<&CaseReport> = doc.cases.iter().filter(|c| &c.family == f).collect();
+            if of.is_empty() || of.iter().any(|c| c.outcome != OutcomeKind::Skipped) {
+                return None;
+            }
+            let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+            for c in &of {
+                *count
+                    .entry(c.reason.as_deref().unwrap_or("no reason given"))
+                    .or_default() += 1;
+            }
+            let reason = count
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+                .map(|(r, _)| r)
+                .unwrap_or("no reason given");
+            Some((f.as_str(), reason))
+        })
+        .collect()
+}
+
 /// One line saying what the run found, for people.
 pub fn headline(doc: &Document) -> String {
     let c = &doc.summary.counts;
+    let known = doc.summary.known_failures;
     let mut line = match doc.summary.verdict {
         Verdict::Conformant => format!("conformant: {} of {} cases passed", c.passed, c.total),
         Verdict::NonConformant => {
-            format!("non-conformant: {} of {} cases failed", c.failed, c.total)
+            format!(
+                "non-conformant: {} of {} cases failed",
+                c.failed - known.min(c.failed),
+                c.total
+            )
+        }
+        // The sentences say what was skipped; the general skip notes below would repeat it.
+        Verdict::Inconclusive if !doc.summary.not_covered.is_empty() => {
+            return format!(
+                "inconclusive: {}; {} of {} cases passed",
+                doc.summary.not_covered.join("; "),
+                c.passed,
+                c.total
+            );
         }
         Verdict::Inconclusive if doc.interrupted => {
             format!(
@@ -756,8 +818,16 @@ pub fn headline(doc: &Document) -> String {
             c.total
         ),
     };
+    if known > 0 {
+        line.push_str(&format!(", {known} known failures"));
+    }
     if c.skipped > 0 {
         line.push_str(&format!(", {} skipped", c.skipped));
+    }
+    let families = skipped_families(doc);
+    if !families.is_empty() {
+        let names: Vec<&str> = families.iter().map(|(f, _)| *f).collect();
+        line.push_str(&format!(" (not judged at all: {})", names.join(", ")));
     }
     line
 }

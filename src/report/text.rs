@@ -1,9 +1,10 @@
-//! The console summary of a run: passed / failed / skipped per family × category, then the
-//! failed cases with their first finding. Rendered from the (scrubbed) [`Document`].
+//! The console summary of a run: first what was not judged (families skipped whole, skip
+//! reasons), then passed / failed / skipped per family × category, then the failed cases with
+//! their first finding (known failures marked). Rendered from the (scrubbed) [`Document`].
 
 use std::fmt::Write as _;
 
-use super::{Document, OutcomeKind};
+use super::{skip_reasons, skipped_families, Document, OutcomeKind};
 
 /// Failed cases listed on the console; the rest are in the reports.
 pub const FAILURES_SHOWN: usize = 40;
@@ -11,6 +12,21 @@ pub const FAILURES_SHOWN: usize = 40;
 /// The summary table and the failed cases.
 pub fn summary(doc: &Document) -> String {
     let mut out = String::new();
+    // What was not judged comes first: a green table below it must not hide it.
+    for (family, reason) in skipped_families(doc) {
+        let _ = writeln!(
+            out,
+            "not judged: family {family} (every case skipped: {reason})"
+        );
+    }
+    let reasons = skip_reasons(doc);
+    if !reasons.is_empty() {
+        let _ = writeln!(out, "skipped {} cases:", doc.summary.counts.skipped);
+        for (reason, n, _) in reasons {
+            let _ = writeln!(out, "  {n:>5}  {}", one_line(reason));
+        }
+        out.push('\n');
+    }
     let fw = doc
         .selection
         .families
@@ -59,9 +75,25 @@ pub fn summary(doc: &Document) -> String {
         .filter(|c| c.outcome == OutcomeKind::Failed)
         .collect();
     if !failed.is_empty() {
-        let _ = writeln!(out, "\nfailed cases ({}):", failed.len());
+        let known = doc.summary.known_failures;
+        if known > 0 {
+            let _ = writeln!(
+                out,
+                "\nfailed cases ({}, {known} of them known failures):",
+                failed.len()
+            );
+        } else {
+            let _ = writeln!(out, "\nfailed cases ({}):", failed.len());
+        }
         for case in failed.iter().take(FAILURES_SHOWN) {
-            let _ = writeln!(out, "  {}", case.id);
+            match &case.known_failure {
+                Some(reason) => {
+                    let _ = writeln!(out, "  {}  (known failure: {})", case.id, one_line(reason));
+                }
+                None => {
+                    let _ = writeln!(out, "  {}", case.id);
+                }
+            }
             if let Some(f) = case.findings.first() {
                 let more = match case.findings.len() {
                     1 => String::new(),

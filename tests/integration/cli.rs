@@ -16,8 +16,9 @@ use serde_json::Value;
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_conformance");
 
 /// Variables that would point a run somewhere else than the test says.
-const AMBIENT: [&str; 13] = [
+const AMBIENT: [&str; 14] = [
     "CONFORMANCE_TARGET",
+    "CONFORMANCE_KNOWN_FAILURES",
     "CONFORMANCE_AUTH",
     "CONFORMANCE_READONLY_AUTH",
     "CONFORMANCE_GROUP_ID",
@@ -49,8 +50,13 @@ impl Ran {
 
 /// Run the binary with `args` and exactly the `CONFORMANCE_*` variables in `env`.
 pub(crate) fn conformance(args: &[&str], env: &[(&str, &str)]) -> Ran {
+    conformance_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, env)
+}
+
+/// [`conformance`] in the working directory `dir` (where `run` looks for `conformance.toml`).
+pub(crate) fn conformance_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.args(args).current_dir(dir);
     for v in AMBIENT {
         cmd.env_remove(v);
     }
@@ -109,7 +115,7 @@ pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
-fn assert_one_line_reason(ran: &Ran, needle: &str) {
+pub(crate) fn assert_one_line_reason(ran: &Ran, needle: &str) {
     assert_eq!(ran.code, 2, "{ran:?}");
     let lines: Vec<&str> = ran.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line on stderr: {:?}", ran.stderr);

@@ -3,6 +3,7 @@
 //! - `spec`: loading the spec, the model's contents, broken fixture specs, seed examples.
 
 mod cases;
+mod ci;
 mod cli;
 mod hostile;
 mod report;

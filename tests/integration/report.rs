@@ -299,16 +299,20 @@ async fn junit_markdown_html_and_curl_reproductions_of_a_failing_run() {
                     .is_some_and(|r| r.contains("$SECRET_1"))
         })
         .expect("a failing masked-in-get case");
-    if Command::new("curl").arg("--version").output().is_err() {
-        eprintln!("curl is not installed: the reproduction is not replayed");
-    } else {
+    assert!(
+        Command::new("curl").arg("--version").output().is_ok(),
+        "curl is not installed: the reproductions cannot be replayed (install curl)"
+    );
+    {
         let secret = "reproduction-canary-0123456789abcdef";
         let script = masked.reproduction.clone().unwrap();
         let out = Command::new("bash")
             .args(["-c", &format!("set -u\n{script}")])
             .env("CONFORMANCE_TARGET", &srv.base_url)
-            .env("CONFORMANCE_PUBLIC_KEY", &c.owner.public)
-            .env("CONFORMANCE_PRIVATE_KEY", &c.owner.private)
+            .env(
+                "CONFORMANCE_AUTH",
+                format!("digest:{}:{}", c.owner.public, c.owner.private),
+            )
             .env("CONFORMANCE_GROUP_ID", &c.atlas_group_id)
             .env("CONFORMANCE_CM_GROUP_ID", &c.cm_group_id)
             .env("CONFORMANCE_OTHER_GROUP_ID", &c.other_group_id)
@@ -345,6 +349,8 @@ async fn junit_markdown_html_and_curl_reproductions_of_a_failing_run() {
             .args(["-c", &script])
             .env_remove("SECRET_1")
             .env("CONFORMANCE_TARGET", &srv.base_url)
+            .env("CONFORMANCE_AUTH", "digest:unused:unused")
+            .env("CONFORMANCE_GROUP_ID", &c.atlas_group_id)
             .output()
             .unwrap();
         assert!(!out.status.success());
@@ -396,6 +402,7 @@ fn hostile_text_is_escaped_in_every_human_report() {
         }],
         cleanup_failures: vec![evil.into()],
         reproduction: Some(format!("# {evil}\ncurl \"$CONFORMANCE_TARGET\"\n")),
+        known_failure: None,
         exchanges: Vec::new(),
     });
     assert_valid(&serde_json::to_value(&doc).unwrap());
