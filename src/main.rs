@@ -183,6 +183,9 @@ struct RunArgs {
     /// Accept an invalid TLS certificate from the target.
     #[arg(long, env = "CONFORMANCE_INSECURE", hide_env_values = true)]
     insecure: bool,
+    /// Colour the console summary: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
     #[command(flatten)]
     ci: CiArgs,
 }
@@ -463,6 +466,29 @@ fn clap_error(e: &clap::Error) -> ExitCode {
 fn note(message: &str) {
     let line: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
     let _ = writeln!(std::io::stderr().lock(), "conformance: {line}");
+}
+
+/// When the console summary is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Colours for stdout: `auto` means a terminal, no `NO_COLOR` (https://no-color.org) and a
+/// `TERM` other than `dumb`.
+fn paint(when: ColorWhen) -> report::text::Paint {
+    let on = match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+            std::io::stdout().is_terminal() && !no_color && !dumb
+        }
+    };
+    report::text::Paint { on }
 }
 
 /// Text on stdout; a reader that went away (`| head`) is not an error.
@@ -859,7 +885,7 @@ fn run(args: RunArgs) -> CliResult<u8> {
         if let Some(path) = &args.ci.write_baseline {
             write_baseline(path, &doc)?;
         }
-        print(&report::text::summary(&doc))?;
+        print(&report::text::summary_painted(&doc, paint(args.color)))?;
         let names: Vec<String> = written
             .iter()
             .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())

@@ -9,19 +9,55 @@ use super::{skip_reasons, skipped_families, Document, OutcomeKind};
 /// Failed cases listed on the console; the rest are in the reports.
 pub const FAILURES_SHOWN: usize = 40;
 
-/// The summary table and the failed cases.
+/// ANSI colours for the console, or none (`NO_COLOR`, not a terminal, `--color never`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Paint {
+    pub on: bool,
+}
+
+impl Paint {
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    pub fn red(self, text: &str) -> String {
+        self.wrap("31", text)
+    }
+
+    pub fn green(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+
+    pub fn yellow(self, text: &str) -> String {
+        self.wrap("33", text)
+    }
+
+    pub fn bold(self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+}
+
+/// The summary table and the failed cases, without colour.
 pub fn summary(doc: &Document) -> String {
+    summary_painted(doc, Paint::default())
+}
+
+/// The summary table and the failed cases: failures red, what was not judged yellow.
+pub fn summary_painted(doc: &Document, paint: Paint) -> String {
     let mut out = String::new();
     // What was not judged comes first: a green table below it must not hide it.
     for (family, reason) in skipped_families(doc) {
-        let _ = writeln!(
-            out,
-            "not judged: family {family} (every case skipped: {reason})"
-        );
+        let line = format!("not judged: family {family} (every case skipped: {reason})");
+        let _ = writeln!(out, "{}", paint.yellow(&line));
     }
     let reasons = skip_reasons(doc);
     if !reasons.is_empty() {
-        let _ = writeln!(out, "skipped {} cases:", doc.summary.counts.skipped);
+        let line = format!("skipped {} cases:", doc.summary.counts.skipped);
+        let _ = writeln!(out, "{}", paint.yellow(&line));
         for (reason, n, _) in reasons {
             let _ = writeln!(out, "  {n:>5}  {}", one_line(reason));
         }
@@ -55,19 +91,25 @@ pub fn summary(doc: &Document) -> String {
                 continue;
             }
             let mark = if c.failed > 0 { "  ✗" } else { "" };
-            let _ = writeln!(
-                out,
+            let row = format!(
                 "{family:fw$}  {category:cw$}  {:>7}  {:>7}  {:>7}{mark}",
                 c.passed, c.failed, c.skipped
             );
+            let row = if c.failed > 0 { paint.red(&row) } else { row };
+            let _ = writeln!(out, "{row}");
         }
     }
     let t = doc.summary.counts;
-    let _ = writeln!(
-        out,
+    let total = format!(
         "{:fw$}  {:cw$}  {:>7}  {:>7}  {:>7}",
         "total", "", t.passed, t.failed, t.skipped
     );
+    let total = match (t.failed, t.passed) {
+        (0, 0) => paint.yellow(&total),
+        (0, _) => paint.green(&total),
+        _ => paint.red(&total),
+    };
+    let _ = writeln!(out, "{}", paint.bold(&total));
 
     let failed: Vec<_> = doc
         .cases
@@ -91,7 +133,7 @@ pub fn summary(doc: &Document) -> String {
                     let _ = writeln!(out, "  {}  (known failure: {})", case.id, one_line(reason));
                 }
                 None => {
-                    let _ = writeln!(out, "  {}", case.id);
+                    let _ = writeln!(out, "  {}", paint.red(&case.id));
                 }
             }
             if let Some(f) = case.findings.first() {
@@ -126,5 +168,21 @@ fn one_line(s: &str) -> String {
         format!("{cut}…")
     } else {
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Paint;
+
+    #[test]
+    fn paint_adds_ansi_codes_only_when_on() {
+        let off = Paint::default();
+        assert_eq!(off.red("x"), "x");
+        assert_eq!(off.bold("x"), "x");
+        let on = Paint { on: true };
+        assert_eq!(on.red("x"), "\x1b[31mx\x1b[0m");
+        assert_eq!(on.green("x"), "\x1b[32mx\x1b[0m");
+        assert_eq!(on.yellow("x"), "\x1b[33mx\x1b[0m");
     }
 }

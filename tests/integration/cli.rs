@@ -771,3 +771,49 @@ fn the_github_action_passes_only_variables_the_run_reads() {
     }
     assert!(run["run"].as_str().unwrap().contains("GITHUB_STEP_SUMMARY"));
 }
+
+/// The console summary is coloured with `--color always`, plain with `never` and, under `auto`,
+/// plain when stdout is not a terminal or `NO_COLOR` is set (a pseudo-terminal from `script`).
+#[test]
+fn the_summary_is_coloured_only_when_asked_or_on_a_terminal_without_no_color() {
+    let base = ["run", "--api", "atlas-v1", "--category", "pagination"];
+    let dir = scratch("color");
+    let with = |color: &str| {
+        let mut args = base.to_vec();
+        args.extend(["--report-dir", dir.to_str().unwrap(), "--color", color]);
+        conformance(&args, &[])
+    };
+    let always = with("always");
+    assert_eq!(always.code, 0, "{always:?}");
+    assert!(always.stdout.contains("\x1b[32m"), "{}", always.stdout);
+    for color in ["never", "auto"] {
+        let ran = with(color);
+        assert_eq!(ran.code, 0, "{ran:?}");
+        assert!(!ran.stdout.contains('\x1b'), "{color}: {}", ran.stdout);
+    }
+    // On a terminal: coloured, unless NO_COLOR is set.
+    let command = format!(
+        "{BIN} run --api atlas-v1 --category pagination --report-dir {}",
+        dir.display()
+    );
+    let on_tty = |no_color: Option<&str>| {
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &command, "/dev/null"])
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR");
+        for v in AMBIENT {
+            cmd.env_remove(v);
+        }
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let out = cmd.output().expect("script(1) from util-linux runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(on_tty(None).contains("\x1b[32m"), "a terminal gets colours");
+    assert!(
+        !on_tty(Some("1")).contains("\x1b[3"),
+        "NO_COLOR=1 turns them off"
+    );
+}
