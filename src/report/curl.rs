@@ -231,6 +231,8 @@ pub fn reproduce(
             (*i < failing && s.role != Role::Cleanup)
                 || *i == failing
                 || (*i > failing && s.role == Role::Cleanup)
+                // a concurrent group is reproduced whole, or there is no race
+                || (s.role == Role::Concurrent && case.steps[failing].role == Role::Concurrent)
         })
         .collect();
 
@@ -364,6 +366,19 @@ pub fn reproduce(
             );
         }
         cmd.push_str(&wrap(&args));
+        if step.role == Role::Concurrent {
+            // Sent at the same moment as the rest of its group: in the background, then waited for.
+            let end = cmd.trim_end().len();
+            cmd.truncate(end);
+            cmd.push_str(" &\n");
+            if case
+                .steps
+                .get(i + 1)
+                .is_none_or(|s| s.role != Role::Concurrent)
+            {
+                cmd.push_str("wait\n");
+            }
+        }
         commands.push(cmd);
     }
     for (_, from) in &groups {
