@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::values::{self, Fill};
-use super::{Body, Case, CaseBuilder, Category, Ctx, Expect, Role, Step};
+use super::{first_page, Body, Case, CaseBuilder, Category, Ctx, Expect, Role, Step, View};
 use crate::model::{OperationKind, Situation};
 
 /// How many creates race.
@@ -38,15 +38,27 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let mut views = Vec::new();
     for seed in &seeds {
         let body = values::valid_body(ty, seed, Fill::Full);
-        views.push((b.next_index(), values::view(ty, &body)));
+        let view = values::view(ty, &body);
+        views.push((b.next_index(), view.clone()));
+        // The winner's answer lists its own body (a page is judged only on a success).
+        let own = first_page(
+            cx,
+            vec![View {
+                type_name: ty.name.clone(),
+                object: view,
+            }],
+        );
         b = b.secrets(values::secrets_of(ty, &body)).step(
             Role::Concurrent,
             cx.request(kind, version, Some(&ty.name))
                 .with_body(Body::Json(Value::Object(body))),
-            vec![Expect::OneWins {
-                status: cx.op(kind).success_status,
-                rule: rule.clone(),
-            }],
+            vec![
+                Expect::OneWins {
+                    status: cx.op(kind).success_status,
+                    rule: rule.clone(),
+                },
+                own,
+            ],
         );
     }
     let get = cx.request(OperationKind::Get, version, Some(&ty.name));
