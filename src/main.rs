@@ -1100,6 +1100,7 @@ fn role(r: Role) -> &'static str {
     match r {
         Role::Setup => "setup",
         Role::Test => "test",
+        Role::Concurrent => "concurrent",
         Role::Verify => "verify",
         Role::Cleanup => "cleanup",
     }

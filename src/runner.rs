@@ -624,7 +624,12 @@ impl Runner<'_> {
         let mut exchanges = Vec::new();
         let mut aborted = None;
         for (i, step) in case.steps.iter().enumerate() {
-            if step.role == Role::Cleanup {
+            if step.role == Role::Cleanup || exchanges.iter().any(|e: &Exchange| e.step == i) {
+                continue;
+            }
+            if step.role == Role::Concurrent {
+                let group = self.send_together(auth, family, case, i, &secrets).await;
+                exchanges.extend(group);
                 continue;
             }
             let ex = self.send(auth, family, step, i, &secrets).await;
@@ -711,6 +716,24 @@ impl Runner<'_> {
             Project::NoAccess => self.target.other_group_id.clone().unwrap_or_default(),
             Project::Literal(id) => id.clone(),
         }
+    }
+
+    /// Send the group of [`Role::Concurrent`] steps that starts at `first` all at once, and
+    /// return their exchanges in step order.
+    async fn send_together(
+        &self,
+        auth: &LaneAuth,
+        family: &Family,
+        case: &Case,
+        first: usize,
+        secrets: &[String],
+    ) -> Vec<Exchange> {
+        let group = case.steps[first..]
+            .iter()
+            .take_while(|s| s.role == Role::Concurrent)
+            .enumerate()
+            .map(|(k, step)| self.send(auth, family, step, first + k, secrets));
+        futures_util::future::join_all(group).await
     }
 
     /// Send a step, honouring 429 `Retry-After` a bounded number of times.

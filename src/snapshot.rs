@@ -59,8 +59,16 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
         "case: {}\ncategory: {}\ntitle: {}\n",
         case.id, case.category, case.title
     ));
+    let mut group_shown = false;
     for ex in &outcome.exchanges {
         let step = &case.steps[ex.step];
+        if step.role == Role::Concurrent {
+            if !group_shown {
+                out.push_str(&concurrent_group(case, outcome));
+                group_shown = true;
+            }
+            continue;
+        }
         if !matches!(step.role, Role::Test | Role::Verify) {
             continue;
         }
@@ -124,6 +132,15 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
             out.push_str("(no body)\n");
             continue;
         }
+        if step
+            .expect
+            .iter()
+            .any(|e| matches!(e, Expect::Winner { .. }))
+        {
+            // Which concurrent request won is the target's timing, not its behaviour.
+            out.push_str("(the configuration one concurrent request sent, whole)\n");
+            continue;
+        }
         let layout = if resp.body_text().trim_end().contains('\n') {
             "pretty"
         } else {
@@ -165,6 +182,48 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
                 volatile.apply(&f.message)
             ));
         }
+    }
+    out
+}
+
+/// A group of concurrent steps as one block: the request line once and the answers counted by
+/// status and errorCode, since which request of the group wins varies from run to run.
+fn concurrent_group(case: &Case, outcome: &Outcome) -> String {
+    let members: Vec<_> = outcome
+        .exchanges
+        .iter()
+        .filter(|ex| case.steps[ex.step].role == Role::Concurrent)
+        .collect();
+    let (Some(first), Some(last)) = (members.first(), members.last()) else {
+        return String::new();
+    };
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for ex in &members {
+        let answer = match &ex.response {
+            Some(r) => {
+                let code = r.json().and_then(|v| {
+                    v.get("errorCode")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                });
+                match code {
+                    Some(code) => format!("{} {code}", r.status),
+                    None => r.status.to_string(),
+                }
+            }
+            None => "no response".to_owned(),
+        };
+        *counts.entry(answer).or_default() += 1;
+    }
+    let mut out = format!(
+        "\n## steps {}-{} (concurrent)\n> {} (x{})\n",
+        first.step,
+        last.step,
+        case.steps[first.step].request.line(),
+        members.len()
+    );
+    for (answer, n) in counts {
+        out.push_str(&format!("< {answer} (x{n})\n"));
     }
     out
 }

@@ -12,8 +12,11 @@ use serde_json::Value;
 use crate::model::{ErrorRule, Family, Model, Operation, OperationKind, Version};
 
 mod auth;
+mod characters;
+mod concurrency;
 mod envelope;
 mod errors;
+mod media;
 mod pagination;
 mod redaction;
 mod state;
@@ -217,6 +220,9 @@ pub enum Role {
     Setup,
     /// The request under test.
     Test,
+    /// A request under test sent at the same moment as the `Concurrent` steps next to it (one
+    /// group); judged one by one and as a group.
+    Concurrent,
     /// Reads state back after the request under test.
     Verify,
     /// Restores the project; never judged, but failures are reported.
@@ -277,6 +283,15 @@ pub enum Expect {
         type_name: String,
         /// (field, expected mask); `None`: the field must be absent (write-only).
         fields: Vec<(String, Option<String>)>,
+    },
+    /// One of a group of concurrent writes: this success status (the group's one winner) or
+    /// else the error `rule`; across the group exactly one step succeeds.
+    OneWins { status: u16, rule: ErrorRule },
+    /// The one integration is exactly the view that the winning step of a concurrent group sent
+    /// (one view per step index of the group), never a mixture of several.
+    Winner {
+        type_name: String,
+        views: Vec<(usize, Value)>,
     },
     /// The named read-only field keeps the value it had in an earlier step's response.
     SameAssigned {
@@ -341,8 +356,11 @@ pub struct Case {
 }
 
 impl Case {
+    /// The (first) request under test.
     pub fn test_step(&self) -> Option<&Step> {
-        self.steps.iter().find(|s| s.role == Role::Test)
+        self.steps
+            .iter()
+            .find(|s| matches!(s.role, Role::Test | Role::Concurrent))
     }
 }
 
@@ -359,6 +377,10 @@ pub fn generate(model: &Model) -> Vec<Case> {
         auth::generate(&cx, &mut cases);
         versions::generate(&cx, &mut cases);
         state::generate(&cx, &mut cases);
+        // The points contract section 9 settled.
+        characters::generate(&cx, &mut cases);
+        media::generate(&cx, &mut cases);
+        concurrency::generate(&cx, &mut cases);
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
     cases.dedup_by(|a, b| a.id == b.id);
@@ -507,6 +529,11 @@ impl CaseBuilder {
                 requires: Vec::new(),
             },
         }
+    }
+
+    /// How many steps the case has so far (the index the next step gets).
+    pub(crate) fn next_index(&self) -> usize {
+        self.case.steps.len()
     }
 
     pub(crate) fn title(mut self, title: impl Into<String>) -> Self {

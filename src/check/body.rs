@@ -95,6 +95,20 @@ pub(crate) fn compare_object(
     }
 }
 
+/// Whether `actual` is exactly the expected view (the comparison of [`compare_object`], without
+/// findings).
+pub(crate) fn same_object(expected: &Value, actual: &Value) -> bool {
+    let (Some(exp), Some(act)) = (expected.as_object(), actual.as_object()) else {
+        return false;
+    };
+    exp.len() == act.len()
+        && exp.iter().all(|(k, v)| match act.get(k) {
+            Some(a) if v.as_str() == Some(ASSIGNED) => assigned(a),
+            Some(a) => a == v,
+            None => false,
+        })
+}
+
 /// Each listed secret field of `type_name` shows its exact mask, or is absent (write-only).
 pub(crate) fn masked(
     j: &mut Judge<'_>,

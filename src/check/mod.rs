@@ -124,7 +124,7 @@ pub fn run(cx: &Context<'_>, case: &Case, exchanges: &[Exchange]) -> Vec<Finding
     for ex in exchanges {
         no_secret_leak(&mut judge, ex);
         let step = &case.steps[ex.step];
-        if !matches!(step.role, Role::Test | Role::Verify) {
+        if !matches!(step.role, Role::Test | Role::Concurrent | Role::Verify) {
             continue;
         }
         let Some(resp) = &ex.response else {
@@ -162,7 +162,48 @@ pub fn run(cx: &Context<'_>, case: &Case, exchanges: &[Exchange]) -> Vec<Finding
             expectation(&mut judge, exchanges, step, ex, resp, expect);
         }
     }
+    one_winner(&mut judge, exchanges);
     judge.findings
+}
+
+/// The steps of a concurrent group that succeeded: `(step, success)` for each answered step
+/// that carries a [`Expect::OneWins`].
+fn contenders(case: &Case, exchanges: &[Exchange]) -> Vec<(usize, bool)> {
+    exchanges
+        .iter()
+        .filter_map(|ex| {
+            let status = case.steps[ex.step].expect.iter().find_map(|e| match e {
+                Expect::OneWins { status, .. } => Some(*status),
+                _ => None,
+            })?;
+            Some((
+                ex.step,
+                ex.response.as_ref().is_some_and(|r| r.status == status),
+            ))
+        })
+        .collect()
+}
+
+/// Of a group of concurrent creates of one type, exactly one succeeds (contract section 9); each
+/// refusal is judged on its own step.
+fn one_winner(j: &mut Judge<'_>, exchanges: &[Exchange]) {
+    let group = contenders(j.case, exchanges);
+    let Some(&(first, _)) = group.first() else {
+        return;
+    };
+    let winners = group.iter().filter(|(_, won)| *won).count();
+    if winners != 1 {
+        j.fail(
+            "state",
+            first,
+            format!(
+                "of {} concurrent creates of one type, {winners} succeeded",
+                group.len()
+            ),
+            Some("exactly one success, every other one refused".into()),
+            Some(format!("{winners} successes")),
+        );
+    }
 }
 
 /// A secret the case sent must appear in no response byte or header.
@@ -524,6 +565,41 @@ fn expectation(
                 return;
             };
             body::masked(j, ex.step, &json, enveloped, type_name, fields);
+        }
+        Expect::OneWins { status, rule } => {
+            if resp.status != *status {
+                error(j, ex, resp, rule, None, enveloped);
+            }
+        }
+        Expect::Winner { type_name, views } => {
+            if !(200..300).contains(&resp.status) {
+                return; // the status check says why
+            }
+            let Some(json) = json else { return };
+            let body = unwrap_envelope(&json, enveloped, false);
+            let won: Vec<usize> = contenders(j.case, all)
+                .into_iter()
+                .filter_map(|(step, won)| won.then_some(step))
+                .collect();
+            let winner = match won[..] {
+                [one] => views.iter().find(|(step, _)| *step == one),
+                _ => None,
+            };
+            match winner {
+                Some((_, view)) => {
+                    body::compare_object(j, ex.step, "state", type_name, view, &body)
+                }
+                // No single winner (the group check says so): still, the state must be one of
+                // the bodies sent whole, never a mixture.
+                None if views.iter().any(|(_, v)| body::same_object(v, &body)) => {}
+                None => j.fail(
+                    "state",
+                    ex.step,
+                    format!("the stored {type_name} is none of the bodies sent concurrently"),
+                    Some("exactly one of the concurrent bodies, whole".into()),
+                    Some("a mixture or another value".into()),
+                ),
+            }
         }
         Expect::SameAssigned {
             type_name,

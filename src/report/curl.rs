@@ -308,6 +308,8 @@ pub fn reproduce(
             (*i < failing && s.role != Role::Cleanup)
                 || *i == failing
                 || (*i > failing && s.role == Role::Cleanup)
+                // a concurrent group is reproduced whole, or there is no race
+                || (s.role == Role::Concurrent && case.steps[failing].role == Role::Concurrent)
         })
         .collect();
 
@@ -433,6 +435,19 @@ pub fn reproduce(
             );
         }
         cmd.push_str(&wrap(&args));
+        if step.role == Role::Concurrent {
+            // Sent at the same moment as the rest of its group: in the background, then waited for.
+            let end = cmd.trim_end().len();
+            cmd.truncate(end);
+            cmd.push_str(" &\n");
+            if case
+                .steps
+                .get(i + 1)
+                .is_none_or(|s| s.role != Role::Concurrent)
+            {
+                cmd.push_str("wait\n");
+            }
+        }
         commands.push(cmd);
     }
     for d in &derived {
@@ -518,6 +533,7 @@ fn role(r: Role) -> &'static str {
     match r {
         Role::Setup => "setup",
         Role::Test => "test",
+        Role::Concurrent => "concurrent",
         Role::Verify => "verify",
         Role::Cleanup => "cleanup",
     }

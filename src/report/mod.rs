@@ -565,6 +565,7 @@ fn role_name(role: Role) -> &'static str {
     match role {
         Role::Setup => "setup",
         Role::Test => "test",
+        Role::Concurrent => "concurrent",
         Role::Verify => "verify",
         Role::Cleanup => "cleanup",
     }

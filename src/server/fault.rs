@@ -57,6 +57,10 @@ faults! {
         "a rejected body is echoed, secrets included, in the error detail";
     PrettySkipsMasking => "pretty-skips-masking", "redaction",
         "pretty=true renders stored values without masking";
+    MaskCountsBytes => "mask-counts-bytes", "redaction",
+        "mask-last4 writes one * per UTF-8 byte instead of one per character";
+    UrlMaskSkipsSlash => "url-mask-skips-slash", "redaction",
+        "mask-url does not count the / after the host, so a four-character path is hidden";
     // ---- pagination
     TotalCountCountsPage => "total-count-counts-page", "pagination",
         "totalCount counts the results of the page instead of all integrations";
@@ -151,6 +155,10 @@ faults! {
         "fields that were not sent are omitted instead of returned with their default";
     OptionalEmptyStringDropped => "optional-empty-string-dropped", "validation",
         "an optional field sent as an empty string is dropped instead of stored";
+    LengthCountsBytes => "length-counts-bytes", "validation",
+        "length rules count UTF-8 bytes instead of characters";
+    ContentTypeExact => "content-type-exact", "validation",
+        "the request Content-Type must equal a media type as written: parameters (charset) or other letter cases are 415";
     // ---- state
     DuplicateCreateOverwrites => "duplicate-create-overwrites", "state",
         "create of a configured type overwrites it instead of answering 409";
@@ -164,6 +172,8 @@ faults! {
         "the server-assigned id changes on every update";
     DeleteKeepsIntegration => "delete-keeps-integration", "state",
         "delete answers 204 but the integration stays configured";
+    CreateRace => "create-race", "state",
+        "create checks, pauses, then writes: concurrent creates of one type all succeed and the last overwrites the others";
 }
 
 impl fmt::Display for Fault {

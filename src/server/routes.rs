@@ -39,6 +39,9 @@ const BODY_LIMIT: usize = 1 << 20;
 /// gets the response rather than a reset connection.
 const DRAIN_LIMIT: usize = 16 << 20;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a create pauses between its check and its write under the `create-race` fault: long
+/// enough that concurrent creates all pass the check first.
+const CREATE_RACE_PAUSE: Duration = Duration::from_millis(100);
 
 /// Whether `s` is a well-formed project id: 24 lower-case hex digits.
 pub(crate) fn is_group_id(s: &str) -> bool {
@@ -336,8 +339,10 @@ fn negotiate<'f>(family: &'f Family, headers: &HeaderMap, ignore_q: bool) -> Opt
     best.map(|(_, v)| v)
 }
 
-/// Whether the request's `Content-Type` is one the family reads bodies in.
-fn content_type_ok(family: &Family, headers: &HeaderMap) -> bool {
+/// Whether the request's `Content-Type` is one the family reads bodies in: type and subtype
+/// compare case-insensitively and parameters (`charset=UTF-8`) are ignored (contract section 9).
+/// `exact` (a fault) compares the whole header value as written.
+fn content_type_ok(family: &Family, headers: &HeaderMap, exact: bool) -> bool {
     let Some(ct) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -347,7 +352,13 @@ fn content_type_ok(family: &Family, headers: &HeaderMap) -> bool {
         .iter()
         .map(|v| &v.media_type)
         .chain(family.extra_request_content_types.iter())
-        .any(|m| m.eq_ignore_ascii_case(media))
+        .any(|m| {
+            if exact {
+                m == ct
+            } else {
+                m.eq_ignore_ascii_case(media)
+            }
+        })
 }
 
 /// The schema of a type under a version; under the `v2023-fields-in-2025` fault, with the
@@ -786,7 +797,11 @@ impl Ctx<'_> {
         let op = self.op;
         let gid = self.group_id;
 
-        if !content_type_ok(self.family, &self.parts.headers) {
+        if !content_type_ok(
+            self.family,
+            &self.parts.headers,
+            faults.has(Fault::ContentTypeExact),
+        ) {
             let mut accepted: Vec<&str> = self
                 .family
                 .versions
@@ -877,7 +892,15 @@ impl Ctx<'_> {
         };
 
         let store = self.state.store();
-        let result = if op.kind == OperationKind::Create {
+        let result = if op.kind == OperationKind::Create && faults.has(Fault::CreateRace) {
+            // The race the faithful store rules out: check, let other requests run, then write.
+            if store.get(gid, &t.name).is_some() {
+                Err(StateError::AlreadyConfigured)
+            } else {
+                tokio::time::sleep(CREATE_RACE_PAUSE).await;
+                store.create(gid, &t.name, fields, true)
+            }
+        } else if op.kind == OperationKind::Create {
             store.create(
                 gid,
                 &t.name,

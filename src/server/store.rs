@@ -89,6 +89,9 @@ impl Store {
 
     /// Creates the integration; returns every integration of the project afterwards.
     /// `overwrite` (a fault) replaces a configured one instead of refusing.
+    ///
+    /// The check and the write happen under one lock, so of concurrent creates of one type
+    /// exactly one succeeds and the others see it configured (contract section 9).
     pub(crate) fn create(
         &self,
         group: &str,
@@ -189,6 +192,26 @@ mod tests {
 
     fn fields(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn concurrent_creates_of_one_type_have_one_winner() {
+        let s = std::sync::Arc::new(Store::new());
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    s.create("g", "A", fields(json!({ "k": i })), false).is_ok()
+                })
+            })
+            .collect();
+        let won = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(won, 1);
+        assert_eq!(s.all("g").len(), 1);
     }
 
     #[test]

@@ -82,14 +82,37 @@ fn kind_name(kind: FieldKind) -> &'static str {
     }
 }
 
-/// Whether `s` is an absolute http(s) URL with a host.
-fn is_http_url(s: &str) -> bool {
-    match url::Url::parse(s) {
-        Ok(u) => {
-            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
-        }
-        Err(_) => false,
+/// Whether `s` is an absolute http(s) URL (contract sections 5 and 9): scheme `http` or
+/// `https` in any case, a non-empty host, an optional port.
+///
+/// The text itself is checked before it is parsed, because the URL parser is lenient where the
+/// rule is not: it trims surrounding spaces and drops tabs and newlines, and it reads
+/// `https:///x` or `https:x` as if the host were `x`.
+pub(crate) fn is_http_url(s: &str) -> bool {
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
     }
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    if !["http", "https"]
+        .iter()
+        .any(|w| scheme.eq_ignore_ascii_case(w))
+    {
+        return false;
+    }
+    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host_port.starts_with('[') {
+        host_port.split_once(']').map_or("", |(h, _)| h)
+    } else {
+        host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
+    };
+    if host.is_empty() {
+        return false;
+    }
+    url::Url::parse(s).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()))
 }
 
 /// Validates `body` against `t`. On success, returns the settable fields sent (not null), to
@@ -238,7 +261,11 @@ pub(crate) fn body(
         };
         let is_url = f.format.as_deref() == Some("uri");
         let url_unchecked = is_url && faults.has(Fault::UrlUnchecked);
-        let n = s.chars().count();
+        let n = if faults.has(Fault::LengthCountsBytes) {
+            s.len()
+        } else {
+            s.chars().count()
+        };
         if !faults.has(Fault::LengthUnchecked) {
             if let Some(min) = f.min_length {
                 if n < min {
@@ -254,8 +281,10 @@ pub(crate) fn body(
         if f.required && s.is_empty() && !faults.has(Fault::LengthUnchecked) {
             return Err(settings(f, "must not be empty"));
         }
-        if let Some(p) = &f.pattern {
-            if !faults.has(Fault::PatternUnchecked) && !url_unchecked {
+        // A URL field is judged by the URL rule alone: its spec pattern only approximates the
+        // rule, and must not refuse what the rule accepts (contract section 9).
+        if let Some(p) = f.pattern.as_ref().filter(|_| !is_url) {
+            if !faults.has(Fault::PatternUnchecked) {
                 // patterns are compiled at startup; one that is missing is not checked
                 if patterns.get(p).is_some_and(|re| !re.is_match(s)) {
                     return Err(settings(f, &format!("must match {p}")));
@@ -326,4 +355,41 @@ pub(crate) fn partial(t: &IntegrationType, body: &Value, skip: Option<&str>) -> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_http_url;
+
+    #[test]
+    fn urls_follow_the_contract_rule() {
+        for ok in [
+            "https://hooks.example.com/x",
+            "HTTPS://HOOKS.EXAMPLE.COM/x",
+            "Http://h.example",
+            "http://h.example:8080/a?b#c",
+            "https://user:pass@h.example/x",
+            "http://[::1]:8080/x",
+            "https://hooks.example.com/ünï-cödé",
+        ] {
+            assert!(is_http_url(ok), "{ok}");
+        }
+        for bad in [
+            "ftp://hooks.example.com/x",
+            "/services/x",
+            "hooks.example.com/x",
+            "https:///x",
+            "https://",
+            "https:x",
+            "https://user@/x",
+            "https://:8080/x",
+            " https://h.example/x",
+            "https://h.example/x ",
+            "https://h.ex\tample/x",
+            "https//h.example/x",
+            "",
+        ] {
+            assert!(!is_http_url(bad), "{bad:?}");
+        }
+    }
 }

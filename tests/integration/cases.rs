@@ -26,7 +26,9 @@ fn cases_cover_every_category_of_every_family_with_unique_ids() {
             c.id
         );
         assert!(
-            c.steps.iter().any(|s| s.role == Role::Test),
+            c.steps
+                .iter()
+                .any(|s| matches!(s.role, Role::Test | Role::Concurrent)),
             "{} has no request under test",
             c.id
         );

@@ -500,3 +500,56 @@ async fn har_export_holds_every_exchange_as_valid_har_without_secrets() {
     );
     srv.shutdown().await.unwrap();
 }
+
+/// A concurrent group is reproduced as one: every request of the group in the background, then
+/// `wait`, so the script shows the race (here: the `create-race` fault lets all four win).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_group_is_reproduced_in_the_background() {
+    assert!(
+        Command::new("curl").arg("--version").output().is_ok(),
+        "curl is needed to replay a reproduction"
+    );
+    let harness = integrations_conformance::runner::Harness::bundled().unwrap();
+    let case = case::generate(&harness.model)
+        .into_iter()
+        .find(|c| c.id == "cloud-manager/cmCreateIntegration/concurrent-creates-one-wins")
+        .expect("the concurrency case");
+    let srv = server::spawn(ServerConfig {
+        faults: vec![Fault::CreateRace],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let target = integrations_conformance::target::embedded(&srv).unwrap();
+    let family = harness.model.family(&case.family).unwrap();
+    let script = report::reproduce(&case, &case.secrets, 0, family, &harness.model, &target);
+    assert_eq!(script.matches(" &\n").count(), 4, "{script}");
+    assert_eq!(script.matches("\nwait\n").count(), 1, "{script}");
+    let c = &srv.credentials;
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", &format!("set -u\n{script}")])
+        .env("CONFORMANCE_TARGET", &srv.base_url)
+        .env(
+            "CONFORMANCE_AUTH",
+            format!("digest:{}:{}", c.owner.public, c.owner.private),
+        )
+        .env("CONFORMANCE_CM_GROUP_ID", &c.cm_group_id);
+    for i in 1..=case.secrets.len() {
+        cmd.env(format!("SECRET_{i}"), format!("race-secret-{i}-0123456789"));
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wins = stdout.matches("HTTP/1.1 200").count()
+        + (1..4)
+            .filter(|k| stdout.contains(&format!("step {k} (concurrent): 200")))
+            .count();
+    assert_eq!(wins, 4, "the race shows in the reproduction:\n{stdout}");
+    srv.shutdown().await.ok();
+}
