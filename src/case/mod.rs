@@ -685,6 +685,40 @@ pub(crate) fn setup_create(
     (step, body)
 }
 
+/// The requests that configure `ty` when `kind` needs it configured to succeed (get, delete, an
+/// update that is no upsert); for baselines whose negative request addresses something else.
+pub(crate) fn prepared(
+    cx: &Ctx<'_>,
+    version: &Version,
+    ty: &crate::model::IntegrationType,
+    kind: OperationKind,
+    seed: &str,
+) -> BaselineState {
+    let needs = match kind {
+        OperationKind::Get | OperationKind::Delete => true,
+        OperationKind::Update => !cx.op(kind).update.is_some_and(|u| u.upsert),
+        OperationKind::List | OperationKind::Create => false,
+    };
+    let requests = if needs {
+        vec![configure(cx, version, ty, seed)]
+    } else {
+        Vec::new()
+    };
+    BaselineState::Prepared(requests)
+}
+
+/// A create of `ty` with a valid minimal body.
+pub(crate) fn configure(
+    cx: &Ctx<'_>,
+    version: &Version,
+    ty: &crate::model::IntegrationType,
+    seed: &str,
+) -> Request {
+    let body = values::valid_body(ty, seed, values::Fill::Minimal);
+    cx.request(OperationKind::Create, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(body)))
+}
+
 /// A verification step: `ty` is configured as `stored` (or not configured at all).
 pub(crate) fn verify_state(
     cx: &Ctx<'_>,

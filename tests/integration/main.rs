@@ -5,6 +5,7 @@
 mod cases;
 mod cli;
 mod hostile;
+mod negatives;
 mod report;
 mod selftest;
 mod server;
