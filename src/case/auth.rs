@@ -226,9 +226,15 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     .requires(Requirement::NoAccessProject)
                     .step(Role::Test, req, vec![Expect::Error { rule, field: None }])
                     .build(cx)
-                    .derived(Baseline::new(request(), "project without access").state(
-                        prepared(cx, version, ty, kind, &cx.id(kind, "auth#baseline")),
-                    )),
+                    .derived(
+                        Baseline::new(request(), "project without access").state(prepared(
+                            cx,
+                            version,
+                            ty,
+                            kind,
+                            &cx.id(kind, "auth#baseline"),
+                        )),
+                    ),
             );
         }
     }

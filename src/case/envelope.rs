@@ -95,20 +95,22 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 kind,
                 OperationKind::Update | OperationKind::Delete | OperationKind::Get
             );
-            out.push(super::refused(
-                cx,
-                version,
-                ty,
-                kind,
-                &s,
-                Category::Envelope,
-                format!("{flag}=yes is refused"),
-                req,
-                rule,
-                Some(flag.to_owned()),
-                pre,
-            )
-            .derived(Baseline::new(valid, format!("query {flag}=yes"))));
+            out.push(
+                super::refused(
+                    cx,
+                    version,
+                    ty,
+                    kind,
+                    &s,
+                    Category::Envelope,
+                    format!("{flag}=yes is refused"),
+                    req,
+                    rule,
+                    Some(flag.to_owned()),
+                    pre,
+                )
+                .derived(Baseline::new(valid, format!("query {flag}=yes"))),
+            );
         }
     }
 
@@ -121,12 +123,7 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         // Once the type is configured the same get succeeds: the missing configuration is the
         // one fault.
         let baseline = Baseline::new(req.clone(), format!("{} not configured", ty.name)).state(
-            BaselineState::SetupAdded(vec![configure(
-                cx,
-                version,
-                ty,
-                "enveloped-error#baseline",
-            )]),
+            BaselineState::SetupAdded(vec![configure(cx, version, ty, "enveloped-error#baseline")]),
         );
         out.push(
             CaseBuilder::new(
@@ -162,9 +159,7 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             .request(OperationKind::Create, version, Some(&ty.name))
             .with_query("envelope", "true");
         let baseline = Baseline::new(
-            template
-                .clone()
-                .with_body(Body::Json(Value::Object(valid))),
+            template.clone().with_body(Body::Json(Value::Object(valid))),
             format!("body without {}", field.name),
         );
         let req = template.with_body(Body::Json(Value::Object(body)));

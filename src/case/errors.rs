@@ -196,20 +196,22 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 } else {
                     Category::Errors
                 };
-                out.push(refused(
-                    cx,
-                    version,
-                    ty,
-                    kind,
-                    &s,
-                    category,
-                    format!("{kind} of an unconfigured {}", ty.name),
-                    req,
-                    rule,
-                    None,
-                    false,
-                )
-                .derived(baseline));
+                out.push(
+                    refused(
+                        cx,
+                        version,
+                        ty,
+                        kind,
+                        &s,
+                        category,
+                        format!("{kind} of an unconfigured {}", ty.name),
+                        req,
+                        rule,
+                        None,
+                        false,
+                    )
+                    .derived(baseline),
+                );
             }
             let kind = OperationKind::Create;
             let Some(rule) = cx.rule(kind, Situation::AlreadyConfigured) else {

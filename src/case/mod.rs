@@ -120,7 +120,10 @@ pub enum Body {
     Raw(String),
     /// A valid JSON object padded with whitespace inside its braces to `size` bytes (payload
     /// limits): valid apart from its size.
-    Oversized { value: Value, size: usize },
+    Oversized {
+        value: Value,
+        size: usize,
+    },
 }
 
 impl Body {

@@ -317,20 +317,22 @@ fn invalid_params(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out: &mu
                     );
                 out.push(b.build(cx).derived(baseline));
             } else {
-                out.push(refused(
-                    cx,
-                    version,
-                    ty,
-                    kind,
-                    &s,
-                    Category::Pagination,
-                    title,
-                    req,
-                    rule.clone(),
-                    Some(param.name.clone()),
-                    kind == OperationKind::Update,
-                )
-                .derived(baseline));
+                out.push(
+                    refused(
+                        cx,
+                        version,
+                        ty,
+                        kind,
+                        &s,
+                        Category::Pagination,
+                        title,
+                        req,
+                        rule.clone(),
+                        Some(param.name.clone()),
+                        kind == OperationKind::Update,
+                    )
+                    .derived(baseline),
+                );
             }
         }
     }

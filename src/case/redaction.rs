@@ -6,8 +6,7 @@ use serde_json::{json, Value};
 
 use super::values::{self, Fill};
 use super::{
-    masked, setup_all, setup_create, Baseline, Body, Case, CaseBuilder, Category, Ctx, Expect,
-    Role,
+    masked, setup_all, setup_create, Baseline, Body, Case, CaseBuilder, Category, Ctx, Expect, Role,
 };
 use crate::model::{IntegrationType, OperationKind, SecretKind, Situation, Version};
 
@@ -120,9 +119,7 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
         body.insert("unexpectedAttribute".into(), json!("x"));
         let template = cx.request(OperationKind::Create, version, Some(&ty.name));
         let baseline = Baseline::new(
-            template
-                .clone()
-                .with_body(Body::Json(Value::Object(valid))),
+            template.clone().with_body(Body::Json(Value::Object(valid))),
             "body unexpectedAttribute = \"x\"",
         );
         let req = template.with_body(Body::Json(Value::Object(body.clone())));

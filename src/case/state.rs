@@ -208,27 +208,27 @@ fn refused_update(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &m
     sent.insert("unexpectedAttribute".into(), Value::String("x".into()));
     let template = cx.request(kind, version, Some(&ty.name));
     let baseline = super::Baseline::new(
-        template
-            .clone()
-            .with_body(Body::Json(Value::Object(valid))),
+        template.clone().with_body(Body::Json(Value::Object(valid))),
         "body unexpectedAttribute = \"x\"",
     );
     let req = template.with_body(Body::Json(Value::Object(sent)));
-    out.push(super::refused(
-        cx,
-        version,
-        ty,
-        kind,
-        &s,
-        Category::State,
-        format!(
-            "a refused {} update changes nothing, not even its valid fields",
-            ty.name
-        ),
-        req,
-        rule,
-        Some("unexpectedAttribute".into()),
-        true,
-    )
-    .derived(baseline));
+    out.push(
+        super::refused(
+            cx,
+            version,
+            ty,
+            kind,
+            &s,
+            Category::State,
+            format!(
+                "a refused {} update changes nothing, not even its valid fields",
+                ty.name
+            ),
+            req,
+            rule,
+            Some("unexpectedAttribute".into()),
+            true,
+        )
+        .derived(baseline),
+    );
 }

@@ -128,7 +128,11 @@ struct Negative {
 
 impl Negative {
     /// `baseline` with `field` set to `value`.
-    fn set(baseline: &Map<String, Value>, field: &str, value: Value) -> (Map<String, Value>, String) {
+    fn set(
+        baseline: &Map<String, Value>,
+        field: &str,
+        value: Value,
+    ) -> (Map<String, Value>, String) {
         let mut body = baseline.clone();
         let label = format!("body {field} = {}", short(&value));
         body.insert(field.to_owned(), value);
@@ -424,7 +428,7 @@ fn body_shape(
     let shapes: Vec<(&str, &str, Body, String, Situation)> = vec![
         (
             "malformed-json",
-            "a body that is not JSON (the valid body cut short)",
+            "a body that is not JSON",
             Body::Raw(text[..text.len() - 1].to_owned()),
             "body text without its closing brace".into(),
             Situation::MalformedJson,
@@ -581,10 +585,11 @@ fn rule_values(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut 
             let sc = cx.type_scenario(version, ty, &format!("rule-{}-{label}", field.name));
             let mut body = base_body(ty, &cx.id(kind, &sc));
             body.insert(field.name.clone(), json!(value));
+            // The value itself stays out of the title: it may be a secret.
             let title = format!(
-                "field {name} as {value:?} is {} ({label}): accepted and stored",
-                rule.as_str(),
-                name = field.name
+                "field {} is {} ({label}): accepted, stored and returned",
+                field.name,
+                rule.as_str()
             );
             out.push(super::accepted(
                 cx,

@@ -27,7 +27,12 @@ fn is_negative(step: &Step) -> bool {
 fn negatives(cases: &[Case]) -> Vec<(&Case, &Step)> {
     cases
         .iter()
-        .flat_map(|c| c.steps.iter().filter(|s| is_negative(s)).map(move |s| (c, s)))
+        .flat_map(|c| {
+            c.steps
+                .iter()
+                .filter(|s| is_negative(s))
+                .map(move |s| (c, s))
+        })
         .collect()
 }
 
@@ -152,7 +157,10 @@ fn every_negative_differs_from_its_baseline_in_exactly_one_component() {
     let mut twice = step.baseline.clone().expect("a baseline");
     twice.request = twice.request.with_query("pretty", "true");
     assert_eq!(differences(&disc, &step.request, &twice).len(), 2);
-    assert!(missing.is_empty(), "negatives without a baseline: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "negatives without a baseline: {missing:#?}"
+    );
     assert!(
         offending.is_empty(),
         "negatives that do not break exactly one thing ({}): {offending:#?}",
@@ -268,7 +276,11 @@ async fn every_negative_baseline_is_accepted_by_the_reference_server() {
     let negs = negatives(&cases);
     let mut baselines: Vec<Case> = negs
         .iter()
-        .filter_map(|(c, s)| s.baseline.as_ref().map(|b| baseline_case(&harness.model, c, b)))
+        .filter_map(|(c, s)| {
+            s.baseline
+                .as_ref()
+                .map(|b| baseline_case(&harness.model, c, b))
+        })
         .collect();
     // The run can fail: a negative request standing in for its own baseline is refused.
     let (c, step) = negs
