@@ -77,6 +77,54 @@ mod tests {
         );
     }
 
+    /// The spec's pattern is a stand-in for the rule: it must accept every value the rule
+    /// allows and, for the breakers, agree with the rule.
+    #[test]
+    fn the_spec_patterns_agree_with_their_rules() {
+        let model = crate::model::bundled().unwrap();
+        let mut checked = 0;
+        for ty in model
+            .families
+            .iter()
+            .flat_map(|f| f.versions.iter())
+            .flat_map(|v| v.types.iter())
+        {
+            for f in ty.fields.iter() {
+                let (Some(rule), Some(pattern)) = (f.rule, &f.pattern) else {
+                    continue;
+                };
+                let re = regex::Regex::new(pattern).unwrap();
+                let valid =
+                    crate::case::values::valid_value(f, "seed", crate::case::values::Fill::Minimal);
+                let valid = valid.as_str().unwrap();
+                let allowed = [
+                    valid.to_owned(),
+                    "http://h:8080/x".to_owned(),
+                    "https://user:pw@hooks.example.com/x".to_owned(),
+                    "https://[::1]/x".to_owned(),
+                    "HtTpS://Example.com".to_owned(),
+                ];
+                for v in allowed
+                    .iter()
+                    .cloned()
+                    .chain(accepted(rule, valid).into_iter().map(|(_, v)| v))
+                {
+                    assert!(re.is_match(&v), "{}.{}: {v} refused", ty.name, f.name);
+                }
+                for (label, v) in breakers(rule, valid) {
+                    assert!(
+                        !re.is_match(&v),
+                        "{}.{}: {label} {v} accepted",
+                        ty.name,
+                        f.name
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 0);
+    }
+
     #[test]
     fn an_upper_case_scheme_and_host_is_a_valid_url() {
         let a = accepted(FieldRule::AbsoluteHttpUrl, "https://hooks.example.com/a/B");

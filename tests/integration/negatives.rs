@@ -119,6 +119,26 @@ fn differences(disc: &str, test: &Request, baseline: &Baseline) -> Vec<String> {
 }
 
 #[test]
+fn an_oversized_negative_is_its_baseline_body_padded_with_whitespace() {
+    let model = integrations_conformance::model::bundled().unwrap();
+    let cases = case::generate(&model);
+    let mut seen = 0;
+    for (c, step) in negatives(&cases) {
+        let Body::Oversized { value, size } = &step.request.body else {
+            continue;
+        };
+        let bytes = step.request.body.bytes().expect("a body");
+        assert_eq!(bytes.len(), *size, "{}", c.id);
+        let parsed: Value = serde_json::from_slice(&bytes).expect("still valid JSON");
+        assert_eq!(&parsed, value, "{}", c.id);
+        let baseline = step.baseline.as_ref().expect("a baseline");
+        assert_eq!(baseline.request.body, Body::Json(value.clone()), "{}", c.id);
+        seen += 1;
+    }
+    assert!(seen > 0, "no oversized negative");
+}
+
+#[test]
 fn every_negative_differs_from_its_baseline_in_exactly_one_component() {
     let model = integrations_conformance::model::bundled().unwrap();
     let cases = case::generate(&model);
