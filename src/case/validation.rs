@@ -147,13 +147,14 @@ impl Negative {
     }
 }
 
-/// A value as a mutation label shows it: long strings cut.
+/// A value as a mutation label shows it: whole, or (long strings) only its length, so that a
+/// secret is either shown whole, and replaced by the scrubber like any secret, or not at all.
 fn short(v: &Value) -> String {
-    let text = v.to_string();
-    if text.chars().count() > 40 {
-        format!("{}…", text.chars().take(40).collect::<String>())
-    } else {
-        text
+    match v.as_str() {
+        Some(text) if text.chars().count() > 40 => {
+            format!("a string of {} characters", text.chars().count())
+        }
+        _ => v.to_string(),
     }
 }
 
@@ -271,11 +272,12 @@ fn field_rules(
             // breakers come from the rule.
             Some(r) => {
                 for (label, broken) in rules::breakers(r, &valid) {
+                    let (body, _) = Negative::set(&base, name, json!(broken));
                     refuse(
                         out,
                         format!("rule-{name}-{label}"),
                         format!("field {name} is not {} ({label})", r.as_str()),
-                        Negative::set(&base, name, json!(broken)),
+                        (body, format!("body {name}: {label} ({})", r.as_str())),
                         Situation::InvalidSettings,
                         Some(name.clone()),
                     );
