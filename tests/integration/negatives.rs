@@ -355,3 +355,59 @@ async fn every_negative_baseline_is_accepted_by_the_reference_server() {
         refused.len()
     );
 }
+
+/// The reproduction of an oversized negative writes the same bytes the runner sends: the valid
+/// body padded inside its braces, its secrets as shell variables.
+#[test]
+fn the_curl_reproduction_of_an_oversized_body_writes_the_padded_valid_body() {
+    use integrations_conformance::auth::AuthSpec;
+    use integrations_conformance::target::{self, Target};
+
+    let model = integrations_conformance::model::bundled().unwrap();
+    let cases = case::generate(&model);
+    let (c, step) = negatives(&cases)
+        .into_iter()
+        .find(|(_, s)| matches!(s.request.body, Body::Oversized { .. }))
+        .expect("an oversized negative");
+    let failing = c.steps.iter().position(|s| std::ptr::eq(s, step)).unwrap();
+    let family = model.families.iter().find(|f| f.name == c.family).unwrap();
+    let target = Target {
+        base_url: target::parse_base_url("http://127.0.0.1:9").unwrap(),
+        atlas_group_id: Some("5e2211c17a3e5a48f5497de3".into()),
+        cm_group_id: Some("5e2211c17a3e5a48f5497de4".into()),
+        other_group_id: None,
+        auth: AuthSpec::Digest {
+            public: "pub".into(),
+            private: "priv".into(),
+        },
+        read_only: None,
+        token_expirer: None,
+        nonce_expirer: None,
+        insecure: false,
+        use_env_proxy: false,
+    };
+    let script = integrations_conformance::report::reproduce(
+        c, &c.secrets, failing, family, &model, &target,
+    );
+    let line = script
+        .lines()
+        .find(|l| l.starts_with(&format!("BODY_FILE_{failing}=")))
+        .unwrap_or_else(|| panic!("no body file line in {script}"));
+    for s in &c.secrets {
+        assert!(!line.contains(s.as_str()), "a secret in the script");
+    }
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg("-c").arg(format!(
+        "{line}\ncat \"$BODY_FILE_{failing}\"; rm -f \"$BODY_FILE_{failing}\""
+    ));
+    for (i, s) in c.secrets.iter().enumerate() {
+        cmd.env(format!("SECRET_{}", i + 1), s);
+    }
+    let out = cmd.output().expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, step.request.body.bytes().unwrap());
+}
