@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use integrations_conformance::case::{
     self, Baseline, BaselineState, Body, Case, Category, Expect, Lane, Request, Role, Step,
 };
-use integrations_conformance::model::{Model, ProjectKind};
+use integrations_conformance::model::{Model, ProjectKind, Situation};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
 use integrations_conformance::target;
@@ -168,6 +168,28 @@ fn every_negative_differs_from_its_baseline_in_exactly_one_component() {
                 ));
             }
         }
+        // The error expected is the one that names the fault.
+        for e in &step.expect {
+            if let Expect::Error { rule, field } = e {
+                if !situation_fits(&diff[0], rule.situation) {
+                    offending.push(format!(
+                        "{}: a {} mutation expects {}",
+                        c.id,
+                        diff[0],
+                        rule.situation.as_str()
+                    ));
+                }
+                // A changed body key is the field the error names.
+                if let (Some(key), Some(field)) = (diff[0].strip_prefix("body key "), field) {
+                    if key != field {
+                        offending.push(format!(
+                            "{}: body key {key} changed, error names {field}",
+                            c.id
+                        ));
+                    }
+                }
+            }
+        }
         if baseline.mutation.trim().is_empty() {
             offending.push(format!("{}: no mutation label", c.id));
         }
@@ -186,6 +208,39 @@ fn every_negative_differs_from_its_baseline_in_exactly_one_component() {
         "negatives that do not break exactly one thing ({}): {offending:#?}",
         offending.len()
     );
+}
+
+/// Whether the error situation a negative expects is one its changed component can cause.
+fn situation_fits(component: &str, situation: Situation) -> bool {
+    use Situation::*;
+    let allowed: &[Situation] = match component {
+        "method" => &[MethodNotAllowed],
+        "path" => &[UnknownPath],
+        "path type" => &[InvalidIntegrationType, UnsupportedType],
+        "project" => &[
+            InvalidGroupId,
+            GroupNotFound,
+            WrongProjectKind,
+            NoProjectAccess,
+        ],
+        "credential" => &[Unauthenticated, ReadOnlyWrite],
+        "accept" => &[UnsupportedVersion],
+        "content-type" => &[UnsupportedMediaType],
+        "query" => &[InvalidQueryParameter],
+        "body" => &[MalformedJson, BodyNotObject, PayloadTooLarge],
+        c if c.starts_with("body key ") => &[
+            WrongJsonType,
+            TypeMissing,
+            TypeMismatch,
+            RequiredMissing,
+            UnknownAttribute,
+            EnumInvalid,
+            InvalidSettings,
+        ],
+        c if c.starts_with("state") => &[NotConfigured, AlreadyConfigured],
+        _ => &[],
+    };
+    allowed.contains(&situation)
 }
 
 fn discriminator(model: &Model) -> String {
