@@ -1136,10 +1136,39 @@ fn cases(args: CasesArgs) -> CliResult<u8> {
                         "category": c.category.as_str(),
                         "title": scrubber.clean(&c.title),
                         "requires": c.requires,
-                        "steps": c.steps.iter().map(|s| json!({
-                            "role": role(s.role),
-                            "request": scrubber.clean(&s.request.line()),
-                        })).collect::<Vec<_>>(),
+                        "steps": c.steps.iter().map(|s| {
+                            let mut step = json!({
+                                "role": role(s.role),
+                                "request": scrubber.clean(&s.request.line()),
+                            });
+                            // A negative's valid request, the one thing changed, and the state
+                            // it runs in (the requests of a state change as request lines).
+                            if let Some(b) = &s.baseline {
+                                let lines = |rs: &[case::Request]| {
+                                    rs.iter()
+                                        .map(|r| scrubber.clean(&r.line()))
+                                        .collect::<Vec<_>>()
+                                };
+                                let state = match &b.state {
+                                    case::BaselineState::Same => json!({"kind": "same"}),
+                                    case::BaselineState::SetupRemoved => {
+                                        json!({"kind": "setup-removed"})
+                                    }
+                                    case::BaselineState::SetupAdded(rs) => {
+                                        json!({"kind": "setup-added", "requests": lines(rs)})
+                                    }
+                                    case::BaselineState::Prepared(rs) => {
+                                        json!({"kind": "prepared", "requests": lines(rs)})
+                                    }
+                                };
+                                step["baseline"] = json!({
+                                    "request": scrubber.clean(&b.request.line()),
+                                    "mutation": scrubber.clean(&b.mutation),
+                                    "state": state,
+                                });
+                            }
+                            step
+                        }).collect::<Vec<_>>(),
                     })
                 })
                 .collect();

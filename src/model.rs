@@ -90,6 +90,30 @@ pub enum FieldKind {
     Number,
 }
 
+/// A rule the contract states in words for a field, which its `pattern` only approximates
+/// (`x-rule`): generated negative values break the rule itself, never merely the regex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FieldRule {
+    /// An absolute URL: scheme `http` or `https` compared case-insensitively, a non-empty
+    /// host, an optional port (contract sections 5 and 9).
+    AbsoluteHttpUrl,
+}
+
+impl FieldRule {
+    pub const ALL: [FieldRule; 1] = [FieldRule::AbsoluteHttpUrl];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldRule::AbsoluteHttpUrl => "absolute-http-url",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FieldRule> {
+        FieldRule::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
 /// How a secret field comes back in responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -133,6 +157,8 @@ pub struct Field {
     pub default: Option<Value>,
     pub example: Option<Value>,
     pub secret: Option<SecretKind>,
+    /// The contract's rule for the value, when a pattern cannot say it exactly (`x-rule`).
+    pub rule: Option<FieldRule>,
 }
 
 impl Field {
@@ -879,6 +905,10 @@ fn build_type(
             default: p.get("default").cloned(),
             example: p.get("example").cloned(),
             secret,
+            rule: p
+                .get("x-rule")
+                .and_then(Value::as_str)
+                .and_then(FieldRule::parse),
         });
     }
     if !fields.iter().any(|f| f.discriminator) {

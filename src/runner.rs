@@ -524,6 +524,7 @@ impl Runner<'_> {
                 role: Role::Setup,
                 request: req,
                 expect: Vec::new(),
+                baseline: None,
             };
             let ex = self.send(&auth, family, &step, 0, &[]).await;
             let Some(resp) = &ex.response else {
@@ -801,15 +802,10 @@ impl Runner<'_> {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_owned(),
         };
-        let body: Option<Vec<u8>> = match &req.body {
-            Body::None => None,
-            Body::Json(v) => Some(serde_json::to_vec(v).unwrap_or_default()),
-            Body::Raw(s) => Some(s.clone().into_bytes()),
-            Body::Oversized(n) => Some(oversized(*n)),
-        };
+        let body: Option<Vec<u8>> = req.body.bytes();
         let recorded_body = match &req.body {
             Body::None => None,
-            Body::Oversized(n) => Some(format!("<{n} bytes of padded JSON>")),
+            Body::Oversized { size, .. } => Some(format!("<{size} bytes of padded JSON>")),
             _ => body
                 .as_ref()
                 .map(|b| scrub(&String::from_utf8_lossy(b), secrets)),
@@ -1061,6 +1057,7 @@ fn sweep_step(
             version: version.name.clone(),
         },
         expect: Vec::new(),
+        baseline: None,
     }
 }
 
@@ -1152,18 +1149,6 @@ fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// A valid JSON object of exactly `n` bytes (padding in a string field).
-fn oversized(n: usize) -> Vec<u8> {
-    let head = b"{\"padding\":\"";
-    let tail = b"\"}";
-    let fill = n.saturating_sub(head.len() + tail.len());
-    let mut out = Vec::with_capacity(n);
-    out.extend_from_slice(head);
-    out.resize(head.len() + fill, b'a');
-    out.extend_from_slice(tail);
-    out
 }
 
 /// Replace every secret in `text` with a placeholder, also in its JSON-escaped form (`\/`).

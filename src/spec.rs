@@ -95,6 +95,9 @@ pub(crate) struct ConditionExt {
     pub(crate) equals: Value,
 }
 
+/// The rules an `x-rule` may name (see `model::FieldRule`).
+pub(crate) const FIELD_RULES: [&str; 1] = ["absolute-http-url"];
+
 pub(crate) const SECRET_KINDS: [&str; 3] = ["mask-last4", "mask-url", "write-only"];
 pub(crate) const LEVELS: [&str; 3] = ["E", "S", "C"];
 pub(crate) const METHODS: [&str; 8] = [
@@ -428,6 +431,21 @@ fn check_schema_extensions(spec: &Spec) -> Result<()> {
                         )));
                     }
                 }
+            }
+        }
+        for (field, prop) in props.into_iter().flatten() {
+            let Some(rule) = deref(raw, prop).get("x-rule") else {
+                continue;
+            };
+            if !rule.as_str().is_some_and(|r| FIELD_RULES.contains(&r)) {
+                return Err(invalid(format!(
+                    "schema {name}: field {field} has x-rule {rule}, not one of {FIELD_RULES:?}"
+                )));
+            }
+            if deref(raw, prop).get("type").and_then(Value::as_str) != Some("string") {
+                return Err(invalid(format!(
+                    "schema {name}: field {field} has an x-rule but is not a string"
+                )));
             }
         }
         if let Some(rules) = schema.get("x-conditional-required") {

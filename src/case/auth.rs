@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::values::{self, Fill};
 use super::{
-    refused, setup_create, Body, Case, CaseBuilder, Category, Credential, Ctx, Expect, Lane,
-    Project, Requirement, Role, View,
+    prepared, refused, setup_create, Baseline, Body, Case, CaseBuilder, Category, Credential, Ctx,
+    Expect, Lane, Project, Requirement, Role, View,
 };
 use crate::model::{OperationKind, Situation};
 
@@ -63,7 +63,12 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         if let Some(rule) = op.error(Situation::Unauthenticated).cloned() {
             for (s, credential, requirement, title) in credentials {
                 let req = request().with_credential(credential);
-                let pre = matches!(kind, OperationKind::Update | OperationKind::Delete);
+                // The type is configured first where the operation needs it, so that the same
+                // request with the owner's credentials succeeds.
+                let pre = matches!(
+                    kind,
+                    OperationKind::Get | OperationKind::Update | OperationKind::Delete
+                );
                 let mut case = if kind.has_type() {
                     refused(
                         cx,
@@ -97,7 +102,7 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 if let Some(r) = requirement {
                     case.requires.push(r);
                 }
-                out.push(case);
+                out.push(case.derived(Baseline::new(request(), format!("credentials: {title}"))));
             }
         }
         // Digest replay and expiry, on the operations that read (the first request must be one
@@ -122,7 +127,17 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             ] {
                 let warm = cx.request(OperationKind::List, version, None);
                 let req = request().with_credential(credential);
-                let mut b = CaseBuilder::new(cx, kind, s, Category::Auth)
+                let mut b = CaseBuilder::new(cx, kind, s, Category::Auth);
+                if kind == OperationKind::Get {
+                    // The type exists, so that the same get with fresh credentials succeeds.
+                    let (setup, stored) =
+                        setup_create(cx, version, ty, &cx.id(kind, s), Fill::Minimal);
+                    b = b
+                        .touches(&ty.name)
+                        .secrets(values::secrets_of(ty, &stored))
+                        .step(setup.role, setup.request, setup.expect);
+                }
+                b = b
                     .title(format!(
                         "{title} is refused{}",
                         if stale { " with stale=true" } else { "" }
@@ -147,7 +162,8 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                         Expect::Challenge { stale },
                     ],
                 );
-                out.push(b.build(cx));
+                let baseline = Baseline::new(request(), format!("credentials: {title}"));
+                out.push(b.build(cx).derived(baseline));
             }
         }
         if let Some(rule) = op.error(Situation::ReadOnlyWrite).cloned() {
@@ -167,7 +183,7 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 kind != OperationKind::Create,
             );
             case.requires.push(Requirement::ReadOnlyCredentials);
-            out.push(case);
+            out.push(case.derived(Baseline::new(request(), "credentials: read-only")));
         } else if matches!(kind, OperationKind::List | OperationKind::Get) {
             let s = "read-only-credentials-allowed";
             let id = cx.id(kind, s);
@@ -209,7 +225,16 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     .lane(Lane::Stateless)
                     .requires(Requirement::NoAccessProject)
                     .step(Role::Test, req, vec![Expect::Error { rule, field: None }])
-                    .build(cx),
+                    .build(cx)
+                    .derived(
+                        Baseline::new(request(), "project without access").state(prepared(
+                            cx,
+                            version,
+                            ty,
+                            kind,
+                            &cx.id(kind, "auth#baseline"),
+                        )),
+                    ),
             );
         }
     }

@@ -217,27 +217,35 @@ fn non_ascii_lengths(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
                 ty,
                 &format!("{}-non-ascii-over-max-length", field.name),
             );
-            let body = body_with(&cx.id(kind, &s), wide(max + 1));
-            let request = cx
-                .request(kind, version, Some(&ty.name))
-                .with_body(Body::Json(Value::Object(body)));
-            out.push(super::refused(
-                cx,
-                version,
-                ty,
-                kind,
-                &s,
-                Category::Validation,
-                format!(
-                    "{} of {} non-ASCII characters is one over its maximum",
-                    field.name,
-                    max + 1
-                ),
-                request,
-                rule,
-                Some(field.name.clone()),
-                false,
-            ));
+            let id = cx.id(kind, &s);
+            let template = cx.request(kind, version, Some(&ty.name));
+            // The baseline is the same body at the maximum: only the one extra character differs.
+            let baseline = template
+                .clone()
+                .with_body(Body::Json(Value::Object(body_with(&id, wide(max)))));
+            let request =
+                template.with_body(Body::Json(Value::Object(body_with(&id, wide(max + 1)))));
+            let mutation = format!("body {}: {} non-ASCII characters", field.name, max + 1);
+            out.push(
+                super::refused(
+                    cx,
+                    version,
+                    ty,
+                    kind,
+                    &s,
+                    Category::Validation,
+                    format!(
+                        "{} of {} non-ASCII characters is one over its maximum",
+                        field.name,
+                        max + 1
+                    ),
+                    request,
+                    rule,
+                    Some(field.name.clone()),
+                    false,
+                )
+                .derived(super::Baseline::new(baseline, mutation)),
+            );
         }
     }
 }

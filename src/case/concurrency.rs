@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::values::{self, Fill};
-use super::{first_page, Body, Case, CaseBuilder, Category, Ctx, Expect, Role, Step, View};
+use super::{first_page, Body, Case, CaseBuilder, Category, Ctx, Expect, Role, View};
 use crate::model::{OperationKind, Situation};
 
 /// How many creates race.
@@ -62,18 +62,14 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         );
     }
     let get = cx.request(OperationKind::Get, version, Some(&ty.name));
-    let verify = Step {
-        role: Role::Verify,
-        request: get,
-        expect: vec![
-            Expect::Status {
-                status: cx.op(OperationKind::Get).success_status,
-            },
-            Expect::Winner {
-                type_name: ty.name.clone(),
-                views,
-            },
-        ],
-    };
-    out.push(b.step(verify.role, verify.request, verify.expect).build(cx));
+    let expect = vec![
+        Expect::Status {
+            status: cx.op(OperationKind::Get).success_status,
+        },
+        Expect::Winner {
+            type_name: ty.name.clone(),
+            views,
+        },
+    ];
+    out.push(b.step(Role::Verify, get, expect).build(cx));
 }

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::values::{self, Fill};
 use super::{
-    first_page, setup_create, verify_state, Body, Case, CaseBuilder, Category, Ctx, Expect, Role,
-    View,
+    configure, first_page, setup_create, verify_state, Baseline, BaselineState, Body, Case,
+    CaseBuilder, Category, Ctx, Expect, Role, View,
 };
 use crate::model::{OperationKind, Situation};
 
@@ -82,33 +82,35 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 continue;
             };
             let s = format!("{flag}-not-boolean");
-            let mut req = cx
-                .request(kind, version, Some(&ty.name))
-                .with_query(flag, "yes");
+            let mut valid = cx.request(kind, version, Some(&ty.name));
             if op.has_body {
-                req = req.with_body(Body::Json(Value::Object(values::valid_body(
+                valid = valid.with_body(Body::Json(Value::Object(values::valid_body(
                     ty,
                     &cx.id(kind, &s),
                     Fill::Minimal,
                 ))));
             }
+            let req = valid.clone().with_query(flag, "yes");
             let pre = matches!(
                 kind,
                 OperationKind::Update | OperationKind::Delete | OperationKind::Get
             );
-            out.push(super::refused(
-                cx,
-                version,
-                ty,
-                kind,
-                &s,
-                Category::Envelope,
-                format!("{flag}=yes is refused"),
-                req,
-                rule,
-                Some(flag.to_owned()),
-                pre,
-            ));
+            out.push(
+                super::refused(
+                    cx,
+                    version,
+                    ty,
+                    kind,
+                    &s,
+                    Category::Envelope,
+                    format!("{flag}=yes is refused"),
+                    req,
+                    rule,
+                    Some(flag.to_owned()),
+                    pre,
+                )
+                .derived(Baseline::new(valid, format!("query {flag}=yes"))),
+            );
         }
     }
 
@@ -118,6 +120,11 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         let req = cx
             .request(OperationKind::Get, version, Some(&ty.name))
             .with_query("envelope", "true");
+        // Once the type is configured the same get succeeds: the missing configuration is the
+        // one fault.
+        let baseline = Baseline::new(req.clone(), format!("{} not configured", ty.name)).state(
+            BaselineState::SetupAdded(vec![configure(cx, version, ty, "enveloped-error#baseline")]),
+        );
         out.push(
             CaseBuilder::new(
                 cx,
@@ -137,19 +144,25 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     Expect::Error { rule, field: None },
                 ],
             )
-            .build(cx),
+            .build(cx)
+            .derived(baseline),
         );
     }
     if let (Some(field), Some(rule)) = (
         ty.settable_fields().find(|f| f.required),
         cx.rule(OperationKind::Create, Situation::RequiredMissing),
     ) {
-        let mut body = values::valid_body(ty, "enveloped-validation-error", Fill::Minimal);
+        let valid = values::valid_body(ty, "enveloped-validation-error", Fill::Minimal);
+        let mut body = valid.clone();
         body.remove(&field.name);
-        let req = cx
+        let template = cx
             .request(OperationKind::Create, version, Some(&ty.name))
-            .with_query("envelope", "true")
-            .with_body(Body::Json(Value::Object(body)));
+            .with_query("envelope", "true");
+        let baseline = Baseline::new(
+            template.clone().with_body(Body::Json(Value::Object(valid))),
+            format!("body without {}", field.name),
+        );
+        let req = template.with_body(Body::Json(Value::Object(body)));
         let verify = verify_state(cx, version, ty, None);
         out.push(
             CaseBuilder::new(
@@ -174,7 +187,8 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 ],
             )
             .step(verify.role, verify.request, verify.expect)
-            .build(cx),
+            .build(cx)
+            .derived(baseline),
         );
     }
     // envelope=false and pretty on list and get.

@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::values::{self, Fill};
 use super::{
-    refused, setup_create, verify_state, Body, Case, CaseBuilder, Category, Ctx, Expect, Lane,
-    Project, Requirement, Role,
+    configure, prepared, refused, setup_create, verify_state, Baseline, BaselineState, Body, Case,
+    CaseBuilder, Category, Ctx, Expect, Lane, Project, Requirement, Role,
 };
 use crate::model::{OperationKind, ProjectKind, Situation};
 
@@ -59,6 +59,28 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 r
             }
         };
+        // The baseline of a request that addresses another project or type: this request on
+        // the family's own project, with the type configured where the operation needs it.
+        let own = |mutation: String| {
+            Baseline::new(base(), mutation).state(prepared(
+                cx,
+                version,
+                ty,
+                kind,
+                &cx.id(kind, "errors#baseline"),
+            ))
+        };
+        // Another integration type on the path; a body's type names the same one, so the type
+        // is the one thing changed.
+        let with_type = |t: &str| {
+            let mut req = base();
+            req.path = format!("/integrations/{t}");
+            if let Body::Json(Value::Object(mut b)) = req.body.clone() {
+                b.insert(ty.discriminator().name.clone(), Value::String(t.to_owned()));
+                req.body = Body::Json(Value::Object(b));
+            }
+            req
+        };
         for (s, group, situation) in &groups {
             let Some(rule) = op.error(*situation).cloned() else {
                 continue;
@@ -69,7 +91,8 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     .title(format!("groupId {group}: {situation}"))
                     .lane(Lane::Stateless)
                     .step(Role::Test, req, vec![Expect::Error { rule, field: None }])
-                    .build(cx),
+                    .build(cx)
+                    .derived(own(format!("project {group}"))),
             );
         }
         if let Some(rule) = op.error(Situation::WrongProjectKind).cloned() {
@@ -84,7 +107,8 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     .lane(lane)
                     .requires(Requirement::OtherKindProject)
                     .step(Role::Test, req, vec![Expect::Error { rule, field: None }])
-                    .build(cx),
+                    .build(cx)
+                    .derived(own("project of the other kind".into())),
             );
         }
         if !kind.has_type() {
@@ -96,8 +120,7 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 ("integration-type-not-in-enum", "NOT_A_SERVICE".to_owned()),
                 ("integration-type-lower-case", lower),
             ] {
-                let mut req = base();
-                req.path = format!("/integrations/{t}");
+                let req = with_type(&t);
                 out.push(
                     CaseBuilder::new(cx, kind, s, Category::Errors)
                         .title(format!("integration type {t} is outside the enum"))
@@ -109,7 +132,8 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                                 field: None,
                             }],
                         )
-                        .build(cx),
+                        .build(cx)
+                        .derived(own(format!("integration type {t}"))),
                 );
             }
         }
@@ -117,12 +141,7 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             let Some(t) = &rule.integration_type else {
                 continue;
             };
-            let mut req = base();
-            req.path = format!("/integrations/{t}");
-            if let Body::Json(Value::Object(mut b)) = req.body.clone() {
-                b.insert(ty.discriminator().name.clone(), Value::String(t.clone()));
-                req.body = Body::Json(Value::Object(b));
-            }
+            let req = with_type(t);
             let s = format!("unsupported-type-{}", t.to_lowercase().replace('_', "-"));
             out.push(
                 CaseBuilder::new(cx, kind, &s, Category::Errors)
@@ -135,7 +154,8 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                             field: None,
                         }],
                     )
-                    .build(cx),
+                    .build(cx)
+                    .derived(own(format!("integration type {t}"))),
             );
         }
     }
@@ -161,25 +181,37 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                         Fill::Minimal,
                     ))));
                 }
+                // The same request once the type is configured is accepted: the missing
+                // configuration is the one fault.
+                let baseline = Baseline::new(req.clone(), format!("{} not configured", ty.name))
+                    .state(BaselineState::SetupAdded(vec![configure(
+                        cx,
+                        version,
+                        ty,
+                        &format!("{}#baseline", cx.id(kind, &s)),
+                    )]));
                 // A refused update of an unconfigured type is about state (no upsert).
                 let category = if kind == OperationKind::Update {
                     Category::State
                 } else {
                     Category::Errors
                 };
-                out.push(refused(
-                    cx,
-                    version,
-                    ty,
-                    kind,
-                    &s,
-                    category,
-                    format!("{kind} of an unconfigured {}", ty.name),
-                    req,
-                    rule,
-                    None,
-                    false,
-                ));
+                out.push(
+                    refused(
+                        cx,
+                        version,
+                        ty,
+                        kind,
+                        &s,
+                        category,
+                        format!("{kind} of an unconfigured {}", ty.name),
+                        req,
+                        rule,
+                        None,
+                        false,
+                    )
+                    .derived(baseline),
+                );
             }
             let kind = OperationKind::Create;
             let Some(rule) = cx.rule(kind, Situation::AlreadyConfigured) else {
@@ -193,6 +225,10 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 .request(kind, version, Some(&ty.name))
                 .with_body(Body::Json(Value::Object(second.clone())));
             let verify = verify_state(cx, version, ty, Some(&first));
+            // Without the first create the second is accepted: the existing configuration is
+            // the one fault.
+            let baseline = Baseline::new(req.clone(), format!("{} already configured", ty.name))
+                .state(BaselineState::SetupRemoved);
             out.push(
                 CaseBuilder::new(cx, kind, &s, Category::State)
                     .title(format!(
@@ -205,7 +241,8 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     .step(setup.role, setup.request, setup.expect)
                     .step(Role::Test, req, vec![Expect::Error { rule, field: None }])
                     .step(verify.role, verify.request, verify.expect)
-                    .build(cx),
+                    .build(cx)
+                    .derived(baseline),
             );
         }
     }
@@ -233,9 +270,23 @@ fn unmatched(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             ),
             _ => continue,
         };
-        let mut req = cx.request(kind, version, Some(&ty.name));
+        let valid = cx.request(kind, version, Some(&ty.name));
+        let mut req = valid.clone();
         req.method = method.to_owned();
         req.path = path;
+        // The request the unmatched one was made from: list for an unknown path, get for an
+        // unsupported method (with the type configured, so that it succeeds).
+        let (mutation, state) = match rule.situation {
+            Situation::MethodNotAllowed => (
+                format!("method {method}"),
+                prepared(cx, version, ty, kind, &cx.id(kind, "unmatched#baseline")),
+            ),
+            _ => (
+                format!("path {}", req.path),
+                BaselineState::Prepared(Vec::new()),
+            ),
+        };
+        let baseline = Baseline::new(valid, mutation).state(state);
         // No operation matches: no documented responses to hold the answer to.
         req.operation = String::new();
         let mut expect = vec![Expect::Error {
@@ -255,7 +306,8 @@ fn unmatched(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 ))
                 .lane(Lane::Stateless)
                 .step(Role::Test, req, expect)
-                .build(cx),
+                .build(cx)
+                .derived(baseline),
         );
     }
 }

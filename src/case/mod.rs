@@ -19,6 +19,7 @@ mod errors;
 mod media;
 mod pagination;
 mod redaction;
+mod rules;
 mod state;
 mod validation;
 pub mod values;
@@ -118,10 +119,40 @@ pub enum Credential {
 pub enum Body {
     None,
     Json(Value),
-    /// Bytes sent as they are (malformed JSON, an oversized body).
+    /// Bytes sent as they are (malformed JSON).
     Raw(String),
-    /// `n` bytes of a valid JSON object padded with spaces (payload limits).
-    Oversized(usize),
+    /// A valid JSON object padded with whitespace inside its braces to `size` bytes (payload
+    /// limits): valid apart from its size.
+    Oversized {
+        value: Value,
+        size: usize,
+    },
+}
+
+impl Body {
+    /// The bytes sent on the wire, `None` without a body.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        match self {
+            Body::None => None,
+            Body::Json(v) => Some(serde_json::to_vec(v).unwrap_or_default()),
+            Body::Raw(s) => Some(s.clone().into_bytes()),
+            Body::Oversized { value, size } => Some(padded(value, *size)),
+        }
+    }
+}
+
+/// `value` serialised, with spaces inserted after its opening brace (JSON whitespace) until the
+/// text is `size` bytes long; a value that is not an object is not padded.
+fn padded(value: &Value, size: usize) -> Vec<u8> {
+    let text = serde_json::to_vec(value).unwrap_or_default();
+    if !value.is_object() || text.len() >= size {
+        return text;
+    }
+    let mut out = Vec::with_capacity(size);
+    out.push(b'{');
+    out.resize(size - text.len() + 1, b' ');
+    out.extend_from_slice(&text[1..]);
+    out
 }
 
 /// One request, before the target fills in its base URL, group ids and credentials.
@@ -307,6 +338,54 @@ pub struct Step {
     pub role: Role,
     pub request: Request,
     pub expect: Vec<Expect>,
+    /// For a request under test that must be refused: the valid request it was made from by
+    /// one mutation (every negative has one; `tests/integration/cases.rs` proves both halves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+}
+
+/// The valid request a negative request was derived from, and the one thing changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Baseline {
+    /// The request a conformant target accepts (after `state`).
+    pub request: Request,
+    /// What the mutation changed, in a few words (`query pageNum=abc`, `body without type`).
+    pub mutation: String,
+    /// How the project's state before the baseline differs from the case's setup.
+    pub state: BaselineState,
+}
+
+/// The project state a baseline request runs in, relative to the case's own setup steps.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "requests")]
+pub enum BaselineState {
+    /// After the case's setup steps, as the negative request: the mutation is in the request.
+    Same,
+    /// Without the case's setup steps: the state they made is the fault (a create of a type
+    /// that is already configured). Counts as the mutation.
+    SetupRemoved,
+    /// After the case's setup steps and these requests: what the case leaves undone is the
+    /// fault (a get of a type that is not configured). Counts as the mutation.
+    SetupAdded(Vec<Request>),
+    /// After the case's setup steps and these requests, which prepare what the baseline
+    /// addresses and the negative request does not (the negative names another project, path
+    /// or method). Not a mutation: only valid beside a project, path or method mutation.
+    Prepared(Vec<Request>),
+}
+
+impl Baseline {
+    pub(crate) fn new(request: Request, mutation: impl Into<String>) -> Baseline {
+        Baseline {
+            request,
+            mutation: mutation.into(),
+            state: BaselineState::Same,
+        }
+    }
+
+    pub(crate) fn state(mut self, state: BaselineState) -> Baseline {
+        self.state = state;
+        self
+    }
 }
 
 /// What a case needs from the target beyond the main credentials.
@@ -361,6 +440,14 @@ impl Case {
         self.steps
             .iter()
             .find(|s| matches!(s.role, Role::Test | Role::Concurrent))
+    }
+
+    /// Record on the request under test the valid request it was derived from.
+    pub(crate) fn derived(mut self, baseline: Baseline) -> Case {
+        if let Some(step) = self.steps.iter_mut().find(|s| s.role == Role::Test) {
+            step.baseline = Some(baseline);
+        }
+        self
     }
 }
 
@@ -551,6 +638,7 @@ impl CaseBuilder {
             role,
             request,
             expect,
+            baseline: None,
         });
         self
     }
@@ -597,6 +685,7 @@ impl CaseBuilder {
                 role: Role::Cleanup,
                 request: req,
                 expect: Vec::new(),
+                baseline: None,
             });
         }
         self.case
@@ -621,8 +710,43 @@ pub(crate) fn setup_create(
         expect: vec![Expect::Status {
             status: cx.op(OperationKind::Create).success_status,
         }],
+        baseline: None,
     };
     (step, body)
+}
+
+/// The requests that configure `ty` when `kind` needs it configured to succeed (get, delete, an
+/// update that is no upsert); for baselines whose negative request addresses something else.
+pub(crate) fn prepared(
+    cx: &Ctx<'_>,
+    version: &Version,
+    ty: &crate::model::IntegrationType,
+    kind: OperationKind,
+    seed: &str,
+) -> BaselineState {
+    let needs = match kind {
+        OperationKind::Get | OperationKind::Delete => true,
+        OperationKind::Update => !cx.op(kind).update.is_some_and(|u| u.upsert),
+        OperationKind::List | OperationKind::Create => false,
+    };
+    let requests = if needs {
+        vec![configure(cx, version, ty, seed)]
+    } else {
+        Vec::new()
+    };
+    BaselineState::Prepared(requests)
+}
+
+/// A create of `ty` with a valid minimal body.
+pub(crate) fn configure(
+    cx: &Ctx<'_>,
+    version: &Version,
+    ty: &crate::model::IntegrationType,
+    seed: &str,
+) -> Request {
+    let body = values::valid_body(ty, seed, values::Fill::Minimal);
+    cx.request(OperationKind::Create, version, Some(&ty.name))
+        .with_body(Body::Json(Value::Object(body)))
 }
 
 /// A verification step: `ty` is configured as `stored` (or not configured at all).
@@ -654,6 +778,7 @@ pub(crate) fn verify_state(
         role: Role::Verify,
         request,
         expect,
+        baseline: None,
     }
 }
 

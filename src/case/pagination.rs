@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::values::{self, Fill};
 use super::{
-    kebab, refused, setup_all, setup_create, Body, Case, CaseBuilder, Category, Ctx, Expect,
-    PageExpect, Role, View,
+    kebab, refused, setup_all, setup_create, Baseline, Body, Case, CaseBuilder, Category, Ctx,
+    Expect, PageExpect, Role, View,
 };
 use crate::model::{OperationKind, ParamKind, QueryParam, Situation, Version};
 
@@ -296,13 +296,13 @@ fn invalid_params(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out: &mu
         };
         for (label, value) in cases.into_iter().take(take) {
             let s = cx.vs(version, &format!("{}-{label}", kebab(&param.name)));
-            let mut req = cx
-                .request(kind, version, Some(&ty.name))
-                .with_query(&param.name, &value);
+            let mut valid = cx.request(kind, version, Some(&ty.name));
             if kind.has_type() {
                 let body = values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal);
-                req = req.with_body(Body::Json(Value::Object(body)));
+                valid = valid.with_body(Body::Json(Value::Object(body)));
             }
+            let req = valid.clone().with_query(&param.name, &value);
+            let baseline = Baseline::new(valid, format!("query {}={value}", param.name));
             let title = format!("{}={value} is refused", param.name);
             if kind == OperationKind::List {
                 let b = CaseBuilder::new(cx, kind, &s, Category::Pagination)
@@ -315,21 +315,24 @@ fn invalid_params(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out: &mu
                             field: Some(param.name.clone()),
                         }],
                     );
-                out.push(b.build(cx));
+                out.push(b.build(cx).derived(baseline));
             } else {
-                out.push(refused(
-                    cx,
-                    version,
-                    ty,
-                    kind,
-                    &s,
-                    Category::Pagination,
-                    title,
-                    req,
-                    rule.clone(),
-                    Some(param.name.clone()),
-                    kind == OperationKind::Update,
-                ));
+                out.push(
+                    refused(
+                        cx,
+                        version,
+                        ty,
+                        kind,
+                        &s,
+                        Category::Pagination,
+                        title,
+                        req,
+                        rule.clone(),
+                        Some(param.name.clone()),
+                        kind == OperationKind::Update,
+                    )
+                    .derived(baseline),
+                );
             }
         }
     }

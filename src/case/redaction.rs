@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::values::{self, Fill};
 use super::{
-    masked, setup_all, setup_create, Body, Case, CaseBuilder, Category, Ctx, Expect, Role,
+    masked, setup_all, setup_create, Baseline, Body, Case, CaseBuilder, Category, Ctx, Expect, Role,
 };
 use crate::model::{IntegrationType, OperationKind, SecretKind, Situation, Version};
 
@@ -114,11 +114,15 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
     // Never echoed in an error.
     if let Some(rule) = cx.rule(OperationKind::Create, Situation::UnknownAttribute) {
         let s = cx.type_scenario(version, ty, "secret-not-echoed-in-error");
-        let mut body = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Full);
+        let valid = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Full);
+        let mut body = valid.clone();
         body.insert("unexpectedAttribute".into(), json!("x"));
-        let req = cx
-            .request(OperationKind::Create, version, Some(&ty.name))
-            .with_body(Body::Json(Value::Object(body.clone())));
+        let template = cx.request(OperationKind::Create, version, Some(&ty.name));
+        let baseline = Baseline::new(
+            template.clone().with_body(Body::Json(Value::Object(valid))),
+            "body unexpectedAttribute = \"x\"",
+        );
+        let req = template.with_body(Body::Json(Value::Object(body.clone())));
         out.push(
             CaseBuilder::new(cx, OperationKind::Create, &s, Category::Redaction)
                 .title(format!(
@@ -135,7 +139,8 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
                         field: Some("unexpectedAttribute".into()),
                     }],
                 )
-                .build(cx),
+                .build(cx)
+                .derived(baseline),
         );
     }
 }

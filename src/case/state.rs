@@ -203,25 +203,32 @@ fn refused_update(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &m
     };
     let s = cx.type_scenario(version, ty, "refused-update-changes-nothing");
     let id = cx.id(kind, &s);
-    let mut sent = values::valid_body(ty, &format!("{id}#update"), Fill::Alternate);
+    let valid = values::valid_body(ty, &format!("{id}#update"), Fill::Alternate);
+    let mut sent = valid.clone();
     sent.insert("unexpectedAttribute".into(), Value::String("x".into()));
-    let req = cx
-        .request(kind, version, Some(&ty.name))
-        .with_body(Body::Json(Value::Object(sent)));
-    out.push(super::refused(
-        cx,
-        version,
-        ty,
-        kind,
-        &s,
-        Category::State,
-        format!(
-            "a refused {} update changes nothing, not even its valid fields",
-            ty.name
-        ),
-        req,
-        rule,
-        Some("unexpectedAttribute".into()),
-        true,
-    ));
+    let template = cx.request(kind, version, Some(&ty.name));
+    let baseline = super::Baseline::new(
+        template.clone().with_body(Body::Json(Value::Object(valid))),
+        "body unexpectedAttribute = \"x\"",
+    );
+    let req = template.with_body(Body::Json(Value::Object(sent)));
+    out.push(
+        super::refused(
+            cx,
+            version,
+            ty,
+            kind,
+            &s,
+            Category::State,
+            format!(
+                "a refused {} update changes nothing, not even its valid fields",
+                ty.name
+            ),
+            req,
+            rule,
+            Some("unexpectedAttribute".into()),
+            true,
+        )
+        .derived(baseline),
+    );
 }

@@ -5,7 +5,9 @@
 use serde_json::Value;
 
 use super::values::{self, Fill};
-use super::{refused, setup_create, Body, Case, CaseBuilder, Category, Ctx, Expect, Role, View};
+use super::{
+    refused, setup_create, Baseline, Body, Case, CaseBuilder, Category, Ctx, Expect, Role, View,
+};
 use crate::model::{OperationKind, Situation, Version};
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
@@ -47,8 +49,12 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         };
         if let Some(rule) = op.error(Situation::UnsupportedVersion).cloned() {
             for (s, accept) in &refused_accepts {
-                let req = with_body(cx.request(kind, newest, Some(&ty.name)), &cx.id(kind, s))
-                    .with_accept(accept.as_deref());
+                let valid = with_body(cx.request(kind, newest, Some(&ty.name)), &cx.id(kind, s));
+                let req = valid.clone().with_accept(accept.as_deref());
+                let baseline = Baseline::new(
+                    valid,
+                    format!("Accept {}", accept.as_deref().unwrap_or("absent")),
+                );
                 let title = format!(
                     "Accept {} is refused",
                     accept.as_deref().unwrap_or("absent")
@@ -65,7 +71,12 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                         req,
                         rule.clone(),
                         None,
-                        matches!(kind, OperationKind::Update | OperationKind::Delete),
+                        // Configured first where the operation needs it, so that the same
+                        // request with a supported Accept succeeds.
+                        matches!(
+                            kind,
+                            OperationKind::Get | OperationKind::Update | OperationKind::Delete
+                        ),
                     )
                 } else {
                     CaseBuilder::new(cx, kind, s, Category::Versions)
@@ -80,7 +91,7 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                         )
                         .build(cx)
                 };
-                out.push(case);
+                out.push(case.derived(baseline));
             }
         }
         // Each version is answered in its own media type.

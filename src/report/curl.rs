@@ -140,7 +140,7 @@ fn secret_field(body: &Value, secret: &str) -> Option<String> {
 
 fn body_text(body: &Body) -> Option<String> {
     match body {
-        Body::None | Body::Oversized(_) => None,
+        Body::None | Body::Oversized { .. } => None,
         Body::Json(v) => Some(serde_json::to_string(v).unwrap_or_default()),
         Body::Raw(s) => Some(s.clone()),
     }
@@ -375,9 +375,25 @@ pub fn reproduce(
             }
             _ => {}
         }
+        // An oversized body is written to a file first: `{`, the padding, then the rest of the
+        // valid body (with its secrets as variables).
+        let mut body_file = None;
         match &req.body {
             Body::None => {}
-            Body::Oversized(_) => {
+            Body::Oversized { value, size } => {
+                let text = serde_json::to_string(value).unwrap_or_default();
+                let rest = text.strip_prefix('{').unwrap_or(&text);
+                let fill = size.saturating_sub(text.len());
+                let (word, used) = splice(rest, &secrets);
+                for u in used {
+                    if !used_secrets.contains(&u) {
+                        used_secrets.push(u);
+                    }
+                }
+                body_file = Some(format!(
+                    "BODY_FILE_{i}=$(mktemp); {{ printf '{{'; head -c {fill} /dev/zero | tr '\\0' ' '; printf '%s' {}; }} > \"$BODY_FILE_{i}\"",
+                    word.render()
+                ));
                 args.push("--data-binary".into());
                 args.push(format!("@\"$BODY_FILE_{i}\""));
             }
@@ -427,12 +443,8 @@ pub fn reproduce(
             cmd.push_str(": the failing request");
         }
         cmd.push('\n');
-        if let Body::Oversized(n) = req.body {
-            let fill = n.saturating_sub(14);
-            let _ = writeln!(
-                cmd,
-                "BODY_FILE_{i}=$(mktemp); {{ printf '{{\"padding\":\"'; head -c {fill} /dev/zero | tr '\\0' a; printf '\"}}'; }} > \"$BODY_FILE_{i}\""
-            );
+        if let Some(line) = body_file {
+            let _ = writeln!(cmd, "{line}");
         }
         cmd.push_str(&wrap(&args));
         if step.role == Role::Concurrent {

@@ -6,6 +6,7 @@ mod cases;
 mod ci;
 mod cli;
 mod hostile;
+mod negatives;
 mod report;
 mod selftest;
 mod server;

@@ -721,6 +721,36 @@ fn load_err(text: &str) -> String {
 }
 
 #[test]
+fn url_fields_carry_the_absolute_http_url_rule() {
+    let m = model();
+    let mut seen = 0;
+    for family in &m.families {
+        for version in &family.versions {
+            for ty in &version.types {
+                for f in ty
+                    .fields
+                    .iter()
+                    .filter(|f| f.format.as_deref() == Some("uri"))
+                {
+                    assert_eq!(
+                        f.rule,
+                        Some(model::FieldRule::AbsoluteHttpUrl),
+                        "{} {}.{}",
+                        family.name,
+                        ty.name,
+                        f.name
+                    );
+                    seen += 1;
+                }
+            }
+        }
+    }
+    // WEBHOOK and MICROSOFT_TEAMS in cloud-manager and in atlas-v2 (under both versions),
+    // WEBHOOK in atlas-v1.
+    assert_eq!(seen, 7);
+}
+
+#[test]
 fn broken_specs_are_rejected_with_a_message_naming_the_culprit() {
     let cases = [
         (broken("$ref: '#/components/schemas/CmOpsGenie'\n", "$ref: '#/components/schemas/CmOpsGenieX'\n"), "unresolved $ref #/components/schemas/CmOpsGenieX"),
@@ -731,6 +761,8 @@ fn broken_specs_are_rejected_with_a_message_naming_the_culprit() {
         (broken("situation: payload-too-large", "situation: payload-too-big"), "unknown situation payload-too-big"),
         (broken("semantics: merge", "semantics: patch"), "x-update.semantics patch"),
         (broken("then: [tlsPemPath]", "then: [tlsPemFile]"), "x-conditional-required names field tlsPemFile"),
+        (broken("x-rule: absolute-http-url", "x-rule: any-url"), "has x-rule \"any-url\""),
+        (broken("enabled: {type: boolean,", "enabled: {type: boolean, x-rule: absolute-http-url,"), "has an x-rule but is not a string"),
         (broken("x-family: atlas-v1\n      parameters:\n        - $ref: '#/components/parameters/PageNum'", "x-family: atlas-v9\n      parameters:\n        - $ref: '#/components/parameters/PageNum'"), "x-family atlas-v9"),
         ("openapi: [".to_owned(), "does not parse"),
     ];
