@@ -11,6 +11,14 @@ use super::{
 /// Failures shown expanded; later ones are collapsed so a broken target's page stays usable.
 const OPEN_FAILURES: usize = 50;
 
+/// Failures shown with their findings, answer and reproduction; past this the page lists the
+/// rest by id and first finding only, and `report.json` / `report.md` hold every detail, so the
+/// page of a run where everything fails stays small and fast.
+const DETAILED_FAILURES: usize = 100;
+
+/// Groups of identical first findings shown; the rest are summed up in one row.
+const FINDING_GROUPS: usize = 40;
+
 const STYLE: &str = r#"
 :root { --ok: #d9f2dd; --ok-ink: #1b5e20; --fail: #fbd9d7; --fail-ink: #8e1b13; --skip: #fdf0c9;
   --skip-ink: #7a5a00; --none: #f1f2f4; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; }
@@ -73,6 +81,8 @@ details.failure > summary .title { color: var(--muted); margin-top: 2px; }
 .repro pre { background: #0d1117; color: #e6edf3; padding: 10px 12px; border-radius: 6px; white-space: pre; overflow-x: auto; }
 .skipped td, .skipped th { border-bottom: 1px solid var(--line); padding: 6px 12px 6px 0; text-align: left; vertical-align: top; }
 .skipped td:first-child { text-align: right; font-variant-numeric: tabular-nums; }
+.more { color: var(--muted); }
+.checks td .check { margin-right: 8px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 "#;
 
@@ -202,6 +212,90 @@ fn failure(out: &mut String, case: &CaseReport, open: bool) {
         );
     }
     out.push_str("</div></details>\n");
+}
+
+/// Identical first findings (same check, same message) grouped, largest group first: the shape
+/// of the problem before its instances.
+fn finding_groups(out: &mut String, failed: &[&CaseReport]) {
+    let mut groups: std::collections::BTreeMap<(&str, &str), Vec<&str>> =
+        std::collections::BTreeMap::new();
+    for case in failed {
+        if let Some(f) = case.findings.first() {
+            groups
+                .entry((f.check.as_str(), f.message.as_str()))
+                .or_default()
+                .push(case.id.as_str());
+        }
+    }
+    let mut groups: Vec<((&str, &str), Vec<&str>)> = groups.into_iter().collect();
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    out.push_str(
+        "<table class=\"checks\"><tr><th>first finding</th><th>cases</th><th>e.g.</th></tr>\n",
+    );
+    for ((check, message), ids) in groups.iter().take(FINDING_GROUPS) {
+        let _ = writeln!(
+            out,
+            "<tr><td><span class=\"check\">{}</span>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(check),
+            escape(&short(message, 240)),
+            ids.len(),
+            case_link(ids[0], failed)
+        );
+    }
+    if groups.len() > FINDING_GROUPS {
+        let rest: usize = groups[FINDING_GROUPS..].iter().map(|g| g.1.len()).sum();
+        let _ = writeln!(
+            out,
+            "<tr><td>{} other findings</td><td>{rest}</td><td></td></tr>",
+            groups.len() - FINDING_GROUPS
+        );
+    }
+    out.push_str("</table>\n");
+}
+
+/// Every failed case by id with its first finding; ids of detailed failures link to them.
+fn failure_index(out: &mut String, failed: &[&CaseReport]) {
+    let _ = writeln!(
+        out,
+        "<details class=\"index\"{}><summary>all {} failed cases</summary><ol>",
+        if failed.len() <= 20 { " open" } else { "" },
+        failed.len()
+    );
+    for case in failed {
+        let first = case
+            .findings
+            .first()
+            .map(|f| f.check.as_str())
+            .unwrap_or("");
+        let _ = writeln!(
+            out,
+            "<li>{} <span class=\"tag\">{}</span></li>",
+            case_link(&case.id, failed),
+            escape(first)
+        );
+    }
+    out.push_str("</ol></details>\n");
+}
+
+/// A link to a case's details where the page has them, else its id.
+fn case_link(id: &str, failed: &[&CaseReport]) -> String {
+    let detailed = failed.iter().take(DETAILED_FAILURES).any(|c| c.id == id);
+    if detailed {
+        format!("<a href=\"#{}\">{}</a>", anchor(id), escape(id))
+    } else {
+        format!("<code>{}</code>", escape(id))
+    }
+}
+
+/// At most `limit` characters of one line of `text`.
+fn short(text: &str, limit: usize) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > limit {
+        let cut: String = line.chars().take(limit - 1).collect();
+        format!("{cut}…")
+    } else {
+        line
+    }
 }
 
 pub(crate) fn render(doc: &Document) -> String {
@@ -379,55 +473,17 @@ pub(crate) fn render(doc: &Document) -> String {
                 ""
             }
         );
-        // Which checks failed how often: the shape of the problem before its instances.
-        let mut by_check: std::collections::BTreeMap<&str, (usize, &str)> =
-            std::collections::BTreeMap::new();
-        for case in &failed {
-            if let Some(f) = case.findings.first() {
-                let e = by_check
-                    .entry(f.check.as_str())
-                    .or_insert((0, case.id.as_str()));
-                e.0 += 1;
-            }
-        }
-        let mut by_check: Vec<(&str, (usize, &str))> = by_check.into_iter().collect();
-        by_check.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
-        out.push_str(
-            "<table class=\"checks\"><tr><th>first finding</th><th>cases</th><th>e.g.</th></tr>\n",
-        );
-        for (check, (n, example)) in by_check {
-            let _ = writeln!(
-                out,
-                "<tr><td><span class=\"check\">{}</span></td><td>{n}</td><td><a href=\"#{}\">{}</a></td></tr>",
-                escape(check),
-                anchor(example),
-                escape(example)
-            );
-        }
-        out.push_str("</table>\n");
-        let _ = writeln!(
-            out,
-            "<details class=\"index\"{}><summary>all {} failed cases</summary><ol>",
-            if failed.len() <= 20 { " open" } else { "" },
-            failed.len()
-        );
-        for case in &failed {
-            let first = case
-                .findings
-                .first()
-                .map(|f| f.check.as_str())
-                .unwrap_or("");
-            let _ = writeln!(
-                out,
-                "<li><a href=\"#{}\">{}</a> <span class=\"tag\">{}</span></li>",
-                anchor(&case.id),
-                escape(&case.id),
-                escape(first)
-            );
-        }
-        out.push_str("</ol></details>\n");
-        for (i, case) in failed.iter().enumerate() {
+        finding_groups(&mut out, &failed);
+        failure_index(&mut out, &failed);
+        for (i, case) in failed.iter().take(DETAILED_FAILURES).enumerate() {
             failure(&mut out, case, i < OPEN_FAILURES);
+        }
+        if failed.len() > DETAILED_FAILURES {
+            let _ = writeln!(
+                out,
+                "<p class=\"more\">The other {} failed cases are listed above by their first finding; their findings, exchanges and reproductions are in <code>report.json</code> and <code>report.md</code>, and <code>conformance run --filter ID</code> runs one again.</p>",
+                failed.len() - DETAILED_FAILURES
+            );
         }
     }
 

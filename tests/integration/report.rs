@@ -553,3 +553,45 @@ async fn a_concurrent_group_is_reproduced_in_the_background() {
     assert_eq!(wins, 4, "the race shows in the reproduction:\n{stdout}");
     srv.shutdown().await.ok();
 }
+
+/// A run where (nearly) everything fails, against the embedded server with every fault on: the
+/// HTML page stays small (details for the first failures, every failed case in its index, the
+/// rest in report.json), and report.json holds every case in full.
+#[test]
+fn the_reports_of_an_all_failing_run_stay_small() {
+    let faults: Vec<String> = Fault::ALL
+        .iter()
+        .flat_map(|f| ["--fault".to_owned(), f.name().to_owned()])
+        .collect();
+    let dir = scratch("all-failing");
+    let mut args = vec!["run", "--report-dir", dir.to_str().unwrap()];
+    args.extend(faults.iter().map(String::as_str));
+    let ran = crate::cli::conformance(&args, &[]);
+    assert_eq!(ran.code, 1, "{}", ran.reason());
+    let doc = read_json(&dir.join("report.json"));
+    let failed: Vec<&str> = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "failed")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(failed.len() > 1000, "{} failed", failed.len());
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let json_len = std::fs::metadata(dir.join("report.json")).unwrap().len();
+    eprintln!(
+        "all-failing run: {} failed cases, report.json {} bytes, report.html {} bytes",
+        failed.len(),
+        json_len,
+        html.len()
+    );
+    assert!(
+        html.len() < 2_000_000,
+        "report.html is {} bytes",
+        html.len()
+    );
+    for id in &failed {
+        assert!(html.contains(id), "the HTML index lacks {id}");
+    }
+    assert!(html.contains("conformance run --filter ID"));
+}
