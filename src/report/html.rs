@@ -239,7 +239,14 @@ fn finding_groups(out: &mut String, failed: &[&CaseReport]) {
             escape(check),
             escape(&short(message, 240)),
             ids.len(),
-            case_link(ids[0], failed)
+            // The example is one the page details, when the group has one.
+            case_link(
+                ids.iter()
+                    .copied()
+                    .find(|id| failed.iter().take(DETAILED_FAILURES).any(|c| c.id == *id))
+                    .unwrap_or(ids[0]),
+                failed
+            )
         );
     }
     if groups.len() > FINDING_GROUPS {
