@@ -52,6 +52,15 @@ pub fn summary(doc: &Document) -> String {
         "{:fw$}  {:cw$}  {:>7}  {:>7}  {:>7}",
         "total", "", t.passed, t.failed, t.skipped
     );
+    match doc.summary.warnings {
+        0 => {}
+        1 => {
+            let _ = writeln!(out, "1 warning (not a failure; see report.md)");
+        }
+        n => {
+            let _ = writeln!(out, "{n} warnings (not failures; see report.md)");
+        }
+    }
 
     let failed: Vec<_> = doc
         .cases

@@ -242,7 +242,7 @@ impl T {
     async fn with(faults: Vec<Fault>) -> T {
         let srv = server::spawn(ServerConfig {
             faults,
-            credentials: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -2395,8 +2395,8 @@ async fn info_json_shape_and_shutdown() {
     let mut creds = other.credentials.clone();
     creds.cm_group_id = "nope".into();
     assert!(server::spawn(ServerConfig {
-        faults: vec![],
-        credentials: Some(creds)
+        credentials: Some(creds),
+        ..Default::default()
     })
     .await
     .is_err());
@@ -2405,6 +2405,7 @@ async fn info_json_shape_and_shutdown() {
     let again = server::spawn(ServerConfig {
         faults: vec![Fault::PrettyIgnored],
         credentials: Some(creds.clone()),
+        ..Default::default()
     })
     .await
     .unwrap();
