@@ -102,6 +102,8 @@ faults! {
         "create answers 201 instead of 200";
     ErrorReasonMissing => "error-reason-missing", "errors",
         "error bodies lack the reason field";
+    ErrorReasonOfAnotherStatus => "error-reason-of-another-status", "errors",
+        "every error body's reason is Bad Request, whatever its status";
     UnsupportedTypeGenericCode => "unsupported-type-generic-code", "errors",
         "unsupported types get INVALID_ENUM_VALUE instead of their specific error code";
     // ---- auth

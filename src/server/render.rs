@@ -147,6 +147,9 @@ pub(crate) fn error(e: &ApiError, fmt: &Format) -> Response {
     let faults = fmt.faults;
     let e = &e.clone().with_variants(fmt.variants);
     let mut body = e.body(!faults.has(Fault::ErrorReasonMissing), fmt.variants);
+    if faults.has(Fault::ErrorReasonOfAnotherStatus) && body.get("reason").is_some() {
+        body["reason"] = json!("Bad Request");
+    }
     let mut status = e.status;
     if fmt.variants.has(Variant::Empty401Body)
         && e.situation == Some(crate::model::Situation::Unauthenticated)

@@ -9,3 +9,4 @@ mod report;
 mod selftest;
 mod server;
 mod spec;
+mod variants;

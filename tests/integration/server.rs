@@ -2616,7 +2616,7 @@ async fn probe(t: &T, fault: Fault) -> String {
             .await
             .status
             .to_string(),
-        ErrorReasonMissing => cm.get(&first.name).await.text,
+        ErrorReasonMissing | ErrorReasonOfAnotherStatus => cm.get(&first.name).await.text,
         UnsupportedTypeGenericCode => cm.get(&cm.f.unsupported_types[0]).await.code(),
         ReadOnlyCanWrite => cm
             .req(Method::POST, &cm.path(&first.name))
