@@ -307,3 +307,44 @@ fn normalise_href(href: &str, volatile: &Volatile) -> String {
         Err(_) => "{unparseable href}".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fixed(status: u16, status_open: bool) -> Fixed {
+        Fixed {
+            code: true,
+            params: true,
+            status,
+            status_open,
+        }
+    }
+
+    #[test]
+    fn only_the_open_choices_are_normalised() {
+        let v = Volatile::default();
+        let body = |reason: &str, error: u16| json!({"detail": "x", "error": error, "errorCode": "C", "parameters": [], "reason": reason});
+        // any phrase of the status is the same snapshot
+        for reason in [
+            "Payload Too Large",
+            "Request Entity Too Large",
+            "Content Too Large",
+        ] {
+            let n = normalise(body(reason, 413), fixed(413, true), &v);
+            assert_eq!(n["reason"], "{reason}");
+            assert_eq!(n["error"], "{status}");
+        }
+        // another status's phrase is shown as it is, so the snapshot fails
+        let n = normalise(body("Bad Request", 413), fixed(413, true), &v);
+        assert_eq!(n["reason"], "Bad Request");
+        // an error field that is not the HTTP status is shown as it is
+        let n = normalise(body("Content Too Large", 400), fixed(413, true), &v);
+        assert_eq!(n["error"], 400);
+        // where the status is fixed, so is the error field
+        let n = normalise(body("Not Found", 404), fixed(404, false), &v);
+        assert_eq!(n["error"], 404);
+        assert_eq!(n["errorCode"], "C");
+    }
+}
