@@ -164,6 +164,8 @@ faults! {
         "update of an unconfigured type creates it in families that answer 404";
     IdChangesOnUpdate => "id-changes-on-update", "state",
         "the server-assigned id changes on every update";
+    AssignedIdInV1 => "assigned-id-in-v1", "state",
+        "families without a server-assigned id return one anyway (the field another family assigns)";
     DeleteKeepsIntegration => "delete-keeps-integration", "state",
         "delete answers 204 but the integration stays configured";
 }

@@ -619,7 +619,7 @@ impl Ctx<'_> {
                         || (fmt.pretty && faults.has(Fault::PrettySkipsMasking)),
                     write_only: faults.has(Fault::WriteOnlyReturned),
                 };
-                let v = render::integration(&t, &rec, reveal, faults, fmt.variants);
+                let v = self.render(&t, &rec, reveal, fmt);
                 Ok(render::success(StatusCode::OK, Payload::Single(v), fmt))
             }
             (OperationKind::Delete, Some(t)) => {
@@ -728,6 +728,33 @@ impl Ctx<'_> {
         effective_type(family, version, name, self.faults).ok_or_else(invalid)
     }
 
+    /// One integration as this family version shows it; under fault `assigned-id-in-v1`, with
+    /// the server-assigned field another family has for the type, where this one has none.
+    fn render(
+        &self,
+        t: &IntegrationType,
+        rec: &Integration,
+        reveal: Reveal,
+        fmt: &Format,
+    ) -> Value {
+        let mut v = render::integration(t, rec, reveal, self.faults, fmt.variants);
+        if self.faults.has(Fault::AssignedIdInV1) && t.fields.iter().all(|f| !f.read_only) {
+            let assigned = self
+                .state
+                .model()
+                .families
+                .iter()
+                .flat_map(|f| &f.versions)
+                .filter_map(|v| v.integration_type(&t.name))
+                .flat_map(|t| &t.fields)
+                .find(|f| f.read_only);
+            if let (Some(f), Some(map)) = (assigned, v.as_object_mut()) {
+                map.insert(f.name.clone(), json!(rec.id));
+            }
+        }
+        v
+    }
+
     /// Where this request's project keeps its integrations: the project, or (variant
     /// `separate-atlas-stores`) the project as this family sees it.
     fn store_key(&self) -> String {
@@ -783,7 +810,7 @@ impl Ctx<'_> {
         }
         let items: Vec<Value> = shown
             .iter()
-            .map(|(t, rec)| render::integration(t, rec, reveal, faults, fmt.variants))
+            .map(|(t, rec)| self.render(t, rec, reveal, fmt))
             .collect();
         let items_per_page = if faults.has(Fault::ItemsPerPageIgnored) {
             query::default_items_per_page(self.op)

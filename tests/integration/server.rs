@@ -2935,6 +2935,10 @@ async fn probe(t: &T, fault: Fault) -> String {
                 .clone();
             (a == b).to_string()
         }
+        AssignedIdInV1 => {
+            cm.configure(first).await;
+            cm.get(&first.name).await.text
+        }
         DeleteKeepsIntegration => {
             cm.configure(first).await;
             cm.delete(&first.name).await;
