@@ -26,6 +26,7 @@ use integrations_conformance::report::{self, Scrubber};
 use integrations_conformance::runner::{self, Harness, Outcome, RunOptions, Verdict};
 use integrations_conformance::server::{
     self, ApiKey, Credentials, Fault, OAuthClient, RunningServer, ServerConfig, ServerState,
+    Variant,
 };
 use integrations_conformance::spec;
 use integrations_conformance::target::{self, Target};
@@ -180,6 +181,10 @@ struct RunArgs {
     /// At most this many requests per second (be gentle with a shared or rate-limited target).
     #[arg(long, value_name = "PER_SEC", value_parser = parse_rate)]
     rate: Option<f64>,
+    /// Switch on a tolerated variant of the embedded server (`all`: every one; see
+    /// `conformance serve --list-variants`); repeatable. Not with --target.
+    #[arg(long = "variant", value_name = "NAME", value_parser = parse_variant)]
+    variants: Vec<VariantChoice>,
     /// Accept an invalid TLS certificate from the target.
     #[arg(long, env = "CONFORMANCE_INSECURE", hide_env_values = true)]
     insecure: bool,
@@ -250,6 +255,14 @@ struct ServeArgs {
     /// Print every fault (name, category, description), one per line, and exit.
     #[arg(long)]
     list_faults: bool,
+    /// Switch on a tolerated variant: a choice the contract leaves to the implementer, which
+    /// the harness must pass (`all`: every one); repeatable.
+    #[arg(long = "variant", value_name = "NAME", value_parser = parse_variant)]
+    variants: Vec<VariantChoice>,
+    /// Print every tolerated variant (name, description, contract sentence), one per line, and
+    /// exit.
+    #[arg(long)]
+    list_variants: bool,
     /// The owner's public API key (default: random).
     #[arg(long, value_name = "KEY")]
     public_key: Option<String>,
@@ -307,6 +320,24 @@ fn parse_category(s: &str) -> Result<Category, String> {
 fn parse_fault(s: &str) -> Result<Fault, String> {
     s.parse::<Fault>()
         .map_err(|e| format!("{e} (conformance serve --list-faults describes them)"))
+}
+
+/// One `--variant` value: a variant, or every one (`all`).
+#[derive(Debug, Clone)]
+struct VariantChoice(Vec<Variant>);
+
+fn parse_variant(s: &str) -> Result<VariantChoice, String> {
+    Variant::parse_list(s)
+        .map(VariantChoice)
+        .map_err(|e| format!("{e} (conformance serve --list-variants describes them)"))
+}
+
+/// The variants named, each once, in their list order.
+fn variants_of(choices: &[VariantChoice]) -> Vec<Variant> {
+    let mut out: Vec<Variant> = choices.iter().flat_map(|c| c.0.iter().copied()).collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -804,6 +835,13 @@ fn run(args: RunArgs) -> CliResult<u8> {
     let target_given = given(&args.target).is_some();
     let plan = RunPlan::new(&args.ci, &harness.model, target_given)?;
     let given_target = target_from(&args)?;
+    let variants = variants_of(&args.variants);
+    if given_target.is_some() && !variants.is_empty() {
+        return Err(Fatal(
+            "--variant switches on a choice of the embedded server; it cannot apply to --target"
+                .into(),
+        ));
+    }
     let cases = select(&harness.model, &args.selection)?;
     if cases.is_empty() {
         return Err(Fatal(format!(
@@ -817,7 +855,8 @@ fn run(args: RunArgs) -> CliResult<u8> {
         let (target, server) = match given_target {
             Some(t) => (t, None),
             None => {
-                let server = start_embedded(&harness, &args.selection.spec, &plan.faults).await?;
+                let server =
+                    start_embedded(&harness, &args.selection.spec, &plan.faults, &variants).await?;
                 (target::embedded(&server)?, Some(server))
             }
         };
@@ -926,9 +965,11 @@ async fn start_embedded(
     harness: &Harness,
     spec_path: &Option<PathBuf>,
     faults: &[Fault],
+    variants: &[Variant],
 ) -> CliResult<RunningServer> {
     let config = ServerConfig {
         faults: faults.to_vec(),
+        variants: variants.to_vec(),
         ..ServerConfig::default()
     };
     let started = match spec_path {
@@ -963,10 +1004,30 @@ fn serve(args: ServeArgs) -> CliResult<u8> {
         print(&out)?;
         return Ok(0);
     }
+    if args.list_variants {
+        let width = Variant::ALL
+            .iter()
+            .map(|v| v.name().len())
+            .max()
+            .unwrap_or(0);
+        let mut out = String::new();
+        for v in Variant::ALL {
+            out.push_str(&format!(
+                "{:width$}  {}  ({})\n",
+                v.name(),
+                v.description(),
+                v.contract()
+            ));
+        }
+        print(&out)?;
+        return Ok(0);
+    }
     let credentials = fixed_credentials(&args);
+    let variants = variants_of(&args.variants);
     let config = ServerConfig {
         faults: args.faults.clone(),
         credentials,
+        variants: variants.clone(),
     };
     let model = match &args.spec {
         Some(path) => Some(load_harness(Some(path))?.0.model),
@@ -989,14 +1050,19 @@ fn serve(args: ServeArgs) -> CliResult<u8> {
         let line = serde_json::to_string(&server.info_json())?;
         print(&format!("{line}\n"))?;
         let faults: Vec<&str> = args.faults.iter().map(Fault::name).collect();
-        note(&format!(
-            "serving on {} with faults: {}; Ctrl-C or SIGTERM stops it",
-            server.base_url,
-            if faults.is_empty() {
+        let variants: Vec<&str> = variants.iter().map(Variant::name).collect();
+        let list = |l: &[&str]| {
+            if l.is_empty() {
                 "none".to_owned()
             } else {
-                faults.join(", ")
+                l.join(", ")
             }
+        };
+        note(&format!(
+            "serving on {} with faults: {}; variants: {}; Ctrl-C or SIGTERM stops it",
+            server.base_url,
+            list(&faults),
+            list(&variants)
         ));
         stopped().await;
         server.shutdown().await?;

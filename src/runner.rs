@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::auth::{AuthSpec, Authenticator};
 use crate::case::{Body, Case, Category, Credential, Lane, Project, Requirement, Role, Step};
-use crate::check::{self, Finding};
+use crate::check::{self, Finding, Warning};
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, Response};
 use crate::model::{Family, Model, OperationKind, ProjectKind};
@@ -111,6 +111,8 @@ pub struct Outcome {
     pub title: String,
     pub verdict: Verdict,
     pub findings: Vec<Finding>,
+    /// Worth a look, never a failure (contract §9); not part of the verdict.
+    pub warnings: Vec<Warning>,
     pub exchanges: Vec<Exchange>,
     #[serde(serialize_with = "millis")]
     pub duration: Duration,
@@ -157,6 +159,11 @@ impl RunReport {
 
     pub fn skipped(&self) -> usize {
         self.count(|v| matches!(v, Verdict::Skipped(_)))
+    }
+
+    /// Warnings over every case (they never change a verdict).
+    pub fn warnings(&self) -> usize {
+        self.outcomes.iter().map(|o| o.warnings.len()).sum()
     }
 }
 
@@ -335,6 +342,7 @@ fn skipped(case: &Case, reason: String) -> Outcome {
         title: case.title.clone(),
         verdict: Verdict::Skipped(reason),
         findings: Vec::new(),
+        warnings: Vec::new(),
         exchanges: Vec::new(),
         duration: Duration::ZERO,
         cleanup_failures: Vec::new(),
@@ -667,7 +675,7 @@ impl Runner<'_> {
             }
             exchanges.push(ex);
         }
-        let mut findings = check::run(
+        let judged = check::judge(
             &check::Context {
                 harness: self.harness,
                 family,
@@ -678,6 +686,7 @@ impl Runner<'_> {
             case,
             &exchanges,
         );
+        let mut findings = judged.findings;
         if let Some(i) = aborted {
             findings.insert(0, check::setup_failed(case, &exchanges, i, &secrets));
         }
@@ -694,6 +703,7 @@ impl Runner<'_> {
             title: case.title.clone(),
             verdict,
             findings,
+            warnings: judged.warnings,
             exchanges,
             duration: started.elapsed(),
             cleanup_failures,

@@ -3,12 +3,22 @@
 //! where the contract allows several), allow-listed headers, the body with sorted keys and the
 //! volatile parts replaced (host, group ids, assigned ids, `detail`, and `errorCode`/`parameters`
 //! where the level is not E), then the findings.
+//!
+//! Exactly the parts the contract leaves open are normalised, and only when they are one of the
+//! open choices: `reason` becomes `{reason}` when it is a reason phrase of the status (else it is
+//! shown raw, so the snapshot fails); where the status is one of a set, the body's `error` (and
+//! an envelope's `status`) become `{status}` when they equal the HTTP status; media types lose
+//! their parameters; pretty bodies are re-rendered canonically (the layout is only named); link
+//! hosts become `{host}` and link queries are sorted; the body of a 401 for bad credentials is
+//! not shown (it may be empty); fields the contract does not list (the case's warnings) are left
+//! out, and warnings are never shown.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::case::{Case, Expect, Role};
+use crate::check::reason;
 use crate::model::{Level, Situation};
 use crate::runner::{scrub, Outcome};
 
@@ -104,19 +114,22 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
             out.push_str("< no response\n");
             continue;
         };
-        let status = match &accepted_statuses {
+        let (status, status_open) = match &accepted_statuses {
             Some(set)
                 if rule.is_some_and(|r| {
                     r.status_ok(resp.status)
                         || r.also_status.is_empty() && (400..500).contains(&resp.status)
                 }) =>
             {
-                set.clone()
+                (set.clone(), true)
             }
-            _ => resp.status.to_string(),
+            _ => (resp.status.to_string(), false),
         };
         out.push_str(&format!("< {status}\n"));
-        if let Some(media) = resp.media_type() {
+        // The body of a 401 for bad credentials may be empty (then it has no media type).
+        let unauthenticated =
+            resp.status == 401 && rule.is_some_and(|r| r.situation == Situation::Unauthenticated);
+        if let Some(media) = resp.media_type().filter(|_| !unauthenticated) {
             if !resp.body.is_empty() || media.contains("vnd.") {
                 out.push_str(&format!("< content-type: {media}\n"));
             }
@@ -124,7 +137,7 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
         if resp.status == 401 && resp.header("www-authenticate").is_some() {
             out.push_str("< www-authenticate: (challenge)\n");
         }
-        if resp.status == 401 && rule.is_some_and(|r| r.situation == Situation::Unauthenticated) {
+        if unauthenticated {
             out.push_str("(401 body not compared)\n");
             continue;
         }
@@ -152,11 +165,14 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
                 let code_fixed = rule.is_some_and(|r| r.level == Level::E);
                 let params_fixed =
                     rule.is_some_and(|r| r.level == Level::E && !r.parameters.is_empty());
+                let json = without_unlisted(json, outcome);
                 let normal = normalise(
                     json,
                     Fixed {
                         code: code_fixed,
                         params: params_fixed,
+                        status: resp.status,
+                        status_open,
                     },
                     volatile,
                 );
@@ -232,6 +248,41 @@ fn concurrent_group(case: &Case, outcome: &Outcome) -> String {
 struct Fixed {
     code: bool,
     params: bool,
+    /// The HTTP status of the response.
+    status: u16,
+    /// The status is one of a set the contract accepts (then shown as the set).
+    status_open: bool,
+}
+
+/// The body without the fields the case warned about (fields the contract does not list, which
+/// a target may add): another conformant target would not have them.
+fn without_unlisted(mut json: Value, outcome: &Outcome) -> Value {
+    if outcome.warnings.is_empty() {
+        return json;
+    }
+    fn visit(v: &mut Value, drop: &[(&str, &str)]) {
+        match v {
+            Value::Object(map) => {
+                if let Some(t) = map.get("type").and_then(Value::as_str).map(str::to_owned) {
+                    for (_, field) in drop.iter().filter(|(o, _)| *o == t) {
+                        map.remove(*field);
+                    }
+                }
+                for item in map.values_mut() {
+                    visit(item, drop);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| visit(i, drop)),
+            _ => {}
+        }
+    }
+    let drop: Vec<(&str, &str)> = outcome
+        .warnings
+        .iter()
+        .filter_map(|w| Some((w.object.as_deref()?, w.field.as_deref()?)))
+        .collect();
+    visit(&mut json, &drop);
+    json
 }
 
 fn normalise(v: Value, level: Fixed, volatile: &Volatile) -> Value {
@@ -241,6 +292,17 @@ fn normalise(v: Value, level: Fixed, volatile: &Volatile) -> Value {
             for (k, v) in map {
                 let v = match k.as_str() {
                     "detail" => Value::String("{detail}".into()),
+                    "reason"
+                        if v.as_str()
+                            .is_some_and(|r| reason::is_phrase(level.status, r)) =>
+                    {
+                        Value::String("{reason}".into())
+                    }
+                    "error" | "status"
+                        if level.status_open && v.as_u64() == Some(u64::from(level.status)) =>
+                    {
+                        Value::String("{status}".into())
+                    }
                     "errorCode" if !level.code => Value::String("{errorCode}".into()),
                     "parameters" if !level.params => Value::String("{parameters}".into()),
                     "id" if is_hex24(&v) => Value::String("{id}".into()),
@@ -302,5 +364,46 @@ fn normalise_href(href: &str, volatile: &Volatile) -> String {
             }
         }
         Err(_) => "{unparseable href}".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fixed(status: u16, status_open: bool) -> Fixed {
+        Fixed {
+            code: true,
+            params: true,
+            status,
+            status_open,
+        }
+    }
+
+    #[test]
+    fn only_the_open_choices_are_normalised() {
+        let v = Volatile::default();
+        let body = |reason: &str, error: u16| json!({"detail": "x", "error": error, "errorCode": "C", "parameters": [], "reason": reason});
+        // any phrase of the status is the same snapshot
+        for reason in [
+            "Payload Too Large",
+            "Request Entity Too Large",
+            "Content Too Large",
+        ] {
+            let n = normalise(body(reason, 413), fixed(413, true), &v);
+            assert_eq!(n["reason"], "{reason}");
+            assert_eq!(n["error"], "{status}");
+        }
+        // another status's phrase is shown as it is, so the snapshot fails
+        let n = normalise(body("Bad Request", 413), fixed(413, true), &v);
+        assert_eq!(n["reason"], "Bad Request");
+        // an error field that is not the HTTP status is shown as it is
+        let n = normalise(body("Content Too Large", 400), fixed(413, true), &v);
+        assert_eq!(n["error"], 400);
+        // where the status is fixed, so is the error field
+        let n = normalise(body("Not Found", 404), fixed(404, false), &v);
+        assert_eq!(n["error"], 404);
+        assert_eq!(n["errorCode"], "C");
     }
 }

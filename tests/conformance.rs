@@ -94,14 +94,15 @@ fn main() -> std::process::ExitCode {
                 *per.entry((c.family.clone(), c.category)).or_default() += 1;
             }
             eprintln!(
-                "conformance: {} cases, {} requests in {:.2}s against {} ({} passed, {} failed, {} skipped)",
+                "conformance: {} cases, {} requests in {:.2}s against {} ({} passed, {} failed, {} skipped, {} warnings)",
                 cases.len(),
                 report.requests,
                 started.elapsed().as_secs_f64(),
                 target.base_url,
                 report.passed(),
                 report.failed(),
-                report.skipped()
+                report.skipped(),
+                report.warnings()
             );
             let families: Vec<String> = harness.model.families.iter().map(|f| f.name.clone()).collect();
             eprint!("conformance: {:12}", "");

@@ -7,6 +7,8 @@
 
 mod body;
 mod pagination;
+pub mod reason;
+mod unlisted;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -29,6 +31,29 @@ pub struct Finding {
     pub actual: Option<String>,
 }
 
+/// Something worth a look that is not a failure (contract §9: a field the contract does not
+/// list in a returned integration). Warnings never change a verdict or the exit code, and
+/// snapshots never show them (they would differ between conformant targets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub check: String,
+    pub case: String,
+    /// Index of the first step whose response showed it.
+    pub step: usize,
+    pub message: String,
+    /// The integration type of the object that carried the field.
+    pub object: Option<String>,
+    /// The field.
+    pub field: Option<String>,
+}
+
+/// What judging a case found.
+#[derive(Debug, Clone, Default)]
+pub struct Judged {
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Warning>,
+}
+
 /// What the checks need besides the case and its exchanges.
 pub struct Context<'a> {
     pub harness: &'a Harness,
@@ -45,9 +70,48 @@ pub(crate) struct Judge<'a> {
     cx: &'a Context<'a>,
     case: &'a Case,
     findings: Vec<Finding>,
+    warnings: Vec<Warning>,
 }
 
 impl Judge<'_> {
+    /// The family version a step's request was read under.
+    fn version_of(&self, step: usize) -> Option<&crate::model::Version> {
+        let family = self.cx.family;
+        self.case
+            .steps
+            .get(step)
+            .and_then(|s| s.request.version.as_deref())
+            .and_then(|v| family.version(Some(v)))
+            .or_else(|| family.versions.first())
+    }
+
+    /// Whether the step's family version lists `field` for `type_name` (true when the type is
+    /// unknown there: then nothing is known to be unlisted).
+    pub(crate) fn listed(&self, step: usize, type_name: &str, field: &str) -> bool {
+        self.version_of(step)
+            .and_then(|v| v.integration_type(type_name))
+            .is_none_or(|t| t.fields.iter().any(|f| f.name == field))
+    }
+
+    fn warn(&mut self, step: usize, object: &str, field: &str, message: String) {
+        if self
+            .warnings
+            .iter()
+            .any(|w| w.object.as_deref() == Some(object) && w.field.as_deref() == Some(field))
+        {
+            return;
+        }
+        let s = |t: String| cut(&scrub(&t, self.cx.secrets));
+        self.warnings.push(Warning {
+            check: "unlisted_field".to_owned(),
+            case: self.case.id.clone(),
+            step,
+            message: s(message),
+            object: Some(object.to_owned()),
+            field: Some(field.to_owned()),
+        });
+    }
+
     pub(crate) fn fail(
         &mut self,
         check: &str,
@@ -114,12 +178,18 @@ fn error_summary(r: &Response) -> String {
     }
 }
 
-/// Judge every exchange of a case.
+/// Judge every exchange of a case: its findings only.
 pub fn run(cx: &Context<'_>, case: &Case, exchanges: &[Exchange]) -> Vec<Finding> {
+    judge(cx, case, exchanges).findings
+}
+
+/// Judge every exchange of a case: findings and warnings.
+pub fn judge(cx: &Context<'_>, case: &Case, exchanges: &[Exchange]) -> Judged {
     let mut judge = Judge {
         cx,
         case,
         findings: Vec::new(),
+        warnings: Vec::new(),
     };
     for ex in exchanges {
         no_secret_leak(&mut judge, ex);
@@ -163,7 +233,21 @@ pub fn run(cx: &Context<'_>, case: &Case, exchanges: &[Exchange]) -> Vec<Finding
         }
     }
     one_winner(&mut judge, exchanges);
-    judge.findings
+    Judged {
+        findings: judge.findings,
+        warnings: judge.warnings,
+    }
+}
+
+/// A level C expectation of the step that accepts `status` (any 4xx where the row lists no
+/// statuses), so that a status the spec does not document for the operation still passes.
+fn class_level_accepts(step: &Step, status: u16) -> bool {
+    step.expect.iter().any(|e| match e {
+        Expect::Error { rule, .. } if rule.level == Level::C => {
+            rule.status_ok(status) || rule.also_status.is_empty() && (400..500).contains(&status)
+        }
+        _ => false,
+    })
 }
 
 /// The steps of a concurrent group that succeeded: `(step, success)` for each answered step
@@ -247,6 +331,10 @@ fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Response) {
         return;
     };
     let Some(def) = op.response(resp.status) else {
+        if class_level_accepts(step, resp.status) {
+            // the error check judges the body against the error shape
+            return;
+        }
         j.fail(
             "status_code_conformance",
             ex.step,
@@ -325,11 +413,37 @@ fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Response) {
         .or_else(|| def.content.first())
         .map(|(_, p)| p.clone());
     let Some(pointer) = pointer else { return };
-    let body = unwrap_envelope(
+    let mut body = unwrap_envelope(
         &json,
         step.request.enveloped(),
         success && op.kind.returns_list(),
     );
+    if success {
+        if let Some(version) = version {
+            let sent = &j.cx.secrets[..j.cx.sent.min(j.cx.secrets.len())];
+            let found = unlisted::strip(&j.cx.harness.model, j.cx.family, version, &mut body, sent);
+            for u in found {
+                match u.class {
+                    unlisted::Unlisted::Warning => j.warn(
+                        ex.step,
+                        &u.type_name,
+                        &u.field,
+                        format!(
+                            "{}.{} is returned but the contract does not list it",
+                            u.type_name, u.field
+                        ),
+                    ),
+                    unlisted::Unlisted::Failure { check, why } => j.fail(
+                        check,
+                        ex.step,
+                        format!("{}.{} is returned and {why}", u.type_name, u.field),
+                        Some("absent".into()),
+                        Some("present".into()),
+                    ),
+                }
+            }
+        }
+    }
     if let Some(Err(violations)) =
         j.cx.harness
             .validators
@@ -731,6 +845,21 @@ fn error(
             Some(resp.status.to_string()),
             body.get("error").map(|v| v.to_string()),
         );
+    }
+    // Any of the status's reason phrases (HTTP has named some statuses several ways).
+    if let Some(phrase) = body.get("reason").and_then(Value::as_str) {
+        if !reason::is_phrase(resp.status, phrase) {
+            j.fail(
+                "error_body",
+                ex.step,
+                format!(
+                    "the error body's reason is not a reason phrase of {}",
+                    resp.status
+                ),
+                Some(reason::phrases(resp.status).join(" or ")),
+                Some(phrase.to_owned()),
+            );
+        }
     }
     match rule.level {
         Level::E => {

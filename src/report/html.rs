@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    category_totals, matrix, skip_reasons, CaseReport, Counts, Document, OutcomeKind, Verdict,
+    category_totals, matrix, skip_reasons, warning_groups, CaseReport, Counts, Document,
+    OutcomeKind, Verdict,
 };
 
 /// Failures shown expanded; later ones are collapsed so a broken target's page stays usable.
@@ -492,6 +493,29 @@ pub(crate) fn render(doc: &Document) -> String {
                 failed.len() - DETAILED_FAILURES
             );
         }
+    }
+
+    let warnings = warning_groups(doc);
+    if !warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h2>Warnings ({})</h2>\n<p>Worth a look, not failures: they change no verdict and no exit code.</p>\n<table class=\"warnings\"><tr><th>cases</th><th>check</th><th>warning</th><th>e.g.</th></tr>",
+            doc.summary.warnings
+        );
+        for (check, message, n, ids) in warnings {
+            let ids: Vec<String> = ids
+                .iter()
+                .map(|i| format!("<code>{}</code>", escape(i)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<tr><td>{n}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                escape(check),
+                escape(message),
+                ids.join("<br>")
+            );
+        }
+        out.push_str("</table>\n");
     }
 
     if doc.pre_existing.values().any(|v| !v.is_empty())

@@ -36,6 +36,13 @@ pub(crate) fn render(doc: &Document) -> String {
         let mut suite = TestSuite::new(family.as_str());
         suite.add_property(Property::new("target", doc.target.base_url.as_str()));
         suite.add_property(Property::new("spec_sha256", doc.spec.sha256.as_str()));
+        let warnings: usize = doc
+            .cases
+            .iter()
+            .filter(|c| &c.family == family)
+            .map(|c| c.warnings.len())
+            .sum();
+        suite.add_property(Property::new("warnings", warnings.to_string()));
         let mut time = 0.0;
         for case in doc.cases.iter().filter(|c| &c.family == family) {
             time += case.duration_ms;
@@ -74,6 +81,16 @@ pub(crate) fn render(doc: &Document) -> String {
             };
             let name = case.id.rsplit('/').next().unwrap_or(&case.id);
             let mut tc = TestCase::new(name, status);
+            // Warnings never fail a test case: they ride along as properties and system-out.
+            if !case.warnings.is_empty() {
+                tc.add_property(Property::new("warnings", case.warnings.len().to_string()));
+                let text: Vec<String> = case
+                    .warnings
+                    .iter()
+                    .map(|w| format!("warning [{}] step {}: {}", w.check, w.step, w.message))
+                    .collect();
+                tc.set_system_out(text.join("\n"));
+            }
             tc.set_classname(format!("{}/{}", case.family, case.operation));
             tc.set_time(secs(case.duration_ms));
             suite.add_test_case(tc);

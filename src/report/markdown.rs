@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::{category_totals, matrix, skip_reasons, Counts, Document, OutcomeKind, Verdict};
+use super::{
+    category_totals, matrix, skip_reasons, warning_groups, Counts, Document, OutcomeKind, Verdict,
+};
 
 /// Text with Markdown's inline syntax characters escaped.
 pub(crate) fn escape(s: &str) -> String {
@@ -252,6 +254,26 @@ pub(crate) fn render(doc: &Document) -> String {
             } else {
                 out.push('\n');
             }
+        }
+    }
+
+    let warnings = warning_groups(doc);
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "\n## Warnings ({})\n", doc.summary.warnings);
+        let _ = writeln!(
+            out,
+            "Worth a look, not failures: they change no verdict and no exit code.\n"
+        );
+        let _ = writeln!(out, "| cases | check | warning | e.g. |\n|---|---|---|---|");
+        for (check, message, n, ids) in warnings {
+            let ids: Vec<String> = ids.iter().map(|i| code(i)).collect();
+            let _ = writeln!(
+                out,
+                "| {n} | {} | {} | {} |",
+                code(check),
+                escape(message),
+                ids.join(", ")
+            );
         }
     }
 

@@ -169,6 +169,9 @@ pub struct Summary {
     /// would otherwise be conformant is then inconclusive.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_covered: Vec<String>,
+    /// Warnings over every case: worth a look, never a failure, never part of the verdict.
+    #[serde(default)]
+    pub warnings: usize,
     /// Per family, with its counts per category.
     pub families: BTreeMap<String, FamilySummary>,
 }
@@ -229,6 +232,10 @@ pub struct CaseReport {
     pub reason: Option<String>,
     pub duration_ms: f64,
     pub findings: Vec<FindingReport>,
+    /// Worth a look, not a failure (a field the contract does not list, contract §9); any
+    /// outcome may carry them.
+    #[serde(default)]
+    pub warnings: Vec<WarningReport>,
     /// Cleanup requests that did not succeed (`METHOD path: status`).
     pub cleanup_failures: Vec<String>,
     /// A shell script of `curl` commands that replays the failing step (failed cases only);
@@ -249,6 +256,17 @@ pub struct FindingReport {
     pub message: String,
     pub expected: Option<String>,
     pub actual: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarningReport {
+    pub check: String,
+    /// Index of the first step whose response showed it.
+    pub step: usize,
+    pub message: String,
+    /// The integration type of the object that carried the field.
+    pub object: Option<String>,
+    pub field: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -476,6 +494,7 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
             counts,
             known_failures: 0,
             not_covered: Vec::new(),
+            warnings: reports.iter().map(|r| r.warnings.len()).sum(),
             families: per_family,
         },
         requests: run.requests,
@@ -548,6 +567,17 @@ fn case_report(
                 message: s(&f.message),
                 expected: f.expected.as_deref().map(s),
                 actual: f.actual.as_deref().map(s),
+            })
+            .collect(),
+        warnings: o
+            .warnings
+            .iter()
+            .map(|w| WarningReport {
+                check: w.check.clone(),
+                step: w.step,
+                message: s(&w.message),
+                object: w.object.as_deref().map(s),
+                field: w.field.as_deref().map(s),
             })
             .collect(),
         cleanup_failures: o.cleanup_failures.iter().map(|t| s(t)).collect(),
@@ -830,5 +860,33 @@ pub fn headline(doc: &Document) -> String {
         let names: Vec<&str> = families.iter().map(|(f, _)| *f).collect();
         line.push_str(&format!(" (not judged at all: {})", names.join(", ")));
     }
+    match doc.summary.warnings {
+        0 => {}
+        1 => line.push_str(", 1 warning"),
+        n => line.push_str(&format!(", {n} warnings")),
+    }
     line
+}
+
+/// Warnings grouped by what they are about: (check, message, cases, up to three case ids), the
+/// most frequent first. One unlisted field shows up in many cases; a report lists it once.
+pub(crate) fn warning_groups(doc: &Document) -> Vec<(&str, &str, usize, Vec<&str>)> {
+    let mut groups: BTreeMap<(&str, &str), (usize, Vec<&str>)> = BTreeMap::new();
+    for case in &doc.cases {
+        for w in &case.warnings {
+            let g = groups
+                .entry((w.check.as_str(), w.message.as_str()))
+                .or_default();
+            g.0 += 1;
+            if g.1.len() < 3 {
+                g.1.push(case.id.as_str());
+            }
+        }
+    }
+    let mut out: Vec<_> = groups
+        .into_iter()
+        .map(|((check, message), (n, ids))| (check, message, n, ids))
+        .collect();
+    out.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(b.1)));
+    out
 }

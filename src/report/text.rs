@@ -110,6 +110,20 @@ pub fn summary_painted(doc: &Document, paint: Paint) -> String {
         _ => paint.red(&total),
     };
     let _ = writeln!(out, "{}", paint.bold(&total));
+    match doc.summary.warnings {
+        0 => {}
+        1 => {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint.yellow("1 warning (not a failure; see report.md)")
+            );
+        }
+        n => {
+            let line = format!("{n} warnings (not failures; see report.md)");
+            let _ = writeln!(out, "{}", paint.yellow(&line));
+        }
+    }
 
     let failed: Vec<_> = doc
         .cases

@@ -10,7 +10,9 @@
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
-use crate::model::{ErrorRule, Operation, Situation};
+use crate::model::{ErrorRule, Level, Operation, Situation};
+
+use super::variant::{Variant, VariantSet};
 
 /// A rejection, in the contract's error shape. Boxed: it travels in every `Result` of the
 /// pipeline.
@@ -31,6 +33,12 @@ pub(crate) struct ErrorData {
     pub(crate) internal: Option<String>,
     /// The catalogue row's `parameters` template (`{field}` = the offending field).
     template: Vec<String>,
+    /// The situation and its catalogue row's level, when the error comes from the catalogue;
+    /// the variants change only what the level leaves open.
+    pub(crate) situation: Option<Situation>,
+    pub(crate) level: Option<Level>,
+    /// Other statuses the row accepts (level C).
+    pub(crate) also_status: Vec<u16>,
 }
 
 impl std::ops::Deref for ApiError {
@@ -96,6 +104,9 @@ impl ApiError {
             headers: Vec::new(),
             internal: None,
             template: Vec::new(),
+            situation: None,
+            level: None,
+            also_status: Vec::new(),
         }))
     }
 
@@ -130,7 +141,49 @@ impl ApiError {
             detail,
         );
         e.template = row.map(|r| r.parameters.clone()).unwrap_or_default();
+        e.situation = Some(situation);
+        e.level = row.map(|r| r.level);
+        e.also_status = row.map(|r| r.also_status.clone()).unwrap_or_default();
         e
+    }
+
+    /// The error as a server with `variants` sends it: only what the row's level leaves open
+    /// changes (errors outside the catalogue, 404 and 405 of unknown routes, count as level S).
+    pub(crate) fn with_variants(mut self, variants: VariantSet) -> Self {
+        let level = self.level.unwrap_or(Level::S);
+        let client_error = self.status.is_client_error();
+        if variants.has(Variant::OtherClassStatus)
+            && level == Level::C
+            && self.also_status.is_empty()
+        {
+            // A body over the limit keeps its 413, so that the reason-phrase variants, which
+            // differ most there, still meet it when every variant is on.
+            match self.situation {
+                Some(Situation::TypeMismatch) => self.status = StatusCode::UNPROCESSABLE_ENTITY,
+                Some(Situation::UnsupportedMediaType) => self.status = StatusCode::BAD_REQUEST,
+                _ => {}
+            }
+        }
+        if variants.has(Variant::OtherErrorCodes) && level != Level::E && client_error {
+            self.code = match self.status.as_u16() {
+                401 | 403 => "ACCESS_DENIED",
+                404 => "NOT_FOUND",
+                _ => "REQUEST_REJECTED",
+            }
+            .to_owned();
+        }
+        let params_fixed = level == Level::E && !self.template.is_empty();
+        if variants.has(Variant::OtherParameters) && !params_fixed {
+            self.parameters = Vec::new();
+        }
+        if variants.has(Variant::OtherDetails) {
+            self.detail = format!(
+                "Request refused with status {}. {}",
+                self.status.as_u16(),
+                self.detail
+            );
+        }
+        self
     }
 
     /// Names the offending field: the catalogue's `parameters` template with `{field}` filled
@@ -163,7 +216,7 @@ impl ApiError {
     }
 
     /// The error body, in the public API's wire order.
-    pub(crate) fn body(&self, with_reason: bool) -> Value {
+    pub(crate) fn body(&self, with_reason: bool, variants: VariantSet) -> Value {
         let mut body = json!({
             "detail": self.detail,
             "error": self.status.as_u16(),
@@ -171,7 +224,8 @@ impl ApiError {
             "parameters": self.parameters,
         });
         if with_reason {
-            body["reason"] = json!(self.status.canonical_reason().unwrap_or("Unknown"));
+            let canonical = self.status.canonical_reason().unwrap_or("Unknown");
+            body["reason"] = json!(variants.reason(self.status.as_u16(), canonical));
         }
         body
     }
@@ -205,7 +259,7 @@ mod tests {
             (e.status.as_u16(), e.code.as_str()),
             (415, "UNSUPPORTED_MEDIA_TYPE")
         );
-        let body = e.body(true);
+        let body = e.body(true, VariantSet::default());
         let keys: Vec<&str> = body
             .as_object()
             .unwrap()

@@ -106,6 +106,8 @@ faults! {
         "create answers 201 instead of 200";
     ErrorReasonMissing => "error-reason-missing", "errors",
         "error bodies lack the reason field";
+    ErrorReasonOfAnotherStatus => "error-reason-of-another-status", "errors",
+        "every error body's reason is Bad Request, whatever its status";
     UnsupportedTypeGenericCode => "unsupported-type-generic-code", "errors",
         "unsupported types get INVALID_ENUM_VALUE instead of their specific error code";
     // ---- auth
@@ -170,6 +172,8 @@ faults! {
         "update of an unconfigured type creates it in families that answer 404";
     IdChangesOnUpdate => "id-changes-on-update", "state",
         "the server-assigned id changes on every update";
+    AssignedIdInV1 => "assigned-id-in-v1", "state",
+        "families without a server-assigned id return one anyway (the field another family assigns)";
     DeleteKeepsIntegration => "delete-keeps-integration", "state",
         "delete answers 204 but the integration stays configured";
     CreateRace => "create-race", "state",

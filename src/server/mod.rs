@@ -5,8 +5,8 @@
 //!
 //! Layout: `routes` owns the request pipeline and its check order; `validate` the body rules;
 //! `store` the state; `render` and `mask` the responses; `error` the one error type; `query`
-//! the query parameters; `fault` the switchable bugs; [`auth`] digest, bearer and the token
-//! endpoint.
+//! the query parameters; `fault` the switchable bugs; `variant` the switchable tolerated choices
+//! (the mirror of `fault`: each must pass); [`auth`] digest, bearer and the token endpoint.
 //!
 //! Projects: an Atlas project and a Cloud Manager project on which the owner key and the OAuth
 //! client are Project Owner and the read-only key Project Read Only, and a third (Atlas) project
@@ -21,6 +21,7 @@ mod render;
 mod routes;
 mod store;
 mod validate;
+mod variant;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -43,6 +44,9 @@ use self::validate::Patterns;
 
 pub use self::fault::Fault;
 pub use self::store::Integration;
+pub use self::variant::Variant;
+
+use self::variant::VariantSet;
 
 /// `n` random bytes as lower-case hex.
 pub(crate) fn random_hex(n: usize) -> String {
@@ -176,6 +180,8 @@ pub struct ServerConfig {
     pub faults: Vec<Fault>,
     /// `None`: random credentials and project ids.
     pub credentials: Option<Credentials>,
+    /// Tolerated variants switched on for the server's lifetime.
+    pub variants: Vec<Variant>,
 }
 
 /// A principal's role in a project.
@@ -195,6 +201,7 @@ pub struct ServerState {
     /// (principal, group id) → role
     roles: HashMap<(String, String), Role>,
     faults: RwLock<FaultSet>,
+    variants: VariantSet,
     patterns: Patterns,
     /// What `reset` restores: the other owner's integration.
     seed: Vec<(String, Integration)>,
@@ -246,8 +253,19 @@ impl ServerState {
             }
         }
         let patterns = validate::compile_patterns(&model)?;
+        let variants = VariantSet::new(&config.variants);
         let seed = seed_integration(&model)
-            .map(|i| vec![(credentials.other_group_id.clone(), i)])
+            .map(|i| {
+                model
+                    .families
+                    .iter()
+                    .filter(|f| f.project_kind == ProjectKind::Atlas)
+                    .map(|f| {
+                        let key = store_key(variants, &credentials.other_group_id, &f.name);
+                        (key, i.clone())
+                    })
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default();
         let faults = FaultSet::new(&config.faults);
         auth.set_faults(faults.auth());
@@ -259,6 +277,7 @@ impl ServerState {
             projects,
             roles,
             faults: RwLock::new(faults),
+            variants,
             patterns,
             seed,
             local_addr: OnceLock::new(),
@@ -287,9 +306,31 @@ impl ServerState {
     }
 
     /// The integrations stored in a project, unmasked, ordered by type name (empty for an
-    /// unknown project).
+    /// unknown project). Under `separate-atlas-stores`, those of every family's store, in
+    /// family order.
     pub fn integrations(&self, group_id: &str) -> Vec<Integration> {
-        self.store.all(group_id)
+        if !self.variants.has(Variant::SeparateAtlasStores) {
+            return self.store.all(group_id);
+        }
+        self.model
+            .families
+            .iter()
+            .flat_map(|f| self.store.all(&self.store_key(group_id, &f.name)))
+            .collect()
+    }
+
+    /// The tolerated variants switched on.
+    pub fn variants(&self) -> Vec<Variant> {
+        self.variants.to_vec()
+    }
+
+    pub(crate) fn variant_set(&self) -> VariantSet {
+        self.variants
+    }
+
+    /// Where a family's requests to a project keep their integrations.
+    pub(crate) fn store_key(&self, group_id: &str, family: &str) -> String {
+        store_key(self.variants, group_id, family)
     }
 
     /// Switches faults: exactly `faults` are on afterwards.
@@ -328,6 +369,16 @@ impl ServerState {
 
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr.get().copied()
+    }
+}
+
+/// The store of a project as a family sees it: the project itself, or under
+/// `separate-atlas-stores` one per family.
+fn store_key(variants: VariantSet, group_id: &str, family: &str) -> String {
+    if variants.has(Variant::SeparateAtlasStores) {
+        format!("{group_id}/{family}")
+    } else {
+        group_id.to_owned()
     }
 }
 

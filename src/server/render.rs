@@ -15,6 +15,7 @@ use super::fault::{Fault, FaultSet};
 use super::mask;
 use super::query::BigCount;
 use super::store::Integration;
+use super::variant::{Variant, VariantSet};
 
 /// The media type of errors and of unversioned families.
 pub(crate) const JSON: &str = "application/json";
@@ -29,16 +30,32 @@ pub(crate) struct Format {
     /// Whether the family negotiates dated media types (204s then carry one too).
     pub(crate) versioned: bool,
     pub(crate) faults: FaultSet,
+    pub(crate) variants: VariantSet,
 }
 
 impl Format {
-    pub(crate) fn new(pretty: bool, envelope: bool, faults: FaultSet) -> Self {
+    pub(crate) fn new(
+        pretty: bool,
+        envelope: bool,
+        faults: FaultSet,
+        variants: VariantSet,
+    ) -> Self {
         Format {
             pretty,
             envelope,
             media_type: JSON.to_owned(),
             versioned: false,
             faults,
+            variants,
+        }
+    }
+
+    /// A JSON media type as this server writes it (variant `charset-utf-8`: with the parameter).
+    pub(crate) fn content_type(&self, media: &str) -> String {
+        if self.variants.has(Variant::CharsetUtf8) {
+            format!("{media};charset=utf-8")
+        } else {
+            media.to_owned()
         }
     }
 
@@ -51,14 +68,19 @@ impl Format {
     }
 }
 
-fn text(v: &Value, pretty: bool) -> String {
-    let s = if pretty {
-        serde_json::to_string_pretty(v)
-    } else {
-        serde_json::to_string(v)
-    };
-    // Serialising a Value cannot fail (its map keys are strings).
-    s.unwrap_or_default()
+fn text(v: &Value, pretty: bool, variants: VariantSet) -> String {
+    use serde::Serialize as _;
+    if !pretty {
+        // Serialising a Value cannot fail (its map keys are strings).
+        return serde_json::to_string(v).unwrap_or_default();
+    }
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(variants.indent());
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    if v.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 fn response(status: StatusCode, content_type: Option<&str>, body: Body) -> Response {
@@ -88,6 +110,8 @@ pub(crate) fn success(status: StatusCode, payload: Payload, fmt: &Format) -> Res
     } else {
         fmt.media_type.as_str()
     };
+    let media = fmt.content_type(media);
+    let media = media.as_str();
     let code = json!(envelope_status(status, fmt));
     let body = match payload {
         Payload::Empty => {
@@ -103,7 +127,11 @@ pub(crate) fn success(status: StatusCode, payload: Payload, fmt: &Format) -> Res
             Value::Object(m)
         }
     };
-    response(status, Some(media), Body::from(text(&body, fmt.pretty())))
+    response(
+        status,
+        Some(media),
+        Body::from(text(&body, fmt.pretty(), fmt.variants)),
+    )
 }
 
 fn envelope_status(status: StatusCode, fmt: &Format) -> u16 {
@@ -117,8 +145,21 @@ fn envelope_status(status: StatusCode, fmt: &Format) -> u16 {
 /// An error, in the error shape (wrapped when `envelope=true`), always `application/json`.
 pub(crate) fn error(e: &ApiError, fmt: &Format) -> Response {
     let faults = fmt.faults;
-    let mut body = e.body(!faults.has(Fault::ErrorReasonMissing));
+    let e = &e.clone().with_variants(fmt.variants);
+    let mut body = e.body(!faults.has(Fault::ErrorReasonMissing), fmt.variants);
+    if faults.has(Fault::ErrorReasonOfAnotherStatus) && body.get("reason").is_some() {
+        body["reason"] = json!("Bad Request");
+    }
     let mut status = e.status;
+    if fmt.variants.has(Variant::Empty401Body)
+        && e.situation == Some(crate::model::Situation::Unauthenticated)
+    {
+        let mut r = response(status, None, Body::empty());
+        for (name, value) in &e.headers {
+            r.headers_mut().append(name.clone(), value.clone());
+        }
+        return r;
+    }
     if fmt.envelope() && !faults.has(Fault::EnvelopeMissingOnErrors) {
         body = json!({ "status": envelope_status(e.status, fmt), "content": body });
         if faults.has(Fault::EnvelopeHttp200) {
@@ -130,7 +171,12 @@ pub(crate) fn error(e: &ApiError, fmt: &Format) -> Response {
     } else {
         JSON
     };
-    let mut r = response(status, Some(media), Body::from(text(&body, fmt.pretty())));
+    let media = fmt.content_type(media);
+    let mut r = response(
+        status,
+        Some(&media),
+        Body::from(text(&body, fmt.pretty(), fmt.variants)),
+    );
     for (name, value) in &e.headers {
         r.headers_mut().append(name.clone(), value.clone());
     }
@@ -146,6 +192,12 @@ pub(crate) struct Reveal {
     pub(crate) write_only: bool,
 }
 
+/// What variant `extra-fields` adds to every returned integration.
+const EXTRA_FIELDS: &[(&str, &str)] = &[
+    ("createdDate", "2026-11-29T00:00:00Z"),
+    ("lastUpdatedDate", "2026-11-29T00:00:00Z"),
+];
+
 /// One integration as `t` (a family version's schema) shows it: the discriminator, the
 /// server-assigned id in read-only fields, each stored field the schema has, else its default.
 pub(crate) fn integration(
@@ -153,8 +205,15 @@ pub(crate) fn integration(
     rec: &Integration,
     reveal: Reveal,
     faults: FaultSet,
+    variants: VariantSet,
 ) -> Value {
     let mut out = Map::new();
+    if variants.has(Variant::ExtraFields) {
+        // Fields the contract does not list, as a newer API version might add them.
+        for (k, v) in EXTRA_FIELDS {
+            out.insert((*k).to_owned(), json!(v));
+        }
+    }
     for f in &t.fields {
         let value = if f.discriminator {
             json!(rec.type_name)

@@ -31,6 +31,7 @@ use super::query::{self, Params, RawQuery};
 use super::render::{self, Format, PageSpec, Payload, Reveal, JSON};
 use super::store::{Integration, StateError};
 use super::validate;
+use super::variant::{Variant, VariantSet};
 use super::{Role, ServerState};
 
 /// Request bodies above this are 413 (contract choice).
@@ -108,6 +109,7 @@ pub(crate) async fn dispatch(State(state): State<Arc<ServerState>>, req: Request
     let (parts, body) = req.into_parts();
     let mut body = Some(body);
     let response = handle(&state, &parts, &mut body).await;
+    let response = transport_variants(response, state.variant_set()).await;
     // A client waiting for `100 Continue` has not sent the body and will not: leave it unread
     // (hyper then closes the connection) rather than invite it.
     let expects_continue = parts
@@ -120,11 +122,42 @@ pub(crate) async fn dispatch(State(state): State<Arc<ServerState>>, req: Request
     response
 }
 
+/// Variants `connection-close` and `chunked-bodies`: the same response, framed differently.
+async fn transport_variants(response: Response, variants: VariantSet) -> Response {
+    let mut response = response;
+    if variants.has(Variant::ConnectionClose) {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+    }
+    if !variants.has(Variant::ChunkedBodies) || response.body().is_end_stream() {
+        return response;
+    }
+    let (mut head, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(head, Body::empty());
+    };
+    // Two chunks of unknown total length: hyper frames them with Transfer-Encoding: chunked.
+    let mid = bytes.len() / 2;
+    let chunks = [bytes.slice(..mid), bytes.slice(mid..)]
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .map(Ok::<_, std::convert::Infallible>);
+    head.headers.remove(CONTENT_LENGTH);
+    Response::from_parts(head, Body::from_stream(futures_util::stream::iter(chunks)))
+}
+
 async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> Response {
     let faults = state.fault_set();
     let raw_query = RawQuery::parse(parts.uri.query());
     let lenient = Params::lenient(&raw_query);
-    let mut fmt = Format::new(lenient.pretty, lenient.envelope, faults);
+    let mut fmt = Format::new(
+        lenient.pretty,
+        lenient.envelope,
+        faults,
+        state.variant_set(),
+    );
     let path = parts.uri.path();
     let model = state.model();
 
@@ -235,7 +268,9 @@ async fn token(
     let mut r = Response::new(Body::from(reply.body.to_string()));
     *r.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_REQUEST);
     let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+    if let Ok(v) = HeaderValue::from_str(&fmt.content_type(JSON)) {
+        h.insert(CONTENT_TYPE, v);
+    }
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
     if let Some(v) = reply
@@ -388,6 +423,10 @@ fn effective_type<'f>(
     Some(Cow::Owned(merged))
 }
 
+/// The origin of link hrefs under variant `link-host`: the service's public name rather than the
+/// address the request reached.
+const LINK_HOST_VARIANT: &str = "https://integrations.example.net";
+
 /// A host for links: the request's `Host` (if it looks like one), else the listening address.
 fn link_host(state: &ServerState, parts: &Parts) -> String {
     let plausible = |h: &str| {
@@ -519,12 +558,16 @@ impl Ctx<'_> {
             Some(r) => r,
             None if faults.has(Fault::OtherProjectReadable) && !op.kind.writes() => Role::ReadOnly,
             None => {
-                return Err(self
+                let mut e = self
                     .err(
                         Situation::NoProjectAccess,
                         format!("Current user is not authorized to access group {gid}."),
                     )
-                    .params(vec![json!(gid)]))
+                    .params(vec![json!(gid)]);
+                if let Some(status) = self.state.variant_set().no_access_status(op.kind.writes()) {
+                    e.status = StatusCode::from_u16(status).unwrap_or(e.status);
+                }
+                return Err(e);
             }
         };
         if kind != family.project_kind {
@@ -547,10 +590,14 @@ impl Ctx<'_> {
 
         // role
         if op.kind.writes() && role == Role::ReadOnly && !faults.has(Fault::ReadOnlyCanWrite) {
-            return Err(self.err(
+            let mut e = self.err(
                 Situation::ReadOnlyWrite,
                 "Current user is not authorized to change this group's integrations.",
-            ));
+            );
+            if self.state.variant_set().has(Variant::ReadOnly403) {
+                e.status = StatusCode::FORBIDDEN;
+            }
+            return Err(e);
         }
 
         // query
@@ -575,7 +622,7 @@ impl Ctx<'_> {
                 Ok(render::success(StatusCode::OK, Payload::List(page), fmt))
             }
             (OperationKind::Get, Some(t)) => {
-                let Some(rec) = self.state.store().get(gid, &t.name) else {
+                let Some(rec) = self.state.store().get(&self.store_key(), &t.name) else {
                     return Err(self.not_configured(&t.name));
                 };
                 let reveal = Reveal {
@@ -583,12 +630,12 @@ impl Ctx<'_> {
                         || (fmt.pretty && faults.has(Fault::PrettySkipsMasking)),
                     write_only: faults.has(Fault::WriteOnlyReturned),
                 };
-                let v = render::integration(&t, &rec, reveal, faults);
+                let v = self.render(&t, &rec, reveal, fmt);
                 Ok(render::success(StatusCode::OK, Payload::Single(v), fmt))
             }
             (OperationKind::Delete, Some(t)) => {
                 match self.state.store().delete(
-                    gid,
+                    &self.store_key(),
                     &t.name,
                     faults.has(Fault::DeleteKeepsIntegration),
                 ) {
@@ -692,6 +739,39 @@ impl Ctx<'_> {
         effective_type(family, version, name, self.faults).ok_or_else(invalid)
     }
 
+    /// One integration as this family version shows it; under fault `assigned-id-in-v1`, with
+    /// the server-assigned field another family has for the type, where this one has none.
+    fn render(
+        &self,
+        t: &IntegrationType,
+        rec: &Integration,
+        reveal: Reveal,
+        fmt: &Format,
+    ) -> Value {
+        let mut v = render::integration(t, rec, reveal, self.faults, fmt.variants);
+        if self.faults.has(Fault::AssignedIdInV1) && t.fields.iter().all(|f| !f.read_only) {
+            let assigned = self
+                .state
+                .model()
+                .families
+                .iter()
+                .flat_map(|f| &f.versions)
+                .filter_map(|v| v.integration_type(&t.name))
+                .flat_map(|t| &t.fields)
+                .find(|f| f.read_only);
+            if let (Some(f), Some(map)) = (assigned, v.as_object_mut()) {
+                map.insert(f.name.clone(), json!(rec.id));
+            }
+        }
+        v
+    }
+
+    /// Where this request's project keeps its integrations: the project, or (variant
+    /// `separate-atlas-stores`) the project as this family sees it.
+    fn store_key(&self) -> String {
+        self.state.store_key(self.group_id, &self.family.name)
+    }
+
     fn not_configured(&self, type_name: &str) -> ApiError {
         self.err(
             Situation::NotConfigured,
@@ -711,7 +791,7 @@ impl Ctx<'_> {
         reveal: Reveal,
         fmt: &Format,
     ) -> serde_json::Map<String, Value> {
-        let all = self.state.store().all(self.group_id);
+        let all = self.state.store().all(&self.store_key());
         self.page_of(all, version, params, reveal, fmt)
     }
 
@@ -741,7 +821,7 @@ impl Ctx<'_> {
         }
         let items: Vec<Value> = shown
             .iter()
-            .map(|(t, rec)| render::integration(t, rec, reveal, faults))
+            .map(|(t, rec)| self.render(t, rec, reveal, fmt))
             .collect();
         let items_per_page = if faults.has(Fault::ItemsPerPageIgnored) {
             query::default_items_per_page(self.op)
@@ -749,7 +829,7 @@ impl Ctx<'_> {
             params.items_per_page
         };
         // The family's links carry these parameters with their effective values.
-        let link_query = family
+        let mut link_query: Vec<(String, Option<String>)> = family
             .link_query
             .iter()
             .filter_map(|name| {
@@ -770,12 +850,17 @@ impl Ctx<'_> {
                 Some((name.clone(), value))
             })
             .collect();
+        let variants = fmt.variants;
+        if variants.has(Variant::LinkQueryOrder) {
+            link_query.reverse();
+        }
+        let origin = if variants.has(Variant::LinkHost) {
+            LINK_HOST_VARIANT.to_owned()
+        } else {
+            format!("http://{}", link_host(self.state, self.parts))
+        };
         let spec = PageSpec {
-            href_base: format!(
-                "http://{}{}",
-                link_host(self.state, self.parts),
-                self.parts.uri.path()
-            ),
+            href_base: format!("{origin}{}", self.parts.uri.path()),
             page_num: params.page_num.clone(),
             items_per_page,
             include_count: !(family.include_count_honoured && params.include_count == Some(false)),
@@ -867,7 +952,9 @@ impl Ctx<'_> {
                     && op.kind == OperationKind::Update
                 {
                     let partial = validate::partial(t, &value, r.field.as_deref());
-                    self.state.store().patch(gid, &t.name, partial);
+                    self.state
+                        .store()
+                        .patch(&self.store_key(), &t.name, partial);
                 }
                 let situation = if faults.has(Fault::WrongErrorCodeMissingAttribute)
                     && r.situation == Situation::RequiredMissing
@@ -902,7 +989,7 @@ impl Ctx<'_> {
             }
         } else if op.kind == OperationKind::Create {
             store.create(
-                gid,
+                &self.store_key(),
                 &t.name,
                 fields,
                 faults.has(Fault::DuplicateCreateOverwrites),
@@ -914,7 +1001,7 @@ impl Ctx<'_> {
             rule.merge ^= faults.has(Fault::UpdateMergeSemanticsSwapped);
             rule.upsert |= faults.has(Fault::V2UpdateUpserts);
             store.update(
-                gid,
+                &self.store_key(),
                 &t.name,
                 fields,
                 rule,

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use integrations_conformance::auth::{AuthSpec, Authenticator};
 use integrations_conformance::case::{self, Category};
 use integrations_conformance::model;
-use integrations_conformance::server::{self, Fault, RunningServer, ServerConfig};
+use integrations_conformance::server::{self, Fault, RunningServer, ServerConfig, Variant};
 use serde_json::Value;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_conformance");
@@ -667,6 +667,76 @@ fn serve_lists_every_fault_and_refuses_an_unknown_one() {
     assert!(ran.stderr.contains("--list-faults"), "{}", ran.stderr);
     let ran = conformance(&["serve", "--port", "0", "--group-id", "not-hex"], &[]);
     assert_one_line_reason(&ran, "not-hex");
+}
+
+#[test]
+fn serve_lists_every_variant_and_refuses_an_unknown_one() {
+    let ran = conformance(&["serve", "--list-variants"], &[]);
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let lines: Vec<&str> = ran.stdout.lines().collect();
+    assert_eq!(lines.len(), Variant::ALL.len());
+    for (line, variant) in lines.iter().zip(Variant::ALL) {
+        assert!(line.starts_with(variant.name()), "{line}");
+        assert!(line.contains(variant.description()), "{line}");
+        assert!(line.contains(variant.contract()), "{line}");
+    }
+    let ran = conformance(&["serve", "--variant", "no-such-variant"], &[]);
+    assert_one_line_reason(
+        &ran,
+        "unknown variant \"no-such-variant\"; known variants: all, ",
+    );
+    assert!(ran.stderr.contains("--list-variants"), "{}", ran.stderr);
+    // a variant is a choice of the embedded server: it cannot apply to another target
+    let ran = conformance(
+        &["run", "--target", "http://127.0.0.1:9", "--variant", "all"],
+        &[
+            ("CONFORMANCE_AUTH", "digest:a:b"),
+            ("CONFORMANCE_GROUP_ID", "0123456789abcdef01234567"),
+        ],
+    );
+    assert_one_line_reason(&ran, "--variant");
+}
+
+#[test]
+fn run_with_every_variant_is_conformant_and_reports_warnings() {
+    let dir = scratch("variants");
+    let ran = conformance(
+        &[
+            "run",
+            "--variant",
+            "all",
+            "--category",
+            "state",
+            "--report-dir",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let warnings = read_json(&dir.join("report.json"))["summary"]["warnings"]
+        .as_u64()
+        .unwrap();
+    assert!(warnings > 0);
+    assert!(
+        ran.reason().contains(&format!("{warnings} warnings")),
+        "{:?}",
+        ran.reason()
+    );
+    assert!(
+        ran.stdout.contains(&format!("{warnings} warnings")),
+        "{}",
+        ran.stdout
+    );
+    let doc = read_json(&dir.join("report.json"));
+    crate::report::assert_valid(&doc);
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains(&format!("## Warnings ({warnings})")), "{md}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains(&format!("<h2>Warnings ({warnings})</h2>")));
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(xml.contains("name=\"warnings\""), "{xml}");
+    assert!(xml.contains("<system-out>warning [unlisted_field]"));
+    assert!(!xml.contains("<failure"), "warnings never fail a test case");
 }
 
 // ---------------------------------------------------------------------------------------------

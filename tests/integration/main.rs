@@ -11,3 +11,4 @@ mod report;
 mod selftest;
 mod server;
 mod spec;
+mod variants;

@@ -393,6 +393,13 @@ fn hostile_text_is_escaped_in_every_human_report() {
         outcome: OutcomeKind::Failed,
         reason: None,
         duration_ms: 1.0,
+        warnings: vec![report::WarningReport {
+            check: "unlisted_field".into(),
+            step: 0,
+            message: evil.into(),
+            object: Some(evil.into()),
+            field: Some(evil.into()),
+        }],
         findings: vec![report::FindingReport {
             check: "error_body".into(),
             step: 0,

@@ -3,18 +3,26 @@
 //! must fail; against the faithful server every case passes.
 //!
 //! Only the fault's own category is run per fault (the full suite runs against the faithful
-//! server in `tests/conformance.rs`), which keeps this test to seconds.
+//! server in `tests/conformance.rs`), which keeps this test to seconds. Each fault is also run
+//! with every tolerated variant switched on: tolerating the contract's open choices must not
+//! blind a check to a real bug (`variants.rs` proves the other half: no variant fails a case).
 
 use std::collections::BTreeMap;
 
 use integrations_conformance::case::{self, Case};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
-use integrations_conformance::server::{self, Fault, ServerConfig};
+use integrations_conformance::server::{self, Fault, ServerConfig, Variant};
 use integrations_conformance::target;
 
-async fn failures(harness: &Harness, cases: &[Case], faults: Vec<Fault>) -> Vec<(String, String)> {
+async fn failures(
+    harness: &Harness,
+    cases: &[Case],
+    faults: Vec<Fault>,
+    variants: Vec<Variant>,
+) -> Vec<(String, String)> {
     let server = server::spawn(ServerConfig {
         faults,
+        variants,
         ..Default::default()
     })
     .await
@@ -45,7 +53,7 @@ async fn failures(harness: &Harness, cases: &[Case], faults: Vec<Fault>) -> Vec<
 async fn every_fault_is_caught_by_its_category_and_the_faithful_server_passes() {
     let harness = Harness::bundled().unwrap();
     let all = case::generate(&harness.model);
-    let faithful = failures(&harness, &all, Vec::new()).await;
+    let faithful = failures(&harness, &all, Vec::new(), Vec::new()).await;
     assert!(
         faithful.is_empty(),
         "the faithful server fails {} cases, e.g. {:?}",
@@ -67,19 +75,22 @@ async fn every_fault_is_caught_by_its_category_and_the_faithful_server_passes() 
             .get(fault.category())
             .cloned()
             .unwrap_or_default();
-        let failed = failures(&harness, &cases, vec![*fault]).await;
-        report.push(format!(
-            "{:38} {:11} {:5} failing, e.g. {}",
-            fault.name(),
-            fault.category(),
-            failed.len(),
-            failed
-                .first()
-                .map(|f| format!("{} {}", f.0, f.1))
-                .unwrap_or_default()
-        ));
-        if failed.is_empty() {
-            missed.push(fault.name());
+        for (label, variants) in [("", Vec::new()), ("+variants", Variant::ALL.to_vec())] {
+            let failed = failures(&harness, &cases, vec![*fault], variants).await;
+            report.push(format!(
+                "{:38} {:11} {:10} {:5} failing, e.g. {}",
+                fault.name(),
+                fault.category(),
+                label,
+                failed.len(),
+                failed
+                    .first()
+                    .map(|f| format!("{} {}", f.0, f.1))
+                    .unwrap_or_default()
+            ));
+            if failed.is_empty() {
+                missed.push(format!("{}{label}", fault.name()));
+            }
         }
     }
     eprintln!("{}", report.join("\n"));

@@ -242,7 +242,7 @@ impl T {
     async fn with(faults: Vec<Fault>) -> T {
         let srv = server::spawn(ServerConfig {
             faults,
-            credentials: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -2394,8 +2394,8 @@ async fn info_json_shape_and_shutdown() {
     let mut creds = other.credentials.clone();
     creds.cm_group_id = "nope".into();
     assert!(server::spawn(ServerConfig {
-        faults: vec![],
-        credentials: Some(creds)
+        credentials: Some(creds),
+        ..Default::default()
     })
     .await
     .is_err());
@@ -2404,6 +2404,7 @@ async fn info_json_shape_and_shutdown() {
     let again = server::spawn(ServerConfig {
         faults: vec![Fault::PrettyIgnored],
         credentials: Some(creds.clone()),
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -2614,7 +2615,7 @@ async fn probe(t: &T, fault: Fault) -> String {
             .await
             .status
             .to_string(),
-        ErrorReasonMissing => cm.get(&first.name).await.text,
+        ErrorReasonMissing | ErrorReasonOfAnotherStatus => cm.get(&first.name).await.text,
         UnsupportedTypeGenericCode => cm.get(&cm.f.unsupported_types[0]).await.code(),
         ReadOnlyCanWrite => cm
             .req(Method::POST, &cm.path(&first.name))
@@ -2932,6 +2933,10 @@ async fn probe(t: &T, fault: Fault) -> String {
                 .results()[0]["id"]
                 .clone();
             (a == b).to_string()
+        }
+        AssignedIdInV1 => {
+            cm.configure(first).await;
+            cm.get(&first.name).await.text
         }
         DeleteKeepsIntegration => {
             cm.configure(first).await;

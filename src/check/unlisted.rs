@@ -1,0 +1,221 @@
+//! Fields a target adds to a returned integration (contract §9 "Fields a target adds"): a field
+//! the family version's schema does not list is a warning, not a failure, unless it is a secret
+//! value, a write-only field, a field of another version of the family (a `2023-01-01`-only
+//! field under `2025-03-12`), or a server-assigned field of another family (`id` in a v1.0
+//! family), which stay failures.
+//!
+//! The objects are found and classified from the model alone: nothing here names a type or a
+//! field.
+
+use serde_json::{Map, Value};
+
+use crate::model::{Family, IntegrationType, Model, Version};
+
+/// What an unlisted field is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unlisted {
+    /// Worth a look, not a failure.
+    Warning,
+    /// A failure: the check that owns it and why.
+    Failure {
+        check: &'static str,
+        why: &'static str,
+    },
+}
+
+/// One unlisted field of one integration object.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub(crate) type_name: String,
+    pub(crate) field: String,
+    pub(crate) class: Unlisted,
+}
+
+/// The integration objects of a body (unwrapped from its envelope): the body itself, or the
+/// items of its `results`.
+fn objects_mut(body: &mut Value) -> Vec<&mut Map<String, Value>> {
+    let Some(map) = body.as_object_mut() else {
+        return Vec::new();
+    };
+    if map.contains_key("results") {
+        return map
+            .get_mut("results")
+            .and_then(Value::as_array_mut)
+            .map(|items| items.iter_mut().filter_map(Value::as_object_mut).collect())
+            .unwrap_or_default();
+    }
+    vec![map]
+}
+
+/// Removes from `body` every field of an integration object that `version` does not list for
+/// its type, and says what each one is. What is left is what the schema judges.
+pub(crate) fn strip(
+    model: &Model,
+    family: &Family,
+    version: &Version,
+    body: &mut Value,
+    sent_secrets: &[String],
+) -> Vec<Found> {
+    let mut found = Vec::new();
+    for obj in objects_mut(body) {
+        let Some(type_name) = obj.get("type").and_then(Value::as_str).map(str::to_owned) else {
+            continue;
+        };
+        let Some(t) = version.integration_type(&type_name) else {
+            continue;
+        };
+        let extra: Vec<String> = obj
+            .keys()
+            .filter(|k| t.fields.iter().all(|f| f.name != **k))
+            .cloned()
+            .collect();
+        for field in extra {
+            let value = obj.remove(&field).unwrap_or(Value::Null);
+            let class = classify(model, family, &type_name, &field, &value, sent_secrets);
+            found.push(Found {
+                type_name: type_name.clone(),
+                field,
+                class,
+            });
+        }
+    }
+    found
+}
+
+fn classify(
+    model: &Model,
+    family: &Family,
+    type_name: &str,
+    field: &str,
+    value: &Value,
+    sent_secrets: &[String],
+) -> Unlisted {
+    let text = value.to_string();
+    if sent_secrets
+        .iter()
+        .any(|s| s.len() >= 5 && text.contains(s.as_str()))
+    {
+        return Unlisted::Failure {
+            check: "secret_redaction",
+            why: "carries a secret sent in this case",
+        };
+    }
+    let elsewhere = |t: &IntegrationType| t.fields.iter().find(|f| f.name == field).cloned();
+    let in_family: Vec<_> = family
+        .versions
+        .iter()
+        .filter_map(|v| v.integration_type(type_name))
+        .filter_map(elsewhere)
+        .collect();
+    let in_model: Vec<_> = model
+        .families
+        .iter()
+        .flat_map(|f| f.versions.iter())
+        .filter_map(|v| v.integration_type(type_name))
+        .filter_map(elsewhere)
+        .collect();
+    if in_model.iter().any(|f| f.secret.is_some() || f.write_only) {
+        return Unlisted::Failure {
+            check: "secret_redaction",
+            why: "is a secret or write-only field of this type",
+        };
+    }
+    if !in_family.is_empty() {
+        return Unlisted::Failure {
+            check: "response_schema_conformance",
+            why: "belongs to another version of this family, not to the negotiated one",
+        };
+    }
+    if in_model.iter().any(|f| f.read_only) {
+        return Unlisted::Failure {
+            check: "response_schema_conformance",
+            why: "is a server-assigned field of another family, which this family does not have",
+        };
+    }
+    Unlisted::Warning
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn classified_from_the_model() {
+        let m = crate::model::bundled().unwrap();
+        // Find, from the model, a type with a server-assigned field in one family and not in
+        // another, a secret field, and a field only one version of a family has.
+        let mut checked_read_only = false;
+        for family in &m.families {
+            let version = &family.versions[0];
+            for t in &version.types {
+                let mut body = json!({"type": t.name, "brandNewField": 1});
+                let found = strip(&m, family, version, &mut body, &[]);
+                assert_eq!(found.len(), 1);
+                assert_eq!(found[0].class, Unlisted::Warning, "{}", t.name);
+                assert_eq!(body, json!({"type": t.name}));
+                for other in &m.families {
+                    for f in other
+                        .versions
+                        .iter()
+                        .filter_map(|v| v.integration_type(&t.name))
+                        .flat_map(|t| &t.fields)
+                        .filter(|f| f.read_only && t.fields.iter().all(|g| g.name != f.name))
+                    {
+                        let mut body = json!({"type": t.name, (f.name.clone()): "x"});
+                        let found = strip(&m, family, version, &mut body, &[]);
+                        assert!(matches!(found[0].class, Unlisted::Failure { .. }));
+                        checked_read_only = true;
+                    }
+                }
+            }
+        }
+        assert!(checked_read_only, "the model has a family-specific id");
+        // a secret value in a field the schema does not list
+        let family = &m.families[0];
+        let version = &family.versions[0];
+        let t = &version.types[0];
+        let mut body = json!({"results": [{"type": t.name, "copy": "s3cr3t-value"}]});
+        let found = strip(&m, family, version, &mut body, &["s3cr3t-value".into()]);
+        assert_eq!(
+            found[0].class,
+            Unlisted::Failure {
+                check: "secret_redaction",
+                why: "carries a secret sent in this case"
+            }
+        );
+        assert_eq!(body, json!({"results": [{"type": t.name}]}));
+    }
+
+    #[test]
+    fn fields_of_another_version_fail() {
+        let m = crate::model::bundled().unwrap();
+        let mut seen = false;
+        for family in &m.families {
+            for v in &family.versions {
+                for other in family.versions.iter().filter(|o| o.name != v.name) {
+                    for t in &other.types {
+                        let Some(here) = v.integration_type(&t.name) else {
+                            continue;
+                        };
+                        for f in t
+                            .fields
+                            .iter()
+                            .filter(|f| here.fields.iter().all(|g| g.name != f.name))
+                        {
+                            let mut body = json!({"type": t.name, (f.name.clone()): false});
+                            let found = strip(&m, family, v, &mut body, &[]);
+                            assert!(
+                                matches!(found[0].class, Unlisted::Failure { .. }),
+                                "{}",
+                                f.name
+                            );
+                            seen = true;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen, "the model has version-only fields");
+    }
+}

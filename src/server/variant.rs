@@ -1,0 +1,276 @@
+//! Tolerated variants of the reference server: the mirror of [`super::fault`]. Each variant is one
+//! choice the contract leaves to the implementer (a status among several, a reason phrase, a
+//! header parameter, the host in links, extra fields, ...). The harness must pass a server with
+//! any of them, or all of them, switched on: its self-test proves that every fault fails some
+//! case and that no variant fails any.
+//!
+//! Each variant names the contract sentence that leaves the choice open, so that a variant that
+//! starts failing points at either a harness check that is stricter than the contract or a
+//! variant that is not a tolerated choice after all.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! variants {
+    ($($variant:ident => $name:literal, $description:literal, $contract:literal;)+) => {
+        /// One tolerated choice of the reference server.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        pub enum Variant { $($variant),+ }
+
+        impl Variant {
+            /// Every variant.
+            pub const ALL: &'static [Variant] = &[$(Variant::$variant),+];
+
+            /// The kebab-case name (`--variant NAME` on the command line).
+            pub fn name(&self) -> &'static str {
+                match self { $(Variant::$variant => $name),+ }
+            }
+
+            /// What a server with this variant does, in one sentence.
+            pub fn description(&self) -> &'static str {
+                match self { $(Variant::$variant => $description),+ }
+            }
+
+            /// The contract sentence that leaves this choice open.
+            pub fn contract(&self) -> &'static str {
+                match self { $(Variant::$variant => $contract),+ }
+            }
+        }
+    };
+}
+
+variants! {
+    // ---- statuses the contract lists side by side
+    NoAccess403 => "no-access-403",
+        "a project the credentials cannot access is 403 (with both no-access variants: on writes)",
+        "§5: credentials valid but no access to this project: 401 NOT_IN_GROUP; 403 or 404 also pass";
+    NoAccess404 => "no-access-404",
+        "a project the credentials cannot access is 404 (with both no-access variants: on reads)",
+        "§5: credentials valid but no access to this project: 401 NOT_IN_GROUP; 403 or 404 also pass";
+    ReadOnly403 => "read-only-403",
+        "read-only credentials on create, update or delete get 403",
+        "§5: read-only credentials on create, update or delete: 401 USER_UNAUTHORIZED; 403 also passes";
+    Empty401Body => "empty-401-body",
+        "a 401 for missing or wrong credentials has an empty body (the challenge stays)",
+        "§5: 401 with a WWW-Authenticate challenge; the body may be empty";
+    OtherClassStatus => "other-4xx-at-class-level",
+        "level C errors with no listed statuses use another 4xx: 422 for a type mismatch, 400 for an unsupported Content-Type",
+        "§5 level C: any 4xx, with the error body shape";
+    // ---- the error body's open parts
+    ReasonRfc2616 => "reason-rfc2616",
+        "reason phrases of RFC 2616 where they differ (413 Request Entity Too Large, 414 Request-URI Too Long, 416 Requested Range Not Satisfiable)",
+        "§5: \"reason\": \"<HTTP reason phrase>\" (any phrase of that status)";
+    ReasonRfc9110 => "reason-rfc9110",
+        "reason phrases of RFC 9110 where they differ (413 Content Too Large, 422 Unprocessable Content)",
+        "§5: \"reason\": \"<HTTP reason phrase>\" (any phrase of that status)";
+    OtherDetails => "other-details",
+        "every error detail is worded differently",
+        "§5: detail is human text";
+    OtherParameters => "other-parameters",
+        "error parameters differ wherever the contract does not name them (levels S and C, rows without parameters)",
+        "§5 levels S and C; parameters are fixed only where a level E row names them";
+    OtherErrorCodes => "other-error-codes",
+        "level S and C errors carry another non-empty errorCode",
+        "§5 level S: this status, any non-empty errorCode; level C: any 4xx";
+    // ---- media types and formatting
+    CharsetUtf8 => "charset-utf-8",
+        "every JSON Content-Type, versioned ones included, carries ;charset=utf-8",
+        "§6: the success response's Content-Type is that same media type (;charset=utf-8 allowed)";
+    LinkQueryOrder => "link-query-order",
+        "link hrefs carry their query parameters in reverse order",
+        "§3: the harness compares path and parsed query, not the host or the order of parameters";
+    LinkHost => "link-host",
+        "link hrefs name another host (the public name of the service) instead of the request's",
+        "§3: the harness compares path and parsed query, not the host or the order of parameters";
+    PrettyFourSpaces => "pretty-four-spaces",
+        "pretty=true indents by four spaces",
+        "§3: pretty=true: the same JSON, indented over several lines";
+    PrettyTabs => "pretty-tabs",
+        "pretty=true indents by tabs (with both pretty variants: tabs)",
+        "§3: pretty=true: the same JSON, indented over several lines";
+    // ---- state and objects
+    SeparateAtlasStores => "separate-atlas-stores",
+        "atlas-v1 and atlas-v2 keep separate integrations for one Atlas project",
+        "§8: atlas-v1 and atlas-v2 reach the same Atlas project ... A harness must not rely on this";
+    ExtraFields => "extra-fields",
+        "returned integration objects carry fields the contract does not list (createdDate, lastUpdatedDate)",
+        "§9: a response may carry fields this page does not list: a warning, not a failure";
+    // ---- transport
+    ConnectionClose => "connection-close",
+        "every response carries Connection: close and the connection is closed after it",
+        "§1: nothing in the contract asks for persistent connections";
+    ChunkedBodies => "chunked-bodies",
+        "response bodies are sent chunked, without Content-Length",
+        "§1: nothing in the contract fixes the HTTP framing of a body";
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Variant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Variant::ALL
+            .iter()
+            .copied()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| {
+                let s: String = s.chars().take(64).collect();
+                let known: Vec<&str> = Variant::ALL.iter().map(Variant::name).collect();
+                format!(
+                    "unknown variant {s:?}; known variants: all, {}",
+                    known.join(", ")
+                )
+            })
+    }
+}
+
+impl Variant {
+    /// Parses one `--variant` value: a name, or `all` for every variant.
+    pub fn parse_list(s: &str) -> Result<Vec<Variant>, String> {
+        if s == "all" {
+            Ok(Variant::ALL.to_vec())
+        } else {
+            s.parse::<Variant>().map(|v| vec![v])
+        }
+    }
+}
+
+/// The variants switched on, as a bit set (cheap to copy into every request).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct VariantSet(u64);
+
+impl VariantSet {
+    pub(crate) fn new(variants: &[Variant]) -> Self {
+        VariantSet(variants.iter().fold(0, |acc, v| acc | bit(*v)))
+    }
+
+    pub(crate) fn has(self, v: Variant) -> bool {
+        self.0 & bit(v) != 0
+    }
+
+    pub(crate) fn to_vec(self) -> Vec<Variant> {
+        Variant::ALL
+            .iter()
+            .copied()
+            .filter(|v| self.has(*v))
+            .collect()
+    }
+
+    /// The reason phrase of `status`: ours (the `http` crate's), or the variant's edition's.
+    pub(crate) fn reason(self, status: u16, canonical: &'static str) -> &'static str {
+        let rfc2616 = match status {
+            413 => Some("Request Entity Too Large"),
+            414 => Some("Request-URI Too Long"),
+            416 => Some("Requested Range Not Satisfiable"),
+            _ => None,
+        };
+        let rfc9110 = match status {
+            413 => Some("Content Too Large"),
+            422 => Some("Unprocessable Content"),
+            _ => None,
+        };
+        (self
+            .has(Variant::ReasonRfc2616)
+            .then_some(rfc2616)
+            .flatten())
+        .or(self
+            .has(Variant::ReasonRfc9110)
+            .then_some(rfc9110)
+            .flatten())
+        .unwrap_or(canonical)
+    }
+
+    /// The status of a no-access refusal: 401 unless a variant picks 403 or 404.
+    pub(crate) fn no_access_status(self, writes: bool) -> Option<u16> {
+        match (
+            self.has(Variant::NoAccess403),
+            self.has(Variant::NoAccess404),
+        ) {
+            (true, true) => Some(if writes { 403 } else { 404 }),
+            (true, false) => Some(403),
+            (false, true) => Some(404),
+            (false, false) => None,
+        }
+    }
+
+    /// The indentation of `pretty=true` bodies.
+    pub(crate) fn indent(self) -> &'static [u8] {
+        if self.has(Variant::PrettyTabs) {
+            b"\t"
+        } else if self.has(Variant::PrettyFourSpaces) {
+            b"    "
+        } else {
+            b"  "
+        }
+    }
+}
+
+fn bit(v: Variant) -> u64 {
+    1u64 << (v as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique_kebab_and_parse_back() {
+        assert!(Variant::ALL.len() >= 15);
+        assert!(Variant::ALL.len() <= 64, "VariantSet is a u64");
+        let mut seen = HashSet::new();
+        for v in Variant::ALL {
+            assert!(seen.insert(v.name()), "duplicate {v}");
+            assert!(v
+                .name()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+            assert_eq!(v.name().parse::<Variant>(), Ok(*v));
+            assert!(!v.description().is_empty());
+            assert!(v.contract().starts_with('§'), "{v}");
+            assert!(
+                crate::server::Fault::ALL
+                    .iter()
+                    .all(|f| f.name() != v.name()),
+                "{v} is also a fault"
+            );
+        }
+        assert!("nope".parse::<Variant>().is_err());
+        assert_eq!(Variant::parse_list("all").unwrap(), Variant::ALL);
+        assert_eq!(
+            Variant::parse_list("pretty-tabs").unwrap(),
+            vec![Variant::PrettyTabs]
+        );
+    }
+
+    #[test]
+    fn choices_combine() {
+        let none = VariantSet::default();
+        assert_eq!(none.reason(413, "Payload Too Large"), "Payload Too Large");
+        assert_eq!(none.no_access_status(true), None);
+        assert_eq!(none.indent(), b"  ");
+        let old = VariantSet::new(&[Variant::ReasonRfc2616]);
+        assert_eq!(
+            old.reason(413, "Payload Too Large"),
+            "Request Entity Too Large"
+        );
+        assert_eq!(old.reason(400, "Bad Request"), "Bad Request");
+        let new = VariantSet::new(&[Variant::ReasonRfc9110]);
+        assert_eq!(new.reason(413, "Payload Too Large"), "Content Too Large");
+        let all = VariantSet::new(Variant::ALL);
+        assert_eq!(
+            all.reason(422, "Unprocessable Entity"),
+            "Unprocessable Content"
+        );
+        assert_eq!(all.no_access_status(true), Some(403));
+        assert_eq!(all.no_access_status(false), Some(404));
+        assert_eq!(all.indent(), b"\t");
+        assert_eq!(all.to_vec(), Variant::ALL);
+    }
+}
