@@ -42,8 +42,20 @@ pub struct ClientOptions {
     pub body_cap: usize,
     /// Accept any certificate (`--insecure`).
     pub insecure: bool,
-    /// Route through `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY`, minus `NO_PROXY`.
-    pub use_env_proxy: bool,
+    /// Which proxy, if any, requests go through.
+    pub proxy: Proxy,
+}
+
+/// Where the client's requests go first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Proxy {
+    /// Straight to the target (always so for the embedded server).
+    #[default]
+    None,
+    /// `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` (and lower-case forms), minus `NO_PROXY`.
+    FromEnv,
+    /// Every request through this proxy URL (credentials in it are sent to the proxy).
+    All(String),
 }
 
 impl Default for ClientOptions {
@@ -52,7 +64,7 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(10),
             body_cap: 4 * 1024 * 1024,
             insecure: false,
-            use_env_proxy: false,
+            proxy: Proxy::None,
         }
     }
 }
@@ -105,7 +117,11 @@ impl Client {
         http.set_connect_timeout(Some(opts.timeout));
         // hyper-rustls hands https URIs to the TCP connector.
         http.enforce_http(false);
-        let proxies = opts.use_env_proxy.then(Matcher::from_env).map(Arc::new);
+        let proxies = match &opts.proxy {
+            Proxy::None => None,
+            Proxy::FromEnv => Some(Arc::new(Matcher::from_env())),
+            Proxy::All(url) => Some(Arc::new(Matcher::builder().all(url.clone()).build())),
+        };
         let connector = Connector {
             direct: HttpsConnector::from((http.clone(), tls.clone())),
             http,
@@ -476,11 +492,12 @@ fn describe(e: &hyper_util::client::legacy::Error) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-            {
-                tls = true;
+            // An io::Error's `source` skips the error it wraps, and the TLS layers wrap one
+            // io::Error in another: look inside.
+            let mut inner = io.get_ref();
+            while let Some(i) = inner {
+                tls |= i.downcast_ref::<rustls::Error>().is_some();
+                inner = i.downcast_ref::<std::io::Error>().and_then(|e| e.get_ref());
             }
             if matches!(
                 io.kind(),

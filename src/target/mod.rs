@@ -15,7 +15,7 @@ use crate::case::Project;
 use crate::error::{Error, Result};
 use crate::model::{Family, ProjectKind};
 
-pub use client::{Answer, Client, ClientOptions, Sent};
+pub use client::{Answer, Client, ClientOptions, Proxy, Sent};
 pub use request::{failed, record_headers, scrub, Outgoing};
 
 /// Issues a token the target has already expired (only the embedded server can).
@@ -90,7 +90,11 @@ impl Target {
             timeout,
             body_cap,
             insecure: self.insecure,
-            use_env_proxy: self.use_env_proxy,
+            proxy: if self.use_env_proxy {
+                Proxy::FromEnv
+            } else {
+                Proxy::None
+            },
         })
     }
 

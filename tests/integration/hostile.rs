@@ -1692,6 +1692,73 @@ async fn wire_recorded_request_headers_are_the_headers_sent() {
     assert!(with_body >= 3, "requests with a body were compared");
 }
 
+/// Through a proxy, a plain http request goes to the proxy in absolute-form with the proxy's
+/// credentials (recorded as their scheme only); an https one opens a CONNECT tunnel, and a
+/// proxy that refuses it is one clear line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wire_proxies_get_absolute_form_and_connect() {
+    use integrations_conformance::target::{record_headers, Client, ClientOptions, Proxy};
+    let proxy = RawServer::start(|h: &Head| {
+        if h.method == "CONNECT" {
+            Action::Close(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n".to_vec())
+        } else {
+            Action::empty_list()
+        }
+    })
+    .await;
+    let client = Client::new(&ClientOptions {
+        timeout: Duration::from_secs(3),
+        proxy: Proxy::All(format!("http://proxyuser:proxy-pass-1234@{}", proxy.addr)),
+        ..ClientOptions::default()
+    })
+    .expect("client");
+    let mut headers = http::HeaderMap::new();
+    headers.insert("accept", http::HeaderValue::from_static("application/json"));
+
+    let url = url::Url::parse("http://target.invalid:8080/api/x?y=1").unwrap();
+    let sent = client
+        .send(&http::Method::GET, &url, &headers, None, None)
+        .await;
+    assert_eq!(sent.answer.expect("the proxy answered").status, 200);
+    let seen = proxy.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].target, "http://target.invalid:8080/api/x?y=1");
+    let wire = header_lines(&seen[0].raw_head);
+    let recorded = record_headers(&sent.headers, &[]);
+    assert_eq!(
+        recorded.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        wire.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()
+    );
+    assert!(
+        recorded.contains(&("proxy-authorization".into(), "Basic <redacted>".into())),
+        "{recorded:?}"
+    );
+    assert!(recorded.contains(&("host".into(), "target.invalid:8080".into())));
+
+    let url = url::Url::parse("https://target.invalid/api/x").unwrap();
+    let started = Instant::now();
+    let sent = client
+        .send(&http::Method::GET, &url, &headers, None, None)
+        .await;
+    let error = sent.answer.expect_err("the tunnel was refused");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        !error.contains('\n') && error.contains("could not connect"),
+        "{error}"
+    );
+    assert!(!error.contains("proxy-pass-1234"), "{error}");
+    let connect = proxy.requests().pop().expect("a CONNECT");
+    assert_eq!(
+        (connect.method.as_str(), connect.target.as_str()),
+        ("CONNECT", "target.invalid:443")
+    );
+    assert!(connect.header("proxy-authorization").is_some());
+}
+
 // ---------------------------------------------------------------------------------------------
 // the `conformance` binary
 // ---------------------------------------------------------------------------------------------
