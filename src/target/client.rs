@@ -140,11 +140,6 @@ impl Client {
         })
     }
 
-    /// The per-request timeout.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// Send `headers` (and `host`, `content-length`, and the proxy's credentials for a plain
     /// http request through a proxy), read the answer within the per-request timeout and
     /// before `deadline`, the body up to the cap. A redirect is an answer like any other.
