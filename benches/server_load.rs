@@ -204,6 +204,8 @@ impl Ctx {
 /// One simulated client: its own connection pool (one connection) and digest state.
 struct Client {
     http: reqwest::Client,
+    /// The harness's own client, which the authenticator asks for tokens (digest never does).
+    harness_http: integrations_conformance::target::Client,
     auth: Authenticator,
     /// Latency of every HTTP request, in microseconds.
     lat: Vec<u32>,
@@ -240,6 +242,8 @@ impl Client {
             .expect("client");
         Client {
             http,
+            harness_http: integrations_conformance::target::Client::new(&Default::default())
+                .expect("client"),
             auth: Authenticator::new(ctx.owner.clone(), ctx.base_url.clone()),
             lat: Vec::new(),
             slow: Vec::new(),
@@ -272,7 +276,7 @@ impl Client {
         self.ops += 1;
         let url = format!("{}{}", ctx.base_url.as_str().trim_end_matches('/'), path_q);
         for attempt in 0..2 {
-            let header = match self.auth.header(&self.http, &method, path_q).await {
+            let header = match self.auth.header(&self.harness_http, &method, path_q).await {
                 Ok(h) => h,
                 Err(e) => {
                     self.errors.push(format!("{method} {path_q}: auth: {e}"));

@@ -13,13 +13,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use digest_auth::{Algorithm, AuthContext, Charset, HttpMethod, Qop, WwwAuthenticateHeader};
-use reqwest::header::{
-    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE,
-};
-use reqwest::StatusCode;
+use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::StatusCode;
 use url::Url;
 
 use crate::error::Error;
+use crate::target::Client;
 
 const SPEC_HELP: &str = "expected digest:PUBLIC:PRIVATE, bearer:TOKEN or oauth:CLIENT_ID:SECRET";
 
@@ -478,8 +477,8 @@ impl Authenticator {
     /// as it will be sent). `None` for digest before the first challenge is known.
     pub async fn header(
         &self,
-        client: &reqwest::Client,
-        method: &reqwest::Method,
+        client: &Client,
+        method: &http::Method,
         uri: &str,
     ) -> Result<Option<HeaderValue>, Error> {
         match &self.spec {
@@ -497,7 +496,7 @@ impl Authenticator {
         &self,
         public: &str,
         private: &str,
-        method: &reqwest::Method,
+        method: &http::Method,
         uri: &str,
     ) -> Result<Option<HeaderValue>, Error> {
         let mut guard = lock(&self.digest);
@@ -528,7 +527,7 @@ impl Authenticator {
             .map(|t| t.value.clone())
     }
 
-    async fn oauth_header(&self, client: &reqwest::Client) -> Result<HeaderValue, Error> {
+    async fn oauth_header(&self, client: &Client) -> Result<HeaderValue, Error> {
         if let Some(v) = self.cached_token() {
             return Ok(v);
         }
@@ -556,10 +555,7 @@ impl Authenticator {
         out
     }
 
-    async fn fetch_token(
-        &self,
-        client: &reqwest::Client,
-    ) -> Result<(HeaderValue, Duration), Error> {
+    async fn fetch_token(&self, client: &Client) -> Result<(HeaderValue, Duration), Error> {
         let AuthSpec::OAuth {
             client_id,
             client_secret,
@@ -575,19 +571,26 @@ impl Authenticator {
         ));
         let basic = sensitive(&format!("Basic {basic}"))
             .ok_or_else(|| Error::Auth("client credentials are not a valid header value".into()))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, basic);
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let form = bytes::Bytes::from_static(b"grant_type=client_credentials");
         let response = client
-            .post(url.clone())
-            .header(AUTHORIZATION, basic)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(ACCEPT, "application/json")
-            .body("grant_type=client_credentials")
-            .send()
+            .send(&http::Method::POST, url, &headers, Some(&form), None)
             .await
+            .answer
             .map_err(|e| Error::Auth(self.scrub(&format!("token request to {url} failed: {e}"))))?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| {
-            Error::Auth(self.scrub(&format!("reading the token reply from {url} failed: {e}")))
-        })?;
+        let status = response.status;
+        if let Some(e) = &response.error {
+            return Err(Error::Auth(
+                self.scrub(&format!("reading the token reply from {url} failed: {e}")),
+            ));
+        }
+        let body = response.body;
         let json: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
         if !status.is_success() {
             let error = json
@@ -901,12 +904,12 @@ mod tests {
 
     #[tokio::test]
     async fn digest_header_is_none_until_challenged_then_nc_increments() {
-        let client = reqwest::Client::new();
+        let client = Client::new(&Default::default()).unwrap();
         let auth = Authenticator::new(
             "digest:pub:priv".parse().unwrap(),
             Url::parse("http://h/").unwrap(),
         );
-        let m = reqwest::Method::GET;
+        let m = http::Method::GET;
         assert!(auth.header(&client, &m, "/x").await.unwrap().is_none());
         let mut h = HeaderMap::new();
         h.insert(
@@ -1030,28 +1033,32 @@ mod tests {
         }
     }
 
-    fn client() -> reqwest::Client {
-        reqwest::Client::builder().no_proxy().build().unwrap()
+    fn client() -> Client {
+        Client::new(&Default::default()).unwrap()
     }
 
     /// What the runner does: send, learn, retry at most once. Returns (status, attempts).
     async fn send(
         auth: &Authenticator,
-        client: &reqwest::Client,
+        client: &Client,
         base: &Url,
-        method: reqwest::Method,
+        method: http::Method,
         pq: &str,
     ) -> (StatusCode, usize) {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let mut rb = client.request(method.clone(), base.join(pq).unwrap());
+            let mut headers = HeaderMap::new();
             if let Some(h) = auth.header(client, &method, pq).await.unwrap() {
-                rb = rb.header(AUTHORIZATION, h);
+                headers.insert(AUTHORIZATION, h);
             }
-            let resp = rb.send().await.unwrap();
-            let status = resp.status();
-            if auth.learn(status, resp.headers()) && attempts == 1 {
+            let resp = client
+                .send(&method, &base.join(pq).unwrap(), &headers, None, None)
+                .await
+                .answer
+                .unwrap();
+            let status = resp.status;
+            if auth.learn(status, &resp.headers) && attempts == 1 {
                 continue;
             }
             return (status, attempts);
@@ -1067,15 +1074,11 @@ mod tests {
         let auth = Authenticator::new("digest:PUBKEY:PRIV:KEY".parse().unwrap(), srv.base.clone());
         // first request learns the challenge from the 401 and retries
         assert_eq!(
-            send(&auth, &c, &srv.base, reqwest::Method::GET, PATH).await,
+            send(&auth, &c, &srv.base, http::Method::GET, PATH).await,
             (StatusCode::OK, 2)
         );
         // later ones are preemptive
-        for m in [
-            reqwest::Method::GET,
-            reqwest::Method::DELETE,
-            reqwest::Method::PATCH,
-        ] {
+        for m in [http::Method::GET, http::Method::DELETE, http::Method::PATCH] {
             assert_eq!(
                 send(&auth, &c, &srv.base, m, PATH).await,
                 (StatusCode::OK, 1)
@@ -1084,11 +1087,11 @@ mod tests {
         // an expired nonce: 401 stale=true, learn, retry succeeds
         srv.state.expire_all_nonces();
         assert_eq!(
-            send(&auth, &c, &srv.base, reqwest::Method::GET, "/a").await,
+            send(&auth, &c, &srv.base, http::Method::GET, "/a").await,
             (StatusCode::OK, 2)
         );
         assert_eq!(
-            send(&auth, &c, &srv.base, reqwest::Method::GET, "/a").await,
+            send(&auth, &c, &srv.base, http::Method::GET, "/a").await,
             (StatusCode::OK, 1)
         );
     }
@@ -1098,7 +1101,7 @@ mod tests {
         let srv = spawn_server().await;
         let c = client();
         let auth = Authenticator::new("digest:PUBKEY:wrong".parse().unwrap(), srv.base.clone());
-        let (status, attempts) = send(&auth, &c, &srv.base, reqwest::Method::GET, PATH).await;
+        let (status, attempts) = send(&auth, &c, &srv.base, http::Method::GET, PATH).await;
         assert_eq!((status, attempts), (StatusCode::UNAUTHORIZED, 2));
     }
 
@@ -1111,9 +1114,7 @@ mod tests {
             srv.base.clone(),
         ));
         assert_eq!(
-            send(&auth, &c, &srv.base, reqwest::Method::GET, "/")
-                .await
-                .0,
+            send(&auth, &c, &srv.base, http::Method::GET, "/").await.0,
             StatusCode::OK
         );
         let mut tasks = Vec::new();
@@ -1124,7 +1125,7 @@ mod tests {
                     &auth,
                     &c,
                     &base,
-                    reqwest::Method::GET,
+                    http::Method::GET,
                     &format!("/p/{i}?q={i}"),
                 )
                 .await
@@ -1148,12 +1149,12 @@ mod tests {
         let token = reply.body["access_token"].as_str().unwrap().to_owned();
         let auth = Authenticator::new(AuthSpec::Bearer { token }, srv.base.clone());
         assert_eq!(
-            send(&auth, &c, &srv.base, reqwest::Method::GET, PATH).await,
+            send(&auth, &c, &srv.base, http::Method::GET, PATH).await,
             (StatusCode::OK, 1)
         );
         srv.state.expire_all_tokens();
         assert_eq!(
-            send(&auth, &c, &srv.base, reqwest::Method::GET, PATH).await,
+            send(&auth, &c, &srv.base, http::Method::GET, PATH).await,
             (StatusCode::UNAUTHORIZED, 1)
         );
     }
@@ -1170,7 +1171,7 @@ mod tests {
         for i in 0..20 {
             let (auth, c, base) = (auth.clone(), c.clone(), srv.base.clone());
             tasks.push(tokio::spawn(async move {
-                send(&auth, &c, &base, reqwest::Method::GET, &format!("/p/{i}")).await
+                send(&auth, &c, &base, http::Method::GET, &format!("/p/{i}")).await
             }));
         }
         for t in tasks {
@@ -1183,7 +1184,7 @@ mod tests {
         );
         srv.state.expire_all_tokens();
         assert_eq!(
-            send(&auth, &c, &srv.base, reqwest::Method::GET, "/").await,
+            send(&auth, &c, &srv.base, http::Method::GET, "/").await,
             (StatusCode::OK, 2)
         );
         assert_eq!(srv.token_calls.load(Ordering::SeqCst), 2, "token refreshed");
@@ -1197,10 +1198,7 @@ mod tests {
             "oauth:mdb_sa_id_1:WRONG_SECRET_VALUE".parse().unwrap(),
             srv.base.clone(),
         );
-        let err = auth
-            .header(&c, &reqwest::Method::GET, "/")
-            .await
-            .unwrap_err();
+        let err = auth.header(&c, &http::Method::GET, "/").await.unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, Error::Auth(_)), "{msg}");
         assert!(

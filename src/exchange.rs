@@ -67,7 +67,9 @@ pub struct Exchange {
     pub method: String,
     /// The full URL as sent.
     pub url: String,
-    /// Request headers as sent, `Authorization` reduced to its scheme.
+    /// Request headers exactly as written on the wire, in order, names lower-case (`host` and
+    /// `content-length` included); `Authorization` and `Proxy-Authorization` reduced to their
+    /// scheme.
     pub request_headers: Vec<(String, String)>,
     /// The request body (large bodies are summarised).
     pub request_body: Option<String>,

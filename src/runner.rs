@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
-use reqwest::{Method, StatusCode};
+use http::header::{HeaderMap, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
+use http::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
@@ -20,11 +20,11 @@ use crate::auth::{AuthSpec, Authenticator};
 use crate::case::{Body, Case, Category, Credential, Lane, Project, Requirement, Role, Step};
 use crate::check::{self, Finding, Warning};
 use crate::error::{Error, Result};
-use crate::exchange::{Exchange, Response};
+use crate::exchange::Exchange;
 use crate::model::{Family, Model, OperationKind, ProjectKind};
 use crate::schema::Validators;
 use crate::spec::Spec;
-use crate::target::Target;
+use crate::target::{self, Client, Outgoing, Target};
 
 /// The spec, its model and compiled validators: built once, shared by every case.
 #[derive(Debug)]
@@ -192,7 +192,7 @@ struct LaneAuth {
 struct Runner<'a> {
     harness: &'a Harness,
     target: &'a Target,
-    client: reqwest::Client,
+    client: Client,
     opts: &'a RunOptions,
     requests: std::sync::atomic::AtomicUsize,
     deadline: Option<Instant>,
@@ -230,19 +230,7 @@ pub async fn run(
     opts: &RunOptions,
 ) -> Result<RunReport> {
     let started = SystemTime::now();
-    let mut builder = reqwest::Client::builder();
-    if !target.use_env_proxy {
-        builder = builder.no_proxy();
-    }
-    let client = builder
-        .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .timeout(opts.timeout)
-        .connect_timeout(opts.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .danger_accept_invalid_certs(target.insecure)
-        .build()
-        .map_err(|e| Error::Target(format!("cannot build an HTTP client: {e}")))?;
+    let client = target.client(opts.timeout, opts.body_cap)?;
     let mut runner = Runner {
         harness,
         target,
@@ -710,25 +698,6 @@ impl Runner<'_> {
         }
     }
 
-    fn group(&self, family: &Family, project: &Project) -> String {
-        match project {
-            Project::Own => self
-                .target
-                .group_for(family.project_kind)
-                .unwrap_or_default()
-                .to_owned(),
-            Project::OtherKind => {
-                let other = match family.project_kind {
-                    ProjectKind::Atlas => ProjectKind::CloudManager,
-                    ProjectKind::CloudManager => ProjectKind::Atlas,
-                };
-                self.target.group_for(other).unwrap_or_default().to_owned()
-            }
-            Project::NoAccess => self.target.other_group_id.clone().unwrap_or_default(),
-            Project::Literal(id) => id.clone(),
-        }
-    }
-
     /// Send the group of [`Role::Concurrent`] steps that starts at `first` all at once, and
     /// return their exchanges in step order.
     async fn send_together(
@@ -790,47 +759,10 @@ impl Runner<'_> {
         secrets: &[String],
     ) -> Exchange {
         let req = &step.request;
-        let base = self.target.base_url.as_str().trim_end_matches('/');
-        let raw = format!(
-            "{base}{}/groups/{}{}",
-            req.base_path,
-            self.group(family, &req.project),
-            req.path
-        );
-        let mut url = match url::Url::parse(&raw) {
-            Ok(u) => u,
-            Err(e) => return transport_error(step, index, raw, format!("bad URL: {e}")),
+        let out = match self.target.outgoing(family, req, secrets) {
+            Ok(o) => o,
+            Err((url, e)) => return target::failed(step, index, url, e),
         };
-        if !req.query.is_empty() {
-            let mut pairs = url.query_pairs_mut();
-            for (k, v) in &req.query {
-                pairs.append_pair(k, v);
-            }
-        }
-        let method = Method::from_bytes(req.method.as_bytes()).unwrap_or(Method::GET);
-        let uri = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        };
-        let body: Option<Vec<u8>> = req.body.bytes();
-        let recorded_body = match &req.body {
-            Body::None => None,
-            Body::Oversized { size, .. } => Some(format!("<{size} bytes of padded JSON>")),
-            _ => body
-                .as_ref()
-                .map(|b| scrub(&String::from_utf8_lossy(b), secrets)),
-        };
-        let mut headers = HeaderMap::new();
-        if let Some(a) = &req.accept {
-            if let Ok(v) = HeaderValue::from_str(a) {
-                headers.insert(reqwest::header::ACCEPT, v);
-            }
-        }
-        if let (Some(ct), Some(_)) = (&req.content_type, &body) {
-            if let Ok(v) = HeaderValue::from_str(ct) {
-                headers.insert(reqwest::header::CONTENT_TYPE, v);
-            }
-        }
         let authenticator = match req.credential {
             Credential::Owner | Credential::StaleNonce | Credential::ReplayedNonceCount => {
                 Some(&auth.owner)
@@ -839,90 +771,41 @@ impl Runner<'_> {
             Credential::WrongPassword => auth.wrong.as_ref(),
             _ => None,
         };
+        // Cleanup is never cut short by the deadline: the per-request timeout bounds it.
+        let deadline = self.deadline.filter(|_| step.role != Role::Cleanup);
         let started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut h = headers.clone();
-            match self
-                .authorization(authenticator, req.credential, &method, &uri, &url)
+            let authorization = match self
+                .authorization(authenticator, req.credential, &out, deadline)
                 .await
             {
-                Ok(Some(v)) => {
-                    h.insert(AUTHORIZATION, v);
-                }
-                Ok(None) => {}
-                Err(e) => return transport_error(step, index, url.to_string(), e.to_string()),
-            }
-            let recorded_headers = record_headers(&h);
+                Ok(a) => a,
+                Err(e) => return target::failed(step, index, out.url.to_string(), e.to_string()),
+            };
             if let Some(pace) = &self.pace {
                 pace.wait().await;
             }
-            let mut rb = self.client.request(method.clone(), url.clone()).headers(h);
-            if let Some(b) = &body {
-                rb = rb.body(b.clone());
-            }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            // Cleanup is never cut short by the deadline: the per-request timeout bounds it.
-            let deadline = self.deadline.filter(|_| step.role != Role::Cleanup);
-            let result = match deadline {
-                Some(d) => match tokio::time::timeout_at(d.into(), rb.send()).await {
-                    Ok(r) => r.map_err(|e| describe(&e)),
-                    Err(_) => Err("the run's deadline was reached".to_owned()),
-                },
-                None => rb.send().await.map_err(|e| describe(&e)),
-            };
-            let response = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    let mut ex = transport_error(step, index, url.to_string(), e);
-                    ex.request_headers = recorded_headers;
-                    ex.request_body = recorded_body;
-                    ex.duration = started.elapsed();
-                    return ex;
-                }
-            };
-            let status = response.status();
-            let resp_headers = response.headers().clone();
+            let sent = out
+                .send(&self.client, authorization.as_ref(), deadline)
+                .await;
             let retryable = matches!(
                 req.credential,
                 Credential::Owner | Credential::ReadOnly | Credential::WrongPassword
             );
-            if status == StatusCode::UNAUTHORIZED && attempt == 1 && retryable {
-                if let Some(a) = authenticator {
-                    if a.learn(status, &resp_headers) {
-                        // Drain the body so the connection is reused.
-                        let _ = read_capped(response, self.opts.body_cap).await;
-                        continue;
-                    }
+            if let (Ok(answer), Some(a), true, 1) =
+                (&sent.answer, authenticator, retryable, attempt)
+            {
+                // The body was read already, so the connection goes back to the pool.
+                if answer.status == StatusCode::UNAUTHORIZED
+                    && a.learn(answer.status, &answer.headers)
+                {
+                    continue;
                 }
             }
-            let (body_bytes, truncated, error) = read_capped(response, self.opts.body_cap).await;
-            let headers_out = resp_headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_ascii_lowercase(),
-                        scrub(&String::from_utf8_lossy(v.as_bytes()), secrets),
-                    )
-                })
-                .collect();
-            return Exchange {
-                step: index,
-                role: step.role,
-                method: req.method.clone(),
-                url: url.to_string(),
-                request_headers: recorded_headers,
-                request_body: recorded_body,
-                response: Some(Response {
-                    status: status.as_u16(),
-                    headers: headers_out,
-                    body: body_bytes,
-                    truncated,
-                }),
-                error,
-                duration: started.elapsed(),
-            };
+            return out.record(step, index, sent, started.elapsed(), secrets);
         }
     }
 
@@ -930,10 +813,10 @@ impl Runner<'_> {
         &self,
         authenticator: Option<&Authenticator>,
         credential: Credential,
-        method: &Method,
-        uri: &str,
-        url: &url::Url,
+        out: &Outgoing,
+        deadline: Option<Instant>,
     ) -> Result<Option<HeaderValue>> {
+        let (method, uri) = (&out.method, out.uri.as_str());
         match credential {
             Credential::None => Ok(None),
             Credential::BadBearer => Ok(Some(HeaderValue::from_static(
@@ -949,7 +832,7 @@ impl Runner<'_> {
                         Error::Auth("the expired token is not a valid header value".into())
                     })
             }
-            Credential::ForgedNonce => self.forged_digest(method, uri, url).await.map(Some),
+            Credential::ForgedNonce => self.forged_digest(out, deadline).await.map(Some),
             Credential::StaleNonce => {
                 if let Some(expire) = &self.target.nonce_expirer {
                     expire();
@@ -961,15 +844,12 @@ impl Runner<'_> {
                 let header = authenticator_header(authenticator, &self.client, method, uri).await?;
                 if let Some(h) = &header {
                     self.requests.fetch_add(1, Ordering::Relaxed);
-                    let first = self
+                    let mut headers = HeaderMap::new();
+                    headers.insert(AUTHORIZATION, h.clone());
+                    let _ = self
                         .client
-                        .request(method.clone(), url.clone())
-                        .header(AUTHORIZATION, h.clone())
-                        .send()
+                        .send(method, &out.url, &headers, None, deadline)
                         .await;
-                    if let Ok(r) = first {
-                        let _ = read_capped(r, self.opts.body_cap).await;
-                    }
                 }
                 Ok(header)
             }
@@ -983,9 +863,8 @@ impl Runner<'_> {
     /// realm is learnt from a real challenge first.
     async fn forged_digest(
         &self,
-        method: &Method,
-        uri: &str,
-        url: &url::Url,
+        out: &Outgoing,
+        deadline: Option<Instant>,
     ) -> Result<HeaderValue> {
         let AuthSpec::Digest { public, private } = &self.target.auth else {
             return Err(Error::Auth(
@@ -993,14 +872,14 @@ impl Runner<'_> {
             ));
         };
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = self
+        let challenge = self
             .client
-            .get(url.clone())
-            .send()
+            .send(&Method::GET, &out.url, &HeaderMap::new(), None, deadline)
             .await
-            .map_err(|e| Error::Target(describe(&e)))?;
+            .answer
+            .map_err(Error::Target)?;
         let mut realm = None;
-        for value in resp.headers().get_all(reqwest::header::WWW_AUTHENTICATE) {
+        for value in challenge.headers.get_all(WWW_AUTHENTICATE) {
             if let Ok(text) = value.to_str() {
                 if let Ok(challenges) = crate::auth::parse_challenges(text) {
                     for c in challenges
@@ -1020,9 +899,9 @@ impl Runner<'_> {
         let context = digest_auth::AuthContext::new_with_method(
             public.as_str(),
             private.as_str(),
-            uri,
+            out.uri.as_str(),
             Option::<&[u8]>::None,
-            digest_auth::HttpMethod::from(method.as_str()),
+            digest_auth::HttpMethod::from(out.method.as_str()),
         );
         let answer = prompt
             .respond(&context)
@@ -1034,7 +913,7 @@ impl Runner<'_> {
 
 async fn authenticator_header(
     authenticator: Option<&Authenticator>,
-    client: &reqwest::Client,
+    client: &Client,
     method: &Method,
     uri: &str,
 ) -> Result<Option<HeaderValue>> {
@@ -1078,78 +957,6 @@ fn describe_status(status: Option<u16>, ex: &Exchange) -> String {
     }
 }
 
-fn transport_error(step: &Step, index: usize, url: String, error: String) -> Exchange {
-    Exchange {
-        step: index,
-        role: step.role,
-        method: step.request.method.clone(),
-        url,
-        request_headers: Vec::new(),
-        request_body: None,
-        response: None,
-        error: Some(error),
-        duration: Duration::ZERO,
-    }
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "broken response body"
-    } else if e.is_request() {
-        "request failed"
-    } else {
-        "transport error"
-    };
-    let mut msg = format!("{kind}: {e}");
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    msg
-}
-
-async fn read_capped(
-    mut response: reqwest::Response,
-    cap: usize,
-) -> (Vec<u8>, bool, Option<String>) {
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > cap {
-                    body.extend_from_slice(&chunk[..cap - body.len()]);
-                    return (body, true, None);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return (body, false, None),
-            Err(e) => return (body, false, Some(describe(&e))),
-        }
-    }
-}
-
-fn record_headers(h: &HeaderMap) -> Vec<(String, String)> {
-    h.iter()
-        .map(|(k, v): (&HeaderName, &HeaderValue)| {
-            let value = if k == AUTHORIZATION {
-                let text = v.to_str().unwrap_or("");
-                format!(
-                    "{} <redacted>",
-                    text.split_whitespace().next().unwrap_or("")
-                )
-            } else {
-                String::from_utf8_lossy(v.as_bytes()).into_owned()
-            };
-            (k.as_str().to_owned(), value)
-        })
-        .collect()
-}
-
 /// The wait a `Retry-After` value asks for (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date
 /// (a date in the past means no wait).
 fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
@@ -1161,22 +968,9 @@ fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Replace every secret in `text` with a placeholder, also in its JSON-escaped form (`\/`).
-pub fn scrub(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "{{secret}}");
-        }
-        if s.contains('/') {
-            let escaped = s.replace('/', "\\/");
-            if out.contains(escaped.as_str()) {
-                out = out.replace(escaped.as_str(), "{{secret}}");
-            }
-        }
-    }
-    out
-}
+/// Replace every secret in `text` with a placeholder (kept here for the checks and snapshots
+/// that scrub with the runner's rule).
+pub use crate::target::scrub;
 
 #[cfg(test)]
 mod tests {

@@ -39,6 +39,8 @@ enum Who {
 struct T {
     srv: RunningServer,
     http: reqwest::Client,
+    /// The harness's own client, for the credentials' token requests.
+    client: integrations_conformance::target::Client,
     owner: Authenticator,
     ro: Authenticator,
     oauth: Authenticator,
@@ -200,7 +202,7 @@ impl Req<'_> {
             match (&self.who, auth) {
                 (Who::Raw(h), _) => rb = rb.header(AUTHORIZATION, h),
                 (_, Some(a)) => {
-                    if let Some(h) = a.header(&t.http, &self.method, &uri).await.unwrap() {
+                    if let Some(h) = a.header(&t.client, &self.method, &uri).await.unwrap() {
                         rb = rb.header(AUTHORIZATION, h);
                     }
                 }
@@ -269,6 +271,8 @@ impl T {
         T {
             srv,
             http: reqwest::Client::new(),
+            client: integrations_conformance::target::Client::new(&Default::default())
+                .expect("client"),
             owner,
             ro,
             oauth,
@@ -1963,7 +1967,7 @@ async fn digest_nonces_expire_with_stale_and_counts_cannot_be_replayed() {
     // replay: the same header twice
     let h = t
         .owner
-        .header(&t.http, &Method::GET, &path)
+        .header(&t.client, &Method::GET, &path)
         .await
         .unwrap()
         .unwrap();
@@ -1985,7 +1989,7 @@ async fn digest_nonces_expire_with_stale_and_counts_cannot_be_replayed() {
     // a header for another URI
     let h2 = t
         .owner
-        .header(&t.http, &Method::GET, "/elsewhere")
+        .header(&t.client, &Method::GET, "/elsewhere")
         .await
         .unwrap()
         .unwrap();
@@ -2010,7 +2014,7 @@ async fn digest_nonces_expire_with_stale_and_counts_cannot_be_replayed() {
     // expired: 401 with stale=true; the client retries with the new nonce
     let h = t
         .owner
-        .header(&t.http, &Method::GET, &path)
+        .header(&t.client, &Method::GET, &path)
         .await
         .unwrap()
         .unwrap();
@@ -2039,7 +2043,7 @@ async fn digest_nonces_expire_with_stale_and_counts_cannot_be_replayed() {
     let h = {
         wrong.learn(reqwest::StatusCode::from_u16(r.status).unwrap(), &r.headers);
         wrong
-            .header(&t.http, &Method::GET, &path)
+            .header(&t.client, &Method::GET, &path)
             .await
             .unwrap()
             .unwrap()
@@ -2306,7 +2310,7 @@ async fn a_large_body_announced_with_expect_continue_is_refused_unsent() {
     let path = fam.path(&fam.v.types[0].name);
     let h = t
         .owner
-        .header(&t.http, &Method::POST, &path)
+        .header(&t.client, &Method::POST, &path)
         .await
         .unwrap()
         .unwrap();
@@ -2679,7 +2683,7 @@ async fn probe(t: &T, fault: Fault) -> String {
                 .await;
             wrong.learn(reqwest::StatusCode::from_u16(r.status).unwrap(), &r.headers);
             let h = wrong
-                .header(&t.http, &Method::GET, &cm.list_path())
+                .header(&t.client, &Method::GET, &cm.list_path())
                 .await
                 .unwrap()
                 .unwrap();
@@ -2694,7 +2698,7 @@ async fn probe(t: &T, fault: Fault) -> String {
             cm.list("").await;
             let h = t
                 .owner
-                .header(&t.http, &Method::GET, &cm.list_path())
+                .header(&t.client, &Method::GET, &cm.list_path())
                 .await
                 .unwrap()
                 .unwrap();
@@ -2717,7 +2721,7 @@ async fn probe(t: &T, fault: Fault) -> String {
             cm.list("").await;
             let h = t
                 .owner
-                .header(&t.http, &Method::GET, &cm.list_path())
+                .header(&t.client, &Method::GET, &cm.list_path())
                 .await
                 .unwrap()
                 .unwrap();

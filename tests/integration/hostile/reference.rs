@@ -10,6 +10,7 @@ use url::Url;
 pub(crate) struct Reference {
     pub(crate) srv: RunningServer,
     http: reqwest::Client,
+    client: integrations_conformance::target::Client,
     owner: Authenticator,
 }
 
@@ -38,6 +39,8 @@ impl Reference {
             http: reqwest::Client::builder()
                 .no_proxy()
                 .build()
+                .expect("client"),
+            client: integrations_conformance::target::Client::new(&Default::default())
                 .expect("client"),
             owner,
         }
@@ -83,7 +86,7 @@ impl Reference {
                 .header("accept", "application/json");
             if let Some(h) = self
                 .owner
-                .header(&self.http, &method, url.path())
+                .header(&self.client, &method, url.path())
                 .await
                 .expect("digest header")
             {

@@ -19,6 +19,8 @@ pub(crate) struct Head {
     /// Names lower-case.
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+    /// The request line and header block exactly as received (without the blank line).
+    pub(crate) raw_head: Vec<u8>,
 }
 
 impl Head {
@@ -244,7 +246,8 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Head>
             return None;
         }
     };
-    let text = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let raw_head = buf[..end].to_vec();
+    let text = String::from_utf8_lossy(&raw_head).into_owned();
     let mut lines = text.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let method = first.next()?.to_owned();
@@ -273,5 +276,6 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Head>
         target,
         headers,
         body,
+        raw_head,
     })
 }

@@ -1,13 +1,22 @@
 //! The target under test: base URL, project ids and credentials, from flags or the
-//! environment (`CONFORMANCE_*`), or from the embedded reference server.
+//! environment (`CONFORMANCE_*`), or from the embedded reference server; and the one place a
+//! case's request becomes an exchange with it ([`Client`], [`Outgoing`]).
+
+mod client;
+mod request;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use url::Url;
 
 use crate::auth::AuthSpec;
+use crate::case::Project;
 use crate::error::{Error, Result};
-use crate::model::ProjectKind;
+use crate::model::{Family, ProjectKind};
+
+pub use client::{Answer, Client, ClientOptions, Proxy, Sent};
+pub use request::{failed, record_headers, scrub, Outgoing};
 
 /// Issues a token the target has already expired (only the embedded server can).
 pub type TokenExpirer = Arc<dyn Fn() -> Option<String> + Send + Sync>;
@@ -58,6 +67,38 @@ impl Target {
             ProjectKind::Atlas => self.atlas_group_id.as_deref(),
             ProjectKind::CloudManager => self.cm_group_id.as_deref(),
         }
+    }
+
+    /// The group id a request of `family` for `project` goes to (empty when the target has
+    /// none: such cases are skipped before they are sent).
+    pub fn group(&self, family: &Family, project: &Project) -> String {
+        let other = match family.project_kind {
+            ProjectKind::Atlas => ProjectKind::CloudManager,
+            ProjectKind::CloudManager => ProjectKind::Atlas,
+        };
+        match project {
+            Project::Own => self.group_for(family.project_kind),
+            Project::OtherKind => self.group_for(other),
+            Project::NoAccess => self.other_group_id.as_deref(),
+            Project::Literal(id) => Some(id.as_str()),
+        }
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// The HTTP client for this target: TLS as `insecure` says, the environment's proxies
+    /// when `use_env_proxy`.
+    pub fn client(&self, timeout: Duration, body_cap: usize) -> Result<Client> {
+        Client::new(&ClientOptions {
+            timeout,
+            body_cap,
+            insecure: self.insecure,
+            proxy: if self.use_env_proxy {
+                Proxy::FromEnv
+            } else {
+                Proxy::None
+            },
+        })
     }
 
     /// Every credential string, so outputs can be scrubbed of them.
