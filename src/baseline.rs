@@ -167,7 +167,7 @@ pub fn render(doc: &Document) -> String {
                         .map(|f| format!("[{}] {}", f.check, f.message))
                 })
                 .unwrap_or_else(|| NO_REASON.to_owned());
-            (c.id.as_str(), one_line(&reason))
+            (c.id.as_str(), report::text::one_line(&reason))
         })
         .collect();
     rows.sort();
@@ -176,17 +176,6 @@ pub fn render(doc: &Document) -> String {
         let _ = writeln!(out, "{id:width$}  {reason}");
     }
     out
-}
-
-/// `s` on one line (the file is line-based), at most 200 characters.
-fn one_line(s: &str) -> String {
-    let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > 200 {
-        let cut: String = line.chars().take(199).collect();
-        format!("{cut}…")
-    } else {
-        line
-    }
 }
 
 #[cfg(test)]
@@ -208,7 +197,10 @@ mod tests {
 
     #[test]
     fn one_line_reasons() {
-        assert_eq!(one_line("a\n  b\tc"), "a b c");
-        assert_eq!(one_line(&"x".repeat(300)).chars().count(), 200);
+        assert_eq!(report::text::one_line("a\n  b\tc"), "a b c");
+        assert_eq!(
+            report::text::one_line(&"x".repeat(300)).chars().count(),
+            200
+        );
     }
 }

@@ -238,7 +238,7 @@ fn finding_groups(out: &mut String, failed: &[&CaseReport]) {
             out,
             "<tr><td><span class=\"check\">{}</span>{}</td><td>{}</td><td>{}</td></tr>",
             escape(check),
-            escape(&short(message, 240)),
+            escape(&super::text::one_line_within(message, 240)),
             ids.len(),
             // The example is one the page details, when the group has one.
             case_link(
@@ -292,17 +292,6 @@ fn case_link(id: &str, failed: &[&CaseReport]) -> String {
         format!("<a href=\"#{}\">{}</a>", anchor(id), escape(id))
     } else {
         format!("<code>{}</code>", escape(id))
-    }
-}
-
-/// At most `limit` characters of one line of `text`.
-fn short(text: &str, limit: usize) -> String {
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > limit {
-        let cut: String = line.chars().take(limit - 1).collect();
-        format!("{cut}…")
-    } else {
-        line
     }
 }
 

@@ -175,10 +175,16 @@ pub fn summary_painted(doc: &Document, paint: Paint) -> String {
     out
 }
 
-fn one_line(s: &str) -> String {
+/// `s` on one line, at most 200 characters.
+pub(crate) fn one_line(s: &str) -> String {
+    one_line_within(s, 200)
+}
+
+/// `s` on one line (whitespace runs become one space), cut to `limit` characters with `…`.
+pub(crate) fn one_line_within(s: &str, limit: usize) -> String {
     let line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > 200 {
-        let cut: String = line.chars().take(199).collect();
+    if line.chars().count() > limit {
+        let cut: String = line.chars().take(limit.saturating_sub(1)).collect();
         format!("{cut}…")
     } else {
         line
