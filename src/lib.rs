@@ -17,6 +17,7 @@ pub mod model;
 pub mod report;
 pub mod runner;
 pub mod schema;
+pub mod scrub;
 pub mod server;
 pub mod snapshot;
 pub mod spec;

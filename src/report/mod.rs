@@ -12,7 +12,6 @@ pub mod har;
 mod html;
 mod junit;
 mod markdown;
-mod scrub;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -29,7 +28,7 @@ use crate::runner::{Outcome, RunReport, Verdict as RunVerdict};
 use crate::target::Target;
 
 pub use self::curl::reproduce;
-pub use self::scrub::{Scrubber, PLACEHOLDER};
+pub use crate::scrub::{Scrubber, PLACEHOLDER};
 
 /// The `schema_version` of `report.json`; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -1,5 +1,6 @@
-//! Secret scrubbing for everything a report or the console shows: every credential of the target
-//! and every secret any case generated is replaced by a placeholder, in one pass per text.
+//! Secret scrubbing, the one implementation, for everything a report, a snapshot, a recorded
+//! exchange or the console shows: every credential of the target and every secret any case
+//! generated is replaced by a placeholder, in one pass per text.
 
 use std::borrow::Cow;
 
@@ -8,7 +9,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 /// What a secret is replaced with (the runner's placeholder, so both read the same).
 pub const PLACEHOLDER: &str = "{{secret}}";
 
-/// Secrets shorter than this are not scrubbed (as in [`crate::runner::scrub`]): they would
+/// Secrets shorter than this are not scrubbed: they would
 /// match ordinary text.
 const MIN_LEN: usize = 4;
 
