@@ -62,6 +62,7 @@ fn target_at(url: &str) -> Target {
         nonce_expirer: None,
         insecure: false,
         use_env_proxy: false,
+        gateway: Default::default(),
     }
 }
 
