@@ -54,10 +54,10 @@ enum Command {
     /// write report.json, junit.xml, report.md and report.html.
     ///
     /// Exit code 0: conformant; 1: at least one case failed; 2: could not judge.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Start the reference server and print how to reach it as one JSON line; serves until
     /// Ctrl-C or SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// List the generated cases (id, category, title).
     Cases(CasesArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout, e.g.
@@ -437,8 +437,8 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run(args) => run(args),
-        Command::Serve(args) => serve(args),
+        Command::Run(args) => run(*args),
+        Command::Serve(args) => serve(*args),
         Command::Cases(args) => cases(args),
         Command::Completions { shell } => completions(shell),
         Command::Init(args) => init(args),
