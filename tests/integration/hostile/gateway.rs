@@ -209,6 +209,33 @@ async fn hostile_gateway_headers_reach_every_request_and_never_show() {
     }
 }
 
+/// `CONFORMANCE_HEADERS` holds one header a line (blank lines skipped), as `run --help` says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_gateway_headers_from_the_environment_one_a_line() {
+    let reference = Reference::start().await;
+    let proxy = Proxy::start(&reference.srv.base_url, |_, _| Hook::Forward).await;
+    let c = &reference.srv.credentials;
+    let auth = format!("digest:{}:{}", c.owner.public, c.owner.private);
+    let reports = cli::TempDir::new("gateway-env");
+    let args = run_args(&reference, &proxy.url, &reports, &auth);
+    let headers = format!("X-Gateway-Key: {GATEWAY_KEY}\r\n\nX-Tenant: {GATEWAY_TENANT}\n");
+    let ran =
+        crate::cli::conformance_async(args, vec![("CONFORMANCE_HEADERS".to_owned(), headers)])
+            .await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let log = proxy.log();
+    assert!(!log.is_empty());
+    for seen in &log {
+        assert_eq!(seen.header("x-gateway-key"), [GATEWAY_KEY], "{seen:?}");
+        assert_eq!(seen.header("x-tenant"), [GATEWAY_TENANT], "{seen:?}");
+    }
+    let console = format!("{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        !console.contains(GATEWAY_KEY) && !console.contains(GATEWAY_TENANT),
+        "{console}"
+    );
+}
+
 /// A certificate authority of the test's own, and a certificate it issued.
 struct Pki {
     ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
