@@ -202,8 +202,9 @@ struct RunArgs {
 struct GatewayArgs {
     /// Send this header with every request of the run (cases, cleanup, the OAuth token request,
     /// digest challenges), e.g. an API gateway's key: 'NAME: VALUE'; repeatable. The
-    /// environment variable takes one header a line. The value is a secret: it is scrubbed
-    /// from every report and output. Accept, Content-Type, Authorization, Host,
+    /// environment variable takes one header a line; prefer it (or `${NAME}` in
+    /// conformance.toml): a flag's value shows in the process list. The value is a secret: it
+    /// is scrubbed from every report and output. Accept, Content-Type, Authorization, Host,
     /// Content-Length and Transfer-Encoding are the harness's own and cannot be set.
     #[arg(
         long = "header",

@@ -271,6 +271,22 @@ mod tests {
     }
 
     #[test]
+    fn a_sensitive_value_is_recorded_as_a_secret_however_short() {
+        let (name, value) = parse_header("X-Pin: abc").unwrap();
+        let mut map = http::HeaderMap::new();
+        map.insert(name, value);
+        map.insert("x-plain", HeaderValue::from_static("abc"));
+        let recorded = crate::target::record_headers(&map, &[]);
+        assert_eq!(
+            recorded,
+            [
+                ("x-pin".to_owned(), "{{secret}}".to_owned()),
+                ("x-plain".to_owned(), "abc".to_owned())
+            ]
+        );
+    }
+
+    #[test]
     fn header_lists_split_at_newlines_and_skip_blank_lines() {
         let h = parse_headers(&["X-A: 1\r\n\nX-B: 2\n", "X-C: 3"]).unwrap();
         let names: Vec<&str> = h.iter().map(|(n, _)| n.as_str()).collect();
