@@ -29,7 +29,7 @@ use integrations_conformance::server::{
     Variant,
 };
 use integrations_conformance::spec;
-use integrations_conformance::target::{self, Target};
+use integrations_conformance::target::{self, Gateway, Target};
 use serde_json::json;
 
 const AUTH_FORMS: &str = "digest:PUBLIC_KEY:PRIVATE_KEY, bearer:TOKEN or oauth:CLIENT_ID:SECRET";
@@ -54,10 +54,10 @@ enum Command {
     /// write report.json, junit.xml, report.md and report.html.
     ///
     /// Exit code 0: conformant; 1: at least one case failed; 2: could not judge.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Start the reference server and print how to reach it as one JSON line; serves until
     /// Ctrl-C or SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// List the generated cases (id, category, title).
     Cases(CasesArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout, e.g.
@@ -188,11 +188,76 @@ struct RunArgs {
     /// Accept an invalid TLS certificate from the target.
     #[arg(long, env = "CONFORMANCE_INSECURE", hide_env_values = true)]
     insecure: bool,
+    #[command(flatten)]
+    gateway: GatewayArgs,
     /// Colour the console summary: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     color: ColorWhen,
     #[command(flatten)]
     ci: CiArgs,
+}
+
+/// What an API gateway in front of the target asks for.
+#[derive(Debug, Args)]
+struct GatewayArgs {
+    /// Send this header with every request of the run (cases, cleanup, the OAuth token request,
+    /// digest challenges), e.g. an API gateway's key: 'NAME: VALUE'; repeatable. The
+    /// environment variable takes one header a line; prefer it (or `${NAME}` in
+    /// conformance.toml): a flag's value shows in the process list. The value is a secret: it
+    /// is scrubbed from every report and output. Accept, Content-Type, Authorization, Host,
+    /// Content-Length and Transfer-Encoding are the harness's own and cannot be set.
+    #[arg(
+        long = "header",
+        value_name = "NAME: VALUE",
+        env = "CONFORMANCE_HEADERS",
+        hide_env_values = true,
+        value_delimiter = '\n'
+    )]
+    headers: Vec<String>,
+    /// Trust the certificates of this PEM file (one or more) in addition to the platform's
+    /// roots: a target whose certificate a private CA issued.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CONFORMANCE_CA_CERT",
+        hide_env_values = true
+    )]
+    ca_cert: Option<PathBuf>,
+    /// Present this client certificate (PEM; the chain, leaf first) when the target asks for
+    /// one (mutual TLS); needs --client-key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CONFORMANCE_CLIENT_CERT",
+        hide_env_values = true
+    )]
+    client_cert: Option<PathBuf>,
+    /// The private key of --client-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CONFORMANCE_CLIENT_KEY",
+        hide_env_values = true
+    )]
+    client_key: Option<PathBuf>,
+}
+
+impl GatewayArgs {
+    /// Read and check everything the flags name; a mistake is one line, never a header value.
+    fn gateway(&self) -> CliResult<Gateway> {
+        let blank = |p: &Option<PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
+        Ok(Gateway {
+            headers: target::parse_headers(&self.headers)?,
+            ca_certs: match blank(&self.ca_cert) {
+                Some(p) => target::read_certificates("--ca-cert", &p)?,
+                None => Vec::new(),
+            },
+            client_identity: target::read_identity(
+                blank(&self.client_cert).as_deref(),
+                blank(&self.client_key).as_deref(),
+            )?,
+        })
+    }
 }
 
 /// The options a team's CI lives with: a config file, accepted failures, required coverage,
@@ -364,6 +429,7 @@ impl<E: std::fmt::Display> From<E> for Fatal {
 type CliResult<T> = Result<T, Fatal>;
 
 fn main() -> ExitCode {
+    drop_empty_variables();
     let cli = match parse_with_config() {
         Ok(cli) => cli,
         Err(Parse::Clap(e)) => return clap_error(&e),
@@ -373,8 +439,8 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run(args) => run(args),
-        Command::Serve(args) => serve(args),
+        Command::Run(args) => run(*args),
+        Command::Serve(args) => serve(*args),
         Command::Cases(args) => cases(args),
         Command::Completions { shell } => completions(shell),
         Command::Init(args) => init(args),
@@ -675,6 +741,7 @@ fn target_from(args: &RunArgs) -> CliResult<Option<Target>> {
         nonce_expirer: None,
         insecure: args.insecure,
         use_env_proxy: true,
+        gateway: Gateway::default(),
     }))
 }
 
@@ -835,6 +902,8 @@ fn run(args: RunArgs) -> CliResult<u8> {
     let target_given = given(&args.target).is_some();
     let plan = RunPlan::new(&args.ci, &harness.model, target_given)?;
     let given_target = target_from(&args)?;
+    // Also in front of the embedded server: a gateway's headers are sent to it as to any target.
+    let gateway = args.gateway.gateway()?;
     let variants = variants_of(&args.variants);
     if given_target.is_some() && !variants.is_empty() {
         return Err(Fatal(
@@ -852,7 +921,7 @@ fn run(args: RunArgs) -> CliResult<u8> {
     let rt = runtime()?;
     rt.block_on(async {
         let embedded = given_target.is_none();
-        let (target, server) = match given_target {
+        let (mut target, server) = match given_target {
             Some(t) => (t, None),
             None => {
                 let server =
@@ -860,6 +929,7 @@ fn run(args: RunArgs) -> CliResult<u8> {
                 (target::embedded(&server)?, Some(server))
             }
         };
+        target.gateway = gateway;
         let cx = report::Context {
             model: &harness.model,
             cases: &cases,
@@ -1077,6 +1147,19 @@ fn completions(shell: clap_complete::Shell) -> CliResult<u8> {
     clap_complete::generate(shell, &mut Cli::command(), "conformance", &mut out);
     print(&String::from_utf8_lossy(&out))?;
     Ok(0)
+}
+
+/// An empty `CONFORMANCE_*` variable counts as unset: CI systems (a GitHub Action's optional
+/// inputs among them) set variables they have no value for to the empty string. Done first,
+/// while the process has one thread.
+fn drop_empty_variables() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(k, v)| k.to_string_lossy().starts_with("CONFORMANCE_") && v.is_empty())
+        .map(|(k, _)| k)
+        .collect();
+    for k in empty {
+        std::env::remove_var(k);
+    }
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM.

@@ -283,6 +283,33 @@ fn auth_options(
     }
 }
 
+/// The `curl` options that meet the target's gateway, as variables read from the environment
+/// `run` reads (a header's value is a secret, a file's path is the user's), and those
+/// variables.
+fn gateway_options(target: &Target) -> (Vec<String>, Vec<&'static str>) {
+    let g = &target.gateway;
+    let mut opts = Vec::new();
+    let mut needs = Vec::new();
+    if !g.headers.is_empty() {
+        opts.extend(["-H".into(), "@\"$GATEWAY_HEADERS\"".into()]);
+        needs.push("CONFORMANCE_HEADERS");
+    }
+    if !g.ca_certs.is_empty() {
+        opts.extend(["--cacert".into(), "\"$CONFORMANCE_CA_CERT\"".into()]);
+        needs.push("CONFORMANCE_CA_CERT");
+    }
+    if g.client_identity.is_some() {
+        opts.extend([
+            "--cert".into(),
+            "\"$CONFORMANCE_CLIENT_CERT\"".into(),
+            "--key".into(),
+            "\"$CONFORMANCE_CLIENT_KEY\"".into(),
+        ]);
+        needs.extend(["CONFORMANCE_CLIENT_CERT", "CONFORMANCE_CLIENT_KEY"]);
+    }
+    (opts, needs)
+}
+
 /// The reproduction script for step `failing` of `case`; `secrets` are the values the script
 /// must not show (see [`super::secrets_of_case`]).
 pub fn reproduce(
@@ -314,6 +341,8 @@ pub fn reproduce(
         .collect();
 
     let mut needs: Vec<&str> = vec!["CONFORMANCE_TARGET"];
+    let (gateway, gateway_needs) = gateway_options(target);
+    needs.extend(gateway_needs.iter().copied());
     let mut derived: Vec<Derived> = Vec::new();
     let mut groups: Vec<(&str, &str)> = Vec::new();
     let mut notes: Vec<&str> = Vec::new();
@@ -340,6 +369,7 @@ pub fn reproduce(
             }
         }
         let mut args: Vec<String> = vec!["curl".into(), "-sS".into()];
+        args.extend(gateway.iter().cloned());
         if *i == failing {
             args.push("-i".into());
         } else {
@@ -481,6 +511,9 @@ pub fn reproduce(
         "# reads what conformance run reads: {}",
         needs.join(" ")
     );
+    if gateway_needs.contains(&"CONFORMANCE_CA_CERT") {
+        notes.push("--cacert replaces curl's default CA bundle, where conformance run adds to the platform's roots");
+    }
     for n in &notes {
         let _ = writeln!(out, "# {n}");
     }
@@ -488,6 +521,14 @@ pub fn reproduce(
         let _ = writeln!(
             out,
             ": \"${{{var}:?set {var} as for conformance run (see conformance run --help)}}\""
+        );
+    }
+    if gateway_needs.contains(&"CONFORMANCE_HEADERS") {
+        // One `NAME: VALUE` a line, as `run` reads it; curl reads the file, the script never
+        // shows a value.
+        let _ = writeln!(
+            out,
+            "GATEWAY_HEADERS=$(mktemp); printf '%s\\n' \"$CONFORMANCE_HEADERS\" | sed '/^[[:space:]]*$/d' > \"$GATEWAY_HEADERS\""
         );
     }
     for d in &derived {
@@ -505,8 +546,9 @@ pub fn reproduce(
                     .render();
                 let _ = writeln!(
                     out,
-                    "{}=$(curl -sS --user \"${{{}#oauth:}}\" --data grant_type=client_credentials {token_url} | sed -n 's/.*\"access_token\" *: *\"\\([^\"]*\\)\".*/\\1/p')",
+                    "{}=$(curl -sS{} --user \"${{{}#oauth:}}\" --data grant_type=client_credentials {token_url} | sed -n 's/.*\"access_token\" *: *\"\\([^\"]*\\)\".*/\\1/p')",
                     who.token_var(),
+                    gateway.iter().map(|o| format!(" {o}")).collect::<String>(),
                     who.source()
                 );
             }

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, HOST};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, HOST};
 use http::{Method, StatusCode, Uri};
 use http_body_util::{BodyExt as _, Full};
 use hyper::rt::{Read, ReadBufCursor, Write};
@@ -29,6 +29,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::net::TcpStream;
 use url::Url;
 
+use super::gateway::Gateway;
 use crate::error::{Error, Result};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -44,6 +45,8 @@ pub struct ClientOptions {
     pub insecure: bool,
     /// Which proxy, if any, requests go through.
     pub proxy: Proxy,
+    /// A gateway's headers (added to every request), private CA and client certificate.
+    pub gateway: Gateway,
 }
 
 /// Where the client's requests go first.
@@ -65,6 +68,7 @@ impl Default for ClientOptions {
             body_cap: 4 * 1024 * 1024,
             insecure: false,
             proxy: Proxy::None,
+            gateway: Gateway::default(),
         }
     }
 }
@@ -74,6 +78,8 @@ impl Default for ClientOptions {
 pub struct Client {
     inner: hyper_util::client::legacy::Client<Connector, Full<Bytes>>,
     proxies: Option<Arc<Matcher>>,
+    /// The gateway's headers, sent with every request.
+    extra: Arc<Vec<(HeaderName, HeaderValue)>>,
     timeout: Duration,
     body_cap: usize,
 }
@@ -111,7 +117,7 @@ pub struct Sent {
 
 impl Client {
     pub fn new(opts: &ClientOptions) -> Result<Client> {
-        let tls = tls_config(opts.insecure)?;
+        let tls = tls_config(opts.insecure, &opts.gateway)?;
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
         http.set_connect_timeout(Some(opts.timeout));
@@ -135,13 +141,14 @@ impl Client {
         Ok(Client {
             inner,
             proxies,
+            extra: Arc::new(opts.gateway.headers.clone()),
             timeout: opts.timeout,
             body_cap: opts.body_cap,
         })
     }
 
-    /// Send `headers` (and `host`, `content-length`, and the proxy's credentials for a plain
-    /// http request through a proxy), read the answer within the per-request timeout and
+    /// Send `headers` (and `host`, `content-length`, the gateway's headers, and the proxy's
+    /// credentials for a plain http request through a proxy), read the answer within the per-request timeout and
     /// before `deadline`, the body up to the cap. A redirect is an answer like any other.
     pub async fn send(
         &self,
@@ -234,7 +241,7 @@ impl Client {
     }
 
     /// The header block as it will be written: `host` first (as hyper would compute it),
-    /// the caller's headers in their order, `content-length` last for a request with a body
+    /// the caller's headers in their order, the gateway's, `content-length` last for a request with a body
     /// (also an empty one: hyper would leave it out, and a server may then refuse a POST as
     /// lacking a length).
     fn wire_headers(
@@ -258,6 +265,11 @@ impl Client {
             if name != HOST && name != CONTENT_LENGTH {
                 wire.append(name.clone(), value.clone());
             }
+        }
+        // After the caller's: a gateway header never replaces one of the harness's (their
+        // names are refused when given), so each case still controls its own.
+        for (name, value) in self.extra.iter() {
+            wire.append(name.clone(), value.clone());
         }
         if uri.scheme() == Some(&http::uri::Scheme::HTTP) {
             // A plain http request through a proxy carries the proxy's credentials itself.
@@ -290,26 +302,42 @@ fn seconds(d: Duration) -> String {
 // TLS
 // ---------------------------------------------------------------------------------------------
 
-/// rustls with the platform's verifier (as reqwest had it), or accepting anything under
-/// `--insecure`; HTTP/1.1 only, as the client speaks nothing else.
-fn tls_config(insecure: bool) -> Result<Arc<ClientConfig>> {
-    let provider = rustls::crypto::CryptoProvider::get_default()
+/// The crypto provider of every TLS connection: the process default when one is installed,
+/// else aws-lc-rs.
+pub(super) fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    rustls::crypto::CryptoProvider::get_default()
         .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+}
+
+/// rustls with the platform's verifier (as reqwest had it) plus the gateway's private CA, or
+/// accepting anything under `--insecure`; the gateway's client certificate when it has one;
+/// HTTP/1.1 only, as the client speaks nothing else.
+fn tls_config(insecure: bool, gateway: &Gateway) -> Result<Arc<ClientConfig>> {
+    let provider = crypto_provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Target(format!("cannot set up TLS: {e}")))?
         .dangerous();
-    let mut config = if insecure {
-        builder
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-            .with_no_client_auth()
+    let builder = if insecure {
+        builder.with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
     } else {
-        let verifier = rustls_platform_verifier::Verifier::new(provider)
-            .map_err(|e| Error::Target(format!("cannot load the platform's certificates: {e}")))?;
-        builder
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth()
+        let verifier = if gateway.ca_certs.is_empty() {
+            rustls_platform_verifier::Verifier::new(provider)
+        } else {
+            rustls_platform_verifier::Verifier::new_with_extra_roots(
+                gateway.ca_certs.iter().cloned(),
+                provider,
+            )
+        }
+        .map_err(|e| Error::Target(format!("cannot load the platform's certificates: {e}")))?;
+        builder.with_custom_certificate_verifier(Arc::new(verifier))
+    };
+    let mut config = match &gateway.client_identity {
+        None => builder.with_no_client_auth(),
+        Some(id) => builder
+            .with_client_auth_cert(id.chain.clone(), id.key.clone_key())
+            .map_err(|e| Error::Usage(format!("the client certificate cannot be used: {e}")))?,
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))

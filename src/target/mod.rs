@@ -3,6 +3,7 @@
 //! case's request becomes an exchange with it ([`Client`], [`Outgoing`]).
 
 mod client;
+mod gateway;
 mod request;
 
 use std::sync::Arc;
@@ -16,6 +17,10 @@ use crate::error::{Error, Result};
 use crate::model::{Family, ProjectKind};
 
 pub use client::{Answer, Client, ClientOptions, Proxy, Sent};
+pub use gateway::{
+    parse_header, parse_headers, read_certificates, read_identity, read_private_key, Gateway,
+    Identity, RESERVED_HEADERS,
+};
 pub use request::{failed, record_headers, scrub, Outgoing};
 
 /// Issues a token the target has already expired (only the embedded server can).
@@ -45,6 +50,9 @@ pub struct Target {
     pub insecure: bool,
     /// Use the proxy the standard environment variables name (`HTTPS_PROXY`, `NO_PROXY`, …).
     pub use_env_proxy: bool,
+    /// What a gateway in front of the target asks for: headers (their values are secrets), a
+    /// private CA, a client certificate.
+    pub gateway: Gateway,
 }
 
 impl std::fmt::Debug for Target {
@@ -56,6 +64,7 @@ impl std::fmt::Debug for Target {
             .field("other_group_id", &self.other_group_id)
             .field("auth", &self.auth)
             .field("read_only", &self.read_only)
+            .field("gateway", &self.gateway)
             .finish()
     }
 }
@@ -86,8 +95,8 @@ impl Target {
         .to_owned()
     }
 
-    /// The HTTP client for this target: TLS as `insecure` says, the environment's proxies
-    /// when `use_env_proxy`.
+    /// The HTTP client for this target: TLS as `insecure` and the gateway say, the gateway's
+    /// headers on every request, the environment's proxies when `use_env_proxy`.
     pub fn client(&self, timeout: Duration, body_cap: usize) -> Result<Client> {
         Client::new(&ClientOptions {
             timeout,
@@ -98,12 +107,15 @@ impl Target {
             } else {
                 Proxy::None
             },
+            gateway: self.gateway.clone(),
         })
     }
 
-    /// Every credential string, so outputs can be scrubbed of them.
+    /// Every credential string (and every gateway header value), so outputs can be scrubbed
+    /// of them.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = self.auth.secrets();
+        out.extend(self.gateway.secrets());
         if let Some(ro) = &self.read_only {
             out.extend(ro.secrets());
         }
@@ -145,8 +157,27 @@ impl Target {
             nonce_expirer: None,
             insecure: var("CONFORMANCE_INSECURE").is_some_and(|v| v == "1" || v == "true"),
             use_env_proxy: true,
+            gateway: gateway_from_env()?,
         }))
     }
+}
+
+/// The gateway `CONFORMANCE_HEADERS` (one `NAME: VALUE` a line), `CONFORMANCE_CA_CERT`,
+/// `CONFORMANCE_CLIENT_CERT` and `CONFORMANCE_CLIENT_KEY` describe.
+fn gateway_from_env() -> Result<Gateway> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let path = |name: &str| var(name).map(std::path::PathBuf::from);
+    Ok(Gateway {
+        headers: parse_headers(&var("CONFORMANCE_HEADERS").into_iter().collect::<Vec<_>>())?,
+        ca_certs: match path("CONFORMANCE_CA_CERT") {
+            Some(p) => read_certificates("--ca-cert", &p)?,
+            None => Vec::new(),
+        },
+        client_identity: read_identity(
+            path("CONFORMANCE_CLIENT_CERT").as_deref(),
+            path("CONFORMANCE_CLIENT_KEY").as_deref(),
+        )?,
+    })
 }
 
 /// The expirer for a token the user obtained from the target and that has since expired.
@@ -213,5 +244,6 @@ pub fn embedded(server: &crate::server::RunningServer) -> Result<Target> {
         }),
         insecure: false,
         use_env_proxy: false,
+        gateway: Gateway::default(),
     })
 }

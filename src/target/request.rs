@@ -173,7 +173,8 @@ pub fn failed(step: &Step, index: usize, url: String, error: String) -> Exchange
     }
 }
 
-/// Headers as written, names lower-case, in order; credentials reduced to their scheme.
+/// Headers as written, names lower-case, in order; credentials reduced to their scheme, a
+/// sensitive value (a gateway's header) replaced whole, however short.
 pub fn record_headers(headers: &HeaderMap, secrets: &[String]) -> Vec<(String, String)> {
     headers
         .iter()
@@ -184,6 +185,8 @@ pub fn record_headers(headers: &HeaderMap, secrets: &[String]) -> Vec<(String, S
                     "{} <redacted>",
                     text.split_whitespace().next().unwrap_or("")
                 )
+            } else if v.is_sensitive() {
+                "{{secret}}".to_owned()
             } else {
                 scrub(&String::from_utf8_lossy(v.as_bytes()), secrets)
             };

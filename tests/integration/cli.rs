@@ -16,7 +16,7 @@ use serde_json::Value;
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_conformance");
 
 /// Variables that would point a run somewhere else than the test says.
-const AMBIENT: [&str; 14] = [
+const AMBIENT: [&str; 18] = [
     "CONFORMANCE_TARGET",
     "CONFORMANCE_KNOWN_FAILURES",
     "CONFORMANCE_AUTH",
@@ -26,6 +26,10 @@ const AMBIENT: [&str; 14] = [
     "CONFORMANCE_OTHER_GROUP_ID",
     "CONFORMANCE_INSECURE",
     "CONFORMANCE_EXPIRED_TOKEN",
+    "CONFORMANCE_HEADERS",
+    "CONFORMANCE_CA_CERT",
+    "CONFORMANCE_CLIENT_CERT",
+    "CONFORMANCE_CLIENT_KEY",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
@@ -511,6 +515,7 @@ fn help_never_shows_what_the_environment_holds() {
                 ("CONFORMANCE_AUTH", secret),
                 ("CONFORMANCE_READONLY_AUTH", secret),
                 ("CONFORMANCE_TARGET", "https://secret-host.example"),
+                ("CONFORMANCE_HEADERS", "X-Gateway-Key: s3cr3t-gateway-key"),
             ],
         );
         assert_eq!(ran.code, 0, "{ran:?}");
@@ -887,4 +892,38 @@ fn the_summary_is_coloured_only_when_asked_or_on_a_terminal_without_no_color() {
         !on_tty(Some("1")).contains("\x1b[3"),
         "NO_COLOR=1 turns them off"
     );
+}
+
+/// An empty `CONFORMANCE_*` variable counts as unset (a CI system, or the GitHub Action's
+/// optional inputs, set variables they have no value for to the empty string).
+#[test]
+fn empty_variables_count_as_unset() {
+    let dir = scratch("empty-variables");
+    let vars = [
+        "CONFORMANCE_TARGET",
+        "CONFORMANCE_AUTH",
+        "CONFORMANCE_READONLY_AUTH",
+        "CONFORMANCE_GROUP_ID",
+        "CONFORMANCE_EXPIRED_TOKEN",
+        "CONFORMANCE_HEADERS",
+        "CONFORMANCE_CA_CERT",
+        "CONFORMANCE_CLIENT_CERT",
+        "CONFORMANCE_CLIENT_KEY",
+        "CONFORMANCE_KNOWN_FAILURES",
+    ];
+    let env: Vec<(&str, &str)> = vars.iter().map(|v| (*v, "")).collect();
+    let ran = conformance(
+        &[
+            "run",
+            "--api",
+            "atlas-v1",
+            "--category",
+            "envelope",
+            "--report-dir",
+            dir.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert!(ran.reason().contains("conformant"), "{ran:?}");
 }

@@ -11,6 +11,7 @@
 //! Tests driving the `conformance` binary are at the end.
 
 mod cli;
+mod gateway;
 mod proxy;
 mod reference;
 mod tcp;
@@ -62,6 +63,7 @@ fn target_at(url: &str) -> Target {
         nonce_expirer: None,
         insecure: false,
         use_env_proxy: false,
+        gateway: Default::default(),
     }
 }
 
@@ -2244,7 +2246,16 @@ async fn self_signed_front(
         .with_no_client_auth()
         .with_single_cert(vec![cert.cert.der().clone()], key)
         .expect("a TLS server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    tls_front(backend, Arc::new(config)).await
+}
+
+/// A TLS front configured by `config`, forwarding the plain bytes to `backend`; a handshake
+/// that fails (an untrusted client, no client certificate) closes the connection.
+async fn tls_front(
+    backend: std::net::SocketAddr,
+    config: Arc<tokio_rustls::rustls::ServerConfig>,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -441,6 +441,7 @@ fn the_curl_reproduction_of_an_oversized_body_writes_the_padded_valid_body() {
         nonce_expirer: None,
         insecure: false,
         use_env_proxy: false,
+        gateway: Default::default(),
     };
     let script = integrations_conformance::report::reproduce(
         c, &c.secrets, failing, family, &model, &target,

@@ -18,6 +18,19 @@ pub(crate) struct Seen {
     pub(crate) path: String,
     /// Answered by the hook rather than by the server.
     pub(crate) intercepted: bool,
+    /// The request's headers as received, names lower-case.
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    /// Every value of header `name`.
+    pub(crate) fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
 }
 
 pub(crate) enum Hook {
@@ -99,11 +112,22 @@ impl Drop for Proxy {
 async fn handle(State(p): State<Arc<Inner>>, req: Request) -> Response {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let record = |intercepted: bool| {
         p.log.lock().unwrap().push(Seen {
             method: method.clone(),
             path: path.clone(),
             intercepted,
+            headers: headers.clone(),
         });
     };
     match (p.hook)(&method, &path) {
