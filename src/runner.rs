@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::model::{Family, Model, OperationKind, ProjectKind};
 use crate::schema::Validators;
+use crate::scrub::Scrubber;
 use crate::spec::Spec;
 use crate::target::{self, Client, Outgoing, Target};
 
@@ -366,7 +367,7 @@ impl Runner<'_> {
             }
         }
         let auth = self.lane_auth();
-        let secrets = self.target.secrets();
+        let scrubber = Scrubber::new(self.target.secrets());
         let (mut swept, mut failed) = (Vec::new(), Vec::new());
         for (family_name, types) in touched {
             let family = self.family(family_name);
@@ -380,7 +381,7 @@ impl Runner<'_> {
                 }
                 // A delete of what is already gone is a 404: nothing was left behind.
                 let delete = sweep_step(family, version, OperationKind::Delete, t);
-                let ex = self.send_raw(&auth, family, &delete, 0, &secrets).await;
+                let ex = self.send_raw(&auth, family, &delete, 0, &scrubber).await;
                 match ex.response.as_ref().map(|r| r.status) {
                     Some(404) => {}
                     Some(s) if (200..300).contains(&s) => swept.push(format!("{family_name} {t}")),
@@ -522,7 +523,15 @@ impl Runner<'_> {
                 expect: Vec::new(),
                 baseline: None,
             };
-            let ex = self.send(&auth, family, &step, 0, &[]).await;
+            let ex = self
+                .send(
+                    &auth,
+                    family,
+                    &step,
+                    0,
+                    &Scrubber::new(self.target.secrets()),
+                )
+                .await;
             let Some(resp) = &ex.response else {
                 let error = ex.error.unwrap_or_default();
                 // The credentials failed before anything was sent (an OAuth token refused).
@@ -618,6 +627,8 @@ impl Runner<'_> {
         // neither may appear in anything recorded.
         let mut secrets = case.secrets.clone();
         secrets.extend(self.target.secrets());
+        // Built once per case: every recorded request and response goes through it.
+        let scrubber = Scrubber::new(secrets.iter().cloned());
         let mut exchanges = Vec::new();
         let mut aborted = None;
         for (i, step) in case.steps.iter().enumerate() {
@@ -625,11 +636,11 @@ impl Runner<'_> {
                 continue;
             }
             if step.role == Role::Concurrent {
-                let group = self.send_together(auth, family, case, i, &secrets).await;
+                let group = self.send_together(auth, family, case, i, &scrubber).await;
                 exchanges.extend(group);
                 continue;
             }
-            let ex = self.send(auth, family, step, i, &secrets).await;
+            let ex = self.send(auth, family, step, i, &scrubber).await;
             let failed_setup = step.role == Role::Setup
                 && !ex
                     .response
@@ -648,7 +659,7 @@ impl Runner<'_> {
             .enumerate()
             .filter(|(_, s)| s.role == Role::Cleanup)
         {
-            let ex = self.send(auth, family, step, i, &secrets).await;
+            let ex = self.send(auth, family, step, i, &scrubber).await;
             let ok = ex
                 .response
                 .as_ref()
@@ -706,13 +717,13 @@ impl Runner<'_> {
         family: &Family,
         case: &Case,
         first: usize,
-        secrets: &[String],
+        scrubber: &Scrubber,
     ) -> Vec<Exchange> {
         let group = case.steps[first..]
             .iter()
             .take_while(|s| s.role == Role::Concurrent)
             .enumerate()
-            .map(|(k, step)| self.send(auth, family, step, first + k, secrets));
+            .map(|(k, step)| self.send(auth, family, step, first + k, scrubber));
         futures_util::future::join_all(group).await
     }
 
@@ -723,11 +734,11 @@ impl Runner<'_> {
         family: &Family,
         step: &Step,
         index: usize,
-        secrets: &[String],
+        scrubber: &Scrubber,
     ) -> Exchange {
         let mut retries = 0;
         loop {
-            let ex = self.send_raw(auth, family, step, index, secrets).await;
+            let ex = self.send_raw(auth, family, step, index, scrubber).await;
             let Some(resp) = ex.response.as_ref().filter(|r| r.status == 429) else {
                 return ex;
             };
@@ -756,10 +767,10 @@ impl Runner<'_> {
         family: &Family,
         step: &Step,
         index: usize,
-        secrets: &[String],
+        scrubber: &Scrubber,
     ) -> Exchange {
         let req = &step.request;
-        let out = match self.target.outgoing(family, req, secrets) {
+        let out = match self.target.outgoing(family, req, scrubber) {
             Ok(o) => o,
             Err((url, e)) => return target::failed(step, index, url, e),
         };
@@ -805,7 +816,7 @@ impl Runner<'_> {
                     continue;
                 }
             }
-            return out.record(step, index, sent, started.elapsed(), secrets);
+            return out.record(step, index, sent, started.elapsed(), scrubber);
         }
     }
 
@@ -968,9 +979,11 @@ fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Replace every secret in `text` with a placeholder (kept here for the checks and snapshots
-/// that scrub with the runner's rule).
-pub use crate::target::scrub;
+/// `text` with every secret of `secrets` (and its JSON-escaped forms) replaced: the one
+/// scrubber, for the checks and snapshots that hold a list of secrets.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    Scrubber::new(secrets.iter().cloned()).clean(text)
+}
 
 #[cfg(test)]
 mod tests {

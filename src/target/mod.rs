@@ -21,7 +21,7 @@ pub use gateway::{
     parse_header, parse_headers, read_certificates, read_identity, read_private_key, Gateway,
     Identity, RESERVED_HEADERS,
 };
-pub use request::{failed, record_headers, scrub, Outgoing};
+pub use request::{failed, record_headers, Outgoing};
 
 /// Issues a token the target has already expired (only the embedded server can).
 pub type TokenExpirer = Arc<dyn Fn() -> Option<String> + Send + Sync>;

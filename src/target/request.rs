@@ -16,6 +16,7 @@ use super::Target;
 use crate::case::{Body, Request, Step};
 use crate::exchange::{Exchange, Response};
 use crate::model::Family;
+use crate::scrub::Scrubber;
 
 /// One request, ready to send (and to send again, after a digest challenge).
 #[derive(Debug, Clone)]
@@ -38,7 +39,7 @@ impl Target {
         &self,
         family: &Family,
         req: &Request,
-        secrets: &[String],
+        scrubber: &Scrubber,
     ) -> std::result::Result<Outgoing, (String, String)> {
         let base = self.base_url.as_str().trim_end_matches('/');
         let raw = format!(
@@ -65,7 +66,7 @@ impl Target {
             Body::Oversized { size, .. } => Some(format!("<{size} bytes of padded JSON>")),
             _ => body
                 .as_ref()
-                .map(|b| scrub(&String::from_utf8_lossy(b), secrets)),
+                .map(|b| scrubber.clean(&String::from_utf8_lossy(b))),
         };
         // A header the case leaves out is not sent: nothing is added in its place.
         let mut headers = HeaderMap::new();
@@ -127,10 +128,10 @@ impl Outgoing {
         index: usize,
         sent: Sent,
         duration: Duration,
-        secrets: &[String],
+        scrubber: &Scrubber,
     ) -> Exchange {
         let mut ex = failed(step, index, self.url.to_string(), String::new());
-        ex.request_headers = record_headers(&sent.headers, secrets);
+        ex.request_headers = record_headers(&sent.headers, scrubber);
         ex.request_body = self.recorded_body.clone();
         ex.duration = duration;
         match sent.answer {
@@ -145,7 +146,7 @@ impl Outgoing {
                         .map(|(k, v)| {
                             (
                                 k.as_str().to_ascii_lowercase(),
-                                scrub(&String::from_utf8_lossy(v.as_bytes()), secrets),
+                                scrubber.clean(&String::from_utf8_lossy(v.as_bytes())),
                             )
                         })
                         .collect(),
@@ -175,7 +176,7 @@ pub fn failed(step: &Step, index: usize, url: String, error: String) -> Exchange
 
 /// Headers as written, names lower-case, in order; credentials reduced to their scheme, a
 /// sensitive value (a gateway's header) replaced whole, however short.
-pub fn record_headers(headers: &HeaderMap, secrets: &[String]) -> Vec<(String, String)> {
+pub fn record_headers(headers: &HeaderMap, scrubber: &Scrubber) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(k, v)| {
@@ -188,26 +189,9 @@ pub fn record_headers(headers: &HeaderMap, secrets: &[String]) -> Vec<(String, S
             } else if v.is_sensitive() {
                 "{{secret}}".to_owned()
             } else {
-                scrub(&String::from_utf8_lossy(v.as_bytes()), secrets)
+                scrubber.clean(&String::from_utf8_lossy(v.as_bytes()))
             };
             (k.as_str().to_owned(), value)
         })
         .collect()
-}
-
-/// Replace every secret in `text` with a placeholder, also in its JSON-escaped form (`\/`).
-pub fn scrub(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "{{secret}}");
-        }
-        if s.contains('/') {
-            let escaped = s.replace('/', "\\/");
-            if out.contains(escaped.as_str()) {
-                out = out.replace(escaped.as_str(), "{{secret}}");
-            }
-        }
-    }
-    out
 }
