@@ -337,6 +337,11 @@ fn normalise(v: Value, level: Fixed, volatile: &Volatile) -> Value {
                 .map(|i| normalise(i, level, volatile))
                 .collect(),
         ),
+        // A url-secret mask's scheme and host may come as sent or lower-cased.
+        Value::String(s) => match crate::check::url_mask_parts(&s) {
+            Some((prefix, rest)) => Value::String(format!("{}{rest}", prefix.to_lowercase())),
+            None => Value::String(s),
+        },
         other => other,
     }
 }

@@ -74,7 +74,7 @@ pub(crate) fn compare_object(
                     );
                 }
             }
-            Some(a) if a != v => j.fail(
+            Some(a) if !same_value(v, a) => j.fail(
                 check,
                 step,
                 format!("{type_name}.{k} differs"),
@@ -100,6 +100,29 @@ pub(crate) fn compare_object(
     }
 }
 
+/// Whether `actual` is the value `expected` stands for: equal, or the same url-secret mask with
+/// the scheme and host in another letter case (they compare case-insensitively, RFC 3986
+/// sections 3.1 and 3.2.2, so a target may show them as sent or normalised).
+pub(crate) fn same_value(expected: &Value, actual: &Value) -> bool {
+    if expected == actual {
+        return true;
+    }
+    match (
+        expected.as_str().and_then(url_mask_parts),
+        actual.as_str().and_then(url_mask_parts),
+    ) {
+        (Some((ep, er)), Some((ap, ar))) => ep.eq_ignore_ascii_case(ap) && er == ar,
+        _ => false,
+    }
+}
+
+/// A url-secret mask split into `scheme://host[:port]` and the rest, from `/****` on.
+pub(crate) fn url_mask_parts(s: &str) -> Option<(&str, &str)> {
+    let at = s.find("://")?;
+    let slash = at + 3 + s[at + 3..].find('/')?;
+    s[slash..].starts_with("/****").then(|| s.split_at(slash))
+}
+
 /// Whether `actual` is exactly the expected view (the comparison of [`compare_object`], without
 /// findings).
 pub(crate) fn same_object(expected: &Value, actual: &Value) -> bool {
@@ -109,7 +132,7 @@ pub(crate) fn same_object(expected: &Value, actual: &Value) -> bool {
     exp.len() == act.len()
         && exp.iter().all(|(k, v)| match act.get(k) {
             Some(a) if v.as_str() == Some(ASSIGNED) => assigned(a),
-            Some(a) => a == v,
+            Some(a) => same_value(v, a),
             None => false,
         })
 }
@@ -152,7 +175,7 @@ pub(crate) fn masked(
                 Some(m.clone()),
                 Some("absent".into()),
             ),
-            (Some(m), Some(v)) if v.as_str() != Some(m.as_str()) => j.fail(
+            (Some(m), Some(v)) if !same_value(&Value::String(m.clone()), v) => j.fail(
                 "mask_format",
                 step,
                 format!("{type_name}.{field} is not masked as the contract says"),
@@ -161,5 +184,41 @@ pub(crate) fn masked(
             ),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_masks_compare_scheme_and_host_without_case_and_nothing_else() {
+        let same = |e: &str, a: &str| same_value(&Value::from(e), &Value::from(a));
+        assert!(same(
+            "HTTPS://H.EXAMPLE/****erts",
+            "https://h.example/****erts"
+        ));
+        assert!(same(
+            "https://h.example:8443/****",
+            "HTTPS://H.Example:8443/****"
+        ));
+        assert!(!same(
+            "https://h.example/****erts",
+            "https://h.example/****ERTS"
+        ));
+        assert!(!same(
+            "https://h.example/****erts",
+            "https://g.example/****erts"
+        ));
+        assert!(!same(
+            "https://h.example/****erts",
+            "https://h.example/abc/erts"
+        ));
+        assert!(!same("abcd", "ABCD"), "only url masks");
+        assert_eq!(
+            url_mask_parts("http://h:8080/****2345"),
+            Some(("http://h:8080", "/****2345"))
+        );
+        assert_eq!(url_mask_parts("https://h.example/services/x"), None);
     }
 }

@@ -6,6 +6,7 @@
 //! schemathesis where they overlap.
 
 mod body;
+pub(crate) use body::url_mask_parts;
 mod pagination;
 pub mod reason;
 mod unlisted;

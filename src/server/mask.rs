@@ -80,6 +80,21 @@ fn url_after_slash(value: &str) -> String {
     url(value)
 }
 
+/// Variant: a url-secret mask with its scheme and host lower-cased (what a URL parser that
+/// normalises them shows); any other value unchanged.
+pub(crate) fn lower_prefix(mask: &str) -> String {
+    let Some(at) = mask.find("://") else {
+        return mask.to_owned();
+    };
+    match mask[at + 3..].find('/') {
+        Some(slash) if mask[at + 3 + slash..].starts_with("/****") => {
+            let (prefix, rest) = mask.split_at(at + 3 + slash);
+            format!("{}{rest}", prefix.to_ascii_lowercase())
+        }
+        _ => mask.to_owned(),
+    }
+}
+
 /// Fault: the first four characters are shown instead of the last four.
 fn keep_first4(value: &str) -> String {
     let n = value.chars().count();

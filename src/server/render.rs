@@ -230,6 +230,9 @@ pub(crate) fn integration(
                 }
                 (Some(_), v) if reveal.masked => v.clone(),
                 (Some(kind), Value::String(s)) => match mask::mask(kind, s, faults) {
+                    Some(m) if variants.has(Variant::UrlMaskNormalised) => {
+                        json!(mask::lower_prefix(&m))
+                    }
                     Some(m) => json!(m),
                     None => continue,
                 },

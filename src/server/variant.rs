@@ -93,6 +93,9 @@ variants! {
     SeparateAtlasStores => "separate-atlas-stores",
         "atlas-v1 and atlas-v2 keep separate integrations for one Atlas project",
         "§8: atlas-v1 and atlas-v2 reach the same Atlas project ... A harness must not rely on this";
+    UrlMaskNormalised => "url-mask-normalised",
+        "url-secret masks show the scheme and host lower-cased (as a URL parser normalises them), not as sent",
+        "§4/§9: scheme://host[:port]/ then ****: scheme and host compare case-insensitively (RFC 3986)";
     ExtraFields => "extra-fields",
         "returned integration objects carry fields the contract does not list (createdDate, lastUpdatedDate)",
         "§9: a response may carry fields this page does not list: a warning, not a failure";
