@@ -451,7 +451,8 @@ impl Case {
     }
 }
 
-/// Generate every case of the model, sorted by id (ids are unique).
+/// Generate every case of the model, sorted by id. Ids are unique: a collision is a bug of the
+/// generators and panics with both titles.
 pub fn generate(model: &Model) -> Vec<Case> {
     let mut cases = Vec::new();
     for family in &model.families {
@@ -470,7 +471,13 @@ pub fn generate(model: &Model) -> Vec<Case> {
         concurrency::generate(&cx, &mut cases);
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
-    cases.dedup_by(|a, b| a.id == b.id);
+    if let Some(pair) = cases.windows(2).find(|w| w[0].id == w[1].id) {
+        // Two generators named different cases alike: one would silently replace the other.
+        panic!(
+            "two cases share the id {}: {:?} and {:?}",
+            pair[0].id, pair[0].title, pair[1].title
+        );
+    }
     cases
 }
 
