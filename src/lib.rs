@@ -11,6 +11,7 @@ pub mod case;
 pub mod check;
 pub mod config;
 pub mod coverage;
+pub mod credential;
 pub mod error;
 pub mod exchange;
 pub mod model;

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::auth::AuthSpec;
 use crate::case::Project;
+use crate::credential::AuthSpec;
 use crate::error::{Error, Result};
 use crate::model::{Family, ProjectKind};
 
