@@ -11,8 +11,8 @@ use std::path::Path;
 use crate::case::Role;
 use crate::check::Finding;
 use crate::error::{Error, Result};
+use crate::outcome::{RunReport, Verdict};
 use crate::report::{self, Document, OutcomeKind};
-use crate::runner::{RunReport, Verdict};
 
 /// The check name of the finding a listed case that passes gets.
 pub const RATCHET_CHECK: &str = "known_failures";

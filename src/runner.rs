@@ -12,45 +12,21 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{HeaderMap, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{Method, StatusCode};
-use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::auth::{AuthSpec, Authenticator};
-use crate::case::{Body, Case, Category, Credential, Lane, Project, Requirement, Role, Step};
-use crate::check::{self, Finding, Warning};
+use crate::case::{Body, Case, Credential, Lane, Project, Requirement, Role, Step};
+use crate::check;
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
-use crate::model::{Family, Model, OperationKind, ProjectKind};
-use crate::schema::Validators;
+use crate::model::{Family, OperationKind, ProjectKind};
 use crate::scrub::Scrubber;
-use crate::spec::Spec;
 use crate::target::{self, Client, Outgoing, Target};
 
-/// The spec, its model and compiled validators: built once, shared by every case.
-#[derive(Debug)]
-pub struct Harness {
-    pub spec: Spec,
-    pub model: Model,
-    pub validators: Validators,
-}
-
-impl Harness {
-    pub fn from_spec(spec: Spec) -> Result<Harness> {
-        let model = crate::model::build(&spec)?;
-        let validators = Validators::build(&spec, &model)?;
-        Ok(Harness {
-            spec,
-            model,
-            validators,
-        })
-    }
-
-    /// The harness for the spec bundled with the crate.
-    pub fn bundled() -> Result<Harness> {
-        Harness::from_spec(crate::spec::bundled()?)
-    }
-}
+pub use crate::check::Baseline;
+pub use crate::harness::Harness;
+pub use crate::outcome::{Outcome, RunReport, Verdict};
 
 /// Called with each finished case (for progress display).
 pub type Progress = Arc<dyn Fn(&Outcome) + Send + Sync>;
@@ -90,97 +66,6 @@ impl Default for RunOptions {
             retry_after_cap: Duration::from_secs(10),
             cancel: None,
         }
-    }
-}
-
-/// What became of a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase", tag = "outcome", content = "reason")]
-pub enum Verdict {
-    Passed,
-    Failed,
-    Skipped(String),
-}
-
-/// One judged case.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    pub id: String,
-    pub family: String,
-    pub operation: String,
-    pub category: Category,
-    pub title: String,
-    pub verdict: Verdict,
-    pub findings: Vec<Finding>,
-    /// Worth a look, never a failure (contract §9); not part of the verdict.
-    pub warnings: Vec<Warning>,
-    pub exchanges: Vec<Exchange>,
-    #[serde(serialize_with = "millis")]
-    pub duration: Duration,
-    /// Cleanup requests that did not succeed (`METHOD path: status`).
-    pub cleanup_failures: Vec<String>,
-}
-
-fn millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64() * 1000.0)
-}
-
-/// The whole run.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    pub started: SystemTime,
-    pub finished: SystemTime,
-    pub outcomes: Vec<Outcome>,
-    /// Requests sent (retries included).
-    pub requests: usize,
-    /// Integrations the target had before the run, per family (never touched).
-    pub pre_existing: BTreeMap<String, Vec<String>>,
-    /// The run was interrupted (Ctrl-C) before every case started.
-    pub interrupted: bool,
-    /// The deadline passed before every case started.
-    pub deadline_reached: bool,
-    /// Integrations the final sweep removed because a case left them behind.
-    pub swept: Vec<String>,
-    /// Integrations the run created and could not remove (`family TYPE: why`).
-    pub not_cleaned_up: Vec<String>,
-}
-
-impl RunReport {
-    pub fn count(&self, f: impl Fn(&Verdict) -> bool) -> usize {
-        self.outcomes.iter().filter(|o| f(&o.verdict)).count()
-    }
-
-    pub fn passed(&self) -> usize {
-        self.count(|v| *v == Verdict::Passed)
-    }
-
-    pub fn failed(&self) -> usize {
-        self.count(|v| *v == Verdict::Failed)
-    }
-
-    pub fn skipped(&self) -> usize {
-        self.count(|v| matches!(v, Verdict::Skipped(_)))
-    }
-
-    /// Warnings over every case (they never change a verdict).
-    pub fn warnings(&self) -> usize {
-        self.outcomes.iter().map(|o| o.warnings.len()).sum()
-    }
-}
-
-/// Per-family state the checks need: the integrations that existed before the run.
-#[derive(Debug, Clone, Default)]
-pub struct Baseline {
-    /// (family, version label) → type → object as the target returned it.
-    pub objects: BTreeMap<(String, String), BTreeMap<String, Value>>,
-}
-
-impl Baseline {
-    pub fn for_version(&self, family: &str, version: &str) -> Vec<(String, Value)> {
-        self.objects
-            .get(&(family.to_owned(), version.to_owned()))
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default()
     }
 }
 
@@ -977,12 +862,6 @@ fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// `text` with every secret of `secrets` (and its JSON-escaped forms) replaced: the one
-/// scrubber, for the checks and snapshots that hold a list of secrets.
-pub fn scrub(text: &str, secrets: &[String]) -> String {
-    Scrubber::new(secrets.iter().cloned()).clean(text)
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use serde_json::Value;
 use crate::case::{Case, Expect, Role};
 use crate::check::reason;
 use crate::model::{Level, Situation};
-use crate::runner::{scrub, Outcome};
+use crate::outcome::Outcome;
+use crate::scrub::Scrubber;
 
 /// Values a target chose that vary between conformant targets (group ids, its base URL).
 #[derive(Debug, Clone, Default)]
@@ -179,7 +180,7 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
                 let text = serde_json::to_string_pretty(&normal).unwrap_or_default();
                 out.push_str(&format!(
                     "({layout} JSON)\n{}\n",
-                    scrub(&volatile.apply(&text), &volatile.secrets)
+                    Scrubber::new(volatile.secrets.iter().cloned()).clean(&volatile.apply(&text))
                 ));
             }
             None => out.push_str(&format!("(not JSON, {} bytes)\n", resp.body.len())),

@@ -16,9 +16,27 @@ use serde_json::Value;
 
 use crate::case::{Case, Expect, Role, Step};
 use crate::exchange::{Exchange, Response};
+use crate::harness::Harness;
 use crate::model::{Family, Level, Situation};
-use crate::runner::{scrub, Baseline, Harness};
 use crate::schema::Mode;
+use crate::scrub::Scrubber;
+
+/// Per-family state the checks need: the integrations that existed before the run.
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    /// (family, version label) → type → object as the target returned it.
+    pub objects:
+        std::collections::BTreeMap<(String, String), std::collections::BTreeMap<String, Value>>,
+}
+
+impl Baseline {
+    pub fn for_version(&self, family: &str, version: &str) -> Vec<(String, Value)> {
+        self.objects
+            .get(&(family.to_owned(), version.to_owned()))
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+}
 
 /// One non-conformance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -102,7 +120,8 @@ impl Judge<'_> {
         {
             return;
         }
-        let s = |t: String| cut(&scrub(&t, self.cx.secrets));
+        let scrubber = Scrubber::new(self.cx.secrets.iter().cloned());
+        let s = |t: String| cut(&scrubber.clean(&t));
         self.warnings.push(Warning {
             check: "unlisted_field".to_owned(),
             case: self.case.id.clone(),
@@ -122,7 +141,8 @@ impl Judge<'_> {
         actual: Option<String>,
     ) {
         // Scrub first, then cut: a cut could leave part of a secret that no longer matches.
-        let s = |t: String| cut(&scrub(&t, self.cx.secrets));
+        let scrubber = Scrubber::new(self.cx.secrets.iter().cloned());
+        let s = |t: String| cut(&scrubber.clean(&t));
         self.findings.push(Finding {
             check: check.to_owned(),
             case: self.case.id.clone(),
@@ -148,7 +168,7 @@ pub fn setup_failed(
         (None, Some(err)) => err.clone(),
         _ => "no answer".into(),
     });
-    let actual = actual.map(|a| cut(&scrub(&a, secrets)));
+    let actual = actual.map(|a| cut(&Scrubber::new(secrets.iter().cloned()).clean(&a)));
     Finding {
         check: "setup".into(),
         case: case.id.clone(),

@@ -24,7 +24,7 @@ use crate::case::{Case, Category, Role};
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::model::Model;
-use crate::runner::{Outcome, RunReport, Verdict as RunVerdict};
+use crate::outcome::{Outcome, RunReport, Verdict as RunVerdict};
 use crate::target::Target;
 
 pub use self::curl::reproduce;
