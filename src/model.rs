@@ -521,20 +521,12 @@ pub fn build(spec: &Spec) -> Result<Model> {
             .map_err(|e| invalid(format!("x-unmatched is malformed: {e}")))?,
         None => Vec::new(),
     };
-    for row in &unmatched {
-        if Situation::parse(&row.situation).is_none() {
-            return Err(invalid(format!(
-                "x-unmatched names unknown situation {}",
-                row.situation
-            )));
-        }
-    }
     Ok(Model {
         families,
         spec_hash: spec.hash.clone(),
         token_path,
         error_schema,
-        unmatched: error_rules(unmatched),
+        unmatched: error_rules(unmatched, "x-unmatched")?,
     })
 }
 
@@ -756,7 +748,7 @@ fn build_operation(
     let rows: Vec<ErrorRowExt> =
         serde_json::from_value(op.get("x-errors").cloned().unwrap_or(Value::Array(vec![])))
             .map_err(|e| invalid(format!("operation {id}: x-errors is malformed: {e}")))?;
-    let errors = error_rules(rows);
+    let errors = error_rules(rows, &format!("operation {id}: x-errors"))?;
     let update = match op.get("x-update") {
         Some(u) => {
             let u: UpdateExt = serde_json::from_value(u.clone())
@@ -786,20 +778,30 @@ fn build_operation(
     })
 }
 
-fn error_rules(rows: Vec<ErrorRowExt>) -> Vec<ErrorRule> {
+/// The error rows of `context` (`x-unmatched`, or an operation's `x-errors`) as rules; a
+/// situation the harness does not know is an error naming it.
+fn error_rules(rows: Vec<ErrorRowExt>, context: &str) -> Result<Vec<ErrorRule>> {
     rows.into_iter()
-        .map(|row| ErrorRule {
-            situation: Situation::parse(&row.situation).expect("validated by spec::load"),
-            status: row.status,
-            also_status: row.also_status,
-            error_code: row.error_code,
-            level: match row.level.as_str() {
-                "E" => Level::E,
-                "S" => Level::S,
-                _ => Level::C,
-            },
-            integration_type: row.integration_type,
-            parameters: row.parameters,
+        .map(|row| {
+            let situation = Situation::parse(&row.situation).ok_or_else(|| {
+                invalid(format!(
+                    "{context} names unknown situation {}",
+                    row.situation
+                ))
+            })?;
+            Ok(ErrorRule {
+                situation,
+                status: row.status,
+                also_status: row.also_status,
+                error_code: row.error_code,
+                level: match row.level.as_str() {
+                    "E" => Level::E,
+                    "S" => Level::S,
+                    _ => Level::C,
+                },
+                integration_type: row.integration_type,
+                parameters: row.parameters,
+            })
         })
         .collect()
 }
