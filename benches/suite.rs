@@ -136,7 +136,7 @@ fn main() {
             Some(t) => (t, None),
             None => {
                 let srv = server::spawn(ServerConfig::default()).await.expect("the embedded server starts");
-                (target::embedded(&srv).expect("embedded target"), Some(srv))
+                (srv.target().expect("embedded target"), Some(srv))
             }
         };
         let t_spawn = t.elapsed();

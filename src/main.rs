@@ -926,7 +926,7 @@ fn run(args: RunArgs) -> CliResult<u8> {
             None => {
                 let server =
                     start_embedded(&harness, &args.selection.spec, &plan.faults, &variants).await?;
-                (target::embedded(&server)?, Some(server))
+                (server.target()?, Some(server))
             }
         };
         target.gateway = gateway;

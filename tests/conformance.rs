@@ -16,7 +16,7 @@ use integrations_conformance::case::{self, Category};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
 use integrations_conformance::snapshot::{self, Volatile};
-use integrations_conformance::target::{self, Target};
+use integrations_conformance::target::Target;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The known failures (`CONFORMANCE_KNOWN_FAILURES`, default `tests/known-failures.txt`), parsed
@@ -74,7 +74,7 @@ fn main() -> std::process::ExitCode {
                 Ok(Some(t)) => (t, None),
                 Ok(None) => {
                     let server = server::spawn(ServerConfig::default()).await.expect("the embedded server starts");
-                    (target::embedded(&server).expect("embedded target"), Some(server))
+                    (server.target().expect("embedded target"), Some(server))
                 }
                 Err(e) => {
                     eprintln!("conformance: {e}");

@@ -455,6 +455,50 @@ impl RunningServer {
         })
     }
 
+    /// The target this server is: its base URL and projects, its main (digest) and read-only
+    /// credentials, and the power to expire a token or the nonces it issued.
+    pub fn target(&self) -> Result<crate::target::Target> {
+        let creds = &self.credentials;
+        let state = self.state.clone();
+        let oauth = creds.oauth.clone();
+        let expirer: crate::target::TokenExpirer = Arc::new(move || {
+            use base64::Engine as _;
+            let basic = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", oauth.client_id, oauth.client_secret));
+            let reply = state.auth().issue_token(
+                Some(&format!("Basic {basic}")),
+                Some("application/x-www-form-urlencoded"),
+                b"grant_type=client_credentials",
+            );
+            let token = reply.body.get("access_token")?.as_str()?.to_owned();
+            state.auth().expire_all_tokens();
+            Some(token)
+        });
+        Ok(crate::target::Target {
+            base_url: crate::target::parse_base_url(&self.base_url)?,
+            atlas_group_id: Some(creds.atlas_group_id.clone()),
+            cm_group_id: Some(creds.cm_group_id.clone()),
+            other_group_id: Some(creds.other_group_id.clone()),
+            auth: crate::credential::AuthSpec::Digest {
+                public: creds.owner.public.clone(),
+                private: creds.owner.private.clone(),
+            },
+            read_only: Some(crate::credential::AuthSpec::Digest {
+                public: creds.read_only.public.clone(),
+                private: creds.read_only.private.clone(),
+            }),
+            token_expirer: Some(expirer),
+            expired_token: None,
+            nonce_expirer: Some({
+                let state = self.state.clone();
+                Arc::new(move || state.auth().expire_all_nonces())
+            }),
+            insecure: false,
+            use_env_proxy: false,
+            gateway: crate::target::Gateway::default(),
+        })
+    }
+
     /// Stops accepting, lets requests in flight finish (for up to five seconds), and returns.
     pub async fn shutdown(mut self) -> Result<()> {
         if let Some(stop) = self.stop.take() {

@@ -11,7 +11,6 @@ use integrations_conformance::case::{
 use integrations_conformance::model::{Model, ProjectKind, Situation};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
-use integrations_conformance::target;
 use serde_json::{Map, Value};
 
 /// A request under test that must be refused.
@@ -371,7 +370,7 @@ async fn every_negative_baseline_is_accepted_by_the_reference_server() {
     let server = server::spawn(ServerConfig::default())
         .await
         .expect("server starts");
-    let target = target::embedded(&server).expect("target");
+    let target = server.target().expect("target");
     let report = runner::run(&harness, &baselines, &target, &RunOptions::default())
         .await
         .expect("the run completes");

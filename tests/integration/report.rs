@@ -527,7 +527,7 @@ async fn a_concurrent_group_is_reproduced_in_the_background() {
     })
     .await
     .unwrap();
-    let target = integrations_conformance::target::embedded(&srv).unwrap();
+    let target = srv.target().unwrap();
     let family = harness.model.family(&case.family).unwrap();
     let script = report::reproduce(&case, &case.secrets, 0, family, &harness.model, &target);
     assert_eq!(script.matches(" &\n").count(), 4, "{script}");

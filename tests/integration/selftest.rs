@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use integrations_conformance::case::{self, Case};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, Fault, ServerConfig, Variant};
-use integrations_conformance::target;
 
 async fn failures(
     harness: &Harness,
@@ -27,7 +26,7 @@ async fn failures(
     })
     .await
     .expect("server starts");
-    let target = target::embedded(&server).expect("target");
+    let target = server.target().expect("target");
     let report = runner::run(harness, cases, &target, &RunOptions::default())
         .await
         .expect("the run completes");

@@ -9,7 +9,6 @@ use integrations_conformance::case::{self, Case};
 use integrations_conformance::runner::{self, Harness, RunOptions, RunReport, Verdict};
 use integrations_conformance::server::{self, Fault, ServerConfig, Variant};
 use integrations_conformance::snapshot::{self, Volatile};
-use integrations_conformance::target;
 
 /// Runs `cases` against a fresh server; returns the report and each passing case's snapshot.
 async fn run(
@@ -18,7 +17,7 @@ async fn run(
     config: ServerConfig,
 ) -> (RunReport, BTreeMap<String, String>) {
     let server = server::spawn(config).await.expect("server starts");
-    let target = target::embedded(&server).expect("target");
+    let target = server.target().expect("target");
     let report = runner::run(harness, cases, &target, &RunOptions::default())
         .await
         .expect("the run completes");

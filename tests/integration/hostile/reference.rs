@@ -48,7 +48,7 @@ impl Reference {
 
     /// The target for this server, addressed directly.
     pub(crate) fn target(&self) -> Target {
-        target::embedded(&self.srv).expect("target")
+        self.srv.target().expect("target")
     }
 
     /// The target for this server, addressed through `url` (a proxy in front of it).
