@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::values::{self, Fill};
 use super::{
-    prepared, refused, setup_create, Baseline, Body, Case, CaseBuilder, Category, Credential, Ctx,
-    Expect, Lane, Project, Requirement, Role, View,
+    prepared, setup_create, Baseline, Body, Case, CaseBuilder, Category, Credential, Ctx, Expect,
+    Lane, Project, Requirement, Role, View,
 };
 use crate::model::{OperationKind, Situation};
 
@@ -70,19 +70,9 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     OperationKind::Get | OperationKind::Update | OperationKind::Delete
                 );
                 let mut case = if kind.has_type() {
-                    refused(
-                        cx,
-                        version,
-                        ty,
-                        kind,
-                        s,
-                        Category::Auth,
-                        format!("{title} is refused"),
-                        req,
-                        rule.clone(),
-                        None,
-                        pre,
-                    )
+                    super::Subject::new(cx, version, ty, kind)
+                        .case(s, Category::Auth, format!("{title} is refused"))
+                        .refuses(req, rule.clone(), None, pre)
                 } else {
                     CaseBuilder::new(cx, kind, s, Category::Auth)
                         .title(format!("{title} is refused"))
@@ -169,19 +159,13 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         if let Some(rule) = op.error(Situation::ReadOnlyWrite).cloned() {
             let s = "read-only-credentials-refused";
             let req = request().with_credential(Credential::ReadOnly);
-            let mut case = refused(
-                cx,
-                version,
-                ty,
-                kind,
-                s,
-                Category::Auth,
-                format!("read-only credentials cannot {kind}"),
-                req,
-                rule,
-                None,
-                kind != OperationKind::Create,
-            );
+            let mut case = super::Subject::new(cx, version, ty, kind)
+                .case(
+                    s,
+                    Category::Auth,
+                    format!("read-only credentials cannot {kind}"),
+                )
+                .refuses(req, rule, None, kind != OperationKind::Create);
             case.requires.push(Requirement::ReadOnlyCredentials);
             out.push(case.derived(Baseline::new(request(), "credentials: read-only")));
         } else if matches!(kind, OperationKind::List | OperationKind::Get) {

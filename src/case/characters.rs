@@ -56,18 +56,9 @@ fn accepted_secret(
     body.insert(field.name.clone(), json!(value));
     values::satisfy_conditionals(ty, &mut body, &id, Fill::Minimal);
     let masked = super::masked(ty, &body);
-    let mut case = super::accepted(
-        cx,
-        version,
-        ty,
-        kind,
-        scenario,
-        Category::Redaction,
-        title,
-        body,
-        None,
-        |r| r,
-    );
+    let mut case = super::Subject::new(cx, version, ty, kind)
+        .case(scenario, Category::Redaction, title)
+        .accepts(body, None, |r| r);
     for step in case
         .steps
         .iter_mut()
@@ -193,22 +184,19 @@ fn non_ascii_lengths(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
                 &format!("{}-non-ascii-at-max-length", field.name),
             );
             let body = body_with(&cx.id(kind, &s), wide(max));
-            out.push(super::accepted(
-                cx,
-                version,
-                ty,
-                kind,
-                &s,
-                Category::Validation,
-                format!(
-                    "{} of {max} non-ASCII characters ({} bytes) is accepted",
-                    field.name,
-                    wide(max).len()
-                ),
-                body,
-                None,
-                |r| r,
-            ));
+            out.push(
+                super::Subject::new(cx, version, ty, kind)
+                    .case(
+                        &s,
+                        Category::Validation,
+                        format!(
+                            "{} of {max} non-ASCII characters ({} bytes) is accepted",
+                            field.name,
+                            wide(max).len()
+                        ),
+                    )
+                    .accepts(body, None, |r| r),
+            );
             let Some(rule) = cx.rule(kind, Situation::InvalidSettings) else {
                 continue;
             };
@@ -227,24 +215,18 @@ fn non_ascii_lengths(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
                 template.with_body(Body::Json(Value::Object(body_with(&id, wide(max + 1)))));
             let mutation = format!("body {}: {} non-ASCII characters", field.name, max + 1);
             out.push(
-                super::refused(
-                    cx,
-                    version,
-                    ty,
-                    kind,
-                    &s,
-                    Category::Validation,
-                    format!(
-                        "{} of {} non-ASCII characters is one over its maximum",
-                        field.name,
-                        max + 1
-                    ),
-                    request,
-                    rule,
-                    Some(field.name.clone()),
-                    false,
-                )
-                .derived(super::Baseline::new(baseline, mutation)),
+                super::Subject::new(cx, version, ty, kind)
+                    .case(
+                        &s,
+                        Category::Validation,
+                        format!(
+                            "{} of {} non-ASCII characters is one over its maximum",
+                            field.name,
+                            max + 1
+                        ),
+                    )
+                    .refuses(request, rule, Some(field.name.clone()), false)
+                    .derived(super::Baseline::new(baseline, mutation)),
             );
         }
     }

@@ -96,20 +96,10 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                 OperationKind::Update | OperationKind::Delete | OperationKind::Get
             );
             out.push(
-                super::refused(
-                    cx,
-                    version,
-                    ty,
-                    kind,
-                    &s,
-                    Category::Envelope,
-                    format!("{flag}=yes is refused"),
-                    req,
-                    rule,
-                    Some(flag.to_owned()),
-                    pre,
-                )
-                .derived(Baseline::new(valid, format!("query {flag}=yes"))),
+                super::Subject::new(cx, version, ty, kind)
+                    .case(&s, Category::Envelope, format!("{flag}=yes is refused"))
+                    .refuses(req, rule, Some(flag.to_owned()), pre)
+                    .derived(Baseline::new(valid, format!("query {flag}=yes"))),
             );
         }
     }

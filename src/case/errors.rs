@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::values::{self, Fill};
 use super::{
-    configure, prepared, refused, setup_create, verify_state, Baseline, BaselineState, Body, Case,
+    configure, prepared, setup_create, verify_state, Baseline, BaselineState, Body, Case,
     CaseBuilder, Category, Ctx, Expect, Lane, Project, Requirement, Role,
 };
 use crate::model::{OperationKind, ProjectKind, Situation};
@@ -197,20 +197,14 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     Category::Errors
                 };
                 out.push(
-                    refused(
-                        cx,
-                        version,
-                        ty,
-                        kind,
-                        &s,
-                        category,
-                        format!("{kind} of an unconfigured {}", ty.name),
-                        req,
-                        rule,
-                        None,
-                        false,
-                    )
-                    .derived(baseline),
+                    super::Subject::new(cx, version, ty, kind)
+                        .case(
+                            &s,
+                            category,
+                            format!("{kind} of an unconfigured {}", ty.name),
+                        )
+                        .refuses(req, rule, None, false)
+                        .derived(baseline),
                 );
             }
             let kind = OperationKind::Create;

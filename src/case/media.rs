@@ -25,18 +25,9 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             let body = values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal);
             let title = format!("Content-Type {sent} is {media}: the create is accepted");
             let header = sent.clone();
-            let mut case = super::accepted(
-                cx,
-                version,
-                ty,
-                kind,
-                &s,
-                Category::Validation,
-                title,
-                body,
-                None,
-                move |r| r.with_content_type(Some(&header)),
-            );
+            let mut case = super::Subject::new(cx, version, ty, kind)
+                .case(&s, Category::Validation, title)
+                .accepts(body, None, move |r| r.with_content_type(Some(&header)));
             if let Some(test) = case.steps.iter_mut().find(|s| s.role == Role::Test) {
                 test.expect.push(Expect::MediaType {
                     media_type: version.media_type.clone(),

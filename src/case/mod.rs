@@ -804,101 +804,163 @@ pub(crate) fn first_page(cx: &Ctx<'_>, all: Vec<View>) -> Expect {
     }
 }
 
-/// A case whose write under test (`kind` with body `sent`, request adjusted by `tweak`) must be
-/// accepted: the answer is the page holding the resulting view, and get shows it afterwards.
-/// With `old`, the type is configured with that body first and the update semantics apply.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn accepted(
-    cx: &Ctx<'_>,
-    version: &Version,
-    ty: &crate::model::IntegrationType,
-    kind: OperationKind,
-    scenario: &str,
-    category: Category,
-    title: String,
-    sent: serde_json::Map<String, Value>,
-    old: Option<serde_json::Map<String, Value>>,
-    tweak: impl FnOnce(Request) -> Request,
-) -> Case {
-    let mut b = CaseBuilder::new(cx, kind, scenario, category)
-        .title(title)
-        .touches(&ty.name)
-        .secrets(values::secrets_of(ty, &sent));
-    let stored = match old {
-        Some(old) => {
-            let request = cx
-                .request(OperationKind::Create, version, Some(&ty.name))
-                .with_body(Body::Json(Value::Object(old.clone())));
-            let ok = Expect::Status {
-                status: cx.op(OperationKind::Create).success_status,
-            };
-            b = b
-                .secrets(values::secrets_of(ty, &old))
-                .step(Role::Setup, request, vec![ok]);
-            let merge = cx.op(kind).update.is_some_and(|u| u.merge);
-            values::apply_update(ty, &old, &sent, merge)
-        }
-        None => values::apply_update(ty, &serde_json::Map::new(), &sent, false),
-    };
-    let view = View {
-        type_name: ty.name.clone(),
-        object: values::view(ty, &stored),
-    };
-    let request = tweak(
-        cx.request(kind, version, Some(&ty.name))
-            .with_body(Body::Json(Value::Object(sent))),
-    );
-    let expect = vec![
-        Expect::Status {
-            status: cx.op(kind).success_status,
-        },
-        first_page(cx, vec![view]),
-    ];
-    let verify = verify_state(cx, version, ty, Some(&stored));
-    b.step(Role::Test, request, expect)
-        .step(verify.role, verify.request, verify.expect)
-        .build(cx)
+/// What a case is about: one operation on one integration type under one media version.
+pub(crate) struct Subject<'c, 'a> {
+    pub(crate) cx: &'c Ctx<'a>,
+    pub(crate) version: &'a Version,
+    pub(crate) ty: &'a crate::model::IntegrationType,
+    pub(crate) kind: OperationKind,
 }
 
-/// A case whose request under test must be refused with `rule`, leaving `ty` as it was:
-/// configured first when `preconfigured`, else absent.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn refused(
-    cx: &Ctx<'_>,
-    version: &Version,
-    ty: &crate::model::IntegrationType,
-    kind: OperationKind,
-    scenario: &str,
-    category: Category,
-    title: String,
-    request: Request,
-    rule: ErrorRule,
-    field: Option<String>,
-    preconfigured: bool,
-) -> Case {
-    let mut b = CaseBuilder::new(cx, kind, scenario, category)
-        .title(title)
-        .touches(&ty.name);
-    let mut stored = None;
-    if preconfigured {
-        let (step, body) = setup_create(
+impl<'c, 'a> Subject<'c, 'a> {
+    pub(crate) fn new(
+        cx: &'c Ctx<'a>,
+        version: &'a Version,
+        ty: &'a crate::model::IntegrationType,
+        kind: OperationKind,
+    ) -> Self {
+        Subject {
             cx,
             version,
             ty,
-            &format!("{}#setup", b.case.id),
-            values::Fill::Full,
+            kind,
+        }
+    }
+
+    /// A case about this subject, named `scenario`, of `category`, with a one-line `title`.
+    pub(crate) fn case(
+        self,
+        scenario: &str,
+        category: Category,
+        title: impl Into<String>,
+    ) -> Draft<'c, 'a> {
+        Draft {
+            subject: self,
+            scenario: scenario.to_owned(),
+            category,
+            title: title.into(),
+        }
+    }
+}
+
+/// A case being made: its subject and names, before what it expects.
+pub(crate) struct Draft<'c, 'a> {
+    subject: Subject<'c, 'a>,
+    scenario: String,
+    category: Category,
+    title: String,
+}
+
+impl Draft<'_, '_> {
+    /// The write under test (the subject's operation with body `sent`, request adjusted by
+    /// `tweak`) must be accepted: the answer is the page holding the resulting view, and get
+    /// shows it afterwards. With `old`, the type is configured with that body first and the
+    /// update semantics apply.
+    pub(crate) fn accepts(
+        self,
+        sent: serde_json::Map<String, Value>,
+        old: Option<serde_json::Map<String, Value>>,
+        tweak: impl FnOnce(Request) -> Request,
+    ) -> Case {
+        let Draft {
+            subject:
+                Subject {
+                    cx,
+                    version,
+                    ty,
+                    kind,
+                },
+            scenario,
+            category,
+            title,
+        } = self;
+        let scenario = scenario.as_str();
+        let mut b = CaseBuilder::new(cx, kind, scenario, category)
+            .title(title)
+            .touches(&ty.name)
+            .secrets(values::secrets_of(ty, &sent));
+        let stored = match old {
+            Some(old) => {
+                let request = cx
+                    .request(OperationKind::Create, version, Some(&ty.name))
+                    .with_body(Body::Json(Value::Object(old.clone())));
+                let ok = Expect::Status {
+                    status: cx.op(OperationKind::Create).success_status,
+                };
+                b = b
+                    .secrets(values::secrets_of(ty, &old))
+                    .step(Role::Setup, request, vec![ok]);
+                let merge = cx.op(kind).update.is_some_and(|u| u.merge);
+                values::apply_update(ty, &old, &sent, merge)
+            }
+            None => values::apply_update(ty, &serde_json::Map::new(), &sent, false),
+        };
+        let view = View {
+            type_name: ty.name.clone(),
+            object: values::view(ty, &stored),
+        };
+        let request = tweak(
+            cx.request(kind, version, Some(&ty.name))
+                .with_body(Body::Json(Value::Object(sent))),
         );
-        b = b.secrets(values::secrets_of(ty, &body));
-        b.case.steps.push(step);
-        stored = Some(body);
+        let expect = vec![
+            Expect::Status {
+                status: cx.op(kind).success_status,
+            },
+            first_page(cx, vec![view]),
+        ];
+        let verify = verify_state(cx, version, ty, Some(&stored));
+        b.step(Role::Test, request, expect)
+            .step(verify.role, verify.request, verify.expect)
+            .build(cx)
     }
-    if let Body::Json(Value::Object(sent)) = &request.body {
-        b = b.secrets(values::secrets_of(ty, sent));
+
+    /// The request under test must be refused with `rule` (about `field`), leaving the type as
+    /// it was: configured first when `preconfigured`, else absent.
+    pub(crate) fn refuses(
+        self,
+        request: Request,
+        rule: ErrorRule,
+        field: Option<String>,
+        preconfigured: bool,
+    ) -> Case {
+        let Draft {
+            subject:
+                Subject {
+                    cx,
+                    version,
+                    ty,
+                    kind,
+                },
+            scenario,
+            category,
+            title,
+        } = self;
+        let scenario = scenario.as_str();
+        let mut b = CaseBuilder::new(cx, kind, scenario, category)
+            .title(title)
+            .touches(&ty.name);
+        let mut stored = None;
+        if preconfigured {
+            let (step, body) = setup_create(
+                cx,
+                version,
+                ty,
+                &format!("{}#setup", b.case.id),
+                values::Fill::Full,
+            );
+            b = b.secrets(values::secrets_of(ty, &body));
+            b.case.steps.push(step);
+            stored = Some(body);
+        }
+        if let Body::Json(Value::Object(sent)) = &request.body {
+            b = b.secrets(values::secrets_of(ty, sent));
+        }
+        b = b.step(Role::Test, request, vec![Expect::Error { rule, field }]);
+        let verify = verify_state(cx, version, ty, stored.as_ref());
+        b.case.steps.push(verify);
+        b.build(cx)
     }
-    b = b.step(Role::Test, request, vec![Expect::Error { rule, field }]);
-    let verify = verify_state(cx, version, ty, stored.as_ref());
-    b.case.steps.push(verify);
-    b.build(cx)
 }
 
 /// The `Masked` expectation for the secret fields a body sets.

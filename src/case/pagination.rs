@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::values::{self, Fill};
 use super::{
-    kebab, refused, setup_all, setup_create, Baseline, Body, Case, CaseBuilder, Category, Ctx,
-    Expect, PageExpect, Role, View,
+    kebab, setup_all, setup_create, Baseline, Body, Case, CaseBuilder, Category, Ctx, Expect,
+    PageExpect, Role, View,
 };
 use crate::model::{OperationKind, ParamKind, QueryParam, Situation, Version};
 
@@ -22,37 +22,47 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             walk(cx, version, k, None, out);
         }
         walk(cx, version, 1, Some(false), out);
+        let one = |scenario, title, query, page_num, per| OnePage {
+            scenario,
+            title,
+            query,
+            page_num,
+            per,
+        };
         single(
             cx,
             version,
-            "default-parameters",
-            "no page parameters: page 1 of 100",
-            &[],
-            1,
-            100,
-            true,
+            one(
+                "default-parameters",
+                "no page parameters: page 1 of 100",
+                &[],
+                1,
+                100,
+            ),
             out,
         );
         single(
             cx,
             version,
-            "page-far-past-end",
-            "a page far past the end is empty",
-            &[("pageNum", "1000000"), ("itemsPerPage", "2")],
-            1_000_000,
-            2,
-            true,
+            one(
+                "page-far-past-end",
+                "a page far past the end is empty",
+                &[("pageNum", "1000000"), ("itemsPerPage", "2")],
+                1_000_000,
+                2,
+            ),
             out,
         );
         single(
             cx,
             version,
-            "repeated-parameter-first-wins",
-            "a repeated pageNum uses its first value",
-            &[("pageNum", "2"), ("pageNum", "1"), ("itemsPerPage", "1")],
-            2,
-            1,
-            true,
+            one(
+                "repeated-parameter-first-wins",
+                "a repeated pageNum uses its first value",
+                &[("pageNum", "2"), ("pageNum", "1"), ("itemsPerPage", "1")],
+                2,
+                1,
+            ),
             out,
         );
         list_returning_write(cx, version, OperationKind::Create, out);
@@ -147,18 +157,23 @@ fn walk(
     out.push(b.build(cx));
 }
 
-#[allow(clippy::too_many_arguments)]
-fn single(
-    cx: &Ctx<'_>,
-    version: &Version,
-    name: &str,
-    title: &str,
-    query: &[(&str, &str)],
+/// One list request with page parameters, and the page it must answer (`includeCount` on).
+struct OnePage<'q> {
+    scenario: &'q str,
+    title: &'q str,
+    query: &'q [(&'q str, &'q str)],
     page_num: u64,
     per: u64,
-    ic: bool,
-    out: &mut Vec<Case>,
-) {
+}
+
+fn single(cx: &Ctx<'_>, version: &Version, p: OnePage<'_>, out: &mut Vec<Case>) {
+    let OnePage {
+        scenario: name,
+        title,
+        query,
+        page_num,
+        per,
+    } = p;
     let s = cx.vs(version, name);
     let id = cx.id(OperationKind::List, &s);
     let super::Fixture {
@@ -187,7 +202,7 @@ fn single(
             Expect::Status {
                 status: cx.op(OperationKind::List).success_status,
             },
-            page(cx, &views, page_num, per, ic),
+            page(cx, &views, page_num, per, true),
         ],
     );
     out.push(b.build(cx));
@@ -318,20 +333,15 @@ fn invalid_params(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out: &mu
                 out.push(b.build(cx).derived(baseline));
             } else {
                 out.push(
-                    refused(
-                        cx,
-                        version,
-                        ty,
-                        kind,
-                        &s,
-                        Category::Pagination,
-                        title,
-                        req,
-                        rule.clone(),
-                        Some(param.name.clone()),
-                        kind == OperationKind::Update,
-                    )
-                    .derived(baseline),
+                    super::Subject::new(cx, version, ty, kind)
+                        .case(&s, Category::Pagination, title)
+                        .refuses(
+                            req,
+                            rule.clone(),
+                            Some(param.name.clone()),
+                            kind == OperationKind::Update,
+                        )
+                        .derived(baseline),
                 );
             }
         }

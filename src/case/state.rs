@@ -113,18 +113,11 @@ fn update_semantics(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
         "an update with only the required fields {} the optional ones",
         if rule.merge { "keeps" } else { "drops" }
     );
-    out.push(super::accepted(
-        cx,
-        version,
-        ty,
-        OperationKind::Update,
-        &s,
-        Category::State,
-        title,
-        sent,
-        Some(old),
-        |r| r,
-    ));
+    out.push(
+        super::Subject::new(cx, version, ty, OperationKind::Update)
+            .case(&s, Category::State, title)
+            .accepts(sent, Some(old), |r| r),
+    );
 }
 
 /// Families whose update is an upsert create an unconfigured type.
@@ -139,18 +132,11 @@ fn upsert(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<C
     let s = cx.type_scenario(version, ty, "update-creates-when-unconfigured");
     let sent = values::valid_body(ty, &cx.id(OperationKind::Update, &s), Fill::Full);
     let title = format!("updating an unconfigured {} creates it", ty.name);
-    out.push(super::accepted(
-        cx,
-        version,
-        ty,
-        OperationKind::Update,
-        &s,
-        Category::State,
-        title,
-        sent,
-        None,
-        |r| r,
-    ));
+    out.push(
+        super::Subject::new(cx, version, ty, OperationKind::Update)
+            .case(&s, Category::State, title)
+            .accepts(sent, None, |r| r),
+    );
 }
 
 /// A server-assigned field keeps its value across an update.
@@ -213,22 +199,16 @@ fn refused_update(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &m
     );
     let req = template.with_body(Body::Json(Value::Object(sent)));
     out.push(
-        super::refused(
-            cx,
-            version,
-            ty,
-            kind,
-            &s,
-            Category::State,
-            format!(
-                "a refused {} update changes nothing, not even its valid fields",
-                ty.name
-            ),
-            req,
-            rule,
-            Some("unexpectedAttribute".into()),
-            true,
-        )
-        .derived(baseline),
+        super::Subject::new(cx, version, ty, kind)
+            .case(
+                &s,
+                Category::State,
+                format!(
+                    "a refused {} update changes nothing, not even its valid fields",
+                    ty.name
+                ),
+            )
+            .refuses(req, rule, Some("unexpectedAttribute".into()), true)
+            .derived(baseline),
     );
 }

@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::values::{self, Fill};
-use super::{refused, rules, Baseline, Body, Case, Category, Ctx};
+use super::{rules, Baseline, Body, Case, Category, Ctx};
 use crate::model::{IntegrationType, OperationKind, Situation, Version};
 
 /// A made-up attribute no type has.
@@ -58,18 +58,11 @@ fn accepted(
         ty.name
     );
     let body = values::valid_body(ty, &id, fill);
-    out.push(super::accepted(
-        cx,
-        version,
-        ty,
-        kind,
-        &sc,
-        Category::Validation,
-        title,
-        body,
-        old,
-        |r| r,
-    ));
+    out.push(
+        super::Subject::new(cx, version, ty, kind)
+            .case(&sc, Category::Validation, title)
+            .accepts(body, old, |r| r),
+    );
 }
 
 /// Fields that `ty` lacks but that exist elsewhere: in the next type of the same version, and in
@@ -180,10 +173,10 @@ fn refuse_body(
     let pre = kind == OperationKind::Update;
     let category = Category::Validation;
     out.push(
-        refused(
-            cx, version, ty, kind, &scenario, category, neg.title, request, rule, neg.field, pre,
-        )
-        .derived(Baseline::new(baseline, neg.mutation)),
+        super::Subject::new(cx, version, ty, kind)
+            .case(&scenario, category, neg.title)
+            .refuses(request, rule, neg.field, pre)
+            .derived(Baseline::new(baseline, neg.mutation)),
     );
 }
 
@@ -484,20 +477,10 @@ fn body_shape(
         };
         let request = template.clone().with_body(body);
         out.push(
-            refused(
-                cx,
-                version,
-                ty,
-                kind,
-                &cx.vs(version, name),
-                Category::Validation,
-                title.into(),
-                request,
-                rule,
-                None,
-                pre,
-            )
-            .derived(Baseline::new(baseline.clone(), mutation)),
+            super::Subject::new(cx, version, ty, kind)
+                .case(&cx.vs(version, name), Category::Validation, title)
+                .refuses(request, rule, None, pre)
+                .derived(Baseline::new(baseline.clone(), mutation)),
         );
     }
     if let Some(rule) = cx.rule(kind, Situation::UnsupportedMediaType) {
@@ -508,20 +491,14 @@ fn body_shape(
             let request = baseline.clone().with_content_type(ct);
             let mutation = format!("Content-Type {}", ct.unwrap_or("absent"));
             out.push(
-                refused(
-                    cx,
-                    version,
-                    ty,
-                    kind,
-                    &cx.vs(version, name),
-                    Category::Validation,
-                    format!("request Content-Type {}", ct.unwrap_or("absent")),
-                    request,
-                    rule.clone(),
-                    None,
-                    pre,
-                )
-                .derived(Baseline::new(baseline.clone(), mutation)),
+                super::Subject::new(cx, version, ty, kind)
+                    .case(
+                        &cx.vs(version, name),
+                        Category::Validation,
+                        format!("request Content-Type {}", ct.unwrap_or("absent")),
+                    )
+                    .refuses(request, rule.clone(), None, pre)
+                    .derived(Baseline::new(baseline.clone(), mutation)),
             );
         }
     }
@@ -558,18 +535,9 @@ fn optional_values(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &
         let mut body = base_body(ty, &cx.id(kind, &sc));
         body.insert(field.name.clone(), value);
         let title = format!("optional field {} sent as {label} {outcome}", field.name);
-        let case = super::accepted(
-            cx,
-            version,
-            ty,
-            kind,
-            &sc,
-            Category::Validation,
-            title,
-            body,
-            None,
-            |r| r,
-        );
+        let case = super::Subject::new(cx, version, ty, kind)
+            .case(&sc, Category::Validation, title)
+            .accepts(body, None, |r| r);
         out.push(case);
     }
 }
@@ -593,18 +561,11 @@ fn rule_values(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut 
                 field.name,
                 rule.as_str()
             );
-            out.push(super::accepted(
-                cx,
-                version,
-                ty,
-                kind,
-                &sc,
-                Category::Validation,
-                title,
-                body,
-                None,
-                |r| r,
-            ));
+            out.push(
+                super::Subject::new(cx, version, ty, kind)
+                    .case(&sc, Category::Validation, title)
+                    .accepts(body, None, |r| r),
+            );
         }
     }
 }
@@ -621,18 +582,11 @@ fn read_only_fields(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
                 "server-assigned {} sent as a {label} is ignored",
                 field.name
             );
-            out.push(super::accepted(
-                cx,
-                version,
-                ty,
-                kind,
-                &sc,
-                Category::Validation,
-                title,
-                body,
-                None,
-                |r| r,
-            ));
+            out.push(
+                super::Subject::new(cx, version, ty, kind)
+                    .case(&sc, Category::Validation, title)
+                    .accepts(body, None, |r| r),
+            );
         }
         let rest = format!("{}-wrong-type", field.name);
         let baseline = base_body(ty, &cx.id(kind, &cx.type_scenario(version, ty, &rest)));

@@ -5,9 +5,7 @@
 use serde_json::Value;
 
 use super::values::{self, Fill};
-use super::{
-    refused, setup_create, Baseline, Body, Case, CaseBuilder, Category, Ctx, Expect, Role, View,
-};
+use super::{setup_create, Baseline, Body, Case, CaseBuilder, Category, Ctx, Expect, Role, View};
 use crate::model::{OperationKind, Situation, Version};
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
@@ -60,24 +58,18 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     accept.as_deref().unwrap_or("absent")
                 );
                 let case = if kind.has_type() {
-                    refused(
-                        cx,
-                        newest,
-                        ty,
-                        kind,
-                        s,
-                        Category::Versions,
-                        title,
-                        req,
-                        rule.clone(),
-                        None,
-                        // Configured first where the operation needs it, so that the same
-                        // request with a supported Accept succeeds.
-                        matches!(
-                            kind,
-                            OperationKind::Get | OperationKind::Update | OperationKind::Delete
-                        ),
-                    )
+                    super::Subject::new(cx, newest, ty, kind)
+                        .case(s, Category::Versions, title)
+                        .refuses(
+                            req,
+                            rule.clone(),
+                            None, // Configured first where the operation needs it, so that the same
+                            // request with a supported Accept succeeds.
+                            matches!(
+                                kind,
+                                OperationKind::Get | OperationKind::Update | OperationKind::Delete
+                            ),
+                        )
                 } else {
                     CaseBuilder::new(cx, kind, s, Category::Versions)
                         .title(title)
@@ -188,18 +180,9 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             let title =
                 format!("Content-Type {ct} is accepted; the body is read under Accept's version");
             let ct2 = ct.clone();
-            let mut case = super::accepted(
-                cx,
-                newer,
-                ty,
-                kind,
-                &s,
-                Category::Versions,
-                title,
-                body,
-                None,
-                move |r| r.with_content_type(Some(&ct2)),
-            );
+            let mut case = super::Subject::new(cx, newer, ty, kind)
+                .case(&s, Category::Versions, title)
+                .accepts(body, None, move |r| r.with_content_type(Some(&ct2)));
             if let Some(test) = case.steps.iter_mut().find(|s| s.role == Role::Test) {
                 test.expect.push(Expect::MediaType {
                     media_type: newer.media_type.clone(),
