@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use integrations_conformance::auth::AuthSpec;
 use integrations_conformance::baseline::{self, Baseline};
 use integrations_conformance::case::{self, Case, Category, Role};
 use integrations_conformance::config;
@@ -31,8 +30,6 @@ use integrations_conformance::server::{
 use integrations_conformance::spec;
 use integrations_conformance::target::{self, Gateway, Target};
 use serde_json::json;
-
-const AUTH_FORMS: &str = "digest:PUBLIC_KEY:PRIVATE_KEY, bearer:TOKEN or oauth:CLIENT_ID:SECRET";
 
 /// Conformance test harness for the third-party service integrations Admin API of MongoDB Atlas
 /// and Cloud Manager (`/api/public/v1.0`, `/api/atlas/v1.0`, `/api/atlas/v2`).
@@ -677,72 +674,21 @@ fn given(v: &Option<String>) -> Option<String> {
 
 /// The target the flags and `CONFORMANCE_*` variables describe; `None`: the embedded server.
 fn target_from(args: &RunArgs) -> CliResult<Option<Target>> {
-    let auth = given(&args.auth);
-    let read_only = given(&args.readonly_auth);
-    let groups = [
-        given(&args.group_id),
-        given(&args.cm_group_id),
-        given(&args.other_group_id),
-    ];
-    let Some(url) = given(&args.target) else {
-        if auth.is_some() || read_only.is_some() || groups.iter().any(Option::is_some) {
-            return Err(Fatal(
-                "credentials or project ids were given (flags or CONFORMANCE_* variables) but no target: \
-                 add --target URL (or CONFORMANCE_TARGET); without one the run uses the embedded server and its own credentials"
-                    .into(),
-            ));
-        }
-        return Ok(None);
-    };
-    let base_url = target::parse_base_url(&url)?;
-    if !base_url.username().is_empty() || base_url.password().is_some() {
-        return Err(Fatal(
-            "the target URL must not carry credentials: pass them with --auth or CONFORMANCE_AUTH"
-                .into(),
-        ));
-    }
-    let auth = auth.ok_or_else(|| {
-        Fatal(format!(
-            "--target needs credentials: --auth or CONFORMANCE_AUTH ({AUTH_FORMS})"
-        ))
-    })?;
-    // Parsed here, not by clap: clap's error would quote the value, and the value is a secret.
-    let auth: AuthSpec = auth
-        .parse()
-        .map_err(|e| Fatal(format!("--auth (or CONFORMANCE_AUTH): {e}")))?;
-    let read_only = match read_only {
-        Some(v) => Some(v.parse::<AuthSpec>().map_err(|e| {
-            Fatal(format!(
-                "--readonly-auth (or CONFORMANCE_READONLY_AUTH): {e}"
-            ))
-        })?),
-        None => None,
-    };
-    let [atlas_group_id, cm_group_id, other_group_id] = groups;
-    if atlas_group_id.is_none() && cm_group_id.is_none() {
-        return Err(Fatal(
-            "--target needs a project: --group-id (Atlas families) and/or --cm-group-id (cloud-manager), \
-             or CONFORMANCE_GROUP_ID / CONFORMANCE_CM_GROUP_ID"
-                .into(),
-        ));
-    }
-    Ok(Some(Target {
-        base_url,
-        atlas_group_id,
-        cm_group_id,
-        other_group_id,
-        auth,
-        read_only,
-        token_expirer: args
-            .expired_token
-            .clone()
-            .map(integrations_conformance::target::given_expired_token),
+    let settings = target::Settings {
+        target: args.target.clone(),
+        auth: args.auth.clone(),
+        readonly_auth: args.readonly_auth.clone(),
+        group_id: args.group_id.clone(),
+        cm_group_id: args.cm_group_id.clone(),
+        other_group_id: args.other_group_id.clone(),
         expired_token: args.expired_token.clone(),
-        nonce_expirer: None,
         insecure: args.insecure,
-        use_env_proxy: true,
-        gateway: Gateway::default(),
-    }))
+    };
+    settings.build().map_err(|e| match e {
+        // The sentence stands on its own on the command line.
+        integrations_conformance::error::Error::Usage(m) => Fatal(m),
+        e => Fatal(e.to_string()),
+    })
 }
 
 /// Progress on stderr: a bar on a terminal, a line per tenth of the run otherwise.

@@ -125,40 +125,13 @@ impl Target {
     }
 
     /// The target described by the `CONFORMANCE_*` environment variables, if
-    /// `CONFORMANCE_TARGET` is set.
+    /// `CONFORMANCE_TARGET` is set: the same checks as the command line's (see [`Settings`]).
     pub fn from_env() -> Result<Option<Target>> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let Some(base) = var("CONFORMANCE_TARGET") else {
+        let Some(mut target) = Settings::from_env().build()? else {
             return Ok(None);
         };
-        let auth = var("CONFORMANCE_AUTH").ok_or_else(|| {
-            Error::Usage("CONFORMANCE_TARGET is set but CONFORMANCE_AUTH is not (digest:PUBLIC:PRIVATE, bearer:TOKEN or oauth:CLIENT_ID:SECRET)".into())
-        })?;
-        let auth: AuthSpec = auth
-            .parse()
-            .map_err(|e| Error::Usage(format!("CONFORMANCE_AUTH: {e}")))?;
-        let read_only = match var("CONFORMANCE_READONLY_AUTH") {
-            Some(v) => Some(
-                v.parse()
-                    .map_err(|e| Error::Usage(format!("CONFORMANCE_READONLY_AUTH: {e}")))?,
-            ),
-            None => None,
-        };
-        let expired_token = var("CONFORMANCE_EXPIRED_TOKEN");
-        Ok(Some(Target {
-            base_url: parse_base_url(&base)?,
-            atlas_group_id: var("CONFORMANCE_GROUP_ID"),
-            cm_group_id: var("CONFORMANCE_CM_GROUP_ID"),
-            other_group_id: var("CONFORMANCE_OTHER_GROUP_ID"),
-            auth,
-            read_only,
-            token_expirer: expired_token.clone().map(given_expired_token),
-            expired_token,
-            nonce_expirer: None,
-            insecure: var("CONFORMANCE_INSECURE").is_some_and(|v| v == "1" || v == "true"),
-            use_env_proxy: true,
-            gateway: gateway_from_env()?,
-        }))
+        target.gateway = gateway_from_env()?;
+        Ok(Some(target))
     }
 }
 
@@ -178,6 +151,111 @@ fn gateway_from_env() -> Result<Gateway> {
             path("CONFORMANCE_CLIENT_KEY").as_deref(),
         )?,
     })
+}
+
+/// What a user says about a target, from flags or the `CONFORMANCE_*` variables, before it is
+/// checked: the command line and the cargo front-end both build their [`Target`] through it, so
+/// they make the same checks. Blank values count as not given. No `Debug`: it holds secrets.
+#[derive(Clone, Default)]
+pub struct Settings {
+    pub target: Option<String>,
+    pub auth: Option<String>,
+    pub readonly_auth: Option<String>,
+    pub group_id: Option<String>,
+    pub cm_group_id: Option<String>,
+    pub other_group_id: Option<String>,
+    pub expired_token: Option<String>,
+    pub insecure: bool,
+}
+
+const AUTH_FORMS: &str = "digest:PUBLIC_KEY:PRIVATE_KEY, bearer:TOKEN or oauth:CLIENT_ID:SECRET";
+
+impl Settings {
+    /// The settings the `CONFORMANCE_*` variables hold.
+    pub fn from_env() -> Settings {
+        let var = |name: &str| std::env::var(name).ok();
+        Settings {
+            target: var("CONFORMANCE_TARGET"),
+            auth: var("CONFORMANCE_AUTH"),
+            readonly_auth: var("CONFORMANCE_READONLY_AUTH"),
+            group_id: var("CONFORMANCE_GROUP_ID"),
+            cm_group_id: var("CONFORMANCE_CM_GROUP_ID"),
+            other_group_id: var("CONFORMANCE_OTHER_GROUP_ID"),
+            expired_token: var("CONFORMANCE_EXPIRED_TOKEN"),
+            insecure: var("CONFORMANCE_INSECURE").is_some_and(|v| v == "1" || v == "true"),
+        }
+    }
+
+    /// The target they name, or `None` when they name none (the embedded server is judged).
+    /// Every mistake is one sentence naming the flag and its variable, never a value.
+    pub fn build(self) -> Result<Option<Target>> {
+        let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let usage = |m: String| Error::Usage(m);
+        let auth = given(self.auth);
+        let read_only = given(self.readonly_auth);
+        let groups = [
+            given(self.group_id),
+            given(self.cm_group_id),
+            given(self.other_group_id),
+        ];
+        let Some(url) = given(self.target) else {
+            if auth.is_some() || read_only.is_some() || groups.iter().any(Option::is_some) {
+                return Err(usage(
+                    "credentials or project ids were given (flags or CONFORMANCE_* variables) but no target: \
+                     add --target URL (or CONFORMANCE_TARGET); without one the run uses the embedded server and its own credentials"
+                        .into(),
+                ));
+            }
+            return Ok(None);
+        };
+        let base_url = parse_base_url(&url)?;
+        if !base_url.username().is_empty() || base_url.password().is_some() {
+            return Err(usage(
+                "the target URL must not carry credentials: pass them with --auth or CONFORMANCE_AUTH"
+                    .into(),
+            ));
+        }
+        let auth = auth.ok_or_else(|| {
+            usage(format!(
+                "--target needs credentials: --auth or CONFORMANCE_AUTH ({AUTH_FORMS})"
+            ))
+        })?;
+        // Parsed here, not by clap: clap's error would quote the value, and the value is a secret.
+        let auth: AuthSpec = auth
+            .parse()
+            .map_err(|e| usage(format!("--auth (or CONFORMANCE_AUTH): {e}")))?;
+        let read_only = match read_only {
+            Some(v) => Some(v.parse::<AuthSpec>().map_err(|e| {
+                usage(format!(
+                    "--readonly-auth (or CONFORMANCE_READONLY_AUTH): {e}"
+                ))
+            })?),
+            None => None,
+        };
+        let [atlas_group_id, cm_group_id, other_group_id] = groups;
+        if atlas_group_id.is_none() && cm_group_id.is_none() {
+            return Err(usage(
+                "--target needs a project: --group-id (Atlas families) and/or --cm-group-id (cloud-manager), \
+                 or CONFORMANCE_GROUP_ID / CONFORMANCE_CM_GROUP_ID"
+                    .into(),
+            ));
+        }
+        let expired_token = given(self.expired_token);
+        Ok(Some(Target {
+            base_url,
+            atlas_group_id,
+            cm_group_id,
+            other_group_id,
+            auth,
+            read_only,
+            token_expirer: expired_token.clone().map(given_expired_token),
+            expired_token,
+            nonce_expirer: None,
+            insecure: self.insecure,
+            use_env_proxy: true,
+            gateway: Gateway::default(),
+        }))
+    }
 }
 
 /// The expirer for a token the user obtained from the target and that has since expired.
@@ -202,4 +280,76 @@ pub fn parse_base_url(s: &str) -> Result<Url> {
     let path = url.path().trim_end_matches('/').to_owned();
     url.set_path(&path);
     Ok(url)
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    fn err(s: Settings) -> String {
+        match s.build() {
+            Err(Error::Usage(m)) => m,
+            Err(e) => panic!("not a usage error: {e}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn settings_make_the_same_checks_for_every_front_end() {
+        assert!(
+            Settings::default().build().unwrap().is_none(),
+            "no target: embedded"
+        );
+        let blank = Settings {
+            target: Some("  ".into()),
+            auth: Some(String::new()),
+            ..Settings::default()
+        };
+        assert!(
+            blank.build().unwrap().is_none(),
+            "blank counts as not given"
+        );
+        let no_target = Settings {
+            auth: Some("digest:pub:priv".into()),
+            ..Settings::default()
+        };
+        assert!(err(no_target).contains("but no target"));
+        let target = |extra: Settings| Settings {
+            target: Some("https://api.example".into()),
+            ..extra
+        };
+        assert!(err(target(Settings::default())).contains("--target needs credentials"));
+        let bad = err(target(Settings {
+            auth: Some("digest:only-one-part-s3cr3t".into()),
+            ..Settings::default()
+        }));
+        assert!(bad.starts_with("--auth (or CONFORMANCE_AUTH)") && !bad.contains("s3cr3t"));
+        let no_project = err(target(Settings {
+            auth: Some("bearer:tok".into()),
+            ..Settings::default()
+        }));
+        assert!(no_project.contains("--target needs a project"));
+        let with_user = Settings {
+            target: Some("https://u:p@api.example".into()),
+            auth: Some("bearer:tok".into()),
+            group_id: Some("5e2211c17a3e5a48f5497de3".into()),
+            ..Settings::default()
+        };
+        assert!(err(with_user).contains("must not carry credentials"));
+        let ok = target(Settings {
+            auth: Some(" bearer:tok ".into()),
+            group_id: Some("5e2211c17a3e5a48f5497de3".into()),
+            expired_token: Some("old-token".into()),
+            ..Settings::default()
+        })
+        .build()
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            ok.atlas_group_id.as_deref(),
+            Some("5e2211c17a3e5a48f5497de3")
+        );
+        assert!(ok.token_expirer.is_some());
+        assert!(ok.secrets().contains(&"old-token".to_owned()));
+    }
 }
