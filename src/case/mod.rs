@@ -805,6 +805,7 @@ pub(crate) fn first_page(cx: &Ctx<'_>, all: Vec<View>) -> Expect {
 }
 
 /// What a case is about: one operation on one integration type under one media version.
+#[derive(Clone, Copy)]
 pub(crate) struct Subject<'c, 'a> {
     pub(crate) cx: &'c Ctx<'a>,
     pub(crate) version: &'a Version,
@@ -852,6 +853,14 @@ pub(crate) struct Draft<'c, 'a> {
 }
 
 impl Draft<'_, '_> {
+    /// The case so far: its id, category and title, and the type it configures.
+    fn builder(self) -> CaseBuilder {
+        let Subject { cx, ty, kind, .. } = self.subject;
+        CaseBuilder::new(cx, kind, &self.scenario, self.category)
+            .title(self.title)
+            .touches(&ty.name)
+    }
+
     /// The write under test (the subject's operation with body `sent`, request adjusted by
     /// `tweak`) must be accepted: the answer is the page holding the resulting view, and get
     /// shows it afterwards. With `old`, the type is configured with that body first and the
@@ -862,23 +871,13 @@ impl Draft<'_, '_> {
         old: Option<serde_json::Map<String, Value>>,
         tweak: impl FnOnce(Request) -> Request,
     ) -> Case {
-        let Draft {
-            subject:
-                Subject {
-                    cx,
-                    version,
-                    ty,
-                    kind,
-                },
-            scenario,
-            category,
-            title,
-        } = self;
-        let scenario = scenario.as_str();
-        let mut b = CaseBuilder::new(cx, kind, scenario, category)
-            .title(title)
-            .touches(&ty.name)
-            .secrets(values::secrets_of(ty, &sent));
+        let Subject {
+            cx,
+            version,
+            ty,
+            kind,
+        } = self.subject;
+        let mut b = self.builder().secrets(values::secrets_of(ty, &sent));
         let stored = match old {
             Some(old) => {
                 let request = cx
@@ -924,22 +923,10 @@ impl Draft<'_, '_> {
         field: Option<String>,
         preconfigured: bool,
     ) -> Case {
-        let Draft {
-            subject:
-                Subject {
-                    cx,
-                    version,
-                    ty,
-                    kind,
-                },
-            scenario,
-            category,
-            title,
-        } = self;
-        let scenario = scenario.as_str();
-        let mut b = CaseBuilder::new(cx, kind, scenario, category)
-            .title(title)
-            .touches(&ty.name);
+        let Subject {
+            cx, version, ty, ..
+        } = self.subject;
+        let mut b = self.builder();
         let mut stored = None;
         if preconfigured {
             let (step, body) = setup_create(

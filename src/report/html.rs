@@ -285,6 +285,14 @@ fn failure_index(out: &mut String, failed: &[&CaseReport]) {
     out.push_str("</ol></details>\n");
 }
 
+/// Case ids as code, one a line.
+fn code_list(ids: &[&str]) -> String {
+    ids.iter()
+        .map(|i| format!("<code>{}</code>", escape(i)))
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
 /// A link to a case's details where the page has them, else its id.
 fn case_link(id: &str, failed: &[&CaseReport]) -> String {
     let detailed = failed.iter().take(DETAILED_FAILURES).any(|c| c.id == id);
@@ -413,15 +421,11 @@ pub(crate) fn render(doc: &Document) -> String {
     if !skipped.is_empty() {
         let _ = writeln!(out, "<h2>Skipped ({})</h2>\n<table class=\"skipped\"><tr><th>cases</th><th>reason</th><th>e.g.</th></tr>", c.skipped);
         for (reason, n, ids) in skipped {
-            let ids: Vec<String> = ids
-                .iter()
-                .map(|i| format!("<code>{}</code>", escape(i)))
-                .collect();
             let _ = writeln!(
                 out,
                 "<tr><td>{n}</td><td>{}</td><td>{}</td></tr>",
                 escape(reason),
-                ids.join("<br>")
+                code_list(&ids)
             );
         }
         out.push_str("</table>\n");
@@ -492,16 +496,12 @@ pub(crate) fn render(doc: &Document) -> String {
             doc.summary.warnings
         );
         for (check, message, n, ids) in warnings {
-            let ids: Vec<String> = ids
-                .iter()
-                .map(|i| format!("<code>{}</code>", escape(i)))
-                .collect();
             let _ = writeln!(
                 out,
                 "<tr><td>{n}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                 escape(check),
                 escape(message),
-                ids.join("<br>")
+                code_list(&ids)
             );
         }
         out.push_str("</table>\n");

@@ -284,18 +284,19 @@ impl AuthState {
     /// Issues a bearer token for `client_id` that has already expired, without touching other
     /// tokens: what a user hands the harness as `--expired-token` against a real target.
     pub fn issue_expired_token(&self, client_id: &str) -> String {
+        self.store_token(client_id.to_owned(), Instant::now())
+    }
+
+    /// A new random token for `principal`, valid until `expires`.
+    fn store_token(&self, principal: String, expires: Instant) -> String {
         let mut buf = [0u8; 32];
         rand::rng().fill_bytes(&mut buf);
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf);
         let mut inner = self.lock();
         self.prune_tokens(&mut inner);
-        inner.tokens.insert(
-            token.clone(),
-            TokenEntry {
-                principal: client_id.to_owned(),
-                expires: Instant::now(),
-            },
-        );
+        inner
+            .tokens
+            .insert(token.clone(), TokenEntry { principal, expires });
         token
     }
 
@@ -624,20 +625,7 @@ impl AuthState {
             return TokenReply::error(400, "unsupported_grant_type", None);
         }
 
-        let mut buf = [0u8; 32];
-        rand::rng().fill_bytes(&mut buf);
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf);
-        {
-            let mut inner = self.lock();
-            self.prune_tokens(&mut inner);
-            inner.tokens.insert(
-                token.clone(),
-                TokenEntry {
-                    principal,
-                    expires: Instant::now() + self.config.token_lifetime,
-                },
-            );
-        }
+        let token = self.store_token(principal, Instant::now() + self.config.token_lifetime);
         TokenReply {
             status: 200,
             body: json!({
