@@ -18,6 +18,7 @@ pub mod harness;
 pub mod model;
 pub mod outcome;
 pub mod report;
+pub mod rules;
 pub mod runner;
 pub mod schema;
 pub mod scrub;

@@ -52,6 +52,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("baseline", &["case", "check", "error", "outcome", "report"]),
+    ("rules", &["error"]),
     ("coverage", &["case", "model", "report"]),
     ("config", &["error"]),
 ];

@@ -11,6 +11,7 @@
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
 //! - `house`: the imports between modules follow the stage order, without cycles.
+//! - `rules`: every rule of the contract (`spec/rules.yaml`) has a case, every case a rule.
 //! - `hostile`: misbehaving targets (silence, garbage, resets, 429s, TLS, proxies, gateways) and
 //!   the wire as sent.
 
@@ -21,6 +22,7 @@ mod hostile;
 mod house;
 mod negatives;
 mod report;
+mod rules;
 mod selftest;
 mod server;
 mod spec;
