@@ -22,6 +22,7 @@ use integrations_conformance::config;
 use integrations_conformance::coverage::{self, Required};
 use integrations_conformance::model::Model;
 use integrations_conformance::report::{self, Scrubber};
+use integrations_conformance::rules::Rules;
 use integrations_conformance::runner::{self, Harness, Outcome, RunOptions, Verdict};
 use integrations_conformance::server::{
     self, ApiKey, Credentials, Fault, OAuthClient, RunningServer, ServerConfig, ServerState,
@@ -57,6 +58,10 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// List the generated cases (id, category, title).
     Cases(CasesArgs),
+    /// List the contract's rules (spec/rules.yaml): id, level, how many of the selected cases
+    /// exercise each, and the rule in one line. Every report has the same list with each rule's
+    /// outcome; a run's console summary ends with "rules: N of M exercised, K failed".
+    Rules(CasesArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout, e.g.
     /// `conformance completions bash > ~/.local/share/bash-completion/completions/conformance`.
     Completions {
@@ -439,6 +444,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(*args),
         Command::Serve(args) => serve(*args),
         Command::Cases(args) => cases(args),
+        Command::Rules(args) => rules(args),
         Command::Completions { shell } => completions(shell),
         Command::Init(args) => init(args),
     };
@@ -1201,6 +1207,56 @@ fn role(r: Role) -> &'static str {
     }
 }
 
+/// `conformance rules`: the contract's rules and the selected cases that exercise each.
+fn rules(args: CasesArgs) -> CliResult<u8> {
+    let (harness, _) = load_harness(args.selection.spec.as_deref())?;
+    let cases = select(&harness.model, &args.selection)?;
+    let rules = Rules::shared();
+    let trace = rules.trace(cases.iter().map(|c| c.id.as_str()));
+    match args.format {
+        Format::Text => {
+            let width = rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            let mut out = String::new();
+            for (rule, mine) in rules.rules.iter().zip(&trace) {
+                out.push_str(&format!(
+                    "{:width$}  {:?}  {:>4} cases  {}\n",
+                    rule.id,
+                    rule.level,
+                    mine.len(),
+                    rule.text
+                ));
+            }
+            let exercised = trace.iter().filter(|t| !t.is_empty()).count();
+            out.push_str(&format!(
+                "{} rules; {exercised} exercised by the {} selected cases\n",
+                rules.rules.len(),
+                cases.len()
+            ));
+            print(&out)?;
+        }
+        Format::Json => {
+            let list: Vec<serde_json::Value> = rules
+                .rules
+                .iter()
+                .zip(&trace)
+                .map(|(rule, mine)| {
+                    json!({
+                        "id": rule.id,
+                        "section": rule.section,
+                        "level": rule.level,
+                        "text": rule.text,
+                        "cases": mine.iter().map(|&i| cases[i].id.as_str()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let mut text = serde_json::to_string_pretty(&list)?;
+            text.push('\n');
+            print(&text)?;
+        }
+    }
+    Ok(0)
+}
+
 fn cases(args: CasesArgs) -> CliResult<u8> {
     let (harness, _) = load_harness(args.selection.spec.as_deref())?;
     let cases = select(&harness.model, &args.selection)?;
@@ -1230,6 +1286,7 @@ fn cases(args: CasesArgs) -> CliResult<u8> {
                         "operation": c.operation,
                         "category": c.category.as_str(),
                         "title": scrubber.clean(&c.title),
+                        "rules": Rules::shared().of_case(&c.id),
                         "requires": c.requires,
                         "steps": c.steps.iter().map(|s| {
                             let mut step = json!({

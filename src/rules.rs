@@ -11,8 +11,9 @@
 //! selected at all.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -71,12 +72,23 @@ struct RawRule {
 #[derive(Debug, Clone)]
 pub struct Rules {
     pub rules: Vec<Rule>,
+    /// Every rule's `cases` expressions in one set (one pass over an id finds all its rules),
+    /// with the rule each expression belongs to; the same for `except`.
+    cases: (RegexSet, Vec<usize>),
+    except: (RegexSet, Vec<usize>),
 }
 
 impl Rules {
     /// The rules shipped with the harness (`spec/rules.yaml`).
     pub fn bundled() -> Result<Rules> {
         Rules::parse(BUNDLED)
+    }
+
+    /// The bundled rules, parsed once per process (the file is part of the binary and a unit
+    /// test parses it, so this cannot fail in a released build).
+    pub fn shared() -> &'static Rules {
+        static RULES: OnceLock<Rules> = OnceLock::new();
+        RULES.get_or_init(|| Rules::bundled().expect("the bundled spec/rules.yaml parses"))
     }
 
     /// Parses a rule list; ids must be unique and every expression must compile.
@@ -122,31 +134,57 @@ impl Rules {
                 text: r.text,
             });
         }
-        Ok(Rules { rules })
+        let set = |pick: fn(&Rule) -> &Vec<Regex>| -> Result<(RegexSet, Vec<usize>)> {
+            let mut owner = Vec::new();
+            let mut patterns = Vec::new();
+            for (i, rule) in rules.iter().enumerate() {
+                for re in pick(rule) {
+                    owner.push(i);
+                    patterns.push(re.as_str().to_owned());
+                }
+            }
+            let set =
+                RegexSet::new(&patterns).map_err(|e| Error::SpecInvalid(format!("rules: {e}")))?;
+            Ok((set, owner))
+        };
+        let cases = set(|r| &r.cases)?;
+        let except = set(|r| &r.except)?;
+        Ok(Rules {
+            rules,
+            cases,
+            except,
+        })
+    }
+
+    /// The indices of the rules the case `id` exercises, in the file's order.
+    pub fn indices_of_case(&self, id: &str) -> Vec<usize> {
+        let mut hit = vec![false; self.rules.len()];
+        for m in self.cases.0.matches(id).iter() {
+            hit[self.cases.1[m]] = true;
+        }
+        for m in self.except.0.matches(id).iter() {
+            hit[self.except.1[m]] = false;
+        }
+        (0..hit.len()).filter(|&i| hit[i]).collect()
     }
 
     /// The ids of the rules the case `id` exercises.
     pub fn of_case(&self, id: &str) -> Vec<&str> {
-        self.rules
-            .iter()
-            .filter(|r| r.covers(id))
-            .map(|r| r.id.as_str())
+        self.indices_of_case(id)
+            .into_iter()
+            .map(|i| self.rules[i].id.as_str())
             .collect()
     }
 
     /// For every rule, in order, the indices of the `ids` that exercise it.
     pub fn trace<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<Vec<usize>> {
-        let ids: Vec<&str> = ids.into_iter().collect();
-        self.rules
-            .iter()
-            .map(|r| {
-                ids.iter()
-                    .enumerate()
-                    .filter(|(_, id)| r.covers(id))
-                    .map(|(i, _)| i)
-                    .collect()
-            })
-            .collect()
+        let mut out = vec![Vec::new(); self.rules.len()];
+        for (i, id) in ids.into_iter().enumerate() {
+            for r in self.indices_of_case(id) {
+                out[r].push(i);
+            }
+        }
+        out
     }
 
     /// The rules no case of `ids` exercises.
@@ -164,14 +202,16 @@ impl Rules {
         &self,
         outcomes: impl IntoIterator<Item = (&'a str, CaseState<'a>)>,
     ) -> Vec<RuleCoverage> {
-        let outcomes: Vec<(&str, CaseState<'_>)> = outcomes.into_iter().collect();
+        let mut mine: Vec<Vec<(&str, CaseState<'_>)>> = vec![Vec::new(); self.rules.len()];
+        for (id, state) in outcomes {
+            for r in self.indices_of_case(id) {
+                mine[r].push((id, state));
+            }
+        }
         self.rules
             .iter()
-            .map(|rule| {
-                let mine: Vec<&(&str, CaseState<'_>)> =
-                    outcomes.iter().filter(|(id, _)| rule.covers(id)).collect();
-                RuleCoverage::of(rule, &mine)
-            })
+            .zip(&mine)
+            .map(|(rule, mine)| RuleCoverage::of(rule, mine))
             .collect()
     }
 }
@@ -225,7 +265,7 @@ pub struct RuleCoverage {
 }
 
 impl RuleCoverage {
-    fn of(rule: &Rule, mine: &[&(&str, CaseState<'_>)]) -> RuleCoverage {
+    fn of(rule: &Rule, mine: &[(&str, CaseState<'_>)]) -> RuleCoverage {
         let mut skip_reasons: BTreeMap<&str, usize> = BTreeMap::new();
         let (mut passed, mut failed, mut skipped) = (0, 0, 0);
         let mut failed_cases = Vec::new();
@@ -328,6 +368,25 @@ rules:
     fn the_bundled_rules_parse() {
         let rules = Rules::bundled().unwrap();
         assert!(rules.rules.len() > 50, "{}", rules.rules.len());
+    }
+
+    #[test]
+    fn the_set_agrees_with_each_rule() {
+        let rules = Rules::bundled().unwrap();
+        for id in [
+            "atlas-v1/atlasV1CreateIntegration/slack-missing-api-token",
+            "atlas-v2/getGroupIntegration/v2023-01-01-webhook-masked-in-get",
+            "cloud-manager/cmListIntegrations/walk-items-per-page-1",
+        ] {
+            let one_by_one: Vec<&str> = rules
+                .rules
+                .iter()
+                .filter(|r| r.covers(id))
+                .map(|r| r.id.as_str())
+                .collect();
+            assert!(!one_by_one.is_empty(), "{id}");
+            assert_eq!(rules.of_case(id), one_by_one, "{id}");
+        }
     }
 
     #[test]

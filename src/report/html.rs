@@ -49,6 +49,8 @@ table { border-collapse: collapse; }
 td.ok { background: var(--ok); color: var(--ok-ink); }
 td.fail { background: var(--fail); color: var(--fail-ink); }
 td.skip { background: var(--skip); color: var(--skip-ink); }
+tr.fail td { background: var(--fail); color: var(--fail-ink); }
+tr.skip td { background: var(--skip); color: var(--skip-ink); }
 td.none { background: var(--none); color: var(--muted); }
 .legend { margin: 8px 0 0; color: var(--muted); font-size: 12.5px; }
 .legend span { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -1px; margin: 0 4px 0 12px; }
@@ -506,6 +508,8 @@ pub(crate) fn render(doc: &Document) -> String {
         }
         out.push_str("</table>\n");
     }
+
+    out.push_str(&super::rules::html(doc));
 
     if doc.pre_existing.values().any(|v| !v.is_empty())
         || !doc.swept.is_empty()

@@ -43,6 +43,13 @@ pub(crate) fn render(doc: &Document) -> String {
             .map(|c| c.warnings.len())
             .sum();
         suite.add_property(Property::new("warnings", warnings.to_string()));
+        let rules = doc.summary.rules;
+        suite.add_property(Property::new("rules_total", rules.total.to_string()));
+        suite.add_property(Property::new(
+            "rules_exercised",
+            rules.exercised.to_string(),
+        ));
+        suite.add_property(Property::new("rules_failed", rules.failed.to_string()));
         let mut time = 0.0;
         for case in doc.cases.iter().filter(|c| &c.family == family) {
             time += case.duration_ms;

@@ -277,6 +277,8 @@ pub(crate) fn render(doc: &Document) -> String {
         }
     }
 
+    out.push_str(&super::rules::markdown(doc));
+
     if doc.pre_existing.values().any(|v| !v.is_empty())
         || !doc.swept.is_empty()
         || !doc.not_cleaned_up.is_empty()

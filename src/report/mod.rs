@@ -12,6 +12,7 @@ pub mod har;
 mod html;
 mod junit;
 mod markdown;
+mod rules;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::model::Model;
 use crate::outcome::{Outcome, RunReport, Verdict as RunVerdict};
+use crate::rules::{CaseState, RuleCounts, RuleCoverage, Rules};
 use crate::target::Target;
 
 pub use self::curl::reproduce;
@@ -65,6 +67,9 @@ pub struct Document {
     pub swept: Vec<String>,
     /// Integrations the run created and could not remove (`family TYPE: why`).
     pub not_cleaned_up: Vec<String>,
+    /// The contract's rules (`spec/rules.yaml`), each with what this run did with its cases.
+    #[serde(default)]
+    pub rules: Vec<RuleCoverage>,
     /// Every selected case, in id order.
     pub cases: Vec<CaseReport>,
 }
@@ -173,6 +178,9 @@ pub struct Summary {
     pub warnings: usize,
     /// Per family, with its counts per category.
     pub families: BTreeMap<String, FamilySummary>,
+    /// How many of the contract's rules the run exercised, and how many of them failed.
+    #[serde(default)]
+    pub rules: RuleCounts,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +234,9 @@ pub struct CaseReport {
     pub operation: String,
     pub category: String,
     pub title: String,
+    /// The ids of the contract's rules the case exercises (`spec/rules.yaml`).
+    #[serde(default)]
+    pub rules: Vec<String>,
     pub outcome: OutcomeKind,
     /// Why the case was skipped (skipped cases only).
     pub reason: Option<String>,
@@ -464,6 +475,7 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
         ));
     }
     let verdict = verdict_of(&counts, 0, run.interrupted);
+    let rules = rule_coverage(&reports);
     Document {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -495,6 +507,7 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
             not_covered: Vec::new(),
             warnings: reports.iter().map(|r| r.warnings.len()).sum(),
             families: per_family,
+            rules: RuleCounts::of(&rules),
         },
         requests: run.requests,
         pre_existing: run
@@ -506,8 +519,21 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
         deadline_reached: run.deadline_reached,
         swept: run.swept.iter().map(|t| s(t)).collect(),
         not_cleaned_up: run.not_cleaned_up.iter().map(|t| s(t)).collect(),
+        rules,
         cases: reports,
     }
+}
+
+/// What the run did with each rule of the contract, from its cases' outcomes.
+pub fn rule_coverage(cases: &[CaseReport]) -> Vec<RuleCoverage> {
+    Rules::shared().coverage(cases.iter().map(|c| {
+        let state = match c.outcome {
+            OutcomeKind::Passed => CaseState::Passed,
+            OutcomeKind::Failed => CaseState::Failed,
+            OutcomeKind::Skipped => CaseState::Skipped(c.reason.as_deref().unwrap_or("skipped")),
+        };
+        (c.id.as_str(), state)
+    }))
 }
 
 /// The verdict of these counts: a failure nobody accepted makes the run non-conformant; an
@@ -551,6 +577,11 @@ fn case_report(
         operation: o.operation.clone(),
         category: o.category.as_str().to_owned(),
         title: s(&o.title),
+        rules: Rules::shared()
+            .of_case(&o.id)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         outcome: kind,
         reason: match &o.verdict {
             RunVerdict::Skipped(r) => Some(s(r)),

@@ -172,7 +172,32 @@ pub fn summary_painted(doc: &Document, paint: Paint) -> String {
             );
         }
     }
+    let _ = writeln!(out, "\n{}", rules_line(doc, paint));
     out
+}
+
+/// "rules: N of M exercised, K failed", and what was not exercised and why.
+fn rules_line(doc: &Document, paint: Paint) -> String {
+    let r = doc.summary.rules;
+    let mut line = r.line();
+    let open = r.skipped + r.not_run;
+    if open > 0 {
+        let mut reasons: Vec<&str> = doc
+            .rules
+            .iter()
+            .filter_map(|c| c.reason.as_deref())
+            .collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        line.push_str(&format!(" ({open} not exercised: {})", reasons.join("; ")));
+    }
+    if r.failed > 0 {
+        paint.red(&line)
+    } else if open > 0 {
+        paint.yellow(&line)
+    } else {
+        line
+    }
 }
 
 /// `s` on one line, at most 200 characters.

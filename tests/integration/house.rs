@@ -37,6 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("outcome", &["case", "check", "exchange"]),
+    ("rules", &["error"]),
     (
         "runner",
         &[
@@ -48,11 +49,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "report",
         &[
-            "auth", "case", "error", "exchange", "model", "outcome", "scrub", "target",
+            "auth", "case", "error", "exchange", "model", "outcome", "rules", "scrub", "target",
         ],
     ),
     ("baseline", &["case", "check", "error", "outcome", "report"]),
-    ("rules", &["error"]),
     ("coverage", &["case", "model", "report"]),
     ("config", &["error"]),
 ];

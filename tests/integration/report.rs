@@ -390,6 +390,7 @@ fn hostile_text_is_escaped_in_every_human_report() {
         operation: "getGroupIntegration".into(),
         category: "errors".into(),
         title: evil.into(),
+        rules: Vec::new(),
         outcome: OutcomeKind::Failed,
         reason: None,
         duration_ms: 1.0,

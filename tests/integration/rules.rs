@@ -60,3 +60,134 @@ fn a_rule_without_a_case_is_found() {
         .collect();
     assert!(missing.contains(&"9.fixture-without-case"), "{missing:?}");
 }
+
+/// A run against a server that leaks a secret on get: the redaction rule it breaks is failed in
+/// every report and in the console line; rules of unselected categories are "not run".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_show_the_rule_a_fault_breaks() {
+    use integrations_conformance::report::Document;
+    use integrations_conformance::rules::RuleStatus;
+    use integrations_conformance::server::{self, Fault, ServerConfig};
+
+    use crate::cli::{conformance_async, read_json, scratch, target_flags};
+
+    let srv = server::spawn(ServerConfig {
+        faults: vec![Fault::SecretInClearOnGet],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = scratch("rules-failing");
+    let mut args = ["run", "--category", "redaction", "--report-dir"]
+        .map(String::from)
+        .to_vec();
+    args.push(dir.to_str().unwrap().to_owned());
+    args.extend(target_flags(&srv));
+    let ran = conformance_async(args, Vec::new()).await;
+    assert_eq!(ran.code, 1, "{ran:?}");
+    let doc: Document = serde_json::from_value(read_json(&dir.join("report.json"))).unwrap();
+
+    let rule = |id: &str| doc.rules.iter().find(|r| r.id == id).unwrap();
+    let mask = rule("4.secret-mask");
+    assert_eq!(mask.status, RuleStatus::Failed, "{mask:?}");
+    assert!(mask.failed > 0 && !mask.failed_cases.is_empty());
+    assert_eq!(rule("5.group-not-found").status, RuleStatus::NotRun);
+    assert_eq!(doc.summary.rules.total, doc.rules.len());
+    assert!(doc.summary.rules.failed >= 1);
+    for case in doc
+        .cases
+        .iter()
+        .filter(|c| c.id.ends_with("-masked-in-get"))
+    {
+        assert!(case.rules.iter().any(|r| r == "4.secret-mask"), "{case:?}");
+    }
+
+    let line = doc.summary.rules.line();
+    assert!(
+        ran.stdout.contains(&line),
+        "the console shows {line:?}:\n{}",
+        ran.stdout
+    );
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        md.contains("## Contract rules") && md.contains("| `4.secret-mask` | E | **failed** |")
+    );
+    assert!(
+        html.contains("<h2>Contract rules</h2>")
+            && html.contains("<tr class=\"fail\"><td><code>4.secret-mask</code>")
+    );
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(xml.contains("rules_failed"), "{xml}");
+}
+
+/// `conformance rules` lists every rule with the selected cases that exercise it, and `cases
+/// --format json` names each case's rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rules_command_lists_each_rule_with_its_cases() {
+    use crate::cli::conformance_async;
+
+    let ran = conformance_async(
+        ["rules", "--format", "json"].map(String::from).to_vec(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let list: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    let rules = Rules::bundled().unwrap();
+    assert_eq!(list.len(), rules.rules.len());
+    let masked = list
+        .iter()
+        .find(|r| r["id"] == "4.secret-mask")
+        .expect("4.secret-mask listed");
+    assert!(masked["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c.as_str().unwrap().ends_with("/slack-masked-in-get")));
+
+    let ran = conformance_async(
+        ["rules", "--api", "cloud-manager"]
+            .map(String::from)
+            .to_vec(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let v2_only = ran
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("2.v2-id-kept "))
+        .unwrap();
+    assert!(v2_only.contains("    0 cases"), "{v2_only}");
+
+    let ran = conformance_async(
+        [
+            "cases",
+            "--format",
+            "json",
+            "--filter",
+            "slack-masked-in-get",
+        ]
+        .map(String::from)
+        .to_vec(),
+        Vec::new(),
+    )
+    .await;
+    let cases: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let cases = cases.as_array().unwrap();
+    assert!(!cases.is_empty());
+    for case in cases
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().ends_with("-masked-in-get"))
+    {
+        let named: Vec<&str> = case["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        assert!(named.contains(&"4.secret-mask"), "{case}");
+    }
+}
