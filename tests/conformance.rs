@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use integrations_conformance::baseline::Baseline;
 use integrations_conformance::case::{self, Category};
+use integrations_conformance::rules::{CaseState, RuleCounts, Rules};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
 use integrations_conformance::snapshot::{self, Volatile};
@@ -126,6 +127,16 @@ fn main() -> std::process::ExitCode {
             for (reason, n) in reasons {
                 eprintln!("conformance: skipped {n} case(s): {reason}");
             }
+            // Contract coverage, as the CLI's summary ends.
+            let coverage = Rules::shared().coverage(report.outcomes.iter().map(|o| {
+                let state = match &o.verdict {
+                    Verdict::Passed => CaseState::Passed,
+                    Verdict::Failed => CaseState::Failed,
+                    Verdict::Skipped(r) => CaseState::Skipped(r.as_str()),
+                };
+                (o.id.as_str(), state)
+            }));
+            eprintln!("conformance: {}", RuleCounts::of(&coverage).line());
             let groups: Vec<(&str, &str)> = [
                 (target.atlas_group_id.as_deref(), "groupId"),
                 (target.cm_group_id.as_deref(), "cmGroupId"),
