@@ -10,7 +10,8 @@
 //! - `cli`: the binary as a user runs it: exit codes, one-line reasons, serve, cases, completions.
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
-//! - `house`: the imports between modules follow the stage order, without cycles.
+//! - `house`: the imports between modules follow the stage order, without cycles; file and
+//!   function sizes stay within their limits.
 //! - `hostile`: misbehaving targets (silence, garbage, resets, 429s, TLS, proxies, gateways) and
 //!   the wire as sent.
 
