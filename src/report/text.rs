@@ -63,6 +63,13 @@ pub fn summary_painted(doc: &Document, paint: Paint) -> String {
         }
         out.push('\n');
     }
+    table(&mut out, doc, paint);
+    failed_cases(&mut out, doc, paint);
+    out
+}
+
+/// Passed, failed and skipped per family and category, the total and the warning count.
+fn table(out: &mut String, doc: &Document, paint: Paint) {
     let fw = doc
         .selection
         .families
@@ -124,7 +131,10 @@ pub fn summary_painted(doc: &Document, paint: Paint) -> String {
             let _ = writeln!(out, "{}", paint.yellow(&line));
         }
     }
+}
 
+/// The first failed cases with their first finding.
+fn failed_cases(out: &mut String, doc: &Document, paint: Paint) {
     let failed: Vec<_> = doc
         .cases
         .iter()
@@ -172,7 +182,6 @@ pub fn summary_painted(doc: &Document, paint: Paint) -> String {
             );
         }
     }
-    out
 }
 
 /// `s` on one line, at most 200 characters.
