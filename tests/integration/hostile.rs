@@ -16,23 +16,21 @@ mod proxy;
 mod reference;
 mod tcp;
 
+use crate::fixture;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use integrations_conformance::auth::AuthSpec;
 use integrations_conformance::case::{self, Case, Category, Lane};
-use integrations_conformance::runner::{self, Harness, RunOptions, RunReport, Verdict};
+use integrations_conformance::runner::{self, RunOptions, RunReport, Verdict};
 use integrations_conformance::target::{self, Target};
 use integrations_conformance::Error;
 
 use self::proxy::{Hook, Proxy};
 use self::reference::{Reference, PRE_EXISTING_KEY, PRE_EXISTING_TYPE};
 use self::tcp::{Action, Head, RawServer};
-
-static HARNESS: LazyLock<Harness> = LazyLock::new(|| Harness::bundled().expect("bundled spec"));
-static CASES: LazyLock<Vec<Case>> = LazyLock::new(|| case::generate(&HARNESS.model));
 
 const ATLAS_GROUP: &str = "5f1a2b3c4d5e6f7081920a01";
 const CM_GROUP: &str = "5f1a2b3c4d5e6f7081920a02";
@@ -78,7 +76,7 @@ fn opts(timeout: Duration, deadline: Duration) -> RunOptions {
 /// `n` cloud-manager cases of one request each that touch no project (bad group ids and the
 /// like): the cheapest cases to meet a misbehaving server with.
 fn one_request_cases(n: usize) -> Vec<Case> {
-    let picked: Vec<Case> = CASES
+    let picked: Vec<Case> = fixture::cases()
         .iter()
         .filter(|c| {
             c.family == "cloud-manager"
@@ -97,7 +95,7 @@ fn one_request_cases(n: usize) -> Vec<Case> {
 fn cases_named(ids: &[&str]) -> Vec<Case> {
     ids.iter()
         .map(|id| {
-            CASES
+            fixture::cases()
                 .iter()
                 .find(|c| c.id == *id)
                 .unwrap_or_else(|| panic!("no case {id}"))
@@ -115,7 +113,7 @@ async fn run_timed(
     let started = Instant::now();
     let result = tokio::time::timeout(
         Duration::from_secs(30),
-        runner::run(&HARNESS, cases, target, opts),
+        runner::run(fixture::harness(), cases, target, opts),
     )
     .await
     .expect("the run hung for 30 s");
@@ -793,7 +791,7 @@ fn cleanup_cases() -> Vec<Case> {
         "cloud-manager/cmUpdateIntegration/webhook-update-creates-when-unconfigured",
         "cloud-manager/cmUpdateIntegration/ops-genie-update-creates-when-unconfigured",
     ]);
-    let touching_pre_existing: Vec<Case> = CASES
+    let touching_pre_existing: Vec<Case> = fixture::cases()
         .iter()
         .filter(|c| {
             c.family == "cloud-manager"
@@ -1004,7 +1002,7 @@ async fn hostile_cancel_mid_run_leaves_the_project_as_it_was() {
         Hook::Delay(Duration::from_millis(15))
     })
     .await;
-    let cases: Vec<Case> = CASES
+    let cases: Vec<Case> = fixture::cases()
         .iter()
         .filter(|c| c.family == "cloud-manager" && c.category == Category::State)
         .cloned()
@@ -1122,7 +1120,7 @@ fn echo_escaping_slashes() -> impl Fn(&Head) -> Action {
 
 /// Cases whose secrets hold a `/` (URL secrets).
 fn url_secret_cases() -> Vec<Case> {
-    let picked: Vec<Case> = CASES
+    let picked: Vec<Case> = fixture::cases()
         .iter()
         .filter(|c| {
             c.family == "cloud-manager"
@@ -1144,7 +1142,7 @@ fn secret_cases() -> Vec<Case> {
     for family in ["cloud-manager", "atlas-v1", "atlas-v2"] {
         for cat in [Category::Redaction, Category::Validation, Category::State] {
             picked.extend(
-                CASES
+                fixture::cases()
                     .iter()
                     .filter(|c| c.family == family && c.category == cat && !c.secrets.is_empty())
                     .take(2)
@@ -1152,7 +1150,7 @@ fn secret_cases() -> Vec<Case> {
             );
         }
         picked.extend(
-            CASES
+            fixture::cases()
                 .iter()
                 .filter(|c| {
                     c.family == family
@@ -1257,7 +1255,7 @@ impl Echoed {
     /// Every secret value the generated cases declare (a value secret in one case is secret
     /// wherever it is sent).
     fn case_secrets(&self) -> Vec<String> {
-        let mut all: Vec<String> = CASES
+        let mut all: Vec<String> = fixture::cases()
             .iter()
             .flat_map(|c| c.secrets.iter().cloned())
             .collect();
@@ -2102,7 +2100,7 @@ async fn hostile_cli_sigint_leaves_the_project_as_it_was() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_cli_echo_target_leaks_nothing_into_reports_or_console() {
     let secrets: Vec<String> = {
-        let mut all: Vec<String> = CASES
+        let mut all: Vec<String> = fixture::cases()
             .iter()
             .flat_map(|c| c.secrets.iter().cloned())
             .collect();
@@ -2206,7 +2204,7 @@ async fn hostile_cli_echo_escaping_slashes_leaks_nothing() {
 /// The reports quote findings: no quote may end inside a secret.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_cli_reports_never_quote_part_of_a_secret() {
-    let secrets: Vec<String> = CASES
+    let secrets: Vec<String> = fixture::cases()
         .iter()
         .filter(|c| c.family == "cloud-manager" && c.category == Category::Redaction)
         .flat_map(|c| c.secrets.iter().cloned())

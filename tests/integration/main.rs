@@ -4,7 +4,10 @@
 //! - `cases`: the generated cases: unique ids, every rule and type covered, fixture specs.
 //! - `negatives`: every negative request is its baseline with exactly one thing changed, and the
 //!   reference server accepts the baseline.
-//! - `server`: the embedded reference server over real HTTP, fault by fault.
+//! - `fixture`: shared setup: the bundled harness and cases built once, reference servers,
+//!   authenticators for their credentials, HTTP clients.
+//! - `server`: the embedded reference server over real HTTP, fault by fault; one submodule per
+//!   concern of the contract (bodies, errors, lists, versions, state, auth, routes, faults).
 //! - `selftest`: every fault is caught by its category, with and without every variant on.
 //! - `variants`: every tolerated variant passes with the faithful server's snapshots; warnings.
 //! - `cli`: the binary as a user runs it: exit codes, one-line reasons, serve, cases, completions.
@@ -18,6 +21,7 @@
 mod cases;
 mod ci;
 mod cli;
+mod fixture;
 mod hostile;
 mod house;
 mod negatives;

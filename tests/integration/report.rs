@@ -4,6 +4,7 @@
 //! credential or generated secret appears in any report or on stdout or stderr, even against a
 //! server that echoes secrets.
 
+use crate::fixture;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -516,17 +517,13 @@ async fn a_concurrent_group_is_reproduced_in_the_background() {
         Command::new("curl").arg("--version").output().is_ok(),
         "curl is needed to replay a reproduction"
     );
-    let harness = integrations_conformance::runner::Harness::bundled().unwrap();
-    let case = case::generate(&harness.model)
-        .into_iter()
+    let harness = fixture::harness();
+    let case = fixture::cases()
+        .iter()
         .find(|c| c.id == "cloud-manager/cmCreateIntegration/concurrent-creates-one-wins")
-        .expect("the concurrency case");
-    let srv = server::spawn(ServerConfig {
-        faults: vec![Fault::CreateRace],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+        .expect("the concurrency case")
+        .clone();
+    let srv = fixture::server(vec![Fault::CreateRace]).await;
     let target = srv.target().unwrap();
     let family = harness.model.family(&case.family).unwrap();
     let script = report::reproduce(&case, &case.secrets, 0, family, &harness.model, &target);
