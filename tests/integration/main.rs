@@ -16,7 +16,7 @@
 //! - `house`: the imports between modules follow the stage order, without cycles; file and
 //!   function sizes stay within their limits.
 //! - `hostile`: misbehaving targets (silence, garbage, resets, 429s, TLS, proxies, gateways) and
-//!   the wire as sent.
+//!   the wire as sent; one submodule per misbehaviour, and the servers that misbehave.
 
 mod cases;
 mod ci;
