@@ -368,7 +368,7 @@ async fn every_negative_baseline_is_accepted_by_the_reference_server() {
     assert!(baselines.len() > 500, "only {} baselines", baselines.len());
     let server = fixture::server(Vec::new()).await;
     let target = server.target().expect("target");
-    let report = runner::run(&harness, &baselines, &target, &RunOptions::default())
+    let report = runner::run(harness, &baselines, &target, &RunOptions::default())
         .await
         .expect("the run completes");
     server.shutdown().await.ok();

@@ -75,7 +75,7 @@ async fn every_fault_is_caught_by_its_category_and_the_faithful_server_passes() 
             .cloned()
             .unwrap_or_default();
         for (label, variants) in [("", Vec::new()), ("+variants", Variant::ALL.to_vec())] {
-            let failed = failures(&harness, &cases, vec![*fault], variants).await;
+            let failed = failures(harness, &cases, vec![*fault], variants).await;
             report.push(format!(
                 "{:38} {:11} {:10} {:5} failing, e.g. {}",
                 fault.name(),
