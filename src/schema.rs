@@ -218,152 +218,13 @@ fn convert(raw: &Value, node: &Value, mode: Mode) -> Value {
         // OpenAPI 3.0: siblings of $ref are ignored.
         return json!({ "$ref": r });
     }
-    let props = map.get("properties").and_then(Value::as_object);
-    let write_only_secret = |field: &str| {
-        map.get("x-secrets")
-            .and_then(|s| s.get(field))
-            .and_then(Value::as_str)
-            == Some("write-only")
-    };
-    let hidden = |field: &str, prop: &Value| {
-        mode == Mode::Response && (flag(raw, prop, "writeOnly") || write_only_secret(field))
-    };
-    let mut out = Map::new();
-    let mut all_of: Vec<Value> = Vec::new();
-    for (key, value) in map {
-        if DROPPED.contains(&key.as_str()) || key.starts_with("x-") {
-            continue;
-        }
-        match key.as_str() {
-            "properties" => {
-                let mut converted = Map::new();
-                for (field, prop) in value.as_object().into_iter().flatten() {
-                    if !hidden(field, prop) {
-                        converted.insert(field.clone(), convert(raw, prop, mode));
-                    }
-                }
-                out.insert(key.clone(), Value::Object(converted));
-            }
-            "required" => {
-                let mut required: Vec<Value> = Vec::new();
-                for field in value
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                {
-                    let prop = props.and_then(|p| p.get(field)).unwrap_or(&Value::Null);
-                    let keep = match mode {
-                        Mode::Request => !flag(raw, prop, "readOnly"),
-                        Mode::Response => !hidden(field, prop),
-                    };
-                    if keep {
-                        required.push(json!(field));
-                    }
-                }
-                out.insert(key.clone(), Value::Array(required));
-            }
-            "items" | "additionalProperties" | "not" => {
-                out.insert(key.clone(), convert(raw, value, mode));
-            }
-            "allOf" | "anyOf" | "oneOf" => {
-                let items = value
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|v| convert(raw, v, mode))
-                    .collect();
-                out.insert(key.clone(), Value::Array(items));
-            }
-            "exclusiveMinimum" | "exclusiveMaximum" if value.is_boolean() => {
-                // OpenAPI 3.0's boolean form: turn the bound itself exclusive.
-                let bound = if key == "exclusiveMinimum" {
-                    "minimum"
-                } else {
-                    "maximum"
-                };
-                if value == &Value::Bool(true) {
-                    if let Some(b) = map.get(bound) {
-                        out.insert(key.clone(), b.clone());
-                    }
-                }
-            }
-            _ => {
-                out.insert(key.clone(), value.clone());
-            }
-        }
-    }
-    // In responses, defaults are always returned.
-    if mode == Mode::Response {
-        if let Some(props) = props {
-            let required = out
-                .entry("required")
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if let Value::Array(required) = required {
-                for (field, prop) in props {
-                    let has_default = deref(raw, prop).get("default").is_some();
-                    if has_default && !hidden(field, prop) && !required.contains(&json!(field)) {
-                        required.push(json!(field));
-                    }
-                }
-            }
-        }
-    }
-    // Drop a `minimum`/`maximum` made redundant by the exclusive form.
-    for (excl, bound) in [
-        ("exclusiveMinimum", "minimum"),
-        ("exclusiveMaximum", "maximum"),
-    ] {
-        if map.get(excl) == Some(&Value::Bool(true)) {
-            out.remove(bound);
-        }
-    }
-    if map.get("nullable") == Some(&Value::Bool(true)) {
-        if let Some(Value::String(t)) = out.get("type").cloned() {
-            out.insert("type".into(), json!([t, "null"]));
-        }
-        if let Some(Value::Array(values)) = out.get_mut("enum") {
-            if !values.contains(&Value::Null) {
-                values.push(Value::Null);
-            }
-        }
-    }
-    if let (Some(disc), Some(_)) = (map.get("discriminator"), map.get("oneOf")) {
-        if let (Some(prop), Some(mapping)) = (
-            disc.get("propertyName").and_then(Value::as_str),
-            disc.get("mapping").and_then(Value::as_object),
-        ) {
-            out.remove("oneOf");
-            out.insert("type".into(), json!("object"));
-            out.insert("required".into(), json!([prop]));
-            let keys: Vec<&String> = mapping.keys().collect();
-            out.insert("properties".into(), json!({ prop: { "enum": keys } }));
-            for (key, target) in mapping {
-                all_of.push(json!({
-                    "if": { "properties": { prop: { "const": key } }, "required": [prop] },
-                    "then": { "$ref": target }
-                }));
-            }
-        }
-    }
-    if let Some(Value::Array(rules)) = map.get("x-conditional-required") {
-        for rule in rules {
-            let (Some(field), Some(equals), Some(then)) = (
-                rule.pointer("/if/field"),
-                rule.pointer("/if/equals"),
-                rule.get("then"),
-            ) else {
-                continue;
-            };
-            let Some(field) = field.as_str() else {
-                continue;
-            };
-            all_of.push(json!({
-                "if": { "properties": { field: { "const": equals } }, "required": [field] },
-                "then": { "required": then }
-            }));
-        }
-    }
+    let node = Node { raw, map, mode };
+    let mut out = node.keywords();
+    node.defaults_required(&mut out);
+    node.exclusive_bounds(&mut out);
+    node.nullable(&mut out);
+    let mut all_of: Vec<Value> = node.discriminator(&mut out);
+    all_of.extend(node.conditional_required());
     if !all_of.is_empty() {
         match out.get_mut("allOf") {
             Some(Value::Array(existing)) => existing.extend(all_of),
@@ -373,4 +234,198 @@ fn convert(raw: &Value, node: &Value, mode: Mode) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// One object schema node being translated, with the whole document for `$ref`s.
+struct Node<'a> {
+    raw: &'a Value,
+    map: &'a Map<String, Value>,
+    mode: Mode,
+}
+
+impl Node<'_> {
+    fn props(&self) -> Option<&Map<String, Value>> {
+        self.map.get("properties").and_then(Value::as_object)
+    }
+
+    /// A write-only field, or a write-only secret, is not in a response.
+    fn hidden(&self, field: &str, prop: &Value) -> bool {
+        let write_only_secret = self
+            .map
+            .get("x-secrets")
+            .and_then(|s| s.get(field))
+            .and_then(Value::as_str)
+            == Some("write-only");
+        self.mode == Mode::Response && (flag(self.raw, prop, "writeOnly") || write_only_secret)
+    }
+
+    /// The node's keywords, one by one: extensions and OpenAPI-only keywords dropped,
+    /// subschemas translated, hidden fields left out.
+    fn keywords(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (key, value) in self.map {
+            if DROPPED.contains(&key.as_str()) || key.starts_with("x-") {
+                continue;
+            }
+            match key.as_str() {
+                "properties" => {
+                    let mut converted = Map::new();
+                    for (field, prop) in value.as_object().into_iter().flatten() {
+                        if !self.hidden(field, prop) {
+                            converted.insert(field.clone(), convert(self.raw, prop, self.mode));
+                        }
+                    }
+                    out.insert(key.clone(), Value::Object(converted));
+                }
+                "required" => {
+                    let mut required: Vec<Value> = Vec::new();
+                    for field in value
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                    {
+                        let prop = self
+                            .props()
+                            .and_then(|p| p.get(field))
+                            .unwrap_or(&Value::Null);
+                        let keep = match self.mode {
+                            Mode::Request => !flag(self.raw, prop, "readOnly"),
+                            Mode::Response => !self.hidden(field, prop),
+                        };
+                        if keep {
+                            required.push(json!(field));
+                        }
+                    }
+                    out.insert(key.clone(), Value::Array(required));
+                }
+                "items" | "additionalProperties" | "not" => {
+                    out.insert(key.clone(), convert(self.raw, value, self.mode));
+                }
+                "allOf" | "anyOf" | "oneOf" => {
+                    let items = value
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|v| convert(self.raw, v, self.mode))
+                        .collect();
+                    out.insert(key.clone(), Value::Array(items));
+                }
+                "exclusiveMinimum" | "exclusiveMaximum" if value.is_boolean() => {
+                    // OpenAPI 3.0's boolean form: turn the bound itself exclusive.
+                    let bound = if key == "exclusiveMinimum" {
+                        "minimum"
+                    } else {
+                        "maximum"
+                    };
+                    if value == &Value::Bool(true) {
+                        if let Some(b) = self.map.get(bound) {
+                            out.insert(key.clone(), b.clone());
+                        }
+                    }
+                }
+                _ => {
+                    out.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// In responses, defaults are always returned.
+    fn defaults_required(&self, out: &mut Map<String, Value>) {
+        if self.mode == Mode::Response {
+            if let Some(props) = self.props() {
+                let required = out
+                    .entry("required")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(required) = required {
+                    for (field, prop) in props {
+                        let has_default = deref(self.raw, prop).get("default").is_some();
+                        if has_default
+                            && !self.hidden(field, prop)
+                            && !required.contains(&json!(field))
+                        {
+                            required.push(json!(field));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drop a `minimum`/`maximum` made redundant by the exclusive form.
+    fn exclusive_bounds(&self, out: &mut Map<String, Value>) {
+        for (excl, bound) in [
+            ("exclusiveMinimum", "minimum"),
+            ("exclusiveMaximum", "maximum"),
+        ] {
+            if self.map.get(excl) == Some(&Value::Bool(true)) {
+                out.remove(bound);
+            }
+        }
+    }
+
+    /// OpenAPI 3.0's `nullable`: `null` joins the type and the enum.
+    fn nullable(&self, out: &mut Map<String, Value>) {
+        if self.map.get("nullable") == Some(&Value::Bool(true)) {
+            if let Some(Value::String(t)) = out.get("type").cloned() {
+                out.insert("type".into(), json!([t, "null"]));
+            }
+            if let Some(Value::Array(values)) = out.get_mut("enum") {
+                if !values.contains(&Value::Null) {
+                    values.push(Value::Null);
+                }
+            }
+        }
+    }
+
+    /// A `oneOf` with a discriminator mapping becomes an object whose discriminator selects the
+    /// mapped schema; returns the `allOf` entries that select it.
+    fn discriminator(&self, out: &mut Map<String, Value>) -> Vec<Value> {
+        let mut all_of = Vec::new();
+        if let (Some(disc), Some(_)) = (self.map.get("discriminator"), self.map.get("oneOf")) {
+            if let (Some(prop), Some(mapping)) = (
+                disc.get("propertyName").and_then(Value::as_str),
+                disc.get("mapping").and_then(Value::as_object),
+            ) {
+                out.remove("oneOf");
+                out.insert("type".into(), json!("object"));
+                out.insert("required".into(), json!([prop]));
+                let keys: Vec<&String> = mapping.keys().collect();
+                out.insert("properties".into(), json!({ prop: { "enum": keys } }));
+                for (key, target) in mapping {
+                    all_of.push(json!({
+                        "if": { "properties": { prop: { "const": key } }, "required": [prop] },
+                        "then": { "$ref": target }
+                    }));
+                }
+            }
+        }
+        all_of
+    }
+
+    /// `x-conditional-required` rules as `allOf` entries.
+    fn conditional_required(&self) -> Vec<Value> {
+        let mut all_of = Vec::new();
+        if let Some(Value::Array(rules)) = self.map.get("x-conditional-required") {
+            for rule in rules {
+                let (Some(field), Some(equals), Some(then)) = (
+                    rule.pointer("/if/field"),
+                    rule.pointer("/if/equals"),
+                    rule.get("then"),
+                ) else {
+                    continue;
+                };
+                let Some(field) = field.as_str() else {
+                    continue;
+                };
+                all_of.push(json!({
+                    "if": { "properties": { field: { "const": equals } }, "required": [field] },
+                    "then": { "required": then }
+                }));
+            }
+        }
+        all_of
+    }
 }

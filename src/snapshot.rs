@@ -71,7 +71,7 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
         case.id, case.category, case.title
     ));
     let mut group_shown = false;
-    for ex in &outcome.exchanges {
+    for (k, ex) in outcome.exchanges.iter().enumerate() {
         let step = &case.steps[ex.step];
         if step.role == Role::Concurrent {
             if !group_shown {
@@ -83,108 +83,7 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
         if !matches!(step.role, Role::Test | Role::Verify) {
             continue;
         }
-        let role = if step.role == Role::Test {
-            "test"
-        } else {
-            "verify"
-        };
-        out.push_str(&format!(
-            "\n## step {} ({role})\n> {}\n",
-            ex.step,
-            step.request.line()
-        ));
-        let accepted_statuses = step.expect.iter().find_map(|e| match e {
-            Expect::Error { rule, .. } if rule.level == Level::C => {
-                Some(if rule.also_status.is_empty() {
-                    "4xx".to_owned()
-                } else {
-                    std::iter::once(rule.status)
-                        .chain(rule.also_status.iter().copied())
-                        .map(|s| s.to_string())
-                        .collect::<Vec<_>>()
-                        .join("|")
-                })
-            }
-            _ => None,
-        });
-        let rule = step.expect.iter().find_map(|e| match e {
-            Expect::Error { rule, .. } => Some(rule),
-            _ => None,
-        });
-        let Some(resp) = &ex.response else {
-            out.push_str("< no response\n");
-            continue;
-        };
-        let (status, status_open) = match &accepted_statuses {
-            Some(set)
-                if rule.is_some_and(|r| {
-                    r.status_ok(resp.status)
-                        || r.also_status.is_empty() && (400..500).contains(&resp.status)
-                }) =>
-            {
-                (set.clone(), true)
-            }
-            _ => (resp.status.to_string(), false),
-        };
-        out.push_str(&format!("< {status}\n"));
-        // The body of a 401 for bad credentials may be empty (then it has no media type).
-        let unauthenticated =
-            resp.status == 401 && rule.is_some_and(|r| r.situation == Situation::Unauthenticated);
-        if let Some(media) = resp.media_type().filter(|_| !unauthenticated) {
-            if !resp.body.is_empty() || media.contains("vnd.") {
-                out.push_str(&format!("< content-type: {media}\n"));
-            }
-        }
-        if resp.status == 401 && resp.header("www-authenticate").is_some() {
-            out.push_str("< www-authenticate: (challenge)\n");
-        }
-        if unauthenticated {
-            out.push_str("(401 body not compared)\n");
-            continue;
-        }
-        if resp.body.is_empty() {
-            out.push_str("(no body)\n");
-            continue;
-        }
-        if step
-            .expect
-            .iter()
-            .any(|e| matches!(e, Expect::Winner { .. }))
-        {
-            // Which concurrent request won is the target's timing, not its behaviour.
-            out.push_str("(the configuration one concurrent request sent, whole)\n");
-            continue;
-        }
-        let layout = if resp.body_text().trim_end().contains('\n') {
-            "pretty"
-        } else {
-            "compact"
-        };
-        match resp.json() {
-            Some(json) => {
-                // errorCode is fixed at level E; parameters only where the contract names them.
-                let code_fixed = rule.is_some_and(|r| r.level == Level::E);
-                let params_fixed =
-                    rule.is_some_and(|r| r.level == Level::E && !r.parameters.is_empty());
-                let json = without_unlisted(json, outcome);
-                let normal = normalise(
-                    json,
-                    Fixed {
-                        code: code_fixed,
-                        params: params_fixed,
-                        status: resp.status,
-                        status_open,
-                    },
-                    volatile,
-                );
-                let text = serde_json::to_string_pretty(&normal).unwrap_or_default();
-                out.push_str(&format!(
-                    "({layout} JSON)\n{}\n",
-                    Scrubber::new(volatile.secrets.iter().cloned()).clean(&volatile.apply(&text))
-                ));
-            }
-            None => out.push_str(&format!("(not JSON, {} bytes)\n", resp.body.len())),
-        }
+        exchange(&mut out, case, outcome, k, volatile);
     }
     out.push_str("\nfindings:");
     if outcome.findings.is_empty() {
@@ -201,6 +100,115 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
         }
     }
     out
+}
+
+/// One test or verify step's exchange: the request line, the status (or the accepted set), the
+/// allow-listed headers and the normalised body. The exchange is the `k`-th of the outcome.
+fn exchange(out: &mut String, case: &Case, outcome: &Outcome, k: usize, volatile: &Volatile) {
+    let ex = &outcome.exchanges[k];
+    let step = &case.steps[ex.step];
+    let role = if step.role == Role::Test {
+        "test"
+    } else {
+        "verify"
+    };
+    out.push_str(&format!(
+        "\n## step {} ({role})\n> {}\n",
+        ex.step,
+        step.request.line()
+    ));
+    let accepted_statuses = step.expect.iter().find_map(|e| match e {
+        Expect::Error { rule, .. } if rule.level == Level::C => {
+            Some(if rule.also_status.is_empty() {
+                "4xx".to_owned()
+            } else {
+                std::iter::once(rule.status)
+                    .chain(rule.also_status.iter().copied())
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+        }
+        _ => None,
+    });
+    let rule = step.expect.iter().find_map(|e| match e {
+        Expect::Error { rule, .. } => Some(rule),
+        _ => None,
+    });
+    let Some(resp) = &ex.response else {
+        out.push_str("< no response\n");
+        return;
+    };
+    let (status, status_open) = match &accepted_statuses {
+        Some(set)
+            if rule.is_some_and(|r| {
+                r.status_ok(resp.status)
+                    || r.also_status.is_empty() && (400..500).contains(&resp.status)
+            }) =>
+        {
+            (set.clone(), true)
+        }
+        _ => (resp.status.to_string(), false),
+    };
+    out.push_str(&format!("< {status}\n"));
+    // The body of a 401 for bad credentials may be empty (then it has no media type).
+    let unauthenticated =
+        resp.status == 401 && rule.is_some_and(|r| r.situation == Situation::Unauthenticated);
+    if let Some(media) = resp.media_type().filter(|_| !unauthenticated) {
+        if !resp.body.is_empty() || media.contains("vnd.") {
+            out.push_str(&format!("< content-type: {media}\n"));
+        }
+    }
+    if resp.status == 401 && resp.header("www-authenticate").is_some() {
+        out.push_str("< www-authenticate: (challenge)\n");
+    }
+    if unauthenticated {
+        out.push_str("(401 body not compared)\n");
+        return;
+    }
+    if resp.body.is_empty() {
+        out.push_str("(no body)\n");
+        return;
+    }
+    if step
+        .expect
+        .iter()
+        .any(|e| matches!(e, Expect::Winner { .. }))
+    {
+        // Which concurrent request won is the target's timing, not its behaviour.
+        out.push_str("(the configuration one concurrent request sent, whole)\n");
+        return;
+    }
+    let layout = if resp.body_text().trim_end().contains('\n') {
+        "pretty"
+    } else {
+        "compact"
+    };
+    match resp.json() {
+        Some(json) => {
+            // errorCode is fixed at level E; parameters only where the contract names them.
+            let code_fixed = rule.is_some_and(|r| r.level == Level::E);
+            let params_fixed =
+                rule.is_some_and(|r| r.level == Level::E && !r.parameters.is_empty());
+            let json = without_unlisted(json, outcome);
+            let normal = normalise(
+                json,
+                Fixed {
+                    code: code_fixed,
+                    params: params_fixed,
+                    status: resp.status,
+                    status_open,
+                },
+                volatile,
+            );
+            let text = serde_json::to_string_pretty(&normal).unwrap_or_default();
+            out.push_str(&format!(
+                "({layout} JSON)\n{}\n",
+                Scrubber::new(volatile.secrets.iter().cloned()).clean(&volatile.apply(&text))
+            ));
+        }
+        None => out.push_str(&format!("(not JSON, {} bytes)\n", resp.body.len())),
+    }
 }
 
 /// A group of concurrent steps as one block: the request line once and the answers counted by

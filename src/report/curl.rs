@@ -15,112 +15,8 @@ use crate::case::{Body, Case, Credential, Project, Role, Step};
 use crate::model::{Family, Model, ProjectKind};
 use crate::target::Target;
 
-/// One shell word built from literal text and variable references.
-#[derive(Default)]
-struct Word(Vec<Piece>);
-
-enum Piece {
-    Lit(String),
-    Var(String),
-}
-
-impl Word {
-    fn lit(mut self, s: impl Into<String>) -> Word {
-        let s = s.into();
-        if !s.is_empty() {
-            self.0.push(Piece::Lit(s));
-        }
-        self
-    }
-
-    fn var(mut self, name: &str) -> Word {
-        self.0.push(Piece::Var(name.to_owned()));
-        self
-    }
-
-    /// Double-quoted when every literal is safe inside double quotes (`"$VAR/path"`, easy to
-    /// read); else literals in single quotes and variables in double quotes, side by side.
-    fn render(&self) -> String {
-        if let [Piece::Lit(s)] = self.0.as_slice() {
-            if !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-./:,=@%+".contains(c))
-            {
-                return s.clone();
-            }
-        }
-        let dq_safe = |s: &str| {
-            !s.chars()
-                .any(|c| matches!(c, '$' | '`' | '\\' | '"' | '!' | '\n'))
-        };
-        if self.0.iter().all(|p| match p {
-            Piece::Lit(s) => dq_safe(s),
-            Piece::Var(_) => true,
-        }) {
-            let mut out = String::from("\"");
-            for (i, p) in self.0.iter().enumerate() {
-                match p {
-                    Piece::Lit(s) => out.push_str(s),
-                    Piece::Var(v) => {
-                        let glued = matches!(self.0.get(i + 1), Some(Piece::Lit(n)) if n.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
-                        if glued {
-                            let _ = write!(out, "${{{v}}}");
-                        } else {
-                            let _ = write!(out, "${v}");
-                        }
-                    }
-                }
-            }
-            out.push('"');
-            return out;
-        }
-        if self.0.is_empty() {
-            return "''".into();
-        }
-        let mut out = String::new();
-        for p in &self.0 {
-            match p {
-                Piece::Lit(s) => out.push_str(&single_quote(s)),
-                Piece::Var(v) => {
-                    let _ = write!(out, "\"${v}\"");
-                }
-            }
-        }
-        out
-    }
-}
-
-/// `s` in single quotes (a `'` inside becomes `'\''`).
-fn single_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// Split `text` at every occurrence of the secrets into literal and variable pieces.
-fn splice(text: &str, secrets: &[(String, String)]) -> (Word, Vec<usize>) {
-    let mut word = Word::default();
-    let mut used = Vec::new();
-    let mut rest = text;
-    loop {
-        // The earliest occurrence; the longest secret on a tie.
-        let next = secrets
-            .iter()
-            .enumerate()
-            .filter(|(_, (s, _))| s.len() >= 4)
-            .filter_map(|(i, (s, _))| {
-                rest.find(s.as_str())
-                    .map(|at| (at, std::cmp::Reverse(s.len()), i))
-            })
-            .min();
-        let Some((at, _, i)) = next else {
-            return (word.lit(rest), used);
-        };
-        word = word.lit(&rest[..at]).var(&secrets[i].1);
-        if !used.contains(&i) {
-            used.push(i);
-        }
-        rest = &rest[at + secrets[i].0.len()..];
-    }
-}
+mod shell;
+use shell::{single_quote, splice, wrap, Word};
 
 /// Where in a JSON body a secret was sent (`TYPE.field`), for the prompt that asks for it.
 fn secret_field(body: &Value, secret: &str) -> Option<String> {
@@ -325,52 +221,67 @@ pub fn reproduce(
         .enumerate()
         .map(|(i, s)| (s.clone(), format!("SECRET_{}", i + 1)))
         .collect();
+    let (gateway, gateway_needs) = gateway_options(target);
+    let mut needs = vec!["CONFORMANCE_TARGET"];
+    needs.extend(gateway_needs.iter().copied());
+    let mut script = Script {
+        case,
+        failing,
+        family,
+        target,
+        secrets: &secrets,
+        gateway,
+        gateway_needs,
+        needs,
+        derived: Vec::new(),
+        groups: Vec::new(),
+        notes: Vec::new(),
+        used_secrets: Vec::new(),
+        commands: Vec::new(),
+    };
     // The steps that put the project in the failing step's state, the failing step, and the
     // cleanup that restores it.
-    let steps: Vec<(usize, &Step)> = case
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| {
-            (*i < failing && s.role != Role::Cleanup)
-                || *i == failing
-                || (*i > failing && s.role == Role::Cleanup)
-                // a concurrent group is reproduced whole, or there is no race
-                || (s.role == Role::Concurrent && case.steps[failing].role == Role::Concurrent)
-        })
-        .collect();
+    for (i, step) in case.steps.iter().enumerate().filter(|(i, s)| {
+        (*i < failing && s.role != Role::Cleanup)
+            || *i == failing
+            || (*i > failing && s.role == Role::Cleanup)
+            // a concurrent group is reproduced whole, or there is no race
+            || (s.role == Role::Concurrent && case.steps[failing].role == Role::Concurrent)
+    }) {
+        let cmd = script.command(i, step);
+        script.commands.push(cmd);
+    }
+    script.need_sources();
+    let mut out = script.preamble(model);
+    out.push_str(&script.commands.join(""));
+    out
+}
 
-    let mut needs: Vec<&str> = vec!["CONFORMANCE_TARGET"];
-    let (gateway, gateway_needs) = gateway_options(target);
-    needs.extend(gateway_needs.iter().copied());
-    let mut derived: Vec<Derived> = Vec::new();
-    let mut groups: Vec<(&str, &str)> = Vec::new();
-    let mut notes: Vec<&str> = Vec::new();
-    let mut used_secrets: Vec<usize> = Vec::new();
-    let mut commands = Vec::new();
-    for (i, step) in &steps {
+/// A reproduction script as it is assembled: the commands of its steps, and what they need
+/// from the environment (variables, derived credentials, group ids, secrets) for the preamble.
+struct Script<'a> {
+    case: &'a Case,
+    failing: usize,
+    family: &'a Family,
+    target: &'a Target,
+    secrets: &'a [(String, String)],
+    gateway: Vec<String>,
+    gateway_needs: Vec<&'static str>,
+    needs: Vec<&'static str>,
+    derived: Vec<Derived>,
+    groups: Vec<(&'static str, &'static str)>,
+    notes: Vec<&'static str>,
+    used_secrets: Vec<usize>,
+    commands: Vec<String>,
+}
+
+impl Script<'_> {
+    /// The commented `curl` command of step `i` (in the background when it is concurrent).
+    fn command(&mut self, i: usize, step: &Step) -> String {
         let req = &step.request;
-        let (auth, derives, note) = auth_options(req.credential, target);
-        for d in derives {
-            if !derived.contains(&d) {
-                derived.push(d);
-            }
-        }
-        if auth
-            .iter()
-            .any(|o| o.contains("$CONFORMANCE_EXPIRED_TOKEN"))
-            && !needs.contains(&"CONFORMANCE_EXPIRED_TOKEN")
-        {
-            needs.push("CONFORMANCE_EXPIRED_TOKEN");
-        }
-        if let Some(n) = note {
-            if !notes.contains(&n) {
-                notes.push(n);
-            }
-        }
         let mut args: Vec<String> = vec!["curl".into(), "-sS".into()];
-        args.extend(gateway.iter().cloned());
-        if *i == failing {
+        args.extend(self.gateway.iter().cloned());
+        if i == self.failing {
             args.push("-i".into());
         } else {
             args.extend([
@@ -387,7 +298,7 @@ pub fn reproduce(
             args.push("-X".into());
             args.push(Word::default().lit(req.method.as_str()).render());
         }
-        args.extend(auth);
+        args.extend(self.auth(req.credential));
         if let Some(a) = &req.accept {
             args.push("-H".into());
             args.push(Word::default().lit(format!("Accept: {a}")).render());
@@ -405,49 +316,106 @@ pub fn reproduce(
             }
             _ => {}
         }
-        // An oversized body is written to a file first: `{`, the padding, then the rest of the
-        // valid body (with its secrets as variables).
-        let mut body_file = None;
-        match &req.body {
-            Body::None => {}
+        let body_file = self.body(i, &req.body, &mut args);
+        args.push(self.url(req));
+
+        let mut cmd = format!("# step {i} ({})", role(step.role));
+        if i == self.failing {
+            cmd.push_str(": the failing request");
+        }
+        cmd.push('\n');
+        if let Some(line) = body_file {
+            let _ = writeln!(cmd, "{line}");
+        }
+        cmd.push_str(&wrap(&args));
+        if step.role == Role::Concurrent {
+            // Sent at the same moment as the rest of its group: in the background, then waited for.
+            let end = cmd.trim_end().len();
+            cmd.truncate(end);
+            cmd.push_str(" &\n");
+            if self
+                .case
+                .steps
+                .get(i + 1)
+                .is_none_or(|s| s.role != Role::Concurrent)
+            {
+                cmd.push_str("wait\n");
+            }
+        }
+        cmd
+    }
+
+    /// The options that authenticate as `credential`, noting what they derive and need.
+    fn auth(&mut self, credential: Credential) -> Vec<String> {
+        let (auth, derives, note) = auth_options(credential, self.target);
+        for d in derives {
+            if !self.derived.contains(&d) {
+                self.derived.push(d);
+            }
+        }
+        if auth
+            .iter()
+            .any(|o| o.contains("$CONFORMANCE_EXPIRED_TOKEN"))
+            && !self.needs.contains(&"CONFORMANCE_EXPIRED_TOKEN")
+        {
+            self.needs.push("CONFORMANCE_EXPIRED_TOKEN");
+        }
+        if let Some(n) = note {
+            if !self.notes.contains(&n) {
+                self.notes.push(n);
+            }
+        }
+        auth
+    }
+
+    /// The body options of step `i`, and the line writing an oversized body to a file first:
+    /// `{`, the padding, then the rest of the valid body (with its secrets as variables).
+    fn body(&mut self, i: usize, body: &Body, args: &mut Vec<String>) -> Option<String> {
+        match body {
+            Body::None => None,
             Body::Oversized { value, size } => {
                 let text = serde_json::to_string(value).unwrap_or_default();
                 let rest = text.strip_prefix('{').unwrap_or(&text);
                 let fill = size.saturating_sub(text.len());
-                let (word, used) = splice(rest, &secrets);
-                for u in used {
-                    if !used_secrets.contains(&u) {
-                        used_secrets.push(u);
-                    }
-                }
-                body_file = Some(format!(
-                    "BODY_FILE_{i}=$(mktemp); {{ printf '{{'; head -c {fill} /dev/zero | tr '\\0' ' '; printf '%s' {}; }} > \"$BODY_FILE_{i}\"",
-                    word.render()
-                ));
+                let word = self.splice(rest);
                 args.push("--data-binary".into());
                 args.push(format!("@\"$BODY_FILE_{i}\""));
+                Some(format!(
+                    "BODY_FILE_{i}=$(mktemp); {{ printf '{{'; head -c {fill} /dev/zero | tr '\\0' ' '; printf '%s' {}; }} > \"$BODY_FILE_{i}\"",
+                    word.render()
+                ))
             }
             body => {
                 let text = body_text(body).unwrap_or_default();
-                let (word, used) = splice(&text, &secrets);
-                for u in used {
-                    if !used_secrets.contains(&u) {
-                        used_secrets.push(u);
-                    }
-                }
+                let word = self.splice(&text);
                 args.push("--data-raw".into());
                 args.push(word.render());
+                None
             }
         }
-        // The URL: the runner's own encoding of path and query, with variables for the target
-        // and the group id.
+    }
+
+    /// `text` as a word with its secrets as variables, noting which secrets it uses.
+    fn splice(&mut self, text: &str) -> Word {
+        let (word, used) = splice(text, self.secrets);
+        for u in used {
+            if !self.used_secrets.contains(&u) {
+                self.used_secrets.push(u);
+            }
+        }
+        word
+    }
+
+    /// The URL: the runner's own encoding of path and query, with variables for the target and
+    /// the group id.
+    fn url(&mut self, req: &crate::case::Request) -> String {
         let mut url = Word::default()
             .var("CONFORMANCE_TARGET")
             .lit(format!("{}/groups/", req.base_path));
-        match group_var(&req.project, family.project_kind) {
+        match group_var(&req.project, self.family.project_kind) {
             Some((var, from)) => {
-                if !groups.iter().any(|(v, _)| *v == var) {
-                    groups.push((var, from));
+                if !self.groups.iter().any(|(v, _)| *v == var) {
+                    self.groups.push((var, from));
                 }
                 url = url.var(var);
             }
@@ -466,121 +434,116 @@ pub fn reproduce(
             rest.push('?');
             rest.push_str(&q.finish());
         }
-        args.push(url.lit(rest).render());
+        url.lit(rest).render()
+    }
 
-        let mut cmd = format!("# step {i} ({})", role(step.role));
-        if *i == failing {
-            cmd.push_str(": the failing request");
+    /// The variables the derived credentials and group ids are read from, once each.
+    fn need_sources(&mut self) {
+        for d in &self.derived {
+            let (Derived::User(who) | Derived::Token(who) | Derived::OAuthToken(who)) = *d;
+            if !self.needs.contains(&who.source()) {
+                self.needs.push(who.source());
+            }
         }
-        cmd.push('\n');
-        if let Some(line) = body_file {
-            let _ = writeln!(cmd, "{line}");
+        for (_, from) in &self.groups {
+            if !self.needs.contains(from) {
+                self.needs.push(from);
+            }
         }
-        cmd.push_str(&wrap(&args));
-        if step.role == Role::Concurrent {
-            // Sent at the same moment as the rest of its group: in the background, then waited for.
-            let end = cmd.trim_end().len();
-            cmd.truncate(end);
-            cmd.push_str(" &\n");
-            if case
+    }
+
+    /// Everything before the commands: what the script reads, the checks that it is set, the
+    /// gateway's headers file, the derived credentials, the group ids and the secrets asked for.
+    fn preamble(&mut self, model: &Model) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# {} (step {} fails)", self.case.id, self.failing);
+        let _ = writeln!(
+            out,
+            "# reads what conformance run reads: {}",
+            self.needs.join(" ")
+        );
+        if self.gateway_needs.contains(&"CONFORMANCE_CA_CERT") {
+            self.notes.push("--cacert replaces curl's default CA bundle, where conformance run adds to the platform's roots");
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "# {n}");
+        }
+        for var in &self.needs {
+            let _ = writeln!(
+                out,
+                ": \"${{{var}:?set {var} as for conformance run (see conformance run --help)}}\""
+            );
+        }
+        if self.gateway_needs.contains(&"CONFORMANCE_HEADERS") {
+            // One `NAME: VALUE` a line, as `run` reads it; curl reads the file, the script never
+            // shows a value.
+            let _ = writeln!(
+                out,
+                "GATEWAY_HEADERS=$(mktemp); printf '%s\\n' \"$CONFORMANCE_HEADERS\" | sed '/^[[:space:]]*$/d' > \"$GATEWAY_HEADERS\""
+            );
+        }
+        self.derivations(&mut out, model);
+        for (var, from) in &self.groups {
+            let _ = writeln!(out, "{var}=\"${from}\"");
+        }
+        self.secret_prompts(&mut out);
+        out
+    }
+
+    /// The lines that derive users and tokens from the credentials the script reads.
+    fn derivations(&self, out: &mut String, model: &Model) {
+        for d in &self.derived {
+            match *d {
+                Derived::User(who) => {
+                    let _ = writeln!(out, "{}=\"${{{}#digest:}}\"", who.user_var(), who.source());
+                }
+                Derived::Token(who) => {
+                    let _ = writeln!(out, "{}=\"${{{}#bearer:}}\"", who.token_var(), who.source());
+                }
+                Derived::OAuthToken(who) => {
+                    let token_url = Word::default()
+                        .var("CONFORMANCE_TARGET")
+                        .lit(model.token_path.as_str())
+                        .render();
+                    let _ = writeln!(
+                        out,
+                        "{}=$(curl -sS{} --user \"${{{}#oauth:}}\" --data grant_type=client_credentials {token_url} | sed -n 's/.*\"access_token\" *: *\"\\([^\"]*\\)\".*/\\1/p')",
+                        who.token_var(),
+                        self.gateway.iter().map(|o| format!(" {o}")).collect::<String>(),
+                        who.source()
+                    );
+                }
+            }
+        }
+    }
+
+    /// A check per secret the commands use, saying which field it goes in and how long the
+    /// run's generated one was (never the value).
+    fn secret_prompts(&mut self, out: &mut String) {
+        self.used_secrets.sort_unstable();
+        for &i in &self.used_secrets {
+            let (value, var) = &self.secrets[i];
+            let what = self
+                .case
                 .steps
-                .get(i + 1)
-                .is_none_or(|s| s.role != Role::Concurrent)
-            {
-                cmd.push_str("wait\n");
-            }
-        }
-        commands.push(cmd);
-    }
-    for d in &derived {
-        let (Derived::User(who) | Derived::Token(who) | Derived::OAuthToken(who)) = *d;
-        if !needs.contains(&who.source()) {
-            needs.push(who.source());
-        }
-    }
-    for (_, from) in &groups {
-        if !needs.contains(from) {
-            needs.push(from);
-        }
-    }
-
-    let mut out = String::new();
-    let _ = writeln!(out, "# {} (step {failing} fails)", case.id);
-    let _ = writeln!(
-        out,
-        "# reads what conformance run reads: {}",
-        needs.join(" ")
-    );
-    if gateway_needs.contains(&"CONFORMANCE_CA_CERT") {
-        notes.push("--cacert replaces curl's default CA bundle, where conformance run adds to the platform's roots");
-    }
-    for n in &notes {
-        let _ = writeln!(out, "# {n}");
-    }
-    for var in &needs {
-        let _ = writeln!(
-            out,
-            ": \"${{{var}:?set {var} as for conformance run (see conformance run --help)}}\""
-        );
-    }
-    if gateway_needs.contains(&"CONFORMANCE_HEADERS") {
-        // One `NAME: VALUE` a line, as `run` reads it; curl reads the file, the script never
-        // shows a value.
-        let _ = writeln!(
-            out,
-            "GATEWAY_HEADERS=$(mktemp); printf '%s\\n' \"$CONFORMANCE_HEADERS\" | sed '/^[[:space:]]*$/d' > \"$GATEWAY_HEADERS\""
-        );
-    }
-    for d in &derived {
-        match *d {
-            Derived::User(who) => {
-                let _ = writeln!(out, "{}=\"${{{}#digest:}}\"", who.user_var(), who.source());
-            }
-            Derived::Token(who) => {
-                let _ = writeln!(out, "{}=\"${{{}#bearer:}}\"", who.token_var(), who.source());
-            }
-            Derived::OAuthToken(who) => {
-                let token_url = Word::default()
-                    .var("CONFORMANCE_TARGET")
-                    .lit(model.token_path.as_str())
-                    .render();
-                let _ = writeln!(
-                    out,
-                    "{}=$(curl -sS{} --user \"${{{}#oauth:}}\" --data grant_type=client_credentials {token_url} | sed -n 's/.*\"access_token\" *: *\"\\([^\"]*\\)\".*/\\1/p')",
-                    who.token_var(),
-                    gateway.iter().map(|o| format!(" {o}")).collect::<String>(),
-                    who.source()
-                );
-            }
+                .iter()
+                .find_map(|s| match &s.request.body {
+                    Body::Json(v) => secret_field(v, value),
+                    _ => None,
+                })
+                .map(|f| format!("a {f} value"))
+                .unwrap_or_else(|| "a secret value".into());
+            let prompt = format!(
+                "set {var} to {what} (the run sent a generated one of {} characters)",
+                value.chars().count()
+            );
+            let _ = writeln!(
+                out,
+                ": \"${{{var}:?{}}}\"",
+                prompt.replace(['"', '$', '`', '\\', '}'], "")
+            );
         }
     }
-    for (var, from) in &groups {
-        let _ = writeln!(out, "{var}=\"${from}\"");
-    }
-    used_secrets.sort_unstable();
-    for i in used_secrets {
-        let (value, var) = &secrets[i];
-        let what = case
-            .steps
-            .iter()
-            .find_map(|s| match &s.request.body {
-                Body::Json(v) => secret_field(v, value),
-                _ => None,
-            })
-            .map(|f| format!("a {f} value"))
-            .unwrap_or_else(|| "a secret value".into());
-        let prompt = format!(
-            "set {var} to {what} (the run sent a generated one of {} characters)",
-            value.chars().count()
-        );
-        let _ = writeln!(
-            out,
-            ": \"${{{var}:?{}}}\"",
-            prompt.replace(['"', '$', '`', '\\', '}'], "")
-        );
-    }
-    out.push_str(&commands.join(""));
-    out
 }
 
 fn role(r: Role) -> &'static str {
@@ -606,69 +569,4 @@ fn encode_path(path: &str) -> String {
         }
     }
     out
-}
-
-/// `curl` and its options, one option (with its value) per line after the first few.
-fn wrap(args: &[String]) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    let mut current = String::new();
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        let takes_value = matches!(
-            a.as_str(),
-            "-H" | "--user" | "--data-raw" | "--data-binary" | "-X" | "-o" | "-w"
-        );
-        let item = if takes_value && i + 1 < args.len() {
-            i += 1;
-            format!("{a} {}", args[i])
-        } else {
-            a.clone()
-        };
-        i += 1;
-        let starts_line = matches!(
-            item.split(' ').next(),
-            Some("-H" | "--data-raw" | "--data-binary")
-        ) || item.starts_with('"')
-            || item.starts_with('\'');
-        if !current.is_empty() && starts_line {
-            lines.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push(' ');
-        }
-        current.push_str(&item);
-    }
-    if !current.is_empty() {
-        lines.push(current);
-    }
-    let mut out = lines.join(" \\\n  ");
-    out.push('\n');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_quote_for_the_shell() {
-        let w = Word::default()
-            .var("CONFORMANCE_TARGET")
-            .lit("/api/atlas/v2/groups/")
-            .var("GROUP_ID")
-            .lit("/integrations?pageNum=1");
-        assert_eq!(
-            w.render(),
-            "\"$CONFORMANCE_TARGET/api/atlas/v2/groups/$GROUP_ID/integrations?pageNum=1\""
-        );
-        let (w, used) = splice(
-            "{\"a\":\"cnry1234\",\"b\":\"it's\"}",
-            &[("cnry1234".into(), "SECRET_1".into())],
-        );
-        assert_eq!(used, [0]);
-        assert_eq!(w.render(), r#"'{"a":"'"$SECRET_1"'","b":"it'\''s"}'"#);
-        assert_eq!(Word::default().var("A").lit("b").render(), "\"${A}b\"");
-        assert_eq!(Word::default().lit("").render(), "\"\"");
-    }
 }

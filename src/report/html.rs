@@ -307,6 +307,19 @@ fn case_link(id: &str, failed: &[&CaseReport]) -> String {
 
 pub(crate) fn render(doc: &Document) -> String {
     let mut out = String::new();
+    head(&mut out, doc);
+    // What was not judged comes before the matrix: a green matrix must not hide it.
+    not_judged(&mut out, doc);
+    matrix_table(&mut out, doc);
+    failures(&mut out, doc);
+    warnings(&mut out, doc);
+    out.push_str(&super::rules::html(doc));
+    target_state(&mut out, doc);
+    out
+}
+
+/// The document head, the verdict, the headline and the run's facts.
+fn head(out: &mut String, doc: &Document) {
     let c = &doc.summary.counts;
     let (class, label) = match doc.summary.verdict {
         Verdict::Conformant => ("conformant", "CONFORMANT"),
@@ -404,8 +417,11 @@ pub(crate) fn render(doc: &Document) -> String {
         );
     }
     out.push_str("</table>\n");
+}
 
-    // What was not judged comes before the matrix: a green matrix must not hide it.
+/// The families nobody judged and the reasons cases were skipped.
+fn not_judged(out: &mut String, doc: &Document) {
+    let c = &doc.summary.counts;
     let families = super::skipped_families(doc);
     if !families.is_empty() {
         out.push_str("<h2>Not judged</h2>\n<ul>\n");
@@ -432,7 +448,10 @@ pub(crate) fn render(doc: &Document) -> String {
         }
         out.push_str("</table>\n");
     }
+}
 
+/// Cases per family and category, coloured by outcome.
+fn matrix_table(out: &mut String, doc: &Document) {
     out.push_str("<h2>Conformance matrix</h2>\n<table class=\"matrix\">\n<thead><tr><th class=\"family\">family</th>");
     for cat in &doc.selection.categories {
         let _ = write!(out, "<th>{}</th>", escape(cat));
@@ -457,7 +476,10 @@ pub(crate) fn render(doc: &Document) -> String {
          <span style=\"background:var(--fail)\"></span>some failed<span style=\"background:var(--skip)\"></span>only skipped\
          <span style=\"background:var(--none)\"></span>no case</p>\n",
     );
+}
 
+/// The failures: grouped by finding, indexed, and the first ones in detail.
+fn failures(out: &mut String, doc: &Document) {
     let failed: Vec<&CaseReport> = doc
         .cases
         .iter()
@@ -476,10 +498,10 @@ pub(crate) fn render(doc: &Document) -> String {
                 ""
             }
         );
-        finding_groups(&mut out, &failed);
-        failure_index(&mut out, &failed);
+        finding_groups(out, &failed);
+        failure_index(out, &failed);
         for (i, case) in failed.iter().take(DETAILED_FAILURES).enumerate() {
-            failure(&mut out, case, i < OPEN_FAILURES);
+            failure(out, case, i < OPEN_FAILURES);
         }
         if failed.len() > DETAILED_FAILURES {
             let _ = writeln!(
@@ -489,7 +511,10 @@ pub(crate) fn render(doc: &Document) -> String {
             );
         }
     }
+}
 
+/// Warnings grouped by what they are about.
+fn warnings(out: &mut String, doc: &Document) {
     let warnings = warning_groups(doc);
     if !warnings.is_empty() {
         let _ = writeln!(
@@ -508,9 +533,10 @@ pub(crate) fn render(doc: &Document) -> String {
         }
         out.push_str("</table>\n");
     }
+}
 
-    out.push_str(&super::rules::html(doc));
-
+/// What the run found on the target and left behind, and the footer.
+fn target_state(out: &mut String, doc: &Document) {
     if doc.pre_existing.values().any(|v| !v.is_empty())
         || !doc.swept.is_empty()
         || !doc.not_cleaned_up.is_empty()
@@ -548,5 +574,4 @@ pub(crate) fn render(doc: &Document) -> String {
         escape(&doc.started),
         escape(&doc.finished)
     );
-    out
 }

@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    category_totals, matrix, skip_reasons, warning_groups, Counts, Document, OutcomeKind, Verdict,
+    category_totals, matrix, skip_reasons, warning_groups, CaseReport, Counts, Document,
+    OutcomeKind, Verdict,
 };
 
 /// Text with Markdown's inline syntax characters escaped.
@@ -79,6 +80,19 @@ fn cell(c: Counts) -> String {
 
 pub(crate) fn render(doc: &Document) -> String {
     let mut out = String::new();
+    head(&mut out, doc);
+    // What was not judged comes before the matrix: a green matrix must not hide it.
+    not_judged(&mut out, doc);
+    matrix_table(&mut out, doc);
+    failures(&mut out, doc);
+    warnings(&mut out, doc);
+    out.push_str(&super::rules::markdown(doc));
+    target_state(&mut out, doc);
+    out
+}
+
+/// The title, the verdict with the headline, and the run's facts.
+fn head(out: &mut String, doc: &Document) {
     let c = &doc.summary.counts;
     let verdict = match doc.summary.verdict {
         Verdict::Conformant => "✅ **CONFORMANT**",
@@ -144,8 +158,10 @@ pub(crate) fn render(doc: &Document) -> String {
             "| note | the deadline was reached; cases not started are skipped |"
         );
     }
+}
 
-    // What was not judged comes before the matrix: a green matrix must not hide it.
+/// The families nobody judged and the reasons cases were skipped.
+fn not_judged(out: &mut String, doc: &Document) {
     let families = super::skipped_families(doc);
     if !families.is_empty() {
         let _ = writeln!(out, "\n## Not judged\n");
@@ -167,7 +183,10 @@ pub(crate) fn render(doc: &Document) -> String {
             let _ = writeln!(out, "| {n} | {} | {} |", escape(reason), ids.join(", "));
         }
     }
+}
 
+/// Cases per family and category.
+fn matrix_table(out: &mut String, doc: &Document) {
     let _ = writeln!(out, "\n## Conformance matrix\n");
     let _ = write!(out, "| family |");
     for cat in &doc.selection.categories {
@@ -191,7 +210,10 @@ pub(crate) fn render(doc: &Document) -> String {
         let _ = write!(out, " {} |", cell(c));
     }
     let _ = writeln!(out, " {} |", cell(doc.summary.counts));
+}
 
+/// Every failed case, with its findings, the answer and a reproduction.
+fn failures(out: &mut String, doc: &Document) {
     let failed: Vec<_> = doc
         .cases
         .iter()
@@ -213,50 +235,58 @@ pub(crate) fn render(doc: &Document) -> String {
             }
         );
         for case in failed {
-            let _ = writeln!(out, "### {}\n", code(&case.id));
-            if let Some(reason) = &case.known_failure {
-                let _ = writeln!(
-                    out,
-                    "**Known failure** (listed in the known-failures file: {}); it does not count against the verdict.\n",
-                    escape(reason)
-                );
-            }
-            let _ = writeln!(
-                out,
-                "{} — {} / {}\n",
-                escape(&case.title),
-                escape(&case.category),
-                code(&case.operation)
-            );
-            for f in &case.findings {
-                let _ = writeln!(
-                    out,
-                    "- **{}** (step {}): {}",
-                    escape(&f.check),
-                    f.step,
-                    escape(&f.message)
-                );
-                if let Some(e) = &f.expected {
-                    let _ = writeln!(out, "  - expected: {}", code(e));
-                }
-                if let Some(a) = &f.actual {
-                    let _ = writeln!(out, "  - actual: {}", code(a));
-                }
-            }
-            for cf in &case.cleanup_failures {
-                let _ = writeln!(out, "- cleanup failed: {}", code(cf));
-            }
-            if let Some(answer) = super::failing_answer(case, 1500) {
-                let _ = writeln!(out, "\nThe answer:\n\n{}", block("text", &answer));
-            }
-            if let Some(r) = &case.reproduction {
-                let _ = writeln!(out, "\nReproduce:\n\n{}", block("sh", r));
-            } else {
-                out.push('\n');
-            }
+            failure(out, case);
         }
     }
+}
 
+/// One failed case: its findings, cleanup failures, the failing answer and the reproduction.
+fn failure(out: &mut String, case: &CaseReport) {
+    let _ = writeln!(out, "### {}\n", code(&case.id));
+    if let Some(reason) = &case.known_failure {
+        let _ = writeln!(
+            out,
+            "**Known failure** (listed in the known-failures file: {}); it does not count against the verdict.\n",
+            escape(reason)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} — {} / {}\n",
+        escape(&case.title),
+        escape(&case.category),
+        code(&case.operation)
+    );
+    for f in &case.findings {
+        let _ = writeln!(
+            out,
+            "- **{}** (step {}): {}",
+            escape(&f.check),
+            f.step,
+            escape(&f.message)
+        );
+        if let Some(e) = &f.expected {
+            let _ = writeln!(out, "  - expected: {}", code(e));
+        }
+        if let Some(a) = &f.actual {
+            let _ = writeln!(out, "  - actual: {}", code(a));
+        }
+    }
+    for cf in &case.cleanup_failures {
+        let _ = writeln!(out, "- cleanup failed: {}", code(cf));
+    }
+    if let Some(answer) = super::failing_answer(case, 1500) {
+        let _ = writeln!(out, "\nThe answer:\n\n{}", block("text", &answer));
+    }
+    if let Some(r) = &case.reproduction {
+        let _ = writeln!(out, "\nReproduce:\n\n{}", block("sh", r));
+    } else {
+        out.push('\n');
+    }
+}
+
+/// Warnings grouped by what they are about.
+fn warnings(out: &mut String, doc: &Document) {
     let warnings = warning_groups(doc);
     if !warnings.is_empty() {
         let _ = writeln!(out, "\n## Warnings ({})\n", doc.summary.warnings);
@@ -276,9 +306,10 @@ pub(crate) fn render(doc: &Document) -> String {
             );
         }
     }
+}
 
-    out.push_str(&super::rules::markdown(doc));
-
+/// What the run found on the target and left behind.
+fn target_state(out: &mut String, doc: &Document) {
     if doc.pre_existing.values().any(|v| !v.is_empty())
         || !doc.swept.is_empty()
         || !doc.not_cleaned_up.is_empty()
@@ -303,5 +334,4 @@ pub(crate) fn render(doc: &Document) -> String {
             let _ = writeln!(out, "- **could not remove**: {}", code(s));
         }
     }
-    out
 }

@@ -63,6 +63,14 @@ pub fn summary_painted(doc: &Document, paint: Paint) -> String {
         }
         out.push('\n');
     }
+    table(&mut out, doc, paint);
+    failed_cases(&mut out, doc, paint);
+    let _ = writeln!(out, "\n{}", rules_line(doc, paint));
+    out
+}
+
+/// Passed, failed and skipped per family and category, the total and the warning count.
+fn table(out: &mut String, doc: &Document, paint: Paint) {
     let fw = doc
         .selection
         .families
@@ -124,7 +132,10 @@ pub fn summary_painted(doc: &Document, paint: Paint) -> String {
             let _ = writeln!(out, "{}", paint.yellow(&line));
         }
     }
+}
 
+/// The first failed cases with their first finding.
+fn failed_cases(out: &mut String, doc: &Document, paint: Paint) {
     let failed: Vec<_> = doc
         .cases
         .iter()
@@ -172,8 +183,6 @@ pub fn summary_painted(doc: &Document, paint: Paint) -> String {
             );
         }
     }
-    let _ = writeln!(out, "\n{}", rules_line(doc, paint));
-    out
 }
 
 /// "rules: N of M exercised, K failed", and what was not exercised and why.

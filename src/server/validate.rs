@@ -115,15 +115,15 @@ pub(crate) fn is_http_url(s: &str) -> bool {
     url::Url::parse(s).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()))
 }
 
-/// Validates `body` against `t`. On success, returns the settable fields sent (not null), to
-/// store.
+/// Validates `body` against `t`, in the contract's order (shape, discriminator, unknown
+/// fields, JSON types, required fields, enums, string rules, conditional requirements). On
+/// success, returns the settable fields sent (not null), to store.
 pub(crate) fn body(
     t: &IntegrationType,
     body: &Value,
     patterns: &Patterns,
     faults: FaultSet,
 ) -> Result<Map<String, Value>, Rejection> {
-    // shape
     let Some(obj) = body.as_object() else {
         return Err(Rejection {
             situation: Situation::BodyNotObject,
@@ -132,8 +132,27 @@ pub(crate) fn body(
             detail: "The request body must be a JSON object.".to_owned(),
         });
     };
+    discriminator(t, obj)?;
+    unknown_fields(t, obj, faults)?;
+    json_types(t, obj, faults)?;
+    required(t, obj, faults)?;
+    enums(t, obj, faults)?;
+    for f in t.fields.iter().filter(|f| f.settable()) {
+        if let Some(Value::String(s)) = sent(obj, f) {
+            string_rules(f, s, patterns, faults)?;
+        }
+    }
+    conditional_required(t, obj, faults)?;
+    Ok(stored(t, obj, faults))
+}
 
-    // the discriminator
+/// A field's value when it was sent and is not null.
+fn sent<'v>(obj: &'v Map<String, Value>, f: &Field) -> Option<&'v Value> {
+    obj.get(&f.name).filter(|v| !v.is_null())
+}
+
+/// The discriminator is present and names the path's integration type.
+fn discriminator(t: &IntegrationType, obj: &Map<String, Value>) -> Result<(), Rejection> {
     let disc = t.discriminator();
     match obj.get(&disc.name) {
         None | Some(Value::Null) => {
@@ -158,8 +177,15 @@ pub(crate) fn body(
             ))
         }
     }
+    Ok(())
+}
 
-    // unknown fields
+/// No field the type does not have (unless a fault lets them through).
+fn unknown_fields(
+    t: &IntegrationType,
+    obj: &Map<String, Value>,
+    faults: FaultSet,
+) -> Result<(), Rejection> {
     let unknown_ok = faults.has(Fault::UnknownFieldAccepted);
     if !unknown_ok {
         if let Some(key) = obj.keys().find(|k| t.field(k).is_none()) {
@@ -174,13 +200,18 @@ pub(crate) fn body(
             ));
         }
     }
+    Ok(())
+}
 
-    let sent = |f: &Field| obj.get(&f.name).filter(|v| !v.is_null());
-
-    // JSON types
+/// Every field sent has its JSON type.
+fn json_types(
+    t: &IntegrationType,
+    obj: &Map<String, Value>,
+    faults: FaultSet,
+) -> Result<(), Rejection> {
     let types_ok = faults.has(Fault::TypeMismatchAccepted);
     for f in t.fields.iter().filter(|f| !f.discriminator) {
-        let Some(v) = sent(f) else { continue };
+        let Some(v) = sent(obj, f) else { continue };
         let expected = if f.read_only {
             FieldKind::String
         } else {
@@ -196,8 +227,15 @@ pub(crate) fn body(
             ));
         }
     }
+    Ok(())
+}
 
-    // missing required fields
+/// Every required settable field is sent.
+fn required(
+    t: &IntegrationType,
+    obj: &Map<String, Value>,
+    faults: FaultSet,
+) -> Result<(), Rejection> {
     let null_ok = faults.has(Fault::RequiredNullAccepted);
     for f in t.fields.iter().filter(|f| f.required && f.settable()) {
         let present = match obj.get(&f.name) {
@@ -213,15 +251,18 @@ pub(crate) fn body(
             ));
         }
     }
+    Ok(())
+}
 
-    // enums
+/// Every enum field sent holds one of its values (a secret one is not echoed).
+fn enums(t: &IntegrationType, obj: &Map<String, Value>, faults: FaultSet) -> Result<(), Rejection> {
     if !faults.has(Fault::EnumUnchecked) {
         for f in t
             .fields
             .iter()
             .filter(|f| f.settable() && !f.enum_values.is_empty())
         {
-            let Some(Value::String(s)) = sent(f) else {
+            let Some(Value::String(s)) = sent(obj, f) else {
                 continue;
             };
             if !f.enum_values.contains(s) {
@@ -246,8 +287,16 @@ pub(crate) fn body(
             }
         }
     }
+    Ok(())
+}
 
-    // rules
+/// A string field's length, emptiness, pattern and URL rules.
+fn string_rules(
+    f: &Field,
+    s: &str,
+    patterns: &Patterns,
+    faults: FaultSet,
+) -> Result<(), Rejection> {
     let settings = |f: &Field, why: &str| {
         reject(
             Situation::InvalidSettings,
@@ -255,46 +304,50 @@ pub(crate) fn body(
             format!("Invalid integration settings: {} {why}.", f.name),
         )
     };
-    for f in t.fields.iter().filter(|f| f.settable()) {
-        let Some(Value::String(s)) = sent(f) else {
-            continue;
-        };
-        let is_url = f.format.as_deref() == Some("uri");
-        let url_unchecked = is_url && faults.has(Fault::UrlUnchecked);
-        let n = if faults.has(Fault::LengthCountsBytes) {
-            s.len()
-        } else {
-            s.chars().count()
-        };
-        if !faults.has(Fault::LengthUnchecked) {
-            if let Some(min) = f.min_length {
-                if n < min {
-                    return Err(settings(f, &format!("must have at least {min} characters")));
-                }
-            }
-            if let Some(max) = f.max_length {
-                if n > max {
-                    return Err(settings(f, &format!("must have at most {max} characters")));
-                }
+    let is_url = f.format.as_deref() == Some("uri");
+    let url_unchecked = is_url && faults.has(Fault::UrlUnchecked);
+    let n = if faults.has(Fault::LengthCountsBytes) {
+        s.len()
+    } else {
+        s.chars().count()
+    };
+    if !faults.has(Fault::LengthUnchecked) {
+        if let Some(min) = f.min_length {
+            if n < min {
+                return Err(settings(f, &format!("must have at least {min} characters")));
             }
         }
-        if f.required && s.is_empty() && !faults.has(Fault::LengthUnchecked) {
-            return Err(settings(f, "must not be empty"));
-        }
-        // A URL field is judged by the URL rule alone: its spec pattern only approximates the
-        // rule, and must not refuse what the rule accepts (contract section 9).
-        if let Some(p) = f.pattern.as_ref().filter(|_| !is_url) {
-            if !faults.has(Fault::PatternUnchecked) {
-                // patterns are compiled at startup; one that is missing is not checked
-                if patterns.get(p).is_some_and(|re| !re.is_match(s)) {
-                    return Err(settings(f, &format!("must match {p}")));
-                }
+        if let Some(max) = f.max_length {
+            if n > max {
+                return Err(settings(f, &format!("must have at most {max} characters")));
             }
-        }
-        if is_url && !url_unchecked && !is_http_url(s) {
-            return Err(settings(f, "must be an absolute http or https URL"));
         }
     }
+    if f.required && s.is_empty() && !faults.has(Fault::LengthUnchecked) {
+        return Err(settings(f, "must not be empty"));
+    }
+    // A URL field is judged by the URL rule alone: its spec pattern only approximates the
+    // rule, and must not refuse what the rule accepts (contract section 9).
+    if let Some(p) = f.pattern.as_ref().filter(|_| !is_url) {
+        if !faults.has(Fault::PatternUnchecked) {
+            // patterns are compiled at startup; one that is missing is not checked
+            if patterns.get(p).is_some_and(|re| !re.is_match(s)) {
+                return Err(settings(f, &format!("must match {p}")));
+            }
+        }
+    }
+    if is_url && !url_unchecked && !is_http_url(s) {
+        return Err(settings(f, "must be an absolute http or https URL"));
+    }
+    Ok(())
+}
+
+/// The fields a rule requires when another field has a given value.
+fn conditional_required(
+    t: &IntegrationType,
+    obj: &Map<String, Value>,
+    faults: FaultSet,
+) -> Result<(), Rejection> {
     if !faults.has(Fault::ConditionalRequiredUnchecked) {
         for rule in &t.conditional_required {
             if obj.get(&rule.when_field) != Some(&rule.equals) {
@@ -323,19 +376,22 @@ pub(crate) fn body(
             }
         }
     }
+    Ok(())
+}
 
-    // what to store
+/// What to store: the settable fields sent.
+fn stored(t: &IntegrationType, obj: &Map<String, Value>, faults: FaultSet) -> Map<String, Value> {
     let drop_empty = faults.has(Fault::OptionalEmptyStringDropped);
     let mut out = Map::new();
     for f in t.fields.iter().filter(|f| f.settable()) {
-        if let Some(v) = sent(f) {
+        if let Some(v) = sent(obj, f) {
             if drop_empty && !f.required && v.as_str() == Some("") {
                 continue;
             }
             out.insert(f.name.clone(), v.clone());
         }
     }
-    Ok(out)
+    out
 }
 
 /// The fields of `body` that would be stored whatever else is wrong with it (known, settable,

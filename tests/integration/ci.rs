@@ -3,10 +3,11 @@
 //! `run --fault`, skipped families shown first, and a printed `curl` reproduction that runs as
 //! printed with the variables `run` reads.
 
+use crate::fixture;
 use std::path::Path;
 use std::process::Command;
 
-use integrations_conformance::server::{self, Fault, RunningServer, ServerConfig};
+use integrations_conformance::server::{Fault, RunningServer};
 use serde_json::Value;
 
 use crate::cli::{assert_one_line_reason, conformance_in, read_json, scratch, Ran};
@@ -47,12 +48,7 @@ fn cases_of(dir: &Path) -> Vec<Value> {
 
 async fn faulty_server(faults: &[&str]) -> RunningServer {
     let faults: Vec<Fault> = faults.iter().map(|f| f.parse().expect("a fault")).collect();
-    server::spawn(ServerConfig {
-        faults,
-        ..ServerConfig::default()
-    })
-    .await
-    .expect("the server starts")
+    fixture::server(faults).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 //! reason on stderr), `serve`, `cases`, and that `--help` never shows a secret from the
 //! environment.
 
+use crate::fixture;
 use std::io::{BufRead as _, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::process::{Command, Stdio};
 use integrations_conformance::auth::{AuthSpec, Authenticator};
 use integrations_conformance::case::{self, Category};
 use integrations_conformance::model;
-use integrations_conformance::server::{self, Fault, RunningServer, ServerConfig, Variant};
+use integrations_conformance::server::{Fault, RunningServer, Variant};
 use serde_json::Value;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_conformance");
@@ -217,12 +218,7 @@ fn run_selects_by_api_category_and_filter() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_against_a_faulty_server_is_non_conformant() {
-    let srv = server::spawn(ServerConfig {
-        faults: vec![Fault::SecretInClearOnGet],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = fixture::server(vec![Fault::SecretInClearOnGet]).await;
     let dir = scratch("faulty");
     let mut args: Vec<String> = [
         "run",
@@ -275,12 +271,7 @@ async fn expired_token_cases_run_on_any_target_given_a_token() {
         (conformance_async(args, env), dir)
     };
     for (faults, code) in [(vec![], 0), (vec![Fault::ExpiredTokenAccepted], 1)] {
-        let srv = server::spawn(ServerConfig {
-            faults,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let srv = fixture::server(faults).await;
         let token = srv.info_json()["expired_token"]
             .as_str()
             .expect("serve prints an expired token")
@@ -350,7 +341,7 @@ fn an_unreachable_target_cannot_be_judged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_the_target_refuses_cannot_judge_it() {
-    let srv = server::spawn(ServerConfig::default()).await.unwrap();
+    let srv = fixture::server(Vec::new()).await;
     let c = &srv.credentials;
     let wrong = format!("digest:{}:not-the-private-key", c.owner.public);
     for auth in [wrong.as_str(), "bearer:never-issued-token-0123"] {

@@ -4,20 +4,26 @@
 //! - `cases`: the generated cases: unique ids, every rule and type covered, fixture specs.
 //! - `negatives`: every negative request is its baseline with exactly one thing changed, and the
 //!   reference server accepts the baseline.
-//! - `server`: the embedded reference server over real HTTP, fault by fault.
+//! - `fixture`: shared setup: the bundled harness and cases built once, reference servers,
+//!   authenticators for their credentials, HTTP clients.
+//! - `server`: the embedded reference server over real HTTP, fault by fault; one submodule per
+//!   concern of the contract (bodies, errors, lists, versions, state, auth, routes, faults).
 //! - `selftest`: every fault is caught by its category, with and without every variant on.
 //! - `variants`: every tolerated variant passes with the faithful server's snapshots; warnings.
 //! - `cli`: the binary as a user runs it: exit codes, one-line reasons, serve, cases, completions.
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
-//! - `house`: the imports between modules follow the stage order, without cycles.
-//! - `rules`: every rule of the contract (`spec/rules.yaml`) has a case, every case a rule.
+//! - `house`: the imports between modules follow the stage order, without cycles; file and
+//!   function sizes stay within their limits.
+//! - `rules`: every rule of the contract (`spec/rules.yaml`) has a case, every case a rule; the
+//!   reports' contract coverage; `conformance rules`.
 //! - `hostile`: misbehaving targets (silence, garbage, resets, 429s, TLS, proxies, gateways) and
-//!   the wire as sent.
+//!   the wire as sent; one submodule per misbehaviour, and the servers that misbehave.
 
 mod cases;
 mod ci;
 mod cli;
+mod fixture;
 mod hostile;
 mod house;
 mod negatives;

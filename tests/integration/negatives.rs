@@ -3,14 +3,14 @@
 //! its recorded baseline in exactly one component, and (b) the baseline, after the case's setup
 //! (adjusted as the baseline's state says), is accepted by the reference server.
 
+use crate::fixture;
 use std::collections::BTreeSet;
 
 use integrations_conformance::case::{
     self, Baseline, BaselineState, Body, Case, Category, Expect, Lane, Request, Role, Step,
 };
 use integrations_conformance::model::{Model, ProjectKind, Situation};
-use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
-use integrations_conformance::server::{self, ServerConfig};
+use integrations_conformance::runner::{self, RunOptions, Verdict};
 use serde_json::{Map, Value};
 
 /// A request under test that must be refused.
@@ -345,9 +345,8 @@ fn baseline_case(model: &Model, c: &Case, baseline: &Baseline) -> Case {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_negative_baseline_is_accepted_by_the_reference_server() {
-    let harness = Harness::bundled().unwrap();
-    let cases = case::generate(&harness.model);
-    let negs = negatives(&cases);
+    let harness = fixture::harness();
+    let negs = negatives(fixture::cases());
     let mut baselines: Vec<Case> = negs
         .iter()
         .filter_map(|(c, s)| {
@@ -367,11 +366,9 @@ async fn every_negative_baseline_is_accepted_by_the_reference_server() {
     control.id = format!("{}#control", c.id);
     baselines.push(control.clone());
     assert!(baselines.len() > 500, "only {} baselines", baselines.len());
-    let server = server::spawn(ServerConfig::default())
-        .await
-        .expect("server starts");
+    let server = fixture::server(Vec::new()).await;
     let target = server.target().expect("target");
-    let report = runner::run(&harness, &baselines, &target, &RunOptions::default())
+    let report = runner::run(harness, &baselines, &target, &RunOptions::default())
         .await
         .expect("the run completes");
     server.shutdown().await.ok();

@@ -4,6 +4,7 @@
 //! credential or generated secret appears in any report or on stdout or stderr, even against a
 //! server that echoes secrets.
 
+use crate::fixture;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -11,7 +12,7 @@ use std::process::Command;
 use integrations_conformance::case;
 use integrations_conformance::model;
 use integrations_conformance::report::{self, CaseReport, Document, OutcomeKind};
-use integrations_conformance::server::{self, Fault, ServerConfig};
+use integrations_conformance::server::{self, Fault};
 use serde_json::Value;
 
 use crate::cli::{conformance_async, read_json, scratch, target_flags};
@@ -69,16 +70,12 @@ fn forbidden(info: &server::Credentials) -> Vec<String> {
 /// reports validate, hold every case, and show no secret; neither do stdout and stderr.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_of_a_leaking_target_hold_no_secret_and_follow_their_schema() {
-    let srv = server::spawn(ServerConfig {
-        faults: vec![
-            Fault::SecretEchoedInError,
-            Fault::SecretInClearOnGet,
-            Fault::PrettySkipsMasking,
-        ],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = fixture::server(vec![
+        Fault::SecretEchoedInError,
+        Fault::SecretInClearOnGet,
+        Fault::PrettySkipsMasking,
+    ])
+    .await;
     let c = srv.credentials.clone();
     let dir = scratch("leak");
     let args = ["run", "--report-dir", dir.to_str().unwrap()]
@@ -165,12 +162,7 @@ async fn reports_of_a_leaking_target_hold_no_secret_and_follow_their_schema() {
 /// are run for real with bash and curl against the same faulty server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn junit_markdown_html_and_curl_reproductions_of_a_failing_run() {
-    let srv = server::spawn(ServerConfig {
-        faults: vec![Fault::SecretInClearOnGet],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = fixture::server(vec![Fault::SecretInClearOnGet]).await;
     let dir = scratch("failing");
     let mut args = [
         "run",
@@ -434,12 +426,7 @@ fn hostile_text_is_escaped_in_every_human_report() {
 /// secret in it, even from a server that echoes secrets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn har_export_holds_every_exchange_as_valid_har_without_secrets() {
-    let srv = server::spawn(ServerConfig {
-        faults: vec![Fault::SecretInClearOnGet],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let srv = fixture::server(vec![Fault::SecretInClearOnGet]).await;
     let dir = scratch("har");
     let har_path = dir.join("run.har");
     let mut args: Vec<String> = vec![
@@ -517,17 +504,13 @@ async fn a_concurrent_group_is_reproduced_in_the_background() {
         Command::new("curl").arg("--version").output().is_ok(),
         "curl is needed to replay a reproduction"
     );
-    let harness = integrations_conformance::runner::Harness::bundled().unwrap();
-    let case = case::generate(&harness.model)
-        .into_iter()
+    let harness = fixture::harness();
+    let case = fixture::cases()
+        .iter()
         .find(|c| c.id == "cloud-manager/cmCreateIntegration/concurrent-creates-one-wins")
-        .expect("the concurrency case");
-    let srv = server::spawn(ServerConfig {
-        faults: vec![Fault::CreateRace],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+        .expect("the concurrency case")
+        .clone();
+    let srv = fixture::server(vec![Fault::CreateRace]).await;
     let target = srv.target().unwrap();
     let family = harness.model.family(&case.family).unwrap();
     let script = report::reproduce(&case, &case.secrets, 0, family, &harness.model, &target);

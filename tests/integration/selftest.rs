@@ -7,11 +7,12 @@
 //! with every tolerated variant switched on: tolerating the contract's open choices must not
 //! blind a check to a real bug (`variants.rs` proves the other half: no variant fails a case).
 
+use crate::fixture;
 use std::collections::BTreeMap;
 
-use integrations_conformance::case::{self, Case};
+use integrations_conformance::case::Case;
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
-use integrations_conformance::server::{self, Fault, ServerConfig, Variant};
+use integrations_conformance::server::{Fault, ServerConfig, Variant};
 
 async fn failures(
     harness: &Harness,
@@ -19,13 +20,12 @@ async fn failures(
     faults: Vec<Fault>,
     variants: Vec<Variant>,
 ) -> Vec<(String, String)> {
-    let server = server::spawn(ServerConfig {
+    let server = fixture::server_with(ServerConfig {
         faults,
         variants,
         ..Default::default()
     })
-    .await
-    .expect("server starts");
+    .await;
     let target = server.target().expect("target");
     let report = runner::run(harness, cases, &target, &RunOptions::default())
         .await
@@ -50,9 +50,9 @@ async fn failures(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_is_caught_by_its_category_and_the_faithful_server_passes() {
-    let harness = Harness::bundled().unwrap();
-    let all = case::generate(&harness.model);
-    let faithful = failures(&harness, &all, Vec::new(), Vec::new()).await;
+    let harness = fixture::harness();
+    let all = fixture::cases();
+    let faithful = failures(harness, all, Vec::new(), Vec::new()).await;
     assert!(
         faithful.is_empty(),
         "the faithful server fails {} cases, e.g. {:?}",
@@ -61,7 +61,7 @@ async fn every_fault_is_caught_by_its_category_and_the_faithful_server_passes() 
     );
 
     let mut by_category: BTreeMap<&str, Vec<Case>> = BTreeMap::new();
-    for c in &all {
+    for c in all {
         by_category
             .entry(c.category.as_str())
             .or_default()
@@ -75,7 +75,7 @@ async fn every_fault_is_caught_by_its_category_and_the_faithful_server_passes() 
             .cloned()
             .unwrap_or_default();
         for (label, variants) in [("", Vec::new()), ("+variants", Variant::ALL.to_vec())] {
-            let failed = failures(&harness, &cases, vec![*fault], variants).await;
+            let failed = failures(harness, &cases, vec![*fault], variants).await;
             report.push(format!(
                 "{:38} {:11} {:10} {:5} failing, e.g. {}",
                 fault.name(),

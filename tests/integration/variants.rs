@@ -3,11 +3,12 @@
 //! snapshots the faithful server renders. Warnings show what a target adds without failing it,
 //! and what it must not add still fails.
 
+use crate::fixture;
 use std::collections::BTreeMap;
 
-use integrations_conformance::case::{self, Case};
+use integrations_conformance::case::Case;
 use integrations_conformance::runner::{self, Harness, RunOptions, RunReport, Verdict};
-use integrations_conformance::server::{self, Fault, ServerConfig, Variant};
+use integrations_conformance::server::{Fault, ServerConfig, Variant};
 use integrations_conformance::snapshot::{self, Volatile};
 
 /// Runs `cases` against a fresh server; returns the report and each passing case's snapshot.
@@ -16,7 +17,7 @@ async fn run(
     cases: &[Case],
     config: ServerConfig,
 ) -> (RunReport, BTreeMap<String, String>) {
-    let server = server::spawn(config).await.expect("server starts");
+    let server = fixture::server_with(config).await;
     let target = server.target().expect("target");
     let report = runner::run(harness, cases, &target, &RunOptions::default())
         .await
@@ -76,9 +77,9 @@ fn first_difference(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_variant_passes_alone_and_together_with_the_same_snapshots() {
-    let harness = Harness::bundled().unwrap();
-    let cases = case::generate(&harness.model);
-    let (faithful, reference) = run(&harness, &cases, ServerConfig::default()).await;
+    let harness = fixture::harness();
+    let cases = fixture::cases();
+    let (faithful, reference) = run(harness, cases, ServerConfig::default()).await;
     assert!(failed(&faithful).is_empty(), "{:?}", failed(&faithful));
     assert_eq!(faithful.warnings(), 0, "the faithful server adds nothing");
     assert_eq!(reference.len(), cases.len());
@@ -88,8 +89,8 @@ async fn every_variant_passes_alone_and_together_with_the_same_snapshots() {
     let mut summary = Vec::new();
     for (name, variants) in runs {
         let (report, snapshots) = run(
-            &harness,
-            &cases,
+            harness,
+            cases,
             ServerConfig {
                 variants,
                 ..Default::default()
@@ -118,15 +119,16 @@ async fn every_variant_passes_alone_and_together_with_the_same_snapshots() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unlisted_field_is_a_warning_and_a_returned_secret_still_fails() {
-    let harness = Harness::bundled().unwrap();
-    let cases: Vec<Case> = case::generate(&harness.model)
-        .into_iter()
-        .filter(|c| c.category.as_str() == "redaction" || c.category.as_str() == "state")
+    let harness = fixture::harness();
+    let cases: Vec<Case> = fixture::cases()
+        .iter()
+        .filter(|&c| c.category.as_str() == "redaction" || c.category.as_str() == "state")
+        .cloned()
         .collect();
 
     // A field the contract does not list: a warning on a passing case, naming object and field.
     let (report, _) = run(
-        &harness,
+        harness,
         &cases,
         ServerConfig {
             variants: vec![Variant::ExtraFields],
@@ -156,7 +158,7 @@ async fn an_unlisted_field_is_a_warning_and_a_returned_secret_still_fails() {
     // A write-only field returned is not "an added field": it still fails, with every variant
     // on, and the added fields beside it are still only warnings.
     let (report, _) = run(
-        &harness,
+        harness,
         &cases,
         ServerConfig {
             faults: vec![Fault::WriteOnlyReturned],

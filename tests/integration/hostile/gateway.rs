@@ -9,7 +9,8 @@ use tokio_rustls::rustls;
 
 use super::proxy::{Hook, Proxy};
 use super::reference::Reference;
-use super::{assert_no_secret, cannot_judge, cli, readable, tls_front, HARNESS};
+use super::{assert_no_secret, cannot_judge, cli, readable, tls_front};
+use crate::fixture;
 
 const GATEWAY_KEY: &str = "gw-key-7f3a9c1e5b2d-never-print-me";
 const GATEWAY_TENANT: &str = "tenant-0b9e8d7c6a5f-also-secret";
@@ -62,7 +63,7 @@ async fn hostile_gateway_headers_reach_every_request_and_never_show() {
     let reference = Reference::start().await;
     let c = &reference.srv.credentials;
     let secrets = vec![GATEWAY_KEY.to_owned(), GATEWAY_TENANT.to_owned()];
-    let token_path = HARNESS.model.token_path.clone();
+    let token_path = fixture::harness().model.token_path.clone();
     for (auth, tag) in [
         (
             format!("digest:{}:{}", c.owner.public, c.owner.private),

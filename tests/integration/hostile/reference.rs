@@ -1,8 +1,9 @@
 //! The embedded reference server as a user's project: what it holds before and after a run, and
 //! an integration configured by the user (not by the harness) before the run.
 
-use integrations_conformance::auth::{AuthSpec, Authenticator};
-use integrations_conformance::server::{self, Integration, RunningServer, ServerConfig};
+use crate::fixture;
+use integrations_conformance::auth::Authenticator;
+use integrations_conformance::server::{Integration, RunningServer};
 use integrations_conformance::target::{self, Target};
 use reqwest::Method;
 use url::Url;
@@ -24,24 +25,12 @@ pub(crate) const PRE_EXISTING_KEY: &str = "user-owned-service-key-0123456789abcd
 
 impl Reference {
     pub(crate) async fn start() -> Reference {
-        let srv = server::spawn(ServerConfig::default())
-            .await
-            .expect("reference server");
-        let owner = Authenticator::new(
-            AuthSpec::Digest {
-                public: srv.credentials.owner.public.clone(),
-                private: srv.credentials.owner.private.clone(),
-            },
-            Url::parse(&srv.base_url).expect("url"),
-        );
+        let srv = fixture::server(Vec::new()).await;
+        let owner = fixture::digest(&srv.credentials.owner, &srv.base_url);
         Reference {
             srv,
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .expect("client"),
-            client: integrations_conformance::target::Client::new(&Default::default())
-                .expect("client"),
+            http: fixture::http(),
+            client: fixture::target_client(),
             owner,
         }
     }

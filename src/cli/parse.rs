@@ -1,0 +1,110 @@
+//! The command line completed by `conformance.toml`, and the one-line reasons for a command line or a configuration file that cannot be used.
+
+// The binary's shared items (arguments, `note`, `print`, the harness loader) live in
+// `main.rs`; this module is part of its body, split for reading.
+use crate::*;
+
+/// Why the command line (with its configuration file) cannot be used.
+pub(crate) enum Parse {
+    Clap(clap::Error),
+    /// A configuration file problem, one line that names the file and the key.
+    Config(String),
+}
+
+/// The command line, completed for `run` by the configuration file: the file's values become
+/// flags for the options neither the command line nor the environment set (see `config`).
+pub(crate) fn parse_with_config() -> Result<Cli, Parse> {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let matches = Cli::command()
+        .try_get_matches_from(&argv)
+        .map_err(Parse::Clap)?;
+    let Some(("run", run)) = matches.subcommand() else {
+        return Cli::from_arg_matches(&matches).map_err(Parse::Clap);
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let explicit = run.get_one::<PathBuf>("config");
+    let file = config::locate(explicit.map(PathBuf::as_path), &cwd)
+        .map_err(|e| Parse::Config(e.to_string()))?;
+    let Some(file) = file else {
+        return Cli::from_arg_matches(&matches).map_err(Parse::Clap);
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| Parse::Config(format!("cannot read {}: {e}", file.display())))?;
+    let command = Cli::command();
+    let run_command = command
+        .find_subcommand("run")
+        .expect("the run command is defined");
+    let env = |name: &str| std::env::var(name).ok();
+    let extra = config::flags_from_file(run_command, run, &text, &file, &env)
+        .map_err(|e| Parse::Config(e.to_string()))?;
+    if extra.is_empty() {
+        return Cli::from_arg_matches(&matches).map_err(Parse::Clap);
+    }
+    let mut full = argv;
+    full.extend(extra);
+    // The command line alone parsed, so an error now comes from the file's values.
+    Cli::try_parse_from(full).map_err(|e| Parse::Config(config_value_error(&e, &file)))
+}
+
+/// A clap error about a value the file gave, as one line that names the key and says what is
+/// wrong without repeating the value (it may have come from a `${NAME}` holding a secret).
+pub(crate) fn config_value_error(e: &clap::Error, file: &Path) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let key = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg
+            .trim_start_matches('-')
+            .split([' ', '='])
+            .next()
+            .unwrap_or_default()
+            .replace('-', "_"),
+        _ => String::new(),
+    };
+    let why = match std::error::Error::source(e) {
+        Some(source) => source.to_string(),
+        None => match e.get(ContextKind::ValidValue) {
+            Some(ContextValue::Strings(valid)) => format!("possible values: {}", valid.join(", ")),
+            _ => "not a valid value".to_owned(),
+        },
+    };
+    if key.is_empty() {
+        format!("{}: {why}", file.display())
+    } else {
+        format!("{}: `{key}`: {why}", file.display())
+    }
+}
+
+/// clap's help and version as clap prints them; its errors as one line (exit code 2).
+pub(crate) fn clap_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand
+    ) {
+        note("a command is needed: run (judge a target), serve (start the reference server), cases (list the cases) or init (write a conformance.toml); see --help");
+        return ExitCode::from(2);
+    }
+    let text = e.render().to_string();
+    let mut parts: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(first) = line.strip_prefix("error: ") {
+            parts.push(first.to_owned());
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            parts.push(tip.to_owned());
+        } else if line.starts_with("Usage:") {
+            parts.push(format!(
+                "usage: {}",
+                line.trim_start_matches("Usage:").trim()
+            ));
+        }
+    }
+    if parts.is_empty() {
+        parts.push(text.lines().next().unwrap_or("invalid usage").to_owned());
+    }
+    note(&format!("{} (see --help)", parts.join("; ")));
+    ExitCode::from(2)
+}

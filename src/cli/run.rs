@@ -1,0 +1,385 @@
+//! `conformance run`: the target, the plan, the progress bar, the run itself, the reports and the baseline it writes.
+
+// The binary's shared items (arguments, `note`, `print`, the harness loader) live in
+// `main.rs`; this module is part of its body, split for reading.
+use crate::*;
+
+/// A flag or variable given as text, `None` when absent or blank.
+pub(crate) fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// The target the flags and `CONFORMANCE_*` variables describe; `None`: the embedded server.
+pub(crate) fn target_from(args: &RunArgs) -> CliResult<Option<Target>> {
+    let settings = target::Settings {
+        target: args.target.clone(),
+        auth: args.auth.clone(),
+        readonly_auth: args.readonly_auth.clone(),
+        group_id: args.group_id.clone(),
+        cm_group_id: args.cm_group_id.clone(),
+        other_group_id: args.other_group_id.clone(),
+        expired_token: args.expired_token.clone(),
+        insecure: args.insecure,
+    };
+    settings.build().map_err(|e| match e {
+        // The sentence stands on its own on the command line.
+        integrations_conformance::error::Error::Usage(m) => Fatal(m),
+        e => Fatal(e.to_string()),
+    })
+}
+
+/// Progress on stderr: a bar on a terminal, a line per tenth of the run otherwise.
+pub(crate) struct Progress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    done: AtomicUsize,
+    failed: AtomicUsize,
+    tenths: AtomicUsize,
+    started: Instant,
+    /// Set on Ctrl-C: the cases not started are skipped in a burst, not worth a progress line.
+    cancel: Arc<AtomicBool>,
+}
+
+impl Progress {
+    fn new(total: usize, cancel: Arc<AtomicBool>) -> Arc<Progress> {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let style = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cases {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
+                    .with_style(style);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Arc::new(Progress {
+            bar,
+            total,
+            done: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            tenths: AtomicUsize::new(0),
+            started: Instant::now(),
+            cancel,
+        })
+    }
+
+    fn case_done(&self, outcome: &Outcome) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let failed = if outcome.verdict == Verdict::Failed {
+            self.failed.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.failed.load(Ordering::Relaxed)
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                if outcome.verdict == Verdict::Failed {
+                    bar.set_message(format!("({failed} failed)"));
+                }
+            }
+            None => {
+                let tenth = done * 10 / self.total.max(1);
+                let cancelled = self.cancel.load(Ordering::Relaxed);
+                if tenth > self.tenths.fetch_max(tenth, Ordering::Relaxed)
+                    && done < self.total
+                    && !cancelled
+                {
+                    note(&format!(
+                        "{}% ({done}/{} cases, {failed} failed, {:.1}s)",
+                        tenth * 10,
+                        self.total,
+                        self.started.elapsed().as_secs_f64()
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Print a line without tearing the bar.
+    fn note(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| note(message)),
+            None => note(message),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// What `run` does besides sending the cases: the baseline it ratchets, the coverage it
+/// requires, the faults it switches on in the embedded server.
+pub(crate) struct RunPlan {
+    baseline: Option<Baseline>,
+    required: Vec<Required>,
+    faults: Vec<Fault>,
+}
+
+impl RunPlan {
+    fn new(ci: &CiArgs, model: &Model, target_given: bool) -> CliResult<RunPlan> {
+        if target_given && !ci.faults.is_empty() {
+            return Err(Fatal(
+                "--fault switches on a bug of the embedded reference server; it cannot be used \
+                 with --target (or CONFORMANCE_TARGET): drop one of them"
+                    .into(),
+            ));
+        }
+        let baseline = match &ci.known_failures {
+            Some(path) => {
+                let b = Baseline::load(path)?;
+                let all = case::generate(model);
+                let unknown = b.unknown_ids(all.iter().map(|c| c.id.as_str()));
+                if !unknown.is_empty() {
+                    return Err(Fatal(format!(
+                        "--known-failures {}: no case has the id{} {} (conformance cases lists them)",
+                        path.display(),
+                        if unknown.len() == 1 { "" } else { "s" },
+                        unknown.join(", ")
+                    )));
+                }
+                Some(b)
+            }
+            None => None,
+        };
+        let required = ci
+            .require
+            .iter()
+            .map(|r| Required::parse(r, model).map_err(Fatal))
+            .collect::<CliResult<Vec<_>>>()?;
+        Ok(RunPlan {
+            baseline,
+            required,
+            faults: ci.faults.clone(),
+        })
+    }
+
+    /// Before the reports: a listed case that passed fails.
+    fn ratchet(&self, run: &mut runner::RunReport) {
+        if let Some(b) = &self.baseline {
+            b.ratchet(run);
+        }
+    }
+
+    /// After the document is built: accept the known failures, then hold the run to the
+    /// required coverage (a run that would be conformant without it is inconclusive).
+    fn judge(&self, doc: &mut report::Document, cases: &[Case], embedded: bool) {
+        if let Some(b) = &self.baseline {
+            b.accept(doc);
+        }
+        let unmet = coverage::unmet(doc, cases, &self.required, embedded);
+        if !unmet.is_empty() && doc.summary.verdict == report::Verdict::Conformant {
+            doc.summary.verdict = report::Verdict::Inconclusive;
+        }
+        doc.summary.not_covered = unmet;
+    }
+}
+
+pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
+    let (harness, spec_source) = load_harness(args.selection.spec.as_deref())?;
+    // Before the target's own checks: with --fault, --target is the mistake to point out.
+    let target_given = given(&args.target).is_some();
+    let plan = RunPlan::new(&args.ci, &harness.model, target_given)?;
+    let given_target = target_from(&args)?;
+    // Also in front of the embedded server: a gateway's headers are sent to it as to any target.
+    let gateway = args.gateway.gateway()?;
+    let variants = variants_of(&args.variants);
+    if given_target.is_some() && !variants.is_empty() {
+        return Err(Fatal(
+            "--variant switches on a choice of the embedded server; it cannot apply to --target"
+                .into(),
+        ));
+    }
+    let cases = select(&harness.model, &args.selection)?;
+    if cases.is_empty() {
+        return Err(Fatal(format!(
+            "no case matches the selection ({})",
+            describe_selection(&args.selection)
+        )));
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let embedded = given_target.is_none();
+        let (mut target, server) = match given_target {
+            Some(t) => (t, None),
+            None => {
+                let server =
+                    start_embedded(&harness, &args.selection.spec, &plan.faults, &variants).await?;
+                (server.target()?, Some(server))
+            }
+        };
+        target.gateway = gateway;
+        let cx = report::Context {
+            model: &harness.model,
+            cases: &cases,
+            target: &target,
+            embedded,
+            spec_source,
+            filter: args.selection.filter.clone(),
+            categories: args.selection.categories.clone(),
+        };
+        let scrubber = cx.scrubber();
+        note(&format!(
+            "running {} cases against {}{}",
+            cases.len(),
+            scrubber.scrub(&report::display_url(&target.base_url)),
+            if embedded {
+                " (the embedded reference server)"
+            } else {
+                ""
+            }
+        ));
+
+        let cancel = Arc::new(AtomicBool::new(false));
+        let progress = Progress::new(cases.len(), cancel.clone());
+        let interrupts = on_interrupt(cancel.clone(), progress.clone());
+        let opts = RunOptions {
+            timeout: args.timeout,
+            jobs: usize::from(args.jobs),
+            deadline: args.deadline,
+            progress: Some({
+                let progress = progress.clone();
+                Arc::new(move |o: &Outcome| progress.case_done(o))
+            }),
+            cancel: Some(cancel),
+            rate: args.rate,
+            ..RunOptions::default()
+        };
+        let result = runner::run(&harness, &cases, &target, &opts).await;
+        progress.finish();
+        interrupts.abort();
+        if let Some(server) = server {
+            let _ = server.shutdown().await;
+        }
+        let mut run = result.map_err(|e| {
+            Fatal(format!(
+                "cannot judge the target: {}",
+                scrubber.scrub(&e.to_string())
+            ))
+        })?;
+
+        plan.ratchet(&mut run);
+        let mut doc = report::build(&run, &cx);
+        plan.judge(&mut doc, &cases, embedded);
+        write_outputs(&args, &doc)?;
+
+        let verdict = doc.summary.verdict;
+        note(&closing_line(&doc));
+        Ok(verdict.exit_code())
+    })
+}
+
+/// `--write-baseline`: the run's failures as a known-failures file (the document is scrubbed).
+pub(crate) fn write_baseline(path: &Path, doc: &report::Document) -> CliResult<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+    }
+    std::fs::write(path, baseline::render(doc))
+        .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))
+}
+
+pub(crate) async fn start_embedded(
+    harness: &Harness,
+    spec_path: &Option<PathBuf>,
+    faults: &[Fault],
+    variants: &[Variant],
+) -> CliResult<RunningServer> {
+    let config = ServerConfig {
+        faults: faults.to_vec(),
+        variants: variants.to_vec(),
+        ..ServerConfig::default()
+    };
+    let started = match spec_path {
+        // The embedded server implements the spec the cases come from.
+        Some(_) => match ServerState::with_model(config, harness.model.clone()) {
+            Ok(state) => {
+                server::serve_state(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(state)).await
+            }
+            Err(e) => Err(e),
+        },
+        None => server::spawn(config).await,
+    };
+    started.map_err(|e| Fatal(format!("cannot start the embedded server: {e}")))
+}
+
+// -------------------------------------------------------------------------------------------
+// serve
+// -------------------------------------------------------------------------------------------
+
+/// The first Ctrl-C cancels the run (the cases in flight finish and the sweep cleans up); a
+/// second one exits at once.
+fn on_interrupt(cancel: Arc<AtomicBool>, progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.store(true, Ordering::Relaxed);
+            progress.note("interrupted: finishing the cases in flight and cleaning up (Ctrl-C again aborts at once)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                progress.finish();
+                note("aborted: integrations the run created may be left on the target");
+                std::process::exit(2);
+            }
+        }
+    })
+}
+
+/// The reports, the HAR and the baseline asked for, then the summary on stdout.
+fn write_outputs(args: &RunArgs, doc: &report::Document) -> CliResult<()> {
+    let written = report::write(&args.report_dir, doc)
+        .map_err(|e| Fatal(format!("cannot write the reports: {e}")))?;
+    if let Some(path) = &args.har {
+        std::fs::write(path, report::har::render(doc))
+            .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.ci.write_baseline {
+        write_baseline(path, doc)?;
+    }
+    print(&report::text::summary_painted(doc, paint(args.color)))?;
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    print(&format!(
+        "\nreports: {} ({})\n",
+        args.report_dir.display(),
+        names.join(", ")
+    ))?;
+
+    Ok(())
+}
+
+/// The last line on stderr: the headline, the request count and time, and what needs a look.
+fn closing_line(doc: &report::Document) -> String {
+    let mut line = format!(
+        "{} ({} requests in {:.1}s)",
+        report::headline(doc),
+        doc.requests,
+        doc.duration_ms / 1000.0
+    );
+    if doc.summary.verdict == report::Verdict::Inconclusive
+        && !doc.interrupted
+        && doc.summary.not_covered.is_empty()
+    {
+        if let Some(reason) = doc.cases.iter().find_map(|c| c.reason.as_deref()) {
+            line.push_str(&format!("; e.g. {reason}"));
+        }
+    }
+    if !doc.not_cleaned_up.is_empty() {
+        line.push_str(&format!(
+            "; {} integrations could not be removed (see report.md)",
+            doc.not_cleaned_up.len()
+        ));
+    }
+    line
+}

@@ -1,0 +1,45 @@
+//! Unit tests of the request pipeline's path matching and group id format.
+
+use super::*;
+
+#[test]
+fn group_ids() {
+    assert!(is_group_id("5d791c84ff7a2522cc4f9aa1"));
+    assert!(!is_group_id("5D791C84FF7A2522CC4F9AA1"));
+    assert!(!is_group_id("5d791c84ff7a2522cc4f9aa"));
+    assert!(!is_group_id("5d791c84ff7a2522cc4f9aa1a"));
+    assert!(!is_group_id("zd791c84ff7a2522cc4f9aa1"));
+}
+
+#[test]
+fn segments_decode() {
+    assert_eq!(decode_segment("%53LACK"), "SLACK");
+    assert_eq!(decode_segment("a%2"), "a%2");
+    assert_eq!(decode_segment("%"), "%");
+    assert_eq!(decode_segment("%zz"), "%zz");
+    assert_eq!(decode_segment("%ff"), "\u{fffd}");
+}
+
+#[test]
+fn routes_match_families() {
+    let m = crate::model::bundled().unwrap();
+    let r = route(&m.families, "/api/atlas/v2/groups/abc/integrations/SLACK").unwrap();
+    assert_eq!(r.family.name, "atlas-v2");
+    assert_eq!(
+        (r.group_id.as_str(), r.type_name.as_deref()),
+        ("abc", Some("SLACK"))
+    );
+    let r = route(&m.families, "/api/public/v1.0/groups/abc/integrations").unwrap();
+    assert_eq!(r.family.name, "cloud-manager");
+    assert!(r.type_name.is_none());
+    for p in [
+        "/api/atlas/v2/groups/abc/integrations/",
+        "/api/atlas/v2/groups//integrations",
+        "/api/atlas/v2/groups/abc/integrations/SLACK/x",
+        "/api/atlas/v2/groups/abc",
+        "/api/atlas/v3/groups/abc/integrations",
+        "/",
+    ] {
+        assert!(route(&m.families, p).is_none(), "{p}");
+    }
+}
