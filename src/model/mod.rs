@@ -11,6 +11,10 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::spec::{self, deref, final_ref, ConditionalExt, ErrorRowExt, Spec, UpdateExt};
 
+mod wire;
+
+pub use wire::{EnvelopeNames, ErrorNames, LinkNames, ListNames, PageParams, Wire};
+
 /// The whole contract, as data.
 #[derive(Debug, Clone, Serialize)]
 pub struct Model {
@@ -23,6 +27,9 @@ pub struct Model {
     pub error_schema: String,
     /// How requests that match no operation are answered (`x-unmatched`).
     pub unmatched: Vec<ErrorRule>,
+    /// The API's own names besides the types and their fields: list, link, page, envelope and
+    /// error fields and the discriminator.
+    pub wire: Wire,
 }
 
 /// Which kind of project a family serves.
@@ -510,7 +517,7 @@ pub fn build(spec: &Spec) -> Result<Model> {
         })
         .ok_or_else(|| invalid("no OAuth 2.0 clientCredentials security scheme with a tokenUrl"))?
         .to_owned();
-    let error_schema = "#/components/schemas/ApiError".to_owned();
+    let error_schema = wire::ERROR_SCHEMA.to_owned();
     if spec::resolve_ref(raw, &error_schema).is_none() {
         return Err(invalid(
             "components.schemas.ApiError (the error body) is missing",
@@ -521,7 +528,9 @@ pub fn build(spec: &Spec) -> Result<Model> {
             .map_err(|e| invalid(format!("x-unmatched is malformed: {e}")))?,
         None => Vec::new(),
     };
+    let wire = wire::build(raw, &families)?;
     Ok(Model {
+        wire,
         families,
         spec_hash: spec.hash.clone(),
         token_path,
