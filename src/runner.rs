@@ -386,6 +386,7 @@ impl Runner<'_> {
             )));
         };
         let auth = self.lane_auth();
+        let wire = &self.harness.model.wire;
         for version in &family.versions {
             let list = family.operation(OperationKind::List);
             let mut req = crate::case::Request {
@@ -393,7 +394,7 @@ impl Runner<'_> {
                 project: Project::Literal(group.to_owned()),
                 path: "/integrations".into(),
                 base_path: family.base_path.clone(),
-                query: vec![("itemsPerPage".into(), "500".into())],
+                query: vec![(wire.page.items_per_page.clone(), "500".into())],
                 accept: Some(version.media_type.clone()),
                 content_type: None,
                 body: Body::None,
@@ -401,7 +402,7 @@ impl Runner<'_> {
                 operation: list.id.clone(),
                 version: version.name.clone(),
             };
-            req.query.push(("pageNum".into(), "1".into()));
+            req.query.push((wire.page.page_num.clone(), "1".into()));
             let step = Step {
                 role: Role::Setup,
                 request: req,
@@ -472,19 +473,19 @@ impl Runner<'_> {
                     family.base_path
                 ))
             })?;
-            let body = if body.get("content").is_some() && body.get("results").is_none() {
-                body["content"].clone()
-            } else {
-                body
+            let (content, results) = (&wire.envelope.content, &wire.list.results);
+            let body = match body.get(content) {
+                Some(inner) if body.get(results).is_none() => inner.clone(),
+                _ => body,
             };
             let mut objects = BTreeMap::new();
             for item in body
-                .get("results")
+                .get(results)
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {
-                if let Some(t) = item.get("type").and_then(Value::as_str) {
+                if let Some(t) = item.get(&wire.discriminator).and_then(Value::as_str) {
                     objects.insert(t.to_owned(), item.clone());
                 }
             }
@@ -572,7 +573,10 @@ impl Runner<'_> {
         );
         let mut findings = judged.findings;
         if let Some(i) = aborted {
-            findings.insert(0, check::setup_failed(case, &exchanges, i, &secrets));
+            findings.insert(
+                0,
+                check::setup_failed(self.harness, case, &exchanges, i, &secrets),
+            );
         }
         let verdict = if findings.is_empty() {
             Verdict::Passed

@@ -177,18 +177,18 @@ pub struct Request {
 
 impl Request {
     /// Whether the request asks for an enveloped response.
-    pub fn enveloped(&self) -> bool {
+    pub fn enveloped(&self, wire: &crate::model::Wire) -> bool {
         self.query
             .iter()
-            .find(|(k, _)| k == "envelope")
+            .find(|(k, _)| *k == wire.envelope.param)
             .is_some_and(|(_, v)| v == "true")
     }
 
     /// Whether the request asks for pretty output.
-    pub fn pretty(&self) -> bool {
+    pub fn pretty(&self, wire: &crate::model::Wire) -> bool {
         self.query
             .iter()
-            .find(|(k, _)| k == "pretty")
+            .find(|(k, _)| *k == wire.pretty)
             .is_some_and(|(_, v)| v == "true")
     }
 
@@ -490,6 +490,11 @@ pub(crate) struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     pub(crate) fn op(&self, kind: OperationKind) -> &'a Operation {
         self.family.operation(kind)
+    }
+
+    /// The API's own names (list, page, envelope and error fields), read from the spec.
+    pub(crate) fn wire(&self) -> &'a crate::model::Wire {
+        &self.model.wire
     }
 
     pub(crate) fn lane(&self) -> Lane {

@@ -65,28 +65,29 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
     );
     // In get and list, plain, enveloped and pretty.
     type View<'a> = (&'a str, OperationKind, &'a [(&'a str, &'a str)]);
+    let (envelope, pretty) = (cx.wire().envelope.param.as_str(), cx.wire().pretty.as_str());
     let views: [View<'_>; 6] = [
         ("masked-in-get", OperationKind::Get, &[]),
         ("masked-in-list", OperationKind::List, &[]),
         (
             "masked-in-get-under-envelope",
             OperationKind::Get,
-            &[("envelope", "true")],
+            &[(envelope, "true")],
         ),
         (
             "masked-in-list-under-envelope",
             OperationKind::List,
-            &[("envelope", "true")],
+            &[(envelope, "true")],
         ),
         (
             "masked-in-get-under-pretty",
             OperationKind::Get,
-            &[("pretty", "true")],
+            &[(pretty, "true")],
         ),
         (
             "masked-in-list-under-pretty",
             OperationKind::List,
-            &[("pretty", "true")],
+            &[(pretty, "true")],
         ),
     ];
     for (name, kind, query) in views {
@@ -173,8 +174,8 @@ fn every_page(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
             .1;
         let req = cx
             .request(OperationKind::List, version, None)
-            .with_query("pageNum", &(i + 1).to_string())
-            .with_query("itemsPerPage", "1");
+            .with_query(&cx.wire().page.page_num, &(i + 1).to_string())
+            .with_query(&cx.wire().page.items_per_page, "1");
         b = b.step(Role::Test, req, vec![masked(ty, body)]);
     }
     out.push(b.build(cx));
