@@ -63,7 +63,12 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
             .step(Role::Test, req, vec![masked(ty, &body)])
             .build(cx),
     );
-    // In get and list, plain, enveloped and pretty.
+    in_reads(cx, version, ty, out);
+    out.extend(not_echoed_in_error(cx, version, ty));
+}
+
+/// In get and list, plain, enveloped and pretty.
+fn in_reads(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
     type View<'a> = (&'a str, OperationKind, &'a [(&'a str, &'a str)]);
     let (envelope, pretty) = (cx.wire().envelope.param.as_str(), cx.wire().pretty.as_str());
     let views: [View<'_>; 6] = [
@@ -112,38 +117,40 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
                 .build(cx),
         );
     }
-    // Never echoed in an error.
-    if let Some(rule) = cx.rule(OperationKind::Create, Situation::UnknownAttribute) {
-        let s = cx.type_scenario(version, ty, "secret-not-echoed-in-error");
-        let valid = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Full);
-        let mut body = valid.clone();
-        body.insert("unexpectedAttribute".into(), json!("x"));
-        let template = cx.request(OperationKind::Create, version, Some(&ty.name));
-        let baseline = Baseline::new(
-            template.clone().with_body(Body::Json(Value::Object(valid))),
-            "body unexpectedAttribute = \"x\"",
-        );
-        let req = template.with_body(Body::Json(Value::Object(body.clone())));
-        out.push(
-            CaseBuilder::new(cx, OperationKind::Create, &s, Category::Redaction)
-                .title(format!(
-                    "a refused {} body's secrets are not echoed in the error",
-                    ty.name
-                ))
-                .touches(&ty.name)
-                .secrets(values::secrets_of(ty, &body))
-                .step(
-                    Role::Test,
-                    req,
-                    vec![Expect::Error {
-                        rule,
-                        field: Some("unexpectedAttribute".into()),
-                    }],
-                )
-                .build(cx)
-                .derived(baseline),
-        );
-    }
+}
+
+/// A refused body's secrets are never echoed in the error.
+fn not_echoed_in_error(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType) -> Option<Case> {
+    let rule = cx.rule(OperationKind::Create, Situation::UnknownAttribute)?;
+    let s = cx.type_scenario(version, ty, "secret-not-echoed-in-error");
+    let valid = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Full);
+    let mut body = valid.clone();
+    body.insert("unexpectedAttribute".into(), json!("x"));
+    let template = cx.request(OperationKind::Create, version, Some(&ty.name));
+    let baseline = Baseline::new(
+        template.clone().with_body(Body::Json(Value::Object(valid))),
+        "body unexpectedAttribute = \"x\"",
+    );
+    let req = template.with_body(Body::Json(Value::Object(body.clone())));
+    Some(
+        CaseBuilder::new(cx, OperationKind::Create, &s, Category::Redaction)
+            .title(format!(
+                "a refused {} body's secrets are not echoed in the error",
+                ty.name
+            ))
+            .touches(&ty.name)
+            .secrets(values::secrets_of(ty, &body))
+            .step(
+                Role::Test,
+                req,
+                vec![Expect::Error {
+                    rule,
+                    field: Some("unexpectedAttribute".into()),
+                }],
+            )
+            .build(cx)
+            .derived(baseline),
+    )
 }
 
 /// Every type configured, listed one per page: each page shows its type masked.
