@@ -164,7 +164,7 @@ const NOT_API_NAMES: &[(&str, &str, &str)] = &[
         "the name of the envelope case category (filters, reports), not the query parameter",
     ),
     (
-        "case/mod.rs",
+        "case/data.rs",
         "id",
         "the serde tag of a literal project in a case's JSON form, not the integration's id",
     ),
