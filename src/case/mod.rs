@@ -103,6 +103,11 @@ pub fn generate(model: &Model) -> Vec<Case> {
         media::generate(&cx, &mut cases);
         concurrency::generate(&cx, &mut cases);
     }
+    sorted_unique(cases)
+}
+
+/// The cases sorted by id; panics naming both titles when two share an id.
+fn sorted_unique(mut cases: Vec<Case>) -> Vec<Case> {
     cases.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(pair) = cases.windows(2).find(|w| w[0].id == w[1].id) {
         // Two generators named different cases alike: one would silently replace the other.
@@ -112,4 +117,27 @@ pub fn generate(model: &Model) -> Vec<Case> {
         );
     }
     cases
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duplicate_case_id_panics_with_both_titles() {
+        let cases = generate(&crate::model::bundled().unwrap());
+        let mut twin = cases[cases.len() / 2].clone();
+        let first_title = twin.title.clone();
+        twin.title = "a second case under the same id".into();
+        let mut colliding = cases.clone();
+        colliding.push(twin.clone());
+        let panic = std::panic::catch_unwind(|| sorted_unique(colliding))
+            .expect_err("a duplicate id must panic");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains(&twin.id), "{message}");
+        assert!(message.contains(&first_title), "{message}");
+        assert!(message.contains(&twin.title), "{message}");
+        // Without the twin the same cases pass.
+        assert_eq!(sorted_unique(cases.clone()).len(), cases.len());
+    }
 }
