@@ -241,8 +241,10 @@ fn list_returning_write(cx: &Ctx<'_>, version: &Version, kind: OperationKind, ou
         mut secrets,
         ..
     } = setup_all(cx, version, &id);
+    let params = &cx.wire().page;
     let mut b = CaseBuilder::new(cx, kind, &s, Category::Pagination).title(format!(
-        "the {kind} response honours pageNum=2&itemsPerPage=2"
+        "the {kind} response honours {}=2&{}=2",
+        params.page_num, params.items_per_page
     ));
     for step in steps {
         // For create, leave the last type unconfigured so the request under test creates it.

@@ -164,7 +164,10 @@ fn every_page(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
         bodies,
     } = setup_all(cx, version, &id);
     let mut b = CaseBuilder::new(cx, OperationKind::List, &s, Category::Redaction)
-        .title("every secret is masked on every page (itemsPerPage=1)")
+        .title(format!(
+            "every secret is masked on every page ({}=1)",
+            cx.wire().page.items_per_page
+        ))
         .secrets(secrets);
     for step in steps {
         b = b.step(step.role, step.request, step.expect);
