@@ -116,21 +116,7 @@ fn build_family(raw: &Value, name: &str, ext: &spec::FamilyExt) -> Result<Family
         .iter()
         .find(|o| o.kind == OperationKind::Create)
         .expect("checked above");
-    let create_raw = spec::operations(raw)
-        .into_iter()
-        .find(|(_, _, op)| op.get("operationId").and_then(Value::as_str) == Some(&create.id))
-        .map(|(_, _, op)| op)
-        .expect("operation exists");
-    let body = deref(raw, create_raw.get("requestBody").unwrap_or(&Value::Null));
-    let content = body
-        .get("content")
-        .and_then(Value::as_object)
-        .ok_or_else(|| {
-            invalid(format!(
-                "operation {}: requestBody has no content",
-                create.id
-            ))
-        })?;
+    let content = request_content(raw, &create.id)?;
 
     let mut versions = Vec::new();
     for v in &ext.versions {
@@ -352,4 +338,17 @@ fn responses(raw: &Value, id: &str, op: &Value) -> Result<Vec<ResponseDef>> {
         responses.push(ResponseDef { status, content });
     }
     Ok(responses)
+}
+
+/// The request body content (media type → entry) of the operation `id`.
+fn request_content<'r>(raw: &'r Value, id: &str) -> Result<&'r serde_json::Map<String, Value>> {
+    let op = spec::operations(raw)
+        .into_iter()
+        .find(|(_, _, op)| op.get("operationId").and_then(Value::as_str) == Some(id))
+        .map(|(_, _, op)| op)
+        .expect("operation exists");
+    deref(raw, op.get("requestBody").unwrap_or(&Value::Null))
+        .get("content")
+        .and_then(Value::as_object)
+        .ok_or_else(|| invalid(format!("operation {id}: requestBody has no content")))
 }
