@@ -22,17 +22,12 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             walk(cx, version, k, None, out);
         }
         walk(cx, version, 1, Some(false), out);
-        let one = |scenario, title, query, page_num, per| OnePage {
-            scenario,
-            title,
-            query,
-            page_num,
-            per,
-        };
+        let page = &cx.wire().page;
+        let (pn, ipp) = (page.page_num.as_str(), page.items_per_page.as_str());
         single(
             cx,
             version,
-            one(
+            OnePage::new(
                 "default-parameters",
                 "no page parameters: page 1 of 100",
                 &[],
@@ -44,10 +39,10 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         single(
             cx,
             version,
-            one(
+            OnePage::new(
                 "page-far-past-end",
                 "a page far past the end is empty",
-                &[("pageNum", "1000000"), ("itemsPerPage", "2")],
+                &[(pn, "1000000"), (ipp, "2")],
                 1_000_000,
                 2,
             ),
@@ -56,10 +51,10 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         single(
             cx,
             version,
-            one(
+            OnePage::new(
                 "repeated-parameter-first-wins",
-                "a repeated pageNum uses its first value",
-                &[("pageNum", "2"), ("pageNum", "1"), ("itemsPerPage", "1")],
+                &format!("a repeated {pn} uses its first value"),
+                &[(pn, "2"), (pn, "1"), (ipp, "1")],
                 2,
                 1,
             ),
@@ -103,8 +98,9 @@ fn walk(
     out: &mut Vec<Case>,
 ) {
     let list = cx.op(OperationKind::List);
+    let wire = cx.wire();
     if include_count.is_some()
-        && list.query_param("includeCount").is_none()
+        && list.query_param(&cx.wire().page.include_count).is_none()
         && cx.family.include_count_honoured
     {
         return;
@@ -123,8 +119,14 @@ fn walk(
     } = setup_all(cx, version, &id);
     let mut b = CaseBuilder::new(cx, OperationKind::List, &s, Category::Pagination)
         .title(match include_count {
-            Some(ic) => format!("includeCount={ic}: totalCount per the family, links still computed from the full count"),
-            None => format!("every page of {per} item(s): contents, order, totalCount and links; then one past the end"),
+            Some(ic) => format!(
+                "{}={ic}: {} per the family, {} still computed from the full count",
+                wire.page.include_count, wire.list.total_count, wire.list.links
+            ),
+            None => format!(
+                "every page of {per} item(s): contents, order, {} and {}; then one past the end",
+                wire.list.total_count, wire.list.links
+            ),
         })
         .secrets(secrets);
     for v in &views {
@@ -137,10 +139,10 @@ fn walk(
     for p in 1..=pages + 1 {
         let mut req = cx
             .request(OperationKind::List, version, None)
-            .with_query("pageNum", &p.to_string())
-            .with_query("itemsPerPage", &per.to_string());
+            .with_query(&wire.page.page_num, &p.to_string())
+            .with_query(&wire.page.items_per_page, &per.to_string());
         if let Some(ic) = include_count {
-            req = req.with_query("includeCount", &ic.to_string());
+            req = req.with_query(&wire.page.include_count, &ic.to_string());
         }
         let ic = include_count.unwrap_or(true);
         b = b.step(
@@ -164,6 +166,24 @@ struct OnePage<'q> {
     query: &'q [(&'q str, &'q str)],
     page_num: u64,
     per: u64,
+}
+
+impl<'q> OnePage<'q> {
+    fn new(
+        scenario: &'q str,
+        title: &'q str,
+        query: &'q [(&'q str, &'q str)],
+        page_num: u64,
+        per: u64,
+    ) -> OnePage<'q> {
+        OnePage {
+            scenario,
+            title,
+            query,
+            page_num,
+            per,
+        }
+    }
 }
 
 fn single(cx: &Ctx<'_>, version: &Version, p: OnePage<'_>, out: &mut Vec<Case>) {
@@ -221,8 +241,10 @@ fn list_returning_write(cx: &Ctx<'_>, version: &Version, kind: OperationKind, ou
         mut secrets,
         ..
     } = setup_all(cx, version, &id);
+    let params = &cx.wire().page;
     let mut b = CaseBuilder::new(cx, kind, &s, Category::Pagination).title(format!(
-        "the {kind} response honours pageNum=2&itemsPerPage=2"
+        "the {kind} response honours {}=2&{}=2",
+        params.page_num, params.items_per_page
     ));
     for step in steps {
         // For create, leave the last type unconfigured so the request under test creates it.
@@ -249,8 +271,8 @@ fn list_returning_write(cx: &Ctx<'_>, version: &Version, kind: OperationKind, ou
     }
     let req = cx
         .request(kind, version, Some(&last.name))
-        .with_query("pageNum", "2")
-        .with_query("itemsPerPage", "2")
+        .with_query(&cx.wire().page.page_num, "2")
+        .with_query(&cx.wire().page.items_per_page, "2")
         .with_body(Body::Json(Value::Object(body)));
     b = b.secrets(secrets).step(
         Role::Test,
@@ -297,11 +319,10 @@ fn invalid_params(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out: &mu
     let Some(ty) = version.types.first() else {
         return;
     };
-    for param in op
-        .query
-        .iter()
-        .filter(|q| ["pageNum", "itemsPerPage", "includeCount"].contains(&q.name.as_str()))
-    {
+    for param in op.query.iter().filter(|q| {
+        let page = &cx.wire().page;
+        [&page.page_num, &page.items_per_page, &page.include_count].contains(&&q.name)
+    }) {
         let cases = invalid_values(param);
         // Writes: one value per parameter is enough to show they are validated.
         let take = if kind == OperationKind::List {

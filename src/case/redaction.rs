@@ -63,30 +63,36 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
             .step(Role::Test, req, vec![masked(ty, &body)])
             .build(cx),
     );
-    // In get and list, plain, enveloped and pretty.
+    in_reads(cx, version, ty, out);
+    out.extend(not_echoed_in_error(cx, version, ty));
+}
+
+/// In get and list, plain, enveloped and pretty.
+fn in_reads(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
     type View<'a> = (&'a str, OperationKind, &'a [(&'a str, &'a str)]);
+    let (envelope, pretty) = (cx.wire().envelope.param.as_str(), cx.wire().pretty.as_str());
     let views: [View<'_>; 6] = [
         ("masked-in-get", OperationKind::Get, &[]),
         ("masked-in-list", OperationKind::List, &[]),
         (
             "masked-in-get-under-envelope",
             OperationKind::Get,
-            &[("envelope", "true")],
+            &[(envelope, "true")],
         ),
         (
             "masked-in-list-under-envelope",
             OperationKind::List,
-            &[("envelope", "true")],
+            &[(envelope, "true")],
         ),
         (
             "masked-in-get-under-pretty",
             OperationKind::Get,
-            &[("pretty", "true")],
+            &[(pretty, "true")],
         ),
         (
             "masked-in-list-under-pretty",
             OperationKind::List,
-            &[("pretty", "true")],
+            &[(pretty, "true")],
         ),
     ];
     for (name, kind, query) in views {
@@ -111,38 +117,40 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
                 .build(cx),
         );
     }
-    // Never echoed in an error.
-    if let Some(rule) = cx.rule(OperationKind::Create, Situation::UnknownAttribute) {
-        let s = cx.type_scenario(version, ty, "secret-not-echoed-in-error");
-        let valid = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Full);
-        let mut body = valid.clone();
-        body.insert("unexpectedAttribute".into(), json!("x"));
-        let template = cx.request(OperationKind::Create, version, Some(&ty.name));
-        let baseline = Baseline::new(
-            template.clone().with_body(Body::Json(Value::Object(valid))),
-            "body unexpectedAttribute = \"x\"",
-        );
-        let req = template.with_body(Body::Json(Value::Object(body.clone())));
-        out.push(
-            CaseBuilder::new(cx, OperationKind::Create, &s, Category::Redaction)
-                .title(format!(
-                    "a refused {} body's secrets are not echoed in the error",
-                    ty.name
-                ))
-                .touches(&ty.name)
-                .secrets(values::secrets_of(ty, &body))
-                .step(
-                    Role::Test,
-                    req,
-                    vec![Expect::Error {
-                        rule,
-                        field: Some("unexpectedAttribute".into()),
-                    }],
-                )
-                .build(cx)
-                .derived(baseline),
-        );
-    }
+}
+
+/// A refused body's secrets are never echoed in the error.
+fn not_echoed_in_error(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType) -> Option<Case> {
+    let rule = cx.rule(OperationKind::Create, Situation::UnknownAttribute)?;
+    let s = cx.type_scenario(version, ty, "secret-not-echoed-in-error");
+    let valid = values::valid_body(ty, &cx.id(OperationKind::Create, &s), Fill::Full);
+    let mut body = valid.clone();
+    body.insert("unexpectedAttribute".into(), json!("x"));
+    let template = cx.request(OperationKind::Create, version, Some(&ty.name));
+    let baseline = Baseline::new(
+        template.clone().with_body(Body::Json(Value::Object(valid))),
+        "body unexpectedAttribute = \"x\"",
+    );
+    let req = template.with_body(Body::Json(Value::Object(body.clone())));
+    Some(
+        CaseBuilder::new(cx, OperationKind::Create, &s, Category::Redaction)
+            .title(format!(
+                "a refused {} body's secrets are not echoed in the error",
+                ty.name
+            ))
+            .touches(&ty.name)
+            .secrets(values::secrets_of(ty, &body))
+            .step(
+                Role::Test,
+                req,
+                vec![Expect::Error {
+                    rule,
+                    field: Some("unexpectedAttribute".into()),
+                }],
+            )
+            .build(cx)
+            .derived(baseline),
+    )
 }
 
 /// Every type configured, listed one per page: each page shows its type masked.
@@ -156,7 +164,10 @@ fn every_page(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
         bodies,
     } = setup_all(cx, version, &id);
     let mut b = CaseBuilder::new(cx, OperationKind::List, &s, Category::Redaction)
-        .title("every secret is masked on every page (itemsPerPage=1)")
+        .title(format!(
+            "every secret is masked on every page ({}=1)",
+            cx.wire().page.items_per_page
+        ))
         .secrets(secrets);
     for step in steps {
         b = b.step(step.role, step.request, step.expect);
@@ -173,8 +184,8 @@ fn every_page(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
             .1;
         let req = cx
             .request(OperationKind::List, version, None)
-            .with_query("pageNum", &(i + 1).to_string())
-            .with_query("itemsPerPage", "1");
+            .with_query(&cx.wire().page.page_num, &(i + 1).to_string())
+            .with_query(&cx.wire().page.items_per_page, "1");
         b = b.step(Role::Test, req, vec![masked(ty, body)]);
     }
     out.push(b.build(cx));

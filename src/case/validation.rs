@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::values::{self, Fill};
 use super::{rules, Baseline, Body, Case, Category, Ctx};
-use crate::model::{IntegrationType, OperationKind, Situation, Version};
+use crate::model::{Field, IntegrationType, OperationKind, Situation, Version};
 
 /// A made-up attribute no type has.
 const MADE_UP: &str = "unexpectedAttribute";
@@ -180,6 +180,8 @@ fn refuse_body(
     );
 }
 
+/// The body rules of one type under one operation: every field's own rules, the conditional
+/// requirements, unknown attributes and the discriminator.
 fn field_rules(
     cx: &Ctx<'_>,
     version: &Version,
@@ -189,133 +191,206 @@ fn field_rules(
 ) {
     let seed = cx.id(kind, &cx.type_scenario(version, ty, "rules"));
     let base = base_body(ty, &seed);
-    let refuse = |out: &mut Vec<Case>,
-                  rest: String,
-                  title: String,
-                  (body, mutation): (Map<String, Value>, String),
-                  situation: Situation,
-                  field: Option<String>| {
-        let neg = Negative {
-            rest,
-            title,
-            baseline: base.clone(),
-            body,
-            mutation,
-            situation,
-            field,
-        };
-        refuse_body(cx, version, ty, kind, out, neg);
+    let r = Rules {
+        cx,
+        version,
+        ty,
+        kind,
+        seed,
+        base,
     };
-
     for field in ty.settable_fields() {
-        let name = &field.name;
-        if field.required {
-            refuse(
-                out,
-                format!("missing-{name}"),
-                format!("required field {name} missing"),
-                Negative::without(&base, name),
-                Situation::RequiredMissing,
-                Some(name.clone()),
-            );
-            refuse(
-                out,
-                format!("null-{name}"),
-                format!("required field {name} sent as null"),
-                Negative::set(&base, name, Value::Null),
-                Situation::RequiredMissing,
-                Some(name.clone()),
-            );
-        }
-        refuse(
-            out,
-            format!("wrong-type-{name}"),
-            format!("field {name} with the wrong JSON type"),
-            Negative::set(&base, name, values::wrong_type(field)),
-            Situation::WrongJsonType,
-            Some(name.clone()),
-        );
-
+        presence_and_type(&r, field, out);
         if !field.enum_values.is_empty() {
-            refuse(
-                out,
-                format!("enum-{name}-outside"),
-                format!("enum field {name} outside its set"),
-                Negative::set(&base, name, json!(values::outside_enum(field))),
-                Situation::EnumInvalid,
-                Some(name.clone()),
-            );
-            refuse(
-                out,
-                format!("enum-{name}-empty"),
-                format!("enum field {name} empty"),
-                Negative::set(&base, name, json!("")),
-                Situation::EnumInvalid,
-                Some(name.clone()),
-            );
+            enum_values(&r, field, out);
             continue;
         }
-        if field.kind != crate::model::FieldKind::String {
-            continue;
-        }
-        let valid = values::valid_value(field, &seed, Fill::Minimal);
-        let valid = valid.as_str().unwrap_or_default().to_owned();
-        match field.rule {
-            // The contract states the rule in words; its pattern only approximates it, so the
-            // breakers come from the rule.
-            Some(r) => {
-                for (label, broken) in rules::breakers(r, &valid) {
-                    let (body, _) = Negative::set(&base, name, json!(broken));
-                    refuse(
-                        out,
-                        format!("rule-{name}-{label}"),
-                        format!("field {name} is not {} ({label})", r.as_str()),
-                        (body, format!("body {name}: {label} ({})", r.as_str())),
-                        Situation::InvalidSettings,
-                        Some(name.clone()),
-                    );
-                }
-            }
-            None => {
-                for (label, broken) in values::pattern_breakers(field, &valid) {
-                    refuse(
-                        out,
-                        format!("pattern-{name}-{label}"),
-                        format!("field {name} breaks its pattern ({label}, same length)"),
-                        Negative::set(&base, name, json!(broken)),
-                        Situation::InvalidSettings,
-                        Some(name.clone()),
-                    );
-                }
-            }
-        }
-        if let Some(max) = field.max_length {
-            refuse(
-                out,
-                format!("too-long-{name}"),
-                format!("field {name} one character over its maximum length {max}"),
-                Negative::set(&base, name, json!("a".repeat(max + 1))),
-                Situation::InvalidSettings,
-                Some(name.clone()),
-            );
-        }
-        if field.required && field.min_length.unwrap_or(0) >= 1 && field.pattern.is_none() {
-            refuse(
-                out,
-                format!("empty-{name}"),
-                format!("required field {name} empty"),
-                Negative::set(&base, name, json!("")),
-                Situation::InvalidSettings,
-                Some(name.clone()),
-            );
+        if field.kind == crate::model::FieldKind::String {
+            string_rules(&r, field, out);
         }
     }
+    conditionals(&r, out);
+    unknown_attributes(&r, out);
+    discriminator(&r, out);
+}
+
+/// One type under one operation, with the valid body every negative changes in one thing.
+struct Rules<'c, 'a> {
+    cx: &'c Ctx<'a>,
+    version: &'a Version,
+    ty: &'a IntegrationType,
+    kind: OperationKind,
+    seed: String,
+    base: Map<String, Value>,
+}
+
+/// A negative body: its scenario and title, the body with what changed, the situation it
+/// provokes and the field the error names.
+struct Refusal {
+    rest: String,
+    title: String,
+    change: (Map<String, Value>, String),
+    situation: Situation,
+    field: Option<String>,
+}
+
+impl Rules<'_, '_> {
+    /// The case for a negative body whose baseline is the valid body.
+    fn refuse(&self, out: &mut Vec<Case>, r: Refusal) {
+        let (body, mutation) = r.change;
+        let neg = Negative {
+            rest: r.rest,
+            title: r.title,
+            baseline: self.base.clone(),
+            body,
+            mutation,
+            situation: r.situation,
+            field: r.field,
+        };
+        refuse_body(self.cx, self.version, self.ty, self.kind, out, neg);
+    }
+
+    fn set(&self, field: &str, value: Value) -> (Map<String, Value>, String) {
+        Negative::set(&self.base, field, value)
+    }
+}
+
+/// A required field missing or null; any field with the wrong JSON type.
+fn presence_and_type(r: &Rules<'_, '_>, field: &Field, out: &mut Vec<Case>) {
+    let name = &field.name;
+    if field.required {
+        r.refuse(
+            out,
+            Refusal {
+                rest: format!("missing-{name}"),
+                title: format!("required field {name} missing"),
+                change: Negative::without(&r.base, name),
+                situation: Situation::RequiredMissing,
+                field: Some(name.clone()),
+            },
+        );
+        r.refuse(
+            out,
+            Refusal {
+                rest: format!("null-{name}"),
+                title: format!("required field {name} sent as null"),
+                change: r.set(name, Value::Null),
+                situation: Situation::RequiredMissing,
+                field: Some(name.clone()),
+            },
+        );
+    }
+    r.refuse(
+        out,
+        Refusal {
+            rest: format!("wrong-type-{name}"),
+            title: format!("field {name} with the wrong JSON type"),
+            change: r.set(name, values::wrong_type(field)),
+            situation: Situation::WrongJsonType,
+            field: Some(name.clone()),
+        },
+    );
+}
+
+/// An enum field outside its set, and empty.
+fn enum_values(r: &Rules<'_, '_>, field: &Field, out: &mut Vec<Case>) {
+    let name = &field.name;
+    r.refuse(
+        out,
+        Refusal {
+            rest: format!("enum-{name}-outside"),
+            title: format!("enum field {name} outside its set"),
+            change: r.set(name, json!(values::outside_enum(field))),
+            situation: Situation::EnumInvalid,
+            field: Some(name.clone()),
+        },
+    );
+    r.refuse(
+        out,
+        Refusal {
+            rest: format!("enum-{name}-empty"),
+            title: format!("enum field {name} empty"),
+            change: r.set(name, json!("")),
+            situation: Situation::EnumInvalid,
+            field: Some(name.clone()),
+        },
+    );
+}
+
+/// A string field that breaks its rule (or, without one, its pattern), is one character too
+/// long, or is empty where it is required.
+fn string_rules(r: &Rules<'_, '_>, field: &Field, out: &mut Vec<Case>) {
+    let name = &field.name;
+    let valid = values::valid_value(field, &r.seed, Fill::Minimal);
+    let valid = valid.as_str().unwrap_or_default().to_owned();
+    match field.rule {
+        // The contract states the rule in words; its pattern only approximates it, so the
+        // breakers come from the rule.
+        Some(rule) => {
+            for (label, broken) in rules::breakers(rule, &valid) {
+                let (body, _) = r.set(name, json!(broken));
+                r.refuse(
+                    out,
+                    Refusal {
+                        rest: format!("rule-{name}-{label}"),
+                        title: format!("field {name} is not {} ({label})", rule.as_str()),
+                        change: (body, format!("body {name}: {label} ({})", rule.as_str())),
+                        situation: Situation::InvalidSettings,
+                        field: Some(name.clone()),
+                    },
+                );
+            }
+        }
+        None => {
+            for (label, broken) in values::pattern_breakers(field, &valid) {
+                r.refuse(
+                    out,
+                    Refusal {
+                        rest: format!("pattern-{name}-{label}"),
+                        title: format!("field {name} breaks its pattern ({label}, same length)"),
+                        change: r.set(name, json!(broken)),
+                        situation: Situation::InvalidSettings,
+                        field: Some(name.clone()),
+                    },
+                );
+            }
+        }
+    }
+    if let Some(max) = field.max_length {
+        r.refuse(
+            out,
+            Refusal {
+                rest: format!("too-long-{name}"),
+                title: format!("field {name} one character over its maximum length {max}"),
+                change: r.set(name, json!("a".repeat(max + 1))),
+                situation: Situation::InvalidSettings,
+                field: Some(name.clone()),
+            },
+        );
+    }
+    if field.required && field.min_length.unwrap_or(0) >= 1 && field.pattern.is_none() {
+        r.refuse(
+            out,
+            Refusal {
+                rest: format!("empty-{name}"),
+                title: format!("required field {name} empty"),
+                change: r.set(name, json!("")),
+                situation: Situation::InvalidSettings,
+                field: Some(name.clone()),
+            },
+        );
+    }
+}
+
+/// A field another field's value requires, left out.
+fn conditionals(r: &Rules<'_, '_>, out: &mut Vec<Case>) {
+    let ty = r.ty;
     for rule in &ty.conditional_required {
         // The baseline satisfies the condition (and so carries what it requires); the
         // negative drops one required field.
-        let mut satisfied = base.clone();
+        let mut satisfied = r.base.clone();
         satisfied.insert(rule.when_field.clone(), rule.equals.clone());
-        values::satisfy_conditionals(ty, &mut satisfied, &seed, Fill::Minimal);
+        values::satisfy_conditionals(ty, &mut satisfied, &r.seed, Fill::Minimal);
         for then in &rule.then_required {
             let value = rule
                 .equals
@@ -324,10 +399,10 @@ fn field_rules(
                 .unwrap_or_else(|| rule.equals.to_string());
             let (body, mutation) = Negative::without(&satisfied, then);
             refuse_body(
-                cx,
-                version,
+                r.cx,
+                r.version,
                 ty,
-                kind,
+                r.kind,
                 out,
                 Negative {
                     rest: format!("{}-{value}-without-{then}", rule.when_field),
@@ -341,55 +416,69 @@ fn field_rules(
             );
         }
     }
-    // Unknown attributes: made up, from another type, from another version or family.
-    refuse(
+}
+
+/// Unknown attributes: made up, from another type, from another version or family.
+fn unknown_attributes(r: &Rules<'_, '_>, out: &mut Vec<Case>) {
+    r.refuse(
         out,
-        format!("unknown-{MADE_UP}"),
-        "a made-up attribute".into(),
-        Negative::set(&base, MADE_UP, json!("x")),
-        Situation::UnknownAttribute,
-        Some(MADE_UP.to_owned()),
+        Refusal {
+            rest: format!("unknown-{MADE_UP}"),
+            title: "a made-up attribute".into(),
+            change: r.set(MADE_UP, json!("x")),
+            situation: Situation::UnknownAttribute,
+            field: Some(MADE_UP.to_owned()),
+        },
     );
-    for field in foreign_fields(cx, version, ty) {
+    for field in foreign_fields(r.cx, r.version, r.ty) {
         // A server-assigned field is refused as unknown in families that lack it; its value's
         // type matters only where it exists (see read_only_fields).
         let value = if field.read_only {
             json!("5d791c84ff7a2522cc4f9aa1")
         } else {
-            values::valid_value(field, &seed, Fill::Minimal)
+            values::valid_value(field, &r.seed, Fill::Minimal)
         };
-        refuse(
+        r.refuse(
             out,
-            format!("unknown-{}", field.name),
-            format!(
-                "attribute {} belongs to another type, version or family",
-                field.name
-            ),
-            Negative::set(&base, &field.name, value),
-            Situation::UnknownAttribute,
-            Some(field.name.clone()),
+            Refusal {
+                rest: format!("unknown-{}", field.name),
+                title: format!(
+                    "attribute {} belongs to another type, version or family",
+                    field.name
+                ),
+                change: r.set(&field.name, value),
+                situation: Situation::UnknownAttribute,
+                field: Some(field.name.clone()),
+            },
         );
     }
-    // The discriminator.
-    let disc = ty.discriminator().name.clone();
-    refuse(
+}
+
+/// The discriminator missing, and naming another type than the path.
+fn discriminator(r: &Rules<'_, '_>, out: &mut Vec<Case>) {
+    let disc = r.ty.discriminator().name.clone();
+    r.refuse(
         out,
-        format!("{disc}-missing"),
-        format!("body without {disc}"),
-        Negative::without(&base, &disc),
-        Situation::TypeMissing,
-        Some(disc.clone()),
+        Refusal {
+            rest: format!("{disc}-missing"),
+            title: format!("body without {disc}"),
+            change: Negative::without(&r.base, &disc),
+            situation: Situation::TypeMissing,
+            field: Some(disc.clone()),
+        },
     );
     // This type's own body with only the discriminator changed: another type's fields would be
     // a second fault (unknown attributes).
-    if let Some(other) = version.types.iter().find(|t| t.name != ty.name) {
-        refuse(
+    if let Some(other) = r.version.types.iter().find(|t| t.name != r.ty.name) {
+        r.refuse(
             out,
-            format!("{disc}-differs-from-path"),
-            format!("body {disc} {} on the {} path", other.name, ty.name),
-            Negative::set(&base, &disc, json!(other.name)),
-            Situation::TypeMismatch,
-            Some(disc.clone()),
+            Refusal {
+                rest: format!("{disc}-differs-from-path"),
+                title: format!("body {disc} {} on the {} path", other.name, r.ty.name),
+                change: r.set(&disc, json!(other.name)),
+                situation: Situation::TypeMismatch,
+                field: Some(disc.clone()),
+            },
         );
     }
 }

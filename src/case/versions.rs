@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::values::{self, Fill};
 use super::{setup_create, Baseline, Body, Case, CaseBuilder, Category, Ctx, Expect, Role, View};
-use crate::model::{OperationKind, Situation, Version};
+use crate::model::{IntegrationType, OperationKind, Situation, Version};
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     if cx.family.versioned() {
@@ -17,6 +17,8 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     }
 }
 
+/// `Accept` negotiation: unsupported values refused, each version answered in its media type,
+/// q-values honoured, and the body read under the version `Accept` picked.
 fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let newest = cx.default_version();
     let Some(ty) = newest.types.first() else {
@@ -25,7 +27,7 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let unknown_date = newest
         .media_type
         .replace(newest.name.as_deref().unwrap_or_default(), "2020-01-01");
-    let refused_accepts: Vec<(&str, Option<String>)> = vec![
+    let refused: Vec<(&str, Option<String>)> = vec![
         ("accept-absent", None),
         ("accept-plain-json", Some("application/json".to_owned())),
         ("accept-unknown-date", Some(unknown_date)),
@@ -33,163 +35,188 @@ fn negotiation(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         ("accept-garbage", Some("text/html".to_owned())),
     ];
     for kind in OperationKind::ALL {
-        let op = cx.op(kind);
-        let with_body = |r: super::Request, seed: &str| {
-            if op.has_body {
-                r.with_body(Body::Json(Value::Object(values::valid_body(
-                    ty,
-                    seed,
-                    Fill::Minimal,
-                ))))
-            } else {
-                r
-            }
-        };
-        if let Some(rule) = op.error(Situation::UnsupportedVersion).cloned() {
-            for (s, accept) in &refused_accepts {
-                let valid = with_body(cx.request(kind, newest, Some(&ty.name)), &cx.id(kind, s));
-                let req = valid.clone().with_accept(accept.as_deref());
-                let baseline = Baseline::new(
-                    valid,
-                    format!("Accept {}", accept.as_deref().unwrap_or("absent")),
-                );
-                let title = format!(
-                    "Accept {} is refused",
-                    accept.as_deref().unwrap_or("absent")
-                );
-                let case = if kind.has_type() {
-                    super::Subject::new(cx, newest, ty, kind)
-                        .case(s, Category::Versions, title)
-                        .refuses(
-                            req,
-                            rule.clone(),
-                            None, // Configured first where the operation needs it, so that the same
-                            // request with a supported Accept succeeds.
-                            matches!(
-                                kind,
-                                OperationKind::Get | OperationKind::Update | OperationKind::Delete
-                            ),
-                        )
-                } else {
-                    CaseBuilder::new(cx, kind, s, Category::Versions)
-                        .title(title)
-                        .step(
-                            Role::Test,
-                            req,
-                            vec![Expect::Error {
-                                rule: rule.clone(),
-                                field: None,
-                            }],
-                        )
-                        .build(cx)
-                };
-                out.push(case.derived(baseline));
-            }
-        }
+        refused_accepts(cx, (ty, kind), &refused, out);
         // Each version is answered in its own media type.
         for version in &cx.family.versions {
-            let s = cx.vs(version, "answered-in-its-media-type");
-            let id = cx.id(kind, &s);
-            let mut b = CaseBuilder::new(cx, kind, &s, Category::Versions)
-                .title(format!(
-                    "{kind} under {} answers {}",
-                    version.label(),
-                    version.media_type
-                ))
-                .touches(&ty.name);
-            let vty = version.integration_type(&ty.name).unwrap_or(ty);
-            let mut stored = values::valid_body(vty, &id, Fill::Minimal);
-            if kind != OperationKind::Create {
-                let (setup, old) =
-                    setup_create(cx, version, vty, &format!("{id}#setup"), Fill::Minimal);
-                b = b.secrets(values::secrets_of(vty, &old)).step(
-                    setup.role,
-                    setup.request,
-                    setup.expect,
-                );
-                if kind != OperationKind::Update {
-                    stored = old;
-                }
-            }
-            let mut req = cx.request(kind, version, Some(&vty.name));
-            if op.has_body {
-                req = req.with_body(Body::Json(Value::Object(stored.clone())));
-            }
-            let mut expect = vec![Expect::Status {
-                status: op.success_status,
-            }];
-            if kind != OperationKind::Delete {
-                expect.push(Expect::MediaType {
-                    media_type: version.media_type.clone(),
-                });
-            }
-            b = b
-                .secrets(values::secrets_of(vty, &stored))
-                .step(Role::Test, req, expect);
-            out.push(b.build(cx));
+            out.push(answered_in_media_type(cx, version, ty, kind));
         }
     }
-    // q-values: the preferred supported version wins.
     if let [older, .., newer] = cx.family.versions.as_slice() {
-        for (s, prefer, other) in [
-            ("accept-q-values-prefer-newer", newer, older),
-            ("accept-q-values-prefer-older", older, newer),
-        ] {
-            let accept = format!("{};q=0.2, {};q=0.9", other.media_type, prefer.media_type);
-            let req = cx
-                .request(OperationKind::List, prefer, None)
-                .with_accept(Some(&accept));
-            out.push(
-                CaseBuilder::new(cx, OperationKind::List, s, Category::Versions)
-                    .title(format!("Accept with q-values picks {}", prefer.media_type))
-                    .step(
-                        Role::Test,
-                        req,
-                        vec![
-                            Expect::Status { status: 200 },
-                            Expect::MediaType {
-                                media_type: prefer.media_type.clone(),
-                            },
-                        ],
-                    )
-                    .build(cx),
-            );
+        q_values(cx, older, newer, out);
+        content_types(cx, older, newer, out);
+    }
+}
+
+/// Each `Accept` a versioned family refuses, on one operation of the newest version's first
+/// type.
+fn refused_accepts(
+    cx: &Ctx<'_>,
+    (ty, kind): (&IntegrationType, OperationKind),
+    refused: &[(&str, Option<String>)],
+    out: &mut Vec<Case>,
+) {
+    let newest = cx.default_version();
+    let op = cx.op(kind);
+    let Some(rule) = op.error(Situation::UnsupportedVersion).cloned() else {
+        return;
+    };
+    for (s, accept) in refused {
+        let mut valid = cx.request(kind, newest, Some(&ty.name));
+        if op.has_body {
+            valid = valid.with_body(Body::Json(Value::Object(values::valid_body(
+                ty,
+                &cx.id(kind, s),
+                Fill::Minimal,
+            ))));
         }
-        // The body is read under the version Accept picked, whatever Content-Type names.
-        let kind = OperationKind::Create;
-        let mut content_types: Vec<(String, String)> = cx
-            .family
-            .extra_request_content_types
-            .iter()
-            .map(|ct| {
-                (
-                    format!("content-type-{}", ct.replace(['/', '+', '.'], "-")),
-                    ct.clone(),
+        let req = valid.clone().with_accept(accept.as_deref());
+        let baseline = Baseline::new(
+            valid,
+            format!("Accept {}", accept.as_deref().unwrap_or("absent")),
+        );
+        let title = format!(
+            "Accept {} is refused",
+            accept.as_deref().unwrap_or("absent")
+        );
+        let case = if kind.has_type() {
+            super::Subject::new(cx, newest, ty, kind)
+                .case(s, Category::Versions, title)
+                .refuses(
+                    req,
+                    rule.clone(),
+                    None,
+                    // Configured first where the operation needs it, so that the same request
+                    // with a supported Accept succeeds.
+                    matches!(
+                        kind,
+                        OperationKind::Get | OperationKind::Update | OperationKind::Delete
+                    ),
                 )
-            })
-            .collect();
-        content_types.push((
-            "content-type-other-version".to_owned(),
-            older.media_type.clone(),
-        ));
-        for (s, ct) in content_types {
-            let Some(ty) = newer.types.first() else {
-                continue;
-            };
-            let body = values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal);
-            let title =
-                format!("Content-Type {ct} is accepted; the body is read under Accept's version");
-            let ct2 = ct.clone();
-            let mut case = super::Subject::new(cx, newer, ty, kind)
-                .case(&s, Category::Versions, title)
-                .accepts(body, None, move |r| r.with_content_type(Some(&ct2)));
-            if let Some(test) = case.steps.iter_mut().find(|s| s.role == Role::Test) {
-                test.expect.push(Expect::MediaType {
-                    media_type: newer.media_type.clone(),
-                });
-            }
-            out.push(case);
+        } else {
+            CaseBuilder::new(cx, kind, s, Category::Versions)
+                .title(title)
+                .step(
+                    Role::Test,
+                    req,
+                    vec![Expect::Error {
+                        rule: rule.clone(),
+                        field: None,
+                    }],
+                )
+                .build(cx)
+        };
+        out.push(case.derived(baseline));
+    }
+}
+
+/// One operation under one version answers in that version's media type.
+fn answered_in_media_type(
+    cx: &Ctx<'_>,
+    version: &Version,
+    ty: &IntegrationType,
+    kind: OperationKind,
+) -> Case {
+    let op = cx.op(kind);
+    let s = cx.vs(version, "answered-in-its-media-type");
+    let id = cx.id(kind, &s);
+    let mut b = CaseBuilder::new(cx, kind, &s, Category::Versions)
+        .title(format!(
+            "{kind} under {} answers {}",
+            version.label(),
+            version.media_type
+        ))
+        .touches(&ty.name);
+    let vty = version.integration_type(&ty.name).unwrap_or(ty);
+    let mut stored = values::valid_body(vty, &id, Fill::Minimal);
+    if kind != OperationKind::Create {
+        let (setup, old) = setup_create(cx, version, vty, &format!("{id}#setup"), Fill::Minimal);
+        b = b
+            .secrets(values::secrets_of(vty, &old))
+            .step(setup.role, setup.request, setup.expect);
+        if kind != OperationKind::Update {
+            stored = old;
         }
+    }
+    let mut req = cx.request(kind, version, Some(&vty.name));
+    if op.has_body {
+        req = req.with_body(Body::Json(Value::Object(stored.clone())));
+    }
+    let mut expect = vec![Expect::Status {
+        status: op.success_status,
+    }];
+    if kind != OperationKind::Delete {
+        expect.push(Expect::MediaType {
+            media_type: version.media_type.clone(),
+        });
+    }
+    b.secrets(values::secrets_of(vty, &stored))
+        .step(Role::Test, req, expect)
+        .build(cx)
+}
+
+/// q-values: the preferred supported version wins.
+fn q_values(cx: &Ctx<'_>, older: &Version, newer: &Version, out: &mut Vec<Case>) {
+    for (s, prefer, other) in [
+        ("accept-q-values-prefer-newer", newer, older),
+        ("accept-q-values-prefer-older", older, newer),
+    ] {
+        let accept = format!("{};q=0.2, {};q=0.9", other.media_type, prefer.media_type);
+        let req = cx
+            .request(OperationKind::List, prefer, None)
+            .with_accept(Some(&accept));
+        out.push(
+            CaseBuilder::new(cx, OperationKind::List, s, Category::Versions)
+                .title(format!("Accept with q-values picks {}", prefer.media_type))
+                .step(
+                    Role::Test,
+                    req,
+                    vec![
+                        Expect::Status { status: 200 },
+                        Expect::MediaType {
+                            media_type: prefer.media_type.clone(),
+                        },
+                    ],
+                )
+                .build(cx),
+        );
+    }
+}
+
+/// The body is read under the version Accept picked, whatever Content-Type names.
+fn content_types(cx: &Ctx<'_>, older: &Version, newer: &Version, out: &mut Vec<Case>) {
+    let kind = OperationKind::Create;
+    let mut content_types: Vec<(String, String)> = cx
+        .family
+        .extra_request_content_types
+        .iter()
+        .map(|ct| {
+            (
+                format!("content-type-{}", ct.replace(['/', '+', '.'], "-")),
+                ct.clone(),
+            )
+        })
+        .collect();
+    content_types.push((
+        "content-type-other-version".to_owned(),
+        older.media_type.clone(),
+    ));
+    for (s, ct) in content_types {
+        let Some(ty) = newer.types.first() else {
+            continue;
+        };
+        let body = values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal);
+        let title =
+            format!("Content-Type {ct} is accepted; the body is read under Accept's version");
+        let ct2 = ct.clone();
+        let mut case = super::Subject::new(cx, newer, ty, kind)
+            .case(&s, Category::Versions, title)
+            .accepts(body, None, move |r| r.with_content_type(Some(&ct2)));
+        if let Some(test) = case.steps.iter_mut().find(|s| s.role == Role::Test) {
+            test.expect.push(Expect::MediaType {
+                media_type: newer.media_type.clone(),
+            });
+        }
+        out.push(case);
     }
 }
 

@@ -5,22 +5,24 @@ use serde_json::Value;
 
 use super::{unwrap_envelope, Judge};
 use crate::case::values::ASSIGNED;
+use crate::model::Wire;
 
 /// The object of `type_name` in a single, list or enveloped body.
 pub(crate) fn find_object<'v>(
+    wire: &Wire,
     body: &'v Value,
     type_name: &str,
 ) -> Option<&'v serde_json::Map<String, Value>> {
-    let is = |v: &Value| v.get("type").and_then(Value::as_str) == Some(type_name);
+    let is = |v: &Value| v.get(&wire.discriminator).and_then(Value::as_str) == Some(type_name);
     if is(body) {
         return body.as_object();
     }
-    if let Some(content) = body.get("content") {
+    if let Some(content) = body.get(&wire.envelope.content) {
         if is(content) {
             return content.as_object();
         }
     }
-    body.get("results")
+    body.get(&wire.list.results)
         .and_then(Value::as_array)
         .and_then(|items| items.iter().find(|v| is(v)))
         .and_then(Value::as_object)
@@ -146,8 +148,11 @@ pub(crate) fn masked(
     type_name: &str,
     fields: &[(String, Option<String>)],
 ) {
-    let body = unwrap_envelope(json, enveloped, json.get("results").is_some());
-    let Some(obj) = find_object(&body, type_name).or_else(|| find_object(json, type_name)) else {
+    let wire = j.wire();
+    let list = json.get(&wire.list.results).is_some();
+    let body = unwrap_envelope(wire, json, enveloped, list);
+    let found = find_object(wire, &body, type_name).or_else(|| find_object(wire, json, type_name));
+    let Some(obj) = found else {
         j.fail(
             "secret_redaction",
             step,

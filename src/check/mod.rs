@@ -7,6 +7,9 @@
 
 mod body;
 pub(crate) use body::url_mask_parts;
+mod error;
+mod expect;
+mod general;
 mod pagination;
 pub mod reason;
 mod unlisted;
@@ -17,9 +20,15 @@ use serde_json::Value;
 use crate::case::{Case, Expect, Role, Step};
 use crate::exchange::{Exchange, Response};
 use crate::harness::Harness;
-use crate::model::{Family, Level, Situation};
-use crate::schema::Mode;
+use crate::model::{Family, Level, Wire};
 use crate::scrub::Scrubber;
+
+/// The check that judges an enveloped response (a check name, as reports and snapshots show it).
+const ENVELOPE_CHECK: &str = "envelope";
+/// The check that judges pretty-printing.
+const PRETTY_CHECK: &str = "pretty";
+/// The check that judges a list's pagination links.
+const LINKS_CHECK: &str = "links";
 
 /// Per-family state the checks need: the integrations that existed before the run.
 #[derive(Debug, Clone, Default)]
@@ -92,7 +101,13 @@ pub(crate) struct Judge<'a> {
     warnings: Vec<Warning>,
 }
 
-impl Judge<'_> {
+impl<'a> Judge<'a> {
+    /// The API's own names, read from the spec (borrowed from the harness, not the judge, so a
+    /// finding can be recorded while they are in use).
+    pub(crate) fn wire(&self) -> &'a Wire {
+        &self.cx.harness.model.wire
+    }
+
     /// The family version a step's request was read under.
     fn version_of(&self, step: usize) -> Option<&crate::model::Version> {
         let family = self.cx.family;
@@ -157,6 +172,7 @@ impl Judge<'_> {
 /// The finding for a setup step the target refused (a valid request a conformant target
 /// accepts).
 pub fn setup_failed(
+    harness: &Harness,
     case: &Case,
     exchanges: &[Exchange],
     step: usize,
@@ -164,7 +180,7 @@ pub fn setup_failed(
 ) -> Finding {
     let ex = exchanges.iter().find(|e| e.step == step);
     let actual = ex.map(|e| match (&e.response, &e.error) {
-        (Some(r), _) => format!("{} {}", r.status, error_summary(r)),
+        (Some(r), _) => format!("{} {}", r.status, error_summary(&harness.model.wire, r)),
         (None, Some(err)) => err.clone(),
         _ => "no answer".into(),
     });
@@ -183,17 +199,15 @@ pub fn setup_failed(
     }
 }
 
-fn error_summary(r: &Response) -> String {
+/// `errorCode detail` of an error body, enveloped or not, for a finding's actual value.
+fn error_summary(wire: &Wire, r: &Response) -> String {
     match r.json() {
         Some(v) => {
-            let v = v.get("content").cloned().unwrap_or(v);
-            format!(
-                "{} {}",
-                v.get("errorCode").and_then(Value::as_str).unwrap_or(""),
-                v.get("detail").and_then(Value::as_str).unwrap_or("")
-            )
-            .trim()
-            .to_owned()
+            let v = v.get(&wire.envelope.content).cloned().unwrap_or(v);
+            let text = |name: &str| v.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+            format!("{} {}", text(&wire.error.code), text(&wire.error.detail))
+                .trim()
+                .to_owned()
         }
         None => String::new(),
     }
@@ -248,9 +262,9 @@ pub fn judge(cx: &Context<'_>, case: &Case, exchanges: &[Exchange]) -> Judged {
             );
             continue;
         }
-        general(&mut judge, step, ex, resp);
+        general::general(&mut judge, step, ex, resp);
         for expect in &step.expect {
-            expectation(&mut judge, exchanges, step, ex, resp, expect);
+            expect::expectation(&mut judge, exchanges, step, ex, resp, expect);
         }
     }
     one_winner(&mut judge, exchanges);
@@ -341,163 +355,21 @@ fn no_secret_leak(j: &mut Judge<'_>, ex: &Exchange) {
     }
 }
 
-/// Checks that hold for every response: documented status, media type, schema.
-fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Response) {
-    let Some(op) =
-        j.cx.family
-            .operations
-            .iter()
-            .find(|o| o.id == step.request.operation)
-    else {
-        return;
-    };
-    let Some(def) = op.response(resp.status) else {
-        if class_level_accepts(step, resp.status) {
-            // the error check judges the body against the error shape
-            return;
-        }
-        j.fail(
-            "status_code_conformance",
-            ex.step,
-            format!("status {} is not documented for {}", resp.status, op.id),
-            Some(
-                op.responses
-                    .iter()
-                    .map(|r| r.status.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            Some(format!("{} {}", resp.status, error_summary(resp))),
-        );
-        return;
-    };
-    let version = step
-        .request
-        .version
-        .as_deref()
-        .and_then(|v| j.cx.family.version(Some(v)))
-        .or_else(|| j.cx.family.versions.first());
-    let success = (200..300).contains(&resp.status);
-    if resp.body.is_empty() {
-        if !def.content.is_empty() && resp.status != 401 {
-            j.fail(
-                "response_schema_conformance",
-                ex.step,
-                format!("the {} response has no body", resp.status),
-                Some("a JSON body".into()),
-                Some("empty".into()),
-            );
-        }
-        return;
-    }
-    if def.content.is_empty() {
-        j.fail(
-            "response_schema_conformance",
-            ex.step,
-            format!("the {} response must have no body", resp.status),
-            Some("no body".into()),
-            Some(format!("{} bytes", resp.body.len())),
-        );
-        return;
-    }
-    let media = resp.media_type();
-    let expected_media = match (success, version) {
-        (true, Some(v)) => v.media_type.clone(),
-        _ => "application/json".to_owned(),
-    };
-    if media.as_deref() != Some(expected_media.as_str()) {
-        j.fail(
-            "content_type_conformance",
-            ex.step,
-            format!(
-                "the {} response's Content-Type is not {expected_media}",
-                resp.status
-            ),
-            Some(expected_media.clone()),
-            Some(resp.header("content-type").unwrap_or("absent").to_owned()),
-        );
-    }
-    let Some(json) = resp.json() else {
-        j.fail(
-            "response_schema_conformance",
-            ex.step,
-            format!("the {} response body is not JSON", resp.status),
-            Some("JSON".into()),
-            Some(resp.body_text()),
-        );
-        return;
-    };
-    let pointer = def
-        .content
-        .iter()
-        .find(|(m, _)| *m == expected_media)
-        .or_else(|| def.content.first())
-        .map(|(_, p)| p.clone());
-    let Some(pointer) = pointer else { return };
-    let mut body = unwrap_envelope(
-        &json,
-        step.request.enveloped(),
-        success && op.kind.returns_list(),
-    );
-    if success {
-        if let Some(version) = version {
-            let sent = &j.cx.secrets[..j.cx.sent.min(j.cx.secrets.len())];
-            let found = unlisted::strip(&j.cx.harness.model, j.cx.family, version, &mut body, sent);
-            for u in found {
-                match u.class {
-                    unlisted::Unlisted::Warning => j.warn(
-                        ex.step,
-                        &u.type_name,
-                        &u.field,
-                        format!(
-                            "{}.{} is returned but the contract does not list it",
-                            u.type_name, u.field
-                        ),
-                    ),
-                    unlisted::Unlisted::Failure { check, why } => j.fail(
-                        check,
-                        ex.step,
-                        format!("{}.{} is returned and {why}", u.type_name, u.field),
-                        Some("absent".into()),
-                        Some("present".into()),
-                    ),
-                }
-            }
-        }
-    }
-    if let Some(Err(violations)) =
-        j.cx.harness
-            .validators
-            .validate(&pointer, Mode::Response, &body)
-    {
-        let listed: Vec<String> = violations.iter().take(5).map(|v| v.to_string()).collect();
-        j.fail(
-            "response_schema_conformance",
-            ex.step,
-            format!(
-                "the {} body breaks the spec's schema {}",
-                resp.status,
-                pointer.rsplit('/').next().unwrap_or(&pointer)
-            ),
-            None,
-            Some(listed.join("; ")),
-        );
-    }
-}
-
 /// The body without its envelope (for schema and content checks).
-pub(crate) fn unwrap_envelope(json: &Value, enveloped: bool, list: bool) -> Value {
+pub(crate) fn unwrap_envelope(wire: &Wire, json: &Value, enveloped: bool, list: bool) -> Value {
     if !enveloped {
         return json.clone();
     }
     if list {
         let mut v = json.clone();
         if let Some(map) = v.as_object_mut() {
-            map.remove("status");
+            map.remove(&wire.envelope.status);
         }
         return v;
     }
-    json.get("content").cloned().unwrap_or_else(|| json.clone())
+    json.get(&wire.envelope.content)
+        .cloned()
+        .unwrap_or_else(|| json.clone())
 }
 
 /// Findings quote at most this many characters of a body.
@@ -511,439 +383,9 @@ fn cut(text: &str) -> String {
     format!("{t}…")
 }
 
-fn expectation(
-    j: &mut Judge<'_>,
-    all: &[Exchange],
-    step: &Step,
-    ex: &Exchange,
-    resp: &Response,
-    expect: &Expect,
-) {
-    let json = resp.json();
-    let enveloped = step.request.enveloped();
-    match expect {
-        Expect::Status { status } => {
-            if resp.status != *status {
-                j.fail(
-                    "status_code_conformance",
-                    ex.step,
-                    format!(
-                        "{} {} answered {}, not {status}",
-                        ex.method,
-                        ex.path_and_query(),
-                        resp.status
-                    ),
-                    Some(status.to_string()),
-                    Some(format!("{} {}", resp.status, error_summary(resp))),
-                );
-            }
-        }
-        Expect::Error { rule, field } => error(j, ex, resp, rule, field.as_deref(), enveloped),
-        Expect::Challenge { stale } => {
-            if resp.status != 401 {
-                return; // the status check says why
-            }
-            if resp.header("www-authenticate").is_none() {
-                j.fail(
-                    "status_code_conformance",
-                    ex.step,
-                    "a 401 without a WWW-Authenticate challenge",
-                    Some("WWW-Authenticate".into()),
-                    Some("absent".into()),
-                );
-            } else if *stale {
-                let flagged = resp.headers_named("www-authenticate").any(|v| {
-                    crate::auth::parse_challenges(v).is_ok_and(|cs| {
-                        cs.iter().any(|c| {
-                            c.scheme.eq_ignore_ascii_case("digest")
-                                && c.param("stale")
-                                    .is_some_and(|s| s.eq_ignore_ascii_case("true"))
-                        })
-                    })
-                });
-                if !flagged {
-                    j.fail(
-                        "status_code_conformance",
-                        ex.step,
-                        "a digest response to an expired nonce must be answered with stale=true",
-                        Some("Digest ... stale=true".into()),
-                        resp.header("www-authenticate").map(str::to_owned),
-                    );
-                }
-            }
-        }
-        Expect::Header { name } => {
-            if resp.header(name).is_none() {
-                j.fail(
-                    "status_code_conformance",
-                    ex.step,
-                    format!("the {} response lacks the {name} header", resp.status),
-                    Some(name.clone()),
-                    Some("absent".into()),
-                );
-            }
-        }
-        Expect::Single { view } => {
-            if !(200..300).contains(&resp.status) {
-                return; // the status check says why
-            }
-            let Some(json) = json else { return };
-            let body = unwrap_envelope(&json, enveloped, false);
-            body::compare_object(j, ex.step, "state", &view.type_name, &view.object, &body);
-        }
-        Expect::Page { page } => {
-            if (200..300).contains(&resp.status) {
-                if let Some(json) = json {
-                    pagination::page(j, step, ex, &unwrap_envelope(&json, enveloped, true), page);
-                }
-            }
-        }
-        Expect::Enveloped { status } => {
-            let Some(json) = json else {
-                j.fail(
-                    "envelope",
-                    ex.step,
-                    "an enveloped response must have a JSON body",
-                    None,
-                    None,
-                );
-                return;
-            };
-            if json.get("status").and_then(Value::as_u64) != Some(u64::from(*status)) {
-                j.fail(
-                    "envelope",
-                    ex.step,
-                    "envelope=true: the body's status is not the HTTP status",
-                    Some(status.to_string()),
-                    Some(
-                        json.get("status")
-                            .map(|s| s.to_string())
-                            .unwrap_or_else(|| "absent".into()),
-                    ),
-                );
-            }
-            if resp.status != *status {
-                j.fail(
-                    "envelope",
-                    ex.step,
-                    "envelope=true changed the HTTP status",
-                    Some(status.to_string()),
-                    Some(resp.status.to_string()),
-                );
-            }
-            let list = json.get("results").is_some();
-            if !list && !json.get("content").is_some_and(Value::is_object) {
-                j.fail(
-                    "envelope",
-                    ex.step,
-                    "envelope=true: a single object or error must be under content",
-                    Some("{\"status\", \"content\"}".into()),
-                    Some(keys(&json)),
-                );
-            }
-        }
-        Expect::Pretty { pretty } => {
-            let text = resp.body_text();
-            let multi = text.trim_end().contains('\n');
-            if multi != *pretty {
-                j.fail(
-                    "pretty",
-                    ex.step,
-                    if *pretty {
-                        "pretty=true: the body is not indented over several lines"
-                    } else {
-                        "without pretty=true the body must be compact, on one line"
-                    },
-                    Some(
-                        if *pretty {
-                            "indented JSON"
-                        } else {
-                            "compact JSON"
-                        }
-                        .into(),
-                    ),
-                    Some(if multi { "several lines" } else { "one line" }.into()),
-                );
-            }
-        }
-        Expect::Empty => {
-            if !resp.body.is_empty() {
-                j.fail(
-                    "response_schema_conformance",
-                    ex.step,
-                    format!("the {} response must have no body", resp.status),
-                    Some("empty".into()),
-                    Some(resp.body_text()),
-                );
-            }
-        }
-        Expect::MediaType { media_type } => {
-            if resp.media_type().as_deref() != Some(media_type.as_str()) {
-                j.fail(
-                    "content_type_conformance",
-                    ex.step,
-                    format!("the response media type is not {media_type}"),
-                    Some(media_type.clone()),
-                    Some(resp.header("content-type").unwrap_or("absent").to_owned()),
-                );
-            }
-        }
-        Expect::Masked { type_name, fields } => {
-            let Some(json) = json else {
-                j.fail(
-                    "secret_redaction",
-                    ex.step,
-                    "no JSON body to look for the masked secrets in",
-                    None,
-                    Some(resp.status.to_string()),
-                );
-                return;
-            };
-            body::masked(j, ex.step, &json, enveloped, type_name, fields);
-        }
-        Expect::OneWins { status, rule } => {
-            if resp.status != *status {
-                error(j, ex, resp, rule, None, enveloped);
-            }
-        }
-        Expect::Winner { type_name, views } => {
-            if !(200..300).contains(&resp.status) {
-                return; // the status check says why
-            }
-            let Some(json) = json else { return };
-            let body = unwrap_envelope(&json, enveloped, false);
-            let won: Vec<usize> = contenders(j.case, all)
-                .into_iter()
-                .filter_map(|(step, won)| won.then_some(step))
-                .collect();
-            let winner = match won[..] {
-                [one] => views.iter().find(|(step, _)| *step == one),
-                _ => None,
-            };
-            match winner {
-                Some((_, view)) => {
-                    body::compare_object(j, ex.step, "state", type_name, view, &body)
-                }
-                // No single winner (the group check says so): still, the state must be one of
-                // the bodies sent whole, never a mixture.
-                None if views.iter().any(|(_, v)| body::same_object(v, &body)) => {}
-                None => j.fail(
-                    "state",
-                    ex.step,
-                    format!("the stored {type_name} is none of the bodies sent concurrently"),
-                    Some("exactly one of the concurrent bodies, whole".into()),
-                    Some("a mixture or another value".into()),
-                ),
-            }
-        }
-        Expect::SameAssigned {
-            type_name,
-            field,
-            step: earlier,
-        } => {
-            let now = json
-                .as_ref()
-                .and_then(|v| body::find_object(v, type_name))
-                .and_then(|o| o.get(field).cloned());
-            let before = all
-                .iter()
-                .find(|e| e.step == *earlier)
-                .and_then(|e| e.response.as_ref())
-                .and_then(Response::json)
-                .and_then(|v| body::find_object(&v, type_name).and_then(|o| o.get(field).cloned()));
-            if now.is_none() || now != before {
-                j.fail(
-                    "state",
-                    ex.step,
-                    format!("the server-assigned {field} of {type_name} changed"),
-                    before.map(|v| v.to_string()),
-                    Some(
-                        now.map(|v| v.to_string())
-                            .unwrap_or_else(|| "absent".into()),
-                    ),
-                );
-            }
-        }
-    }
-}
-
 fn keys(v: &Value) -> String {
     match v.as_object() {
         Some(m) => format!("{{{}}}", m.keys().cloned().collect::<Vec<_>>().join(", ")),
         None => "not an object".into(),
-    }
-}
-
-/// An error response: status and errorCode per the rule's level, the error body shape, the
-/// `error` field, and (level E) the parameters.
-fn error(
-    j: &mut Judge<'_>,
-    ex: &Exchange,
-    resp: &Response,
-    rule: &crate::model::ErrorRule,
-    field: Option<&str>,
-    enveloped: bool,
-) {
-    let code = rule.error_code.as_deref();
-    let status_ok = match rule.level {
-        Level::E | Level::S => resp.status == rule.status,
-        Level::C if rule.also_status.is_empty() => (400..500).contains(&resp.status),
-        Level::C => rule.status_ok(resp.status),
-    };
-    let expected_status = match rule.level {
-        Level::C if rule.also_status.is_empty() => "any 4xx".to_owned(),
-        _ => std::iter::once(rule.status)
-            .chain(rule.also_status.iter().copied())
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(" or "),
-    };
-    let json = resp.json();
-    let body = json.as_ref().map(|v| unwrap_envelope(v, enveloped, false));
-    let got_code = body
-        .as_ref()
-        .and_then(|b| b.get("errorCode"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    if !status_ok {
-        j.fail(
-            "status_code_conformance",
-            ex.step,
-            format!(
-                "{}: {} {} answered {}",
-                rule.situation,
-                ex.method,
-                ex.path_and_query(),
-                resp.status
-            ),
-            Some(format!(
-                "{expected_status}{}",
-                code.map(|c| format!(" {c}")).unwrap_or_default()
-            )),
-            Some(format!("{} {}", resp.status, error_summary(resp))),
-        );
-        return;
-    }
-    if rule.situation == Situation::Unauthenticated && resp.body.is_empty() {
-        return; // the contract allows an empty 401
-    }
-    let Some(body) = body else {
-        j.fail(
-            "error_body",
-            ex.step,
-            format!("the {} error body is not JSON", resp.status),
-            Some("the error body shape".into()),
-            Some(resp.body_text()),
-        );
-        return;
-    };
-    if let Some(Err(violations)) =
-        j.cx.harness
-            .validators
-            .validate(&j.cx.harness.model.error_schema, Mode::Response, &body)
-    {
-        j.fail(
-            "error_body",
-            ex.step,
-            "the error body does not have the error shape",
-            Some("{detail, error, errorCode, parameters, reason}".into()),
-            Some(
-                violations
-                    .iter()
-                    .take(3)
-                    .map(|v| v.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-        );
-        return;
-    }
-    if body.get("error").and_then(Value::as_u64) != Some(u64::from(resp.status)) {
-        j.fail(
-            "error_body",
-            ex.step,
-            "the error body's error field is not the HTTP status",
-            Some(resp.status.to_string()),
-            body.get("error").map(|v| v.to_string()),
-        );
-    }
-    // Any of the status's reason phrases (HTTP has named some statuses several ways).
-    if let Some(phrase) = body.get("reason").and_then(Value::as_str) {
-        if !reason::is_phrase(resp.status, phrase) {
-            j.fail(
-                "error_body",
-                ex.step,
-                format!(
-                    "the error body's reason is not a reason phrase of {}",
-                    resp.status
-                ),
-                Some(reason::phrases(resp.status).join(" or ")),
-                Some(phrase.to_owned()),
-            );
-        }
-    }
-    match rule.level {
-        Level::E => {
-            if let Some(code) = code {
-                if got_code.as_deref() != Some(code) {
-                    j.fail(
-                        "error_code_conformance",
-                        ex.step,
-                        format!("{}: wrong errorCode", rule.situation),
-                        Some(code.to_owned()),
-                        got_code.clone(),
-                    );
-                }
-            }
-            let expected_params: Vec<String> = rule
-                .parameters
-                .iter()
-                .map(|p| {
-                    if p == "{field}" {
-                        field.unwrap_or_default().to_owned()
-                    } else {
-                        p.clone()
-                    }
-                })
-                .collect();
-            if !expected_params.is_empty() {
-                let got: Vec<String> = body
-                    .get("parameters")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .map(|v| {
-                                v.as_str()
-                                    .map(str::to_owned)
-                                    .unwrap_or_else(|| v.to_string())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if got != expected_params {
-                    j.fail(
-                        "error_code_conformance",
-                        ex.step,
-                        format!(
-                            "{}: the error's parameters do not name the offending field",
-                            rule.situation
-                        ),
-                        Some(format!("{expected_params:?}")),
-                        Some(format!("{got:?}")),
-                    );
-                }
-            }
-        }
-        Level::S | Level::C => {
-            if got_code.as_deref().is_none_or(str::is_empty) {
-                j.fail(
-                    "error_code_conformance",
-                    ex.step,
-                    format!("{}: the errorCode is empty", rule.situation),
-                    Some("a non-empty errorCode".into()),
-                    None,
-                );
-            }
-        }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{body, Judge};
+use super::{body, Judge, LINKS_CHECK};
 use crate::case::{PageExpect, Step};
 use crate::exchange::Exchange;
 
@@ -40,19 +40,25 @@ pub(crate) fn page(
         .take(per as usize)
         .collect();
 
-    let Some(results) = body.get("results").and_then(Value::as_array) else {
+    let wire = j.wire();
+    let results_field = &wire.list.results;
+    let Some(results) = body.get(results_field).and_then(Value::as_array) else {
         j.fail(
             "pagination",
             ex.step,
-            "the list body has no results array",
-            Some("results".into()),
+            format!("the list body has no {results_field} array"),
+            Some(results_field.clone()),
             Some(body.to_string()),
         );
         return;
     };
     let got_types: Vec<&str> = results
         .iter()
-        .map(|r| r.get("type").and_then(Value::as_str).unwrap_or("?"))
+        .map(|r| {
+            r.get(&wire.discriminator)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+        })
         .collect();
     let want_types: Vec<&str> = slice.iter().map(|(t, _)| t.as_str()).collect();
     if got_types != want_types {
@@ -71,31 +77,38 @@ pub(crate) fn page(
             body::compare_object(j, ex.step, "state", t, expected, actual);
         }
     }
-    match (expect.total_count, body.get("totalCount")) {
+    total_count(j, ex, body, expect, total);
+    links(j, ex, body, expect, total);
+}
+
+/// The total count is there with the full count, or omitted when the request turned it off.
+fn total_count(j: &mut Judge<'_>, ex: &Exchange, body: &Value, expect: &PageExpect, total: u64) {
+    let wire = j.wire();
+    let field = &wire.list.total_count;
+    match (expect.total_count, body.get(field)) {
         (true, None) => j.fail(
             "pagination",
             ex.step,
-            "totalCount is missing",
+            format!("{field} is missing"),
             Some(total.to_string()),
             Some("absent".into()),
         ),
         (true, Some(v)) if v.as_u64() != Some(total) => j.fail(
             "pagination",
             ex.step,
-            "totalCount does not count all the project's integrations",
+            format!("{field} does not count all the project's integrations"),
             Some(total.to_string()),
             Some(v.to_string()),
         ),
         (false, Some(_)) => j.fail(
             "pagination",
             ex.step,
-            "includeCount=false: totalCount must be omitted",
+            format!("{}=false: {field} must be omitted", wire.page.include_count),
             Some("absent".into()),
             Some("present".into()),
         ),
         _ => {}
     }
-    links(j, ex, body, expect, total);
 }
 
 fn parse_href(href: &str) -> Option<(String, BTreeMap<String, String>)> {
@@ -111,12 +124,14 @@ fn parse_href(href: &str) -> Option<(String, BTreeMap<String, String>)> {
 
 fn links(j: &mut Judge<'_>, ex: &Exchange, body: &Value, expect: &PageExpect, total: u64) {
     let family = j.cx.family;
-    let Some(links) = body.get("links").and_then(Value::as_array) else {
+    let wire = j.wire();
+    let (link, page_params) = (&wire.link, &wire.page);
+    let Some(links) = body.get(&wire.list.links).and_then(Value::as_array) else {
         j.fail(
-            "links",
+            LINKS_CHECK,
             ex.step,
-            "the list body has no links array",
-            Some("links".into()),
+            format!("the list body has no {} array", wire.list.links),
+            Some(wire.list.links.clone()),
             None,
         );
         return;
@@ -127,20 +142,20 @@ fn links(j: &mut Judge<'_>, ex: &Exchange, body: &Value, expect: &PageExpect, to
     let per = expect.items_per_page.max(1);
     let has_next = expect.page_num.saturating_mul(per) < total;
     let wanted = [
-        ("self", Some(expect.page_num)),
+        (&link.this_page, Some(expect.page_num)),
         (
-            "previous",
+            &link.previous,
             (expect.page_num > 1).then(|| expect.page_num - 1),
         ),
-        ("next", has_next.then(|| expect.page_num + 1)),
+        (&link.next, has_next.then(|| expect.page_num + 1)),
     ];
     for (rel, page) in wanted {
         let found = links
             .iter()
-            .find(|l| l.get("rel").and_then(Value::as_str) == Some(rel));
+            .find(|l| l.get(&link.rel).and_then(Value::as_str) == Some(rel.as_str()));
         match (page, found) {
             (None, Some(_)) => j.fail(
-                "links",
+                LINKS_CHECK,
                 ex.step,
                 format!(
                     "a {rel} link where there must be none (page {}, {total} in all)",
@@ -150,22 +165,25 @@ fn links(j: &mut Judge<'_>, ex: &Exchange, body: &Value, expect: &PageExpect, to
                 Some("present".into()),
             ),
             (Some(_), None) => j.fail(
-                "links",
+                LINKS_CHECK,
                 ex.step,
                 format!(
                     "the {rel} link is missing (page {}, {total} in all)",
                     expect.page_num
                 ),
-                Some(rel.to_owned()),
+                Some(rel.clone()),
                 Some("absent".into()),
             ),
-            (Some(p), Some(link)) => {
-                let href = link.get("href").and_then(Value::as_str).unwrap_or_default();
+            (Some(p), Some(found_link)) => {
+                let href = found_link
+                    .get(&link.href)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let Some((path, query)) = parse_href(href) else {
                     j.fail(
-                        "links",
+                        LINKS_CHECK,
                         ex.step,
-                        format!("the {rel} link's href is not an absolute URL"),
+                        format!("the {rel} link's {} is not an absolute URL", link.href),
                         Some("an absolute URL".into()),
                         Some(href.to_owned()),
                     );
@@ -173,7 +191,7 @@ fn links(j: &mut Judge<'_>, ex: &Exchange, body: &Value, expect: &PageExpect, to
                 };
                 if path != request_path {
                     j.fail(
-                        "links",
+                        LINKS_CHECK,
                         ex.step,
                         format!("the {rel} link's path is not the request's path"),
                         Some(request_path.clone()),
@@ -181,15 +199,18 @@ fn links(j: &mut Judge<'_>, ex: &Exchange, body: &Value, expect: &PageExpect, to
                     );
                 }
                 for name in &family.link_query {
-                    let want = match name.as_str() {
-                        "pageNum" => p.to_string(),
-                        "itemsPerPage" => per.to_string(),
-                        "includeCount" => expect.include_count.to_string(),
-                        _ => continue,
+                    let want = if *name == page_params.page_num {
+                        p.to_string()
+                    } else if *name == page_params.items_per_page {
+                        per.to_string()
+                    } else if *name == page_params.include_count {
+                        expect.include_count.to_string()
+                    } else {
+                        continue;
                     };
                     if query.get(name) != Some(&want) {
                         j.fail(
-                            "links",
+                            LINKS_CHECK,
                             ex.step,
                             format!("the {rel} link's {name} is wrong"),
                             Some(want),

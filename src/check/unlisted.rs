@@ -33,13 +33,13 @@ pub(crate) struct Found {
 
 /// The integration objects of a body (unwrapped from its envelope): the body itself, or the
 /// items of its `results`.
-fn objects_mut(body: &mut Value) -> Vec<&mut Map<String, Value>> {
+fn objects_mut<'b>(results: &str, body: &'b mut Value) -> Vec<&'b mut Map<String, Value>> {
     let Some(map) = body.as_object_mut() else {
         return Vec::new();
     };
-    if map.contains_key("results") {
+    if map.contains_key(results) {
         return map
-            .get_mut("results")
+            .get_mut(results)
             .and_then(Value::as_array_mut)
             .map(|items| items.iter_mut().filter_map(Value::as_object_mut).collect())
             .unwrap_or_default();
@@ -57,8 +57,13 @@ pub(crate) fn strip(
     sent_secrets: &[String],
 ) -> Vec<Found> {
     let mut found = Vec::new();
-    for obj in objects_mut(body) {
-        let Some(type_name) = obj.get("type").and_then(Value::as_str).map(str::to_owned) else {
+    let wire = &model.wire;
+    for obj in objects_mut(&wire.list.results, body) {
+        let Some(type_name) = obj
+            .get(&wire.discriminator)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
             continue;
         };
         let Some(t) = version.integration_type(&type_name) else {
