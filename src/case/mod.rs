@@ -14,6 +14,7 @@ use crate::model::{ErrorRule, Family, Model, Operation, OperationKind, Version};
 mod auth;
 mod characters;
 mod concurrency;
+mod diversity;
 mod envelope;
 mod errors;
 mod media;
@@ -469,6 +470,7 @@ pub fn generate(model: &Model) -> Vec<Case> {
         characters::generate(&cx, &mut cases);
         media::generate(&cx, &mut cases);
         concurrency::generate(&cx, &mut cases);
+        diversity::generate(&cx, &mut cases);
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(pair) = cases.windows(2).find(|w| w[0].id == w[1].id) {

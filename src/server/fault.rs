@@ -61,6 +61,12 @@ faults! {
         "mask-last4 writes one * per UTF-8 byte instead of one per character";
     UrlMaskSkipsSlash => "url-mask-skips-slash", "redaction",
         "mask-url does not count the / after the host, so a four-character path is hidden";
+    UrlMaskDropsPort => "url-mask-drops-port", "redaction",
+        "mask-url keeps the scheme and host but drops the port";
+    MaskSkipsPunctuation => "mask-skips-punctuation", "redaction",
+        "mask-last4 leaves dashes, underscores and dots in place instead of masking them";
+    ShortSecretUnmasked => "short-secret-unmasked", "redaction",
+        "mask-last4 values of eight characters or fewer come back in clear";
     // ---- pagination
     TotalCountCountsPage => "total-count-counts-page", "pagination",
         "totalCount counts the results of the page instead of all integrations";
@@ -143,6 +149,8 @@ faults! {
         "a required field sent as null is accepted (and then missing)";
     EnumUnchecked => "enum-unchecked", "validation",
         "enum fields accept any string";
+    EnumFirstMembersOnly => "enum-first-members-only", "validation",
+        "enum fields accept only their first two members (an outdated member list)";
     PatternUnchecked => "pattern-unchecked", "validation",
         "pattern rules are not checked";
     LengthUnchecked => "length-unchecked", "validation",

@@ -2961,6 +2961,37 @@ async fn probe(t: &T, fault: Fault) -> String {
             cm.create(&ty.name, &Value::Object(b)).await;
             cm.get(&ty.name).await.json()[&f.name].to_string()
         }
+        UrlMaskDropsPort => {
+            let (ty, f) = pick(cm.f, |_, f| f.secret == Some(SecretKind::MaskUrl));
+            let mut b = valid_body(ty);
+            b.insert(
+                f.name.clone(),
+                json!("https://hooks.example.com:8443/abcdef"),
+            );
+            cm.create(&ty.name, &Value::Object(b)).await;
+            cm.get(&ty.name).await.json()[&f.name].to_string()
+        }
+        MaskSkipsPunctuation | ShortSecretUnmasked => {
+            let (ty, f) = pick(cm.f, |_, f| f.secret == Some(SecretKind::MaskLast4));
+            let value = if fault == ShortSecretUnmasked {
+                "ab-cd"
+            } else {
+                "ab-cd_ef.gh"
+            };
+            let mut b = valid_body(ty);
+            b.insert(f.name.clone(), json!(value));
+            cm.create(&ty.name, &Value::Object(b)).await;
+            cm.get(&ty.name).await.json()[&f.name].to_string()
+        }
+        EnumFirstMembersOnly => {
+            let (ty, f) = pick(v2.f, |_, f| f.enum_values.len() > 2);
+            let mut b = valid_body(ty);
+            b.insert(f.name.clone(), json!(f.enum_values[2]));
+            v2.create(&ty.name, &Value::Object(b))
+                .await
+                .status
+                .to_string()
+        }
         LengthCountsBytes => {
             let (ty, f) = pick(v2.f, |_, f| f.max_length.is_some());
             let mut b = valid_body(ty);
