@@ -660,9 +660,10 @@ impl Runner<'_> {
             Err((url, e)) => return target::failed(step, index, url, e),
         };
         let authenticator = match req.credential {
-            Credential::Owner | Credential::StaleNonce | Credential::ReplayedNonceCount => {
-                Some(&auth.owner)
-            }
+            Credential::Owner
+            | Credential::StaleNonce
+            | Credential::ReplayedNonceCount
+            | Credential::OtherUri => Some(&auth.owner),
             Credential::ReadOnly => auth.read_only.as_ref(),
             Credential::WrongPassword => auth.wrong.as_ref(),
             _ => None,
@@ -729,6 +730,11 @@ impl Runner<'_> {
                     })
             }
             Credential::ForgedNonce => self.forged_digest(out, deadline).await.map(Some),
+            // The owner's digest, computed for a sibling path: right password, wrong target.
+            Credential::OtherUri => {
+                let other = format!("{}/other", uri.split('?').next().unwrap_or(uri));
+                authenticator_header(authenticator, &self.client, method, &other).await
+            }
             Credential::StaleNonce => {
                 if let Some(expire) = &self.target.nonce_expirer {
                     expire();

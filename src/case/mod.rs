@@ -14,9 +14,11 @@ use crate::model::{ErrorRule, Family, Model, Operation, OperationKind, Version};
 mod auth;
 mod characters;
 mod concurrency;
+mod credentials;
 mod diversity;
 mod envelope;
 mod errors;
+mod grammar;
 mod media;
 mod pagination;
 mod redaction;
@@ -112,6 +114,8 @@ pub enum Credential {
     ReplayedNonceCount,
     /// A digest response to a nonce the target issued and then expired (embedded server only).
     StaleNonce,
+    /// A valid digest response computed for another request target (`uri` of another path).
+    OtherUri,
 }
 
 /// A request body.
@@ -319,6 +323,9 @@ pub enum Expect {
     /// One of a group of concurrent writes: this success status (the group's one winner) or
     /// else the error `rule`; across the group exactly one step succeeds.
     OneWins { status: u16, rule: ErrorRule },
+    /// A point the contract leaves open (a tolerated reading): this success status, and then
+    /// the step's other expectations, or else the error `rule`.
+    Either { status: u16, rule: ErrorRule },
     /// The one integration is exactly the view that the winning step of a concurrent group sent
     /// (one view per step index of the group), never a mixture of several.
     Winner {
@@ -471,6 +478,8 @@ pub fn generate(model: &Model) -> Vec<Case> {
         media::generate(&cx, &mut cases);
         concurrency::generate(&cx, &mut cases);
         diversity::generate(&cx, &mut cases);
+        credentials::generate(&cx, &mut cases);
+        grammar::generate(&cx, &mut cases);
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(pair) = cases.windows(2).find(|w| w[0].id == w[1].id) {

@@ -701,7 +701,7 @@ fn expectation(
             };
             body::masked(j, ex.step, &json, enveloped, type_name, fields);
         }
-        Expect::OneWins { status, rule } => {
+        Expect::OneWins { status, rule } | Expect::Either { status, rule } => {
             if resp.status != *status {
                 error(j, ex, resp, rule, None, enveloped);
             }

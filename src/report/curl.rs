@@ -272,7 +272,10 @@ fn auth_options(
             Vec::new(),
             Some("CONFORMANCE_EXPIRED_TOKEN: a token the target issued and has since expired"),
         ),
-        Credential::ForgedNonce | Credential::StaleNonce | Credential::ReplayedNonceCount => {
+        Credential::ForgedNonce
+        | Credential::StaleNonce
+        | Credential::ReplayedNonceCount
+        | Credential::OtherUri => {
             let (opts, derived) = login(Who::Owner);
             (
                 opts,

@@ -82,6 +82,12 @@ faults! {
         "includeCount=false still returns totalCount in families that honour it";
     PagePastEnd404 => "page-past-end-404", "pagination",
         "a list page past the end is 404 instead of 200 with empty results";
+    PageNumBoundedToI64 => "page-num-bounded-to-i64", "pagination",
+        "a pageNum past the signed 64-bit range is refused instead of being a page past the end";
+    SignedIntegersIgnored => "signed-integers-ignored", "pagination",
+        "a query integer with a sign or a leading zero (+1, 01) is taken as absent (the default) instead of as 1 or refused";
+    UnknownQueryParameterRefused => "unknown-query-parameter-refused", "pagination",
+        "a query parameter no operation declares is 400 INVALID_QUERY_PARAMETER instead of ignored";
     ListOrderAlphabetical => "list-order-alphabetical", "pagination",
         "results are sorted by type name instead of the family's list order";
     // ---- envelope
@@ -93,9 +99,13 @@ faults! {
         "error bodies are not wrapped when envelope=true";
     EnvelopeHttp200 => "envelope-http-200", "envelope",
         "with envelope=true, errors are answered with HTTP status 200";
+    BooleansCaseInsensitive => "booleans-case-insensitive", "envelope",
+        "pretty and envelope take True or TRUE as true instead of refusing them";
     PrettyIgnored => "pretty-ignored", "envelope",
         "pretty=true is validated but bodies stay on one line";
     // ---- errors
+    TrailingBytesIgnored => "trailing-bytes-ignored", "validation",
+        "a body is read up to the end of its first JSON value; bytes after it are ignored";
     MalformedJson500 => "malformed-json-500", "validation",
         "a body that is not JSON is a 500 UNEXPECTED_ERROR";
     WrongErrorCodeMissingAttribute => "wrong-error-code-missing-attribute", "validation",
@@ -129,6 +139,8 @@ faults! {
         "a digest response computed with a wrong password is accepted";
     DigestNcReplayAccepted => "digest-nc-replay-accepted", "auth",
         "a digest nonce count already used with the same nonce is accepted";
+    DigestUriUnchecked => "digest-uri-unchecked", "auth",
+        "a digest response computed for another request target (its uri) is accepted";
     StaleFlagMissing => "stale-flag-missing", "auth",
         "the challenge after an expired nonce lacks stale=true";
     // ---- versions
@@ -237,6 +249,7 @@ impl FaultSet {
             accept_wrong_digest_password: self.has(Fault::WrongDigestPasswordAccepted),
             accept_expired_tokens: self.has(Fault::ExpiredTokenAccepted),
             accept_replayed_nonce_count: self.has(Fault::DigestNcReplayAccepted),
+            accept_other_uri: self.has(Fault::DigestUriUnchecked),
         }
     }
 }

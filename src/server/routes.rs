@@ -601,7 +601,7 @@ impl Ctx<'_> {
         }
 
         // query
-        let params = query::validate(op, self.raw_query)?;
+        let params = query::validate_with(op, self.raw_query, self.faults)?;
         fmt.pretty = params.pretty;
         fmt.envelope = params.envelope;
 
@@ -932,7 +932,16 @@ impl Ctx<'_> {
                 ))
             }
         };
-        let value: Value = match serde_json::from_slice(&bytes) {
+        let parsed = if faults.has(Fault::TrailingBytesIgnored) {
+            // Fault: read the first JSON value and stop there.
+            serde_json::Deserializer::from_slice(&bytes)
+                .into_iter::<Value>()
+                .next()
+                .unwrap_or_else(|| serde_json::from_slice(&bytes))
+        } else {
+            serde_json::from_slice(&bytes)
+        };
+        let value: Value = match parsed {
             Ok(v) => v,
             Err(e) if faults.has(Fault::MalformedJson500) => {
                 return Err(self.unexpected(&format!("json: {e}")));

@@ -2694,6 +2694,38 @@ async fn probe(t: &T, fault: Fault) -> String {
                 .status
                 .to_string()
         }
+        DigestUriUnchecked => {
+            cm.list("").await;
+            let other = format!("{}/other", cm.list_path());
+            let h = t
+                .owner
+                .header(&t.client, &Method::GET, &other)
+                .await
+                .unwrap()
+                .unwrap();
+            cm.req(Method::GET, &cm.list_path())
+                .who(Who::Raw(h.to_str().unwrap().into()))
+                .send()
+                .await
+                .status
+                .to_string()
+        }
+        PageNumBoundedToI64 => cm
+            .list("pageNum=9223372036854775808")
+            .await
+            .status
+            .to_string(),
+        SignedIntegersIgnored => cm.list("itemsPerPage=01").await.text,
+        UnknownQueryParameterRefused => cm.list("notAParameter=1").await.status.to_string(),
+        BooleansCaseInsensitive => cm.list("pretty=True").await.status.to_string(),
+        TrailingBytesIgnored => cm
+            .req(Method::POST, &cm.path(&first.name))
+            .header("content-type", "application/json")
+            .body(format!("{}x", Value::Object(valid_body(first))))
+            .send()
+            .await
+            .status
+            .to_string(),
         DigestNcReplayAccepted => {
             cm.list("").await;
             let h = t
