@@ -22,6 +22,7 @@ mod grammar;
 mod media;
 mod pagination;
 mod redaction;
+mod roundtrip;
 mod rules;
 mod state;
 mod validation;
@@ -40,10 +41,12 @@ pub enum Category {
     Auth,
     Versions,
     State,
+    /// Concurrent requests on one type of one project (contract section 9).
+    Concurrency,
 }
 
 impl Category {
-    pub const ALL: [Category; 8] = [
+    pub const ALL: [Category; 9] = [
         Category::Validation,
         Category::Redaction,
         Category::Pagination,
@@ -52,6 +55,7 @@ impl Category {
         Category::Auth,
         Category::Versions,
         Category::State,
+        Category::Concurrency,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +68,7 @@ impl Category {
             Category::Auth => "auth",
             Category::Versions => "versions",
             Category::State => "state",
+            Category::Concurrency => "concurrency",
         }
     }
 
@@ -480,6 +485,7 @@ pub fn generate(model: &Model) -> Vec<Case> {
         diversity::generate(&cx, &mut cases);
         credentials::generate(&cx, &mut cases);
         grammar::generate(&cx, &mut cases);
+        roundtrip::generate(&cx, &mut cases);
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(pair) = cases.windows(2).find(|w| w[0].id == w[1].id) {

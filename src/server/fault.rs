@@ -196,8 +196,13 @@ faults! {
         "families without a server-assigned id return one anyway (the field another family assigns)";
     DeleteKeepsIntegration => "delete-keeps-integration", "state",
         "delete answers 204 but the integration stays configured";
-    CreateRace => "create-race", "state",
+    UpdateKeepsUrls => "update-keeps-urls", "state",
+        "an update keeps the stored URL fields instead of the new values it sent";
+    // ---- concurrency
+    CreateRace => "create-race", "concurrency",
         "create checks, pauses, then writes: concurrent creates of one type all succeed and the last overwrites the others";
+    UpdateNotAtomic => "update-not-atomic", "concurrency",
+        "an update writes its fields one at a time with a pause between, so concurrent updates leave a mixture and a read sees half an update";
 }
 
 impl fmt::Display for Fault {
@@ -263,7 +268,7 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    const CATEGORIES: [&str; 8] = [
+    const CATEGORIES: [&str; 9] = [
         "validation",
         "redaction",
         "pagination",
@@ -272,6 +277,7 @@ mod tests {
         "auth",
         "versions",
         "state",
+        "concurrency",
     ];
 
     #[test]

@@ -43,6 +43,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a create pauses between its check and its write under the `create-race` fault: long
 /// enough that concurrent creates all pass the check first.
 const CREATE_RACE_PAUSE: Duration = Duration::from_millis(100);
+/// How long an update pauses before each field it writes under the `update-not-atomic` fault:
+/// long enough that concurrent updates interleave.
+const PIECEMEAL_PAUSE: Duration = Duration::from_millis(25);
 
 /// Whether `s` is a well-formed project id: 24 lower-case hex digits.
 pub(crate) fn is_group_id(s: &str) -> bool {
@@ -1009,13 +1012,34 @@ impl Ctx<'_> {
             };
             rule.merge ^= faults.has(Fault::UpdateMergeSemanticsSwapped);
             rule.upsert |= faults.has(Fault::V2UpdateUpserts);
-            store.update(
-                &self.store_key(),
-                &t.name,
-                fields,
-                rule,
-                faults.has(Fault::IdChangesOnUpdate),
-            )
+            let mut fields = fields;
+            if faults.has(Fault::UpdateKeepsUrls) {
+                // Fault: URL fields are taken as fixed once configured.
+                if let Some(old) = store.get(&self.store_key(), &t.name) {
+                    for f in t
+                        .fields
+                        .iter()
+                        .filter(|f| f.format.as_deref() == Some("uri"))
+                    {
+                        if let Some(v) = old.fields.get(&f.name) {
+                            fields.insert(f.name.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+            if faults.has(Fault::UpdateNotAtomic) {
+                store
+                    .update_piecemeal(&self.store_key(), &t.name, fields, rule, PIECEMEAL_PAUSE)
+                    .await
+            } else {
+                store.update(
+                    &self.store_key(),
+                    &t.name,
+                    fields,
+                    rule,
+                    faults.has(Fault::IdChangesOnUpdate),
+                )
+            }
         };
         let all = match result {
             Ok(all) => all,

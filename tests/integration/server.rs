@@ -2710,6 +2710,20 @@ async fn probe(t: &T, fault: Fault) -> String {
                 .status
                 .to_string()
         }
+        UpdateKeepsUrls | UpdateNotAtomic => {
+            let (ty, f) = pick(cm.f, |_, f| f.format.as_deref() == Some("uri"));
+            cm.configure(ty).await;
+            let mut b = valid_body(ty);
+            b.insert(f.name.clone(), json!("https://hooks.example.com/changed"));
+            let body = Value::Object(b);
+            let update = cm.update(&ty.name, &body);
+            let read = async {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                cm.get(&ty.name).await.text
+            };
+            let (_, seen) = tokio::join!(update, read);
+            format!("{seen} {}", cm.get(&ty.name).await.text)
+        }
         PageNumBoundedToI64 => cm
             .list("pageNum=9223372036854775808")
             .await
