@@ -326,35 +326,39 @@ impl Runner<'_> {
             ProjectKind::CloudManager => ProjectKind::Atlas,
         };
         for r in &case.requires {
-            let missing = match r {
-                Requirement::ReadOnlyCredentials => self
-                    .target
-                    .read_only
-                    .is_none()
-                    .then_some("no read-only credentials were given"),
-                Requirement::NoAccessProject => self
-                    .target
-                    .other_group_id
-                    .is_none()
-                    .then_some("no project without access was given"),
-                Requirement::OtherKindProject => self
-                    .target
-                    .group_for(other_kind)
-                    .is_none()
-                    .then_some("no project of the other kind was given"),
-                Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. }))
-                    .then_some("the credentials are not digest credentials"),
-                Requirement::TokenExpiry => self.target.token_expirer.is_none().then_some(
-                    "needs a bearer token the target issued and that has expired \
+            let missing =
+                match r {
+                    Requirement::ReadOnlyCredentials => self
+                        .target
+                        .read_only
+                        .is_none()
+                        .then_some("no read-only credentials were given"),
+                    Requirement::NoAccessProject => self
+                        .target
+                        .other_group_id
+                        .is_none()
+                        .then_some("no project without access was given"),
+                    Requirement::OtherKindProject => self
+                        .target
+                        .group_for(other_kind)
+                        .is_none()
+                        .then_some("no project of the other kind was given"),
+                    Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. }))
+                        .then_some("the credentials are not digest credentials"),
+                    Requirement::TokenExpiry => self.target.token_expirer.is_none().then_some(
+                        "needs a bearer token the target issued and that has expired \
                          (--expired-token or CONFORMANCE_EXPIRED_TOKEN)",
-                ),
-                Requirement::NonceExpiry => self
-                    .target
-                    .nonce_expirer
-                    .is_none()
-                    .then_some("only the embedded server can expire a nonce on demand"),
-                Requirement::EmptyProject => None,
-            };
+                    ),
+                    Requirement::NonceExpiry => self
+                        .target
+                        .nonce_expirer
+                        .is_none()
+                        .then_some("only the embedded server can expire a nonce on demand"),
+                    Requirement::EmptyProject => None,
+                    Requirement::OAuthClient => self.target.token_client().is_none().then_some(
+                        "no OAuth client credentials were given (oauth:CLIENT_ID:SECRET)",
+                    ),
+                };
             if let Some(m) = missing {
                 return Some(m.to_owned());
             }
@@ -758,6 +762,13 @@ impl Runner<'_> {
             Credential::Owner | Credential::ReadOnly | Credential::WrongPassword => {
                 authenticator_header(authenticator, &self.client, method, uri).await
             }
+            Credential::Client | Credential::ClientWrongSecret | Credential::ClientUnknown => {
+                let (id, secret) = self
+                    .target
+                    .token_client()
+                    .ok_or_else(|| Error::Auth("no OAuth client credentials were given".into()))?;
+                client_basic(credential, id, secret).map(Some)
+            }
         }
     }
 
@@ -811,6 +822,22 @@ impl Runner<'_> {
         HeaderValue::from_str(&answer.to_header_string())
             .map_err(|_| Error::Auth("forged header is not valid".into()))
     }
+}
+
+/// `Authorization: Basic` for the token endpoint: the client's own credentials, its id with a
+/// wrong secret, or an id it never registered.
+fn client_basic(credential: Credential, id: &str, secret: &str) -> Result<HeaderValue> {
+    use base64::Engine as _;
+    let pair = match credential {
+        Credential::ClientWrongSecret => format!("{id}:{secret}-not-the-secret"),
+        Credential::ClientUnknown => format!("conformance-unknown-client-{id}:{secret}"),
+        _ => format!("{id}:{secret}"),
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+        .map_err(|_| Error::Auth("the OAuth client is not a valid header value".into()))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 async fn authenticator_header(

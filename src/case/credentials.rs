@@ -1,20 +1,107 @@
-//! Digest details beyond `auth.rs` (contract section 7): a digest response computed with the
-//! right password for another request target (its `uri` names another path) is refused on each
-//! of the five operations, and nothing changes.
+//! Credentials beyond `auth.rs` (contract section 7).
 //!
-//! The digest binds method and `uri` into the response (RFC 7616 section 3.4.1): a target that
-//! checks the password but not the `uri` lets a captured header be replayed against any path.
+//! - A digest response computed with the right password for another request target (its `uri`
+//!   names another path) is refused on each of the five operations, and nothing changes: the
+//!   digest binds method and `uri` (RFC 7616 section 3.4.1), so a target that checks only the
+//!   password lets a captured header be replayed against any path.
+//! - The OAuth token endpoint answers as RFC 6749 section 5.2 does (contract section 8): a wrong
+//!   client secret and an unknown client are `401 invalid_client`, a grant type other than
+//!   `client_credentials` is `400 unsupported_grant_type`. Only with OAuth client credentials
+//!   (the embedded server has its own); the endpoint is one for all families, so these cases
+//!   are generated once, under the first family.
 
 use serde_json::Value;
 
 use super::values::{self, Fill};
 use super::{
     setup_create, verify_state, Baseline, Body, Case, CaseBuilder, Category, Credential, Ctx,
-    Expect, Requirement, Role,
+    Expect, Lane, Project, Request, Requirement, Role,
 };
 use crate::model::{OperationKind, Situation};
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
+    other_uri(cx, out);
+    if cx.model.families.first().map(|f| &f.name) == Some(&cx.family.name) {
+        token_endpoint(cx, out);
+    }
+}
+
+/// A client-credentials token request with `grant_type` and `credential`.
+fn token_request(cx: &Ctx<'_>, grant_type: &str, credential: Credential) -> Request {
+    let version = cx.default_version();
+    let mut r = cx.request(OperationKind::List, version, None);
+    r.method = "POST".to_owned();
+    r.project = Project::Unscoped;
+    // The whole path is the model's token path: nothing follows it.
+    r.base_path = cx.model.token_path.clone();
+    r.path = String::new();
+    r.accept = Some("application/json".to_owned());
+    r.content_type = Some("application/x-www-form-urlencoded".to_owned());
+    r.body = Body::Raw(format!("grant_type={grant_type}"));
+    r.credential = credential;
+    // No API operation: the answer is RFC 6749's, not a documented response of the API.
+    r.operation = String::new();
+    r.version = None;
+    r
+}
+
+fn token_endpoint(cx: &Ctx<'_>, out: &mut Vec<Case>) {
+    let kind = OperationKind::List;
+    for (s, title, grant, credential, status, error, mutation) in [
+        (
+            "token-endpoint-wrong-client-secret",
+            "the token endpoint refuses a wrong client secret: 401 invalid_client",
+            "client_credentials",
+            Credential::ClientWrongSecret,
+            401,
+            "invalid_client",
+            "credentials: the client's id with a wrong secret",
+        ),
+        (
+            "token-endpoint-unknown-client",
+            "the token endpoint refuses an unknown client: 401 invalid_client",
+            "client_credentials",
+            Credential::ClientUnknown,
+            401,
+            "invalid_client",
+            "credentials: a client id never registered",
+        ),
+        (
+            "token-endpoint-wrong-grant-type",
+            "the token endpoint refuses grant_type=password: 400 unsupported_grant_type",
+            "password",
+            Credential::Client,
+            400,
+            "unsupported_grant_type",
+            "body grant_type=password",
+        ),
+    ] {
+        let req = token_request(cx, grant, credential);
+        let baseline = Baseline::new(
+            token_request(cx, "client_credentials", Credential::Client),
+            mutation,
+        );
+        out.push(
+            CaseBuilder::new(cx, kind, s, Category::Auth)
+                .title(title)
+                .lane(Lane::Stateless)
+                .requires(Requirement::OAuthClient)
+                .step(
+                    Role::Test,
+                    req,
+                    vec![Expect::OAuthError {
+                        status,
+                        error: error.to_owned(),
+                    }],
+                )
+                .build(cx)
+                .derived(baseline),
+        );
+    }
+}
+
+/// A digest response computed for another request target, on each operation.
+fn other_uri(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let version = cx.default_version();
     let Some(ty) = version.types.first() else {
         return;

@@ -161,7 +161,7 @@ fn group_var(project: &Project, kind: ProjectKind) -> Option<(&'static str, &'st
         Project::Own => Some(("GROUP_ID", own(kind))),
         Project::OtherKind => Some(("OTHER_KIND_GROUP_ID", own(other))),
         Project::NoAccess => Some(("NO_ACCESS_GROUP_ID", "CONFORMANCE_OTHER_GROUP_ID")),
-        Project::Literal(_) => None,
+        Project::Literal(_) | Project::Unscoped => None,
     }
 }
 
@@ -271,6 +271,11 @@ fn auth_options(
             ],
             Vec::new(),
             Some("CONFORMANCE_EXPIRED_TOKEN: a token the target issued and has since expired"),
+        ),
+        Credential::Client | Credential::ClientWrongSecret | Credential::ClientUnknown => (
+            Vec::new(),
+            Vec::new(),
+            Some("the token endpoint case sends the OAuth client's Basic credentials (or a wrong or unknown client's); this sends none"),
         ),
         Credential::ForgedNonce
         | Credential::StaleNonce
@@ -444,9 +449,14 @@ pub fn reproduce(
         }
         // The URL: the runner's own encoding of path and query, with variables for the target
         // and the group id.
-        let mut url = Word::default()
-            .var("CONFORMANCE_TARGET")
-            .lit(format!("{}/groups/", req.base_path));
+        let mut url =
+            Word::default()
+                .var("CONFORMANCE_TARGET")
+                .lit(if req.project == Project::Unscoped {
+                    req.base_path.clone()
+                } else {
+                    format!("{}/groups/", req.base_path)
+                });
         match group_var(&req.project, family.project_kind) {
             Some((var, from)) => {
                 if !groups.iter().any(|(v, _)| *v == var) {

@@ -141,6 +141,8 @@ faults! {
         "a digest nonce count already used with the same nonce is accepted";
     DigestUriUnchecked => "digest-uri-unchecked", "auth",
         "a digest response computed for another request target (its uri) is accepted";
+    TokenGrantTypeUnchecked => "token-grant-type-unchecked", "auth",
+        "the token endpoint issues a token whatever grant_type the request names";
     StaleFlagMissing => "stale-flag-missing", "auth",
         "the challenge after an expired nonce lacks stale=true";
     // ---- versions
@@ -255,6 +257,7 @@ impl FaultSet {
             accept_expired_tokens: self.has(Fault::ExpiredTokenAccepted),
             accept_replayed_nonce_count: self.has(Fault::DigestNcReplayAccepted),
             accept_other_uri: self.has(Fault::DigestUriUnchecked),
+            accept_any_grant_type: self.has(Fault::TokenGrantTypeUnchecked),
         }
     }
 }

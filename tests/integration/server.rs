@@ -2643,6 +2643,19 @@ async fn probe(t: &T, fault: Fault) -> String {
             .await
             .status
             .to_string(),
+        TokenGrantTypeUnchecked => {
+            let c = &t.srv.credentials;
+            t.http
+                .post(format!("{}{}", t.srv.base_url, t.model().token_path))
+                .basic_auth(&c.oauth.client_id, Some(&c.oauth.client_secret))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=password")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .to_string()
+        }
         ExpiredTokenAccepted => {
             v2.req(Method::GET, &v2.list_path())
                 .who(Who::OAuth)
