@@ -115,6 +115,17 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
             out.push_str("< no response\n");
             continue;
         };
+        if let Some(Expect::Either { status, rule }) = step
+            .expect
+            .iter()
+            .find(|e| matches!(e, Expect::Either { .. }))
+        {
+            // A point the contract leaves open: which reading the target took is its choice.
+            if resp.status == *status || rule.status_ok(resp.status) {
+                out.push_str(&format!("< {status} or {} (either reading)\n", rule.status));
+                continue;
+            }
+        }
         let (status, status_open) = match &accepted_statuses {
             Some(set)
                 if rule.is_some_and(|r| {

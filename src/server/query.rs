@@ -231,6 +231,7 @@ pub(crate) fn validate_with(
     op: &Operation,
     q: &RawQuery,
     faults: FaultSet,
+    strict_integers: bool,
 ) -> Result<Params, ApiError> {
     const KNOWN: [&str; 5] = [PAGE_NUM, ITEMS_PER_PAGE, INCLUDE_COUNT, PRETTY, ENVELOPE];
     let mut kept = Vec::with_capacity(q.0.len());
@@ -256,6 +257,11 @@ pub(crate) fn validate_with(
                 let signed = value.starts_with('+') || (value.len() > 1 && value.starts_with('0'));
                 if faults.has(Fault::SignedIntegersIgnored) && signed {
                     continue;
+                }
+                // Variant: only plain digits without a leading zero are an integer.
+                if strict_integers && signed {
+                    let p = declared.expect("declared");
+                    return Err(reject(op, p, &value, "expected an integer"));
                 }
                 let past_i64 = parse_integer(&value)
                     .is_some_and(|(negative, n)| !negative && n.value > i64::MAX as u64);

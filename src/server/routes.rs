@@ -604,7 +604,8 @@ impl Ctx<'_> {
         }
 
         // query
-        let params = query::validate_with(op, self.raw_query, self.faults)?;
+        let strict = self.state.variant_set().has(Variant::StrictIntegerSyntax);
+        let params = query::validate_with(op, self.raw_query, self.faults, strict)?;
         fmt.pretty = params.pretty;
         fmt.envelope = params.envelope;
 
