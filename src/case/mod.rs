@@ -17,6 +17,7 @@ mod concurrency;
 mod credentials;
 mod diversity;
 mod envelope;
+mod error_shape;
 mod errors;
 mod grammar;
 mod media;
@@ -503,6 +504,8 @@ pub fn generate(model: &Model) -> Vec<Case> {
         credentials::generate(&cx, &mut cases);
         grammar::generate(&cx, &mut cases);
         roundtrip::generate(&cx, &mut cases);
+        // Last: it copies error cases of the family the others made.
+        error_shape::generate(&cx, &mut cases);
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(pair) = cases.windows(2).find(|w| w[0].id == w[1].id) {

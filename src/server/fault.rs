@@ -97,6 +97,8 @@ faults! {
         "the envelope's status field is always 200, errors included";
     EnvelopeMissingOnErrors => "envelope-missing-on-errors", "envelope",
         "error bodies are not wrapped when envelope=true";
+    EnvelopeSkippedOnEarlyErrors => "envelope-skipped-on-early-errors", "envelope",
+        "errors raised before the operation's own checks (group id, project, Accept, path) are not wrapped when envelope=true";
     EnvelopeHttp200 => "envelope-http-200", "envelope",
         "with envelope=true, errors are answered with HTTP status 200";
     BooleansCaseInsensitive => "booleans-case-insensitive", "envelope",

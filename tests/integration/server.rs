@@ -2737,6 +2737,14 @@ async fn probe(t: &T, fault: Fault) -> String {
             let (_, seen) = tokio::join!(update, read);
             format!("{seen} {}", cm.get(&ty.name).await.text)
         }
+        EnvelopeSkippedOnEarlyErrors => {
+            let unknown = format!(
+                "{}/groups/{}/integrations?envelope=true",
+                cm.f.base_path,
+                "f".repeat(24)
+            );
+            cm.req(Method::GET, &unknown).send().await.text
+        }
         PageNumBoundedToI64 => cm
             .list("pageNum=9223372036854775808")
             .await
