@@ -41,6 +41,7 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     integer_edges(cx, version, ty, out);
     boolean_case(cx, version, ty, out);
     unknown_parameters(cx, version, ty, out);
+    repeated_on_writes(cx, version, ty, out);
     bodies(cx, version, ty, out);
     foreign_types(cx, version, ty, out);
 }
@@ -355,6 +356,39 @@ fn unknown_parameters(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out
                     .build(cx)
             }
         };
+        out.push(case);
+    }
+}
+
+/// A repeated page parameter uses its first value (section 8) on the writes that answer a page
+/// too (list has its own case in `pagination.rs`).
+fn repeated_on_writes(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
+    let s = cx.vs(version, "repeated-parameter-first-wins");
+    for kind in [OperationKind::Create, OperationKind::Update] {
+        if cx.op(kind).query_param("itemsPerPage").is_none() {
+            continue;
+        }
+        let id = cx.id(kind, &s);
+        let sent = values::valid_body(ty, &id, Fill::Minimal);
+        let old = (kind == OperationKind::Update)
+            .then(|| values::valid_body(ty, &format!("{id}#old"), Fill::Full));
+        let mut case = Subject::new(cx, version, ty, kind)
+            .case(
+                &s,
+                Category::Pagination,
+                "itemsPerPage=1&itemsPerPage=500 answers pages of 1 (the first value)",
+            )
+            .accepts(sent, old, |r| {
+                r.with_query("itemsPerPage", "1")
+                    .with_query("itemsPerPage", "500")
+            });
+        for step in case.steps.iter_mut().filter(|s| s.role == Role::Test) {
+            for e in &mut step.expect {
+                if let Expect::Page { page } = e {
+                    page.items_per_page = 1;
+                }
+            }
+        }
         out.push(case);
     }
 }

@@ -86,6 +86,8 @@ faults! {
         "a pageNum past the signed 64-bit range is refused instead of being a page past the end";
     SignedIntegersIgnored => "signed-integers-ignored", "pagination",
         "a query integer with a sign or a leading zero (+1, 01) is taken as absent (the default) instead of as 1 or refused";
+    RepeatedParameterLastWins => "repeated-parameter-last-wins", "pagination",
+        "a repeated query parameter uses its last value instead of its first";
     UnknownQueryParameterRefused => "unknown-query-parameter-refused", "pagination",
         "a query parameter no operation declares is 400 INVALID_QUERY_PARAMETER instead of ignored";
     ListOrderAlphabetical => "list-order-alphabetical", "pagination",

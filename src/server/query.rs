@@ -235,7 +235,12 @@ pub(crate) fn validate_with(
 ) -> Result<Params, ApiError> {
     const KNOWN: [&str; 5] = [PAGE_NUM, ITEMS_PER_PAGE, INCLUDE_COUNT, PRETTY, ENVELOPE];
     let mut kept = Vec::with_capacity(q.0.len());
-    for (name, value) in &q.0 {
+    let mut entries = q.0.clone();
+    if faults.has(Fault::RepeatedParameterLastWins) {
+        // Fault: a map filled in order, so a repeated parameter keeps its last value.
+        entries.reverse();
+    }
+    for (name, value) in &entries {
         let declared = op.query_param(name);
         if faults.has(Fault::UnknownQueryParameterRefused) && !KNOWN.contains(&name.as_str()) {
             return Err(ApiError::of(

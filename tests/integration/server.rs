@@ -2751,6 +2751,7 @@ async fn probe(t: &T, fault: Fault) -> String {
             .status
             .to_string(),
         SignedIntegersIgnored => cm.list("itemsPerPage=01").await.text,
+        RepeatedParameterLastWins => cm.list("itemsPerPage=1&itemsPerPage=2").await.text,
         UnknownQueryParameterRefused => cm.list("notAParameter=1").await.status.to_string(),
         BooleansCaseInsensitive => cm.list("pretty=True").await.status.to_string(),
         TrailingBytesIgnored => cm
