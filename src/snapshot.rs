@@ -139,6 +139,17 @@ fn exchange(out: &mut String, case: &Case, outcome: &Outcome, k: usize, volatile
         out.push_str("< no response\n");
         return;
     };
+    if let Some(Expect::Either { status, rule }) = step
+        .expect
+        .iter()
+        .find(|e| matches!(e, Expect::Either { .. }))
+    {
+        // A point the contract leaves open: which reading the target took is its choice.
+        if resp.status == *status || rule.status_ok(resp.status) {
+            out.push_str(&format!("< {status} or {} (either reading)\n", rule.status));
+            return;
+        }
+    }
     let (status, status_open) = match &accepted_statuses {
         Some(set)
             if rule.is_some_and(|r| {
@@ -240,13 +251,19 @@ fn concurrent_group(case: &Case, outcome: &Outcome) -> String {
         };
         *counts.entry(answer).or_default() += 1;
     }
-    let mut out = format!(
-        "\n## steps {}-{} (concurrent)\n> {} (x{})\n",
-        first.step,
-        last.step,
-        case.steps[first.step].request.line(),
-        members.len()
-    );
+    // Each distinct request once, in the order of the group, with how many were sent.
+    let mut lines: Vec<(String, usize)> = Vec::new();
+    for ex in &members {
+        let line = case.steps[ex.step].request.line();
+        match lines.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, n)) => *n += 1,
+            None => lines.push((line, 1)),
+        }
+    }
+    let mut out = format!("\n## steps {}-{} (concurrent)\n", first.step, last.step);
+    for (line, n) in lines {
+        out.push_str(&format!("> {line} (x{n})\n"));
+    }
     for (answer, n) in counts {
         out.push_str(&format!("< {answer} (x{n})\n"));
     }

@@ -20,6 +20,8 @@ pub enum Project {
     NoAccess,
     /// A literal group id (malformed, or well-formed but of no project).
     Literal(String),
+    /// No project: the path is under the base path itself (the OAuth token endpoint).
+    Unscoped,
 }
 
 /// Which credentials a request carries.
@@ -44,6 +46,14 @@ pub enum Credential {
     ReplayedNonceCount,
     /// A digest response to a nonce the target issued and then expired (embedded server only).
     StaleNonce,
+    /// A valid digest response computed for another request target (`uri` of another path).
+    OtherUri,
+    /// HTTP Basic with the OAuth client's own id and secret (token endpoint).
+    Client,
+    /// HTTP Basic with the OAuth client's id and a wrong secret (token endpoint).
+    ClientWrongSecret,
+    /// HTTP Basic with a client id the target never registered (token endpoint).
+    ClientUnknown,
 }
 
 /// A request body.
@@ -132,11 +142,16 @@ impl Request {
             Project::OtherKind => "{otherKindGroupId}".to_owned(),
             Project::NoAccess => "{noAccessGroupId}".to_owned(),
             Project::Literal(id) => id.clone(),
+            Project::Unscoped => String::new(),
         };
-        let mut line = format!(
-            "{} {}/groups/{group}{}",
-            self.method, self.base_path, self.path
-        );
+        let mut line = if self.project == Project::Unscoped {
+            format!("{} {}{}", self.method, self.base_path, self.path)
+        } else {
+            format!(
+                "{} {}/groups/{group}{}",
+                self.method, self.base_path, self.path
+            )
+        };
         if !self.query.is_empty() {
             let q: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
             line.push('?');
@@ -251,6 +266,11 @@ pub enum Expect {
     /// One of a group of concurrent writes: this success status (the group's one winner) or
     /// else the error `rule`; across the group exactly one step succeeds.
     OneWins { status: u16, rule: ErrorRule },
+    /// An OAuth 2.0 error (RFC 6749 section 5.2): this status and `{"error": error}`.
+    OAuthError { status: u16, error: String },
+    /// A point the contract leaves open (a tolerated reading): this success status, and then
+    /// the step's other expectations, or else the error `rule`.
+    Either { status: u16, rule: ErrorRule },
     /// The one integration is exactly the view that the winning step of a concurrent group sent
     /// (one view per step index of the group), never a mixture of several.
     Winner {
@@ -336,6 +356,8 @@ pub enum Requirement {
     NonceExpiry,
     /// The target's project holds none of the family's integrations (exact lists).
     EmptyProject,
+    /// OAuth client credentials to present at the token endpoint.
+    OAuthClient,
 }
 
 /// Which serial lane a case runs in: cases of one project run in order, lanes run concurrently.

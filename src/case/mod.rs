@@ -13,12 +13,17 @@ mod auth;
 mod build;
 mod characters;
 mod concurrency;
+mod credentials;
 mod data;
+mod diversity;
 mod envelope;
+mod error_shape;
 mod errors;
+mod grammar;
 mod media;
 mod pagination;
 mod redaction;
+mod roundtrip;
 mod rules;
 mod state;
 mod validation;
@@ -46,10 +51,12 @@ pub enum Category {
     Auth,
     Versions,
     State,
+    /// Concurrent requests on one type of one project (contract section 9).
+    Concurrency,
 }
 
 impl Category {
-    pub const ALL: [Category; 8] = [
+    pub const ALL: [Category; 9] = [
         Category::Validation,
         Category::Redaction,
         Category::Pagination,
@@ -58,6 +65,7 @@ impl Category {
         Category::Auth,
         Category::Versions,
         Category::State,
+        Category::Concurrency,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +78,7 @@ impl Category {
             Category::Auth => "auth",
             Category::Versions => "versions",
             Category::State => "state",
+            Category::Concurrency => "concurrency",
         }
     }
 
@@ -102,6 +111,12 @@ pub fn generate(model: &Model) -> Vec<Case> {
         characters::generate(&cx, &mut cases);
         media::generate(&cx, &mut cases);
         concurrency::generate(&cx, &mut cases);
+        diversity::generate(&cx, &mut cases);
+        credentials::generate(&cx, &mut cases);
+        grammar::generate(&cx, &mut cases);
+        roundtrip::generate(&cx, &mut cases);
+        // Last: it copies error cases of the family the others made.
+        error_shape::generate(&cx, &mut cases);
     }
     sorted_unique(cases)
 }

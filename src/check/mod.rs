@@ -372,6 +372,19 @@ pub(crate) fn unwrap_envelope(wire: &Wire, json: &Value, enveloped: bool, list: 
         .unwrap_or_else(|| json.clone())
 }
 
+/// `object` without the fields the version of `step` does not list for `type_name`.
+pub(crate) fn listed_only(j: &Judge<'_>, step: usize, type_name: &str, object: &Value) -> Value {
+    match object.as_object() {
+        Some(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| j.listed(step, type_name, k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        None => object.clone(),
+    }
+}
+
 /// Findings quote at most this many characters of a body.
 const QUOTE: usize = 240;
 

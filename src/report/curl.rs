@@ -57,7 +57,7 @@ fn group_var(project: &Project, kind: ProjectKind) -> Option<(&'static str, &'st
         Project::Own => Some(("GROUP_ID", own(kind))),
         Project::OtherKind => Some(("OTHER_KIND_GROUP_ID", own(other))),
         Project::NoAccess => Some(("NO_ACCESS_GROUP_ID", "CONFORMANCE_OTHER_GROUP_ID")),
-        Project::Literal(_) => None,
+        Project::Literal(_) | Project::Unscoped => None,
     }
 }
 
@@ -168,7 +168,15 @@ fn auth_options(
             Vec::new(),
             Some("CONFORMANCE_EXPIRED_TOKEN: a token the target issued and has since expired"),
         ),
-        Credential::ForgedNonce | Credential::StaleNonce | Credential::ReplayedNonceCount => {
+        Credential::Client | Credential::ClientWrongSecret | Credential::ClientUnknown => (
+            Vec::new(),
+            Vec::new(),
+            Some("the token endpoint case sends the OAuth client's Basic credentials (or a wrong or unknown client's); this sends none"),
+        ),
+        Credential::ForgedNonce
+        | Credential::StaleNonce
+        | Credential::ReplayedNonceCount
+        | Credential::OtherUri => {
             let (opts, derived) = login(Who::Owner);
             (
                 opts,
@@ -409,9 +417,14 @@ impl Script<'_> {
     /// The URL: the runner's own encoding of path and query, with variables for the target and
     /// the group id.
     fn url(&mut self, req: &crate::case::Request) -> String {
-        let mut url = Word::default()
-            .var("CONFORMANCE_TARGET")
-            .lit(format!("{}/groups/", req.base_path));
+        let mut url =
+            Word::default()
+                .var("CONFORMANCE_TARGET")
+                .lit(if req.project == Project::Unscoped {
+                    req.base_path.clone()
+                } else {
+                    format!("{}/groups/", req.base_path)
+                });
         match group_var(&req.project, self.family.project_kind) {
             Some((var, from)) => {
                 if !self.groups.iter().any(|(v, _)| *v == var) {

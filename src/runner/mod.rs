@@ -326,35 +326,39 @@ impl Runner<'_> {
             ProjectKind::CloudManager => ProjectKind::Atlas,
         };
         for r in &case.requires {
-            let missing = match r {
-                Requirement::ReadOnlyCredentials => self
-                    .target
-                    .read_only
-                    .is_none()
-                    .then_some("no read-only credentials were given"),
-                Requirement::NoAccessProject => self
-                    .target
-                    .other_group_id
-                    .is_none()
-                    .then_some("no project without access was given"),
-                Requirement::OtherKindProject => self
-                    .target
-                    .group_for(other_kind)
-                    .is_none()
-                    .then_some("no project of the other kind was given"),
-                Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. }))
-                    .then_some("the credentials are not digest credentials"),
-                Requirement::TokenExpiry => self.target.token_expirer.is_none().then_some(
-                    "needs a bearer token the target issued and that has expired \
+            let missing =
+                match r {
+                    Requirement::ReadOnlyCredentials => self
+                        .target
+                        .read_only
+                        .is_none()
+                        .then_some("no read-only credentials were given"),
+                    Requirement::NoAccessProject => self
+                        .target
+                        .other_group_id
+                        .is_none()
+                        .then_some("no project without access was given"),
+                    Requirement::OtherKindProject => self
+                        .target
+                        .group_for(other_kind)
+                        .is_none()
+                        .then_some("no project of the other kind was given"),
+                    Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. }))
+                        .then_some("the credentials are not digest credentials"),
+                    Requirement::TokenExpiry => self.target.token_expirer.is_none().then_some(
+                        "needs a bearer token the target issued and that has expired \
                          (--expired-token or CONFORMANCE_EXPIRED_TOKEN)",
-                ),
-                Requirement::NonceExpiry => self
-                    .target
-                    .nonce_expirer
-                    .is_none()
-                    .then_some("only the embedded server can expire a nonce on demand"),
-                Requirement::EmptyProject => None,
-            };
+                    ),
+                    Requirement::NonceExpiry => self
+                        .target
+                        .nonce_expirer
+                        .is_none()
+                        .then_some("only the embedded server can expire a nonce on demand"),
+                    Requirement::EmptyProject => None,
+                    Requirement::OAuthClient => self.target.token_client().is_none().then_some(
+                        "no OAuth client credentials were given (oauth:CLIENT_ID:SECRET)",
+                    ),
+                };
             if let Some(m) = missing {
                 return Some(m.to_owned());
             }

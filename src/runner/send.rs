@@ -83,9 +83,10 @@ impl Runner<'_> {
             Err((url, e)) => return target::failed(step, index, url, e),
         };
         let authenticator = match req.credential {
-            Credential::Owner | Credential::StaleNonce | Credential::ReplayedNonceCount => {
-                Some(&auth.owner)
-            }
+            Credential::Owner
+            | Credential::StaleNonce
+            | Credential::ReplayedNonceCount
+            | Credential::OtherUri => Some(&auth.owner),
             Credential::ReadOnly => auth.read_only.as_ref(),
             Credential::WrongPassword => auth.wrong.as_ref(),
             _ => None,
@@ -152,6 +153,11 @@ impl Runner<'_> {
                     })
             }
             Credential::ForgedNonce => self.forged_digest(out, deadline).await.map(Some),
+            // The owner's digest, computed for a sibling path: right password, wrong target.
+            Credential::OtherUri => {
+                let other = format!("{}/other", uri.split('?').next().unwrap_or(uri));
+                authenticator_header(authenticator, &self.client, method, &other).await
+            }
             Credential::StaleNonce => {
                 if let Some(expire) = &self.target.nonce_expirer {
                     expire();
@@ -174,6 +180,13 @@ impl Runner<'_> {
             }
             Credential::Owner | Credential::ReadOnly | Credential::WrongPassword => {
                 authenticator_header(authenticator, &self.client, method, uri).await
+            }
+            Credential::Client | Credential::ClientWrongSecret | Credential::ClientUnknown => {
+                let (id, secret) = self
+                    .target
+                    .token_client()
+                    .ok_or_else(|| Error::Auth("no OAuth client credentials were given".into()))?;
+                client_basic(credential, id, secret).map(Some)
             }
         }
     }
@@ -228,6 +241,22 @@ impl Runner<'_> {
         HeaderValue::from_str(&answer.to_header_string())
             .map_err(|_| Error::Auth("forged header is not valid".into()))
     }
+}
+
+/// `Authorization: Basic` for the token endpoint: the client's own credentials, its id with a
+/// wrong secret, or an id it never registered.
+fn client_basic(credential: Credential, id: &str, secret: &str) -> Result<HeaderValue> {
+    use base64::Engine as _;
+    let pair = match credential {
+        Credential::ClientWrongSecret => format!("{id}:{secret}-not-the-secret"),
+        Credential::ClientUnknown => format!("conformance-unknown-client-{id}:{secret}"),
+        _ => format!("{id}:{secret}"),
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+        .map_err(|_| Error::Auth("the OAuth client is not a valid header value".into()))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 async fn authenticator_header(

@@ -61,6 +61,12 @@ faults! {
         "mask-last4 writes one * per UTF-8 byte instead of one per character";
     UrlMaskSkipsSlash => "url-mask-skips-slash", "redaction",
         "mask-url does not count the / after the host, so a four-character path is hidden";
+    UrlMaskDropsPort => "url-mask-drops-port", "redaction",
+        "mask-url keeps the scheme and host but drops the port";
+    MaskSkipsPunctuation => "mask-skips-punctuation", "redaction",
+        "mask-last4 leaves dashes, underscores and dots in place instead of masking them";
+    ShortSecretUnmasked => "short-secret-unmasked", "redaction",
+        "mask-last4 values of eight characters or fewer come back in clear";
     // ---- pagination
     TotalCountCountsPage => "total-count-counts-page", "pagination",
         "totalCount counts the results of the page instead of all integrations";
@@ -76,6 +82,14 @@ faults! {
         "includeCount=false still returns totalCount in families that honour it";
     PagePastEnd404 => "page-past-end-404", "pagination",
         "a list page past the end is 404 instead of 200 with empty results";
+    PageNumBoundedToI64 => "page-num-bounded-to-i64", "pagination",
+        "a pageNum past the signed 64-bit range is refused instead of being a page past the end";
+    SignedIntegersIgnored => "signed-integers-ignored", "pagination",
+        "a query integer with a sign or a leading zero (+1, 01) is taken as absent (the default) instead of as 1 or refused";
+    RepeatedParameterLastWins => "repeated-parameter-last-wins", "pagination",
+        "a repeated query parameter uses its last value instead of its first";
+    UnknownQueryParameterRefused => "unknown-query-parameter-refused", "pagination",
+        "a query parameter no operation declares is 400 INVALID_QUERY_PARAMETER instead of ignored";
     ListOrderAlphabetical => "list-order-alphabetical", "pagination",
         "results are sorted by type name instead of the family's list order";
     // ---- envelope
@@ -85,11 +99,17 @@ faults! {
         "the envelope's status field is always 200, errors included";
     EnvelopeMissingOnErrors => "envelope-missing-on-errors", "envelope",
         "error bodies are not wrapped when envelope=true";
+    EnvelopeSkippedOnEarlyErrors => "envelope-skipped-on-early-errors", "envelope",
+        "errors raised before the operation's own checks (group id, project, Accept, path) are not wrapped when envelope=true";
     EnvelopeHttp200 => "envelope-http-200", "envelope",
         "with envelope=true, errors are answered with HTTP status 200";
+    BooleansCaseInsensitive => "booleans-case-insensitive", "envelope",
+        "pretty and envelope take True or TRUE as true instead of refusing them";
     PrettyIgnored => "pretty-ignored", "envelope",
         "pretty=true is validated but bodies stay on one line";
     // ---- errors
+    TrailingBytesIgnored => "trailing-bytes-ignored", "validation",
+        "a body is read up to the end of its first JSON value; bytes after it are ignored";
     MalformedJson500 => "malformed-json-500", "validation",
         "a body that is not JSON is a 500 UNEXPECTED_ERROR";
     WrongErrorCodeMissingAttribute => "wrong-error-code-missing-attribute", "validation",
@@ -123,6 +143,10 @@ faults! {
         "a digest response computed with a wrong password is accepted";
     DigestNcReplayAccepted => "digest-nc-replay-accepted", "auth",
         "a digest nonce count already used with the same nonce is accepted";
+    DigestUriUnchecked => "digest-uri-unchecked", "auth",
+        "a digest response computed for another request target (its uri) is accepted";
+    TokenGrantTypeUnchecked => "token-grant-type-unchecked", "auth",
+        "the token endpoint issues a token whatever grant_type the request names";
     StaleFlagMissing => "stale-flag-missing", "auth",
         "the challenge after an expired nonce lacks stale=true";
     // ---- versions
@@ -143,6 +167,8 @@ faults! {
         "a required field sent as null is accepted (and then missing)";
     EnumUnchecked => "enum-unchecked", "validation",
         "enum fields accept any string";
+    EnumFirstMembersOnly => "enum-first-members-only", "validation",
+        "enum fields accept only their first two members (an outdated member list)";
     PatternUnchecked => "pattern-unchecked", "validation",
         "pattern rules are not checked";
     LengthUnchecked => "length-unchecked", "validation",
@@ -176,8 +202,13 @@ faults! {
         "families without a server-assigned id return one anyway (the field another family assigns)";
     DeleteKeepsIntegration => "delete-keeps-integration", "state",
         "delete answers 204 but the integration stays configured";
-    CreateRace => "create-race", "state",
+    UpdateKeepsUrls => "update-keeps-urls", "state",
+        "an update keeps the stored URL fields instead of the new values it sent";
+    // ---- concurrency
+    CreateRace => "create-race", "concurrency",
         "create checks, pauses, then writes: concurrent creates of one type all succeed and the last overwrites the others";
+    UpdateNotAtomic => "update-not-atomic", "concurrency",
+        "an update writes its fields one at a time with a pause between, so concurrent updates leave a mixture and a read sees half an update";
 }
 
 impl fmt::Display for Fault {
@@ -229,6 +260,8 @@ impl FaultSet {
             accept_wrong_digest_password: self.has(Fault::WrongDigestPasswordAccepted),
             accept_expired_tokens: self.has(Fault::ExpiredTokenAccepted),
             accept_replayed_nonce_count: self.has(Fault::DigestNcReplayAccepted),
+            accept_other_uri: self.has(Fault::DigestUriUnchecked),
+            accept_any_grant_type: self.has(Fault::TokenGrantTypeUnchecked),
         }
     }
 }
@@ -242,7 +275,7 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    const CATEGORIES: [&str; 8] = [
+    const CATEGORIES: [&str; 9] = [
         "validation",
         "redaction",
         "pagination",
@@ -251,6 +284,7 @@ mod tests {
         "auth",
         "versions",
         "state",
+        "concurrency",
     ];
 
     #[test]

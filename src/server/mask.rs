@@ -13,9 +13,18 @@ pub(crate) fn mask(kind: SecretKind, value: &str, faults: FaultSet) -> Option<St
             Some(fixed_prefix_last4(value))
         }
         SecretKind::MaskLast4 if faults.has(Fault::MaskCountsBytes) => Some(byte_stars(value)),
+        SecretKind::MaskLast4
+            if faults.has(Fault::ShortSecretUnmasked) && value.chars().count() <= 8 =>
+        {
+            Some(value.to_owned())
+        }
+        SecretKind::MaskLast4 if faults.has(Fault::MaskSkipsPunctuation) => {
+            Some(keep_punctuation(value))
+        }
         SecretKind::MaskLast4 => Some(last4(value)),
         SecretKind::MaskUrl if faults.has(Fault::UrlSecretUnmasked) => Some(value.to_owned()),
         SecretKind::MaskUrl if faults.has(Fault::UrlMaskSkipsSlash) => Some(url_after_slash(value)),
+        SecretKind::MaskUrl if faults.has(Fault::UrlMaskDropsPort) => Some(without_port(value)),
         SecretKind::MaskUrl => Some(url(value)),
         SecretKind::WriteOnly => None,
     }
@@ -92,6 +101,36 @@ pub(crate) fn lower_prefix(mask: &str) -> String {
             format!("{}{rest}", prefix.to_ascii_lowercase())
         }
         _ => mask.to_owned(),
+    }
+}
+
+/// Fault: like [`last4`], but `-`, `_` and `.` in the hidden part stay as they are.
+fn keep_punctuation(value: &str) -> String {
+    let n = value.chars().count();
+    value
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if (n > 4 && i + 4 >= n) || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// Fault: the url mask of the value with its port removed from the prefix.
+fn without_port(value: &str) -> String {
+    let masked = url(value);
+    let Some(at) = masked.find("://") else {
+        return masked;
+    };
+    let rest = &masked[at + 3..];
+    let slash = rest.find('/').unwrap_or(rest.len());
+    match rest[..slash].rfind(':') {
+        Some(colon) => format!("{}{}", &masked[..at + 3 + colon], &rest[slash..]),
+        None => masked,
     }
 }
 
@@ -172,6 +211,29 @@ mod tests {
         assert_eq!(
             mask(SecretKind::MaskUrl, "https://x.example/abcd", f).as_deref(),
             Some("https://x.example/****")
+        );
+        let f = FaultSet::new(&[Fault::UrlMaskDropsPort]);
+        assert_eq!(
+            mask(SecretKind::MaskUrl, "https://x.example:8443/abcdef", f).as_deref(),
+            Some("https://x.example/****cdef")
+        );
+        let f = FaultSet::new(&[Fault::MaskSkipsPunctuation]);
+        assert_eq!(
+            mask(SecretKind::MaskLast4, "ab-cd_ef.gh", f).as_deref(),
+            Some("**-**_*f.gh")
+        );
+        assert_eq!(
+            mask(SecretKind::MaskLast4, "a-b", f).as_deref(),
+            Some("*-*")
+        );
+        let f = FaultSet::new(&[Fault::ShortSecretUnmasked]);
+        assert_eq!(
+            mask(SecretKind::MaskLast4, "abcdefgh", f).as_deref(),
+            Some("abcdefgh")
+        );
+        assert_eq!(
+            mask(SecretKind::MaskLast4, "abcdefghi", f).as_deref(),
+            Some("*****fghi")
         );
         let f = FaultSet::new(&[Fault::UrlSecretUnmasked]);
         assert_eq!(

@@ -493,6 +493,10 @@ impl RunningServer {
                 let state = self.state.clone();
                 Arc::new(move || state.auth().expire_all_nonces())
             }),
+            oauth_client: Some(crate::credential::AuthSpec::OAuth {
+                client_id: creds.oauth.client_id.clone(),
+                client_secret: creds.oauth.client_secret.clone(),
+            }),
             insecure: false,
             use_env_proxy: false,
             gateway: crate::target::Gateway::default(),

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::model::{Operation, ParamKind, QueryParam, Situation};
 
 use super::error::{quote_input, ApiError};
+use super::fault::{Fault, FaultSet};
 
 /// The names the contract gives the page and format parameters.
 pub(crate) const PAGE_NUM: &str = "pageNum";
@@ -223,6 +224,62 @@ pub(crate) fn validate(op: &Operation, q: &RawQuery) -> Result<Params, ApiError>
         }
     }
     Ok(params)
+}
+
+/// [`validate`], with the query faults of the reference server applied to the query first.
+pub(crate) fn validate_with(
+    op: &Operation,
+    q: &RawQuery,
+    faults: FaultSet,
+    strict_integers: bool,
+) -> Result<Params, ApiError> {
+    const KNOWN: [&str; 5] = [PAGE_NUM, ITEMS_PER_PAGE, INCLUDE_COUNT, PRETTY, ENVELOPE];
+    let mut kept = Vec::with_capacity(q.0.len());
+    let mut entries = q.0.clone();
+    if faults.has(Fault::RepeatedParameterLastWins) {
+        // Fault: a map filled in order, so a repeated parameter keeps its last value.
+        entries.reverse();
+    }
+    for (name, value) in &entries {
+        let declared = op.query_param(name);
+        if faults.has(Fault::UnknownQueryParameterRefused) && !KNOWN.contains(&name.as_str()) {
+            return Err(ApiError::of(
+                Some(op),
+                Situation::InvalidQueryParameter,
+                format!("Unknown query parameter {}.", quote_input(name)),
+            )
+            .params(vec![json!(quote_input(name))]));
+        }
+        let mut value = value.clone();
+        match declared.map(|p| p.kind) {
+            Some(ParamKind::Boolean)
+                if faults.has(Fault::BooleansCaseInsensitive)
+                    && (name == PRETTY || name == ENVELOPE) =>
+            {
+                value = value.to_ascii_lowercase();
+            }
+            Some(ParamKind::Integer) => {
+                let signed = value.starts_with('+') || (value.len() > 1 && value.starts_with('0'));
+                if faults.has(Fault::SignedIntegersIgnored) && signed {
+                    continue;
+                }
+                // Variant: only plain digits without a leading zero are an integer.
+                if strict_integers && signed {
+                    let p = declared.expect("declared");
+                    return Err(reject(op, p, &value, "expected an integer"));
+                }
+                let past_i64 = parse_integer(&value)
+                    .is_some_and(|(negative, n)| !negative && n.value > i64::MAX as u64);
+                if faults.has(Fault::PageNumBoundedToI64) && name == PAGE_NUM && past_i64 {
+                    let p = declared.expect("declared");
+                    return Err(reject(op, p, &value, "the maximum is 9223372036854775807"));
+                }
+            }
+            _ => {}
+        }
+        kept.push((name.clone(), value));
+    }
+    validate(op, &RawQuery(kept))
 }
 
 /// The default `itemsPerPage` of an operation (for the `items-per-page-ignored` fault).

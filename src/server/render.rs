@@ -160,7 +160,21 @@ pub(crate) fn error(e: &ApiError, fmt: &Format) -> Response {
         }
         return r;
     }
-    if fmt.envelope() && !faults.has(Fault::EnvelopeMissingOnErrors) {
+    // Fault: errors raised before the operation's own checks (project, Accept, path) skip the
+    // envelope.
+    let early = matches!(
+        e.situation,
+        Some(
+            crate::model::Situation::InvalidGroupId
+                | crate::model::Situation::GroupNotFound
+                | crate::model::Situation::WrongProjectKind
+                | crate::model::Situation::UnsupportedVersion
+                | crate::model::Situation::UnknownPath
+                | crate::model::Situation::MethodNotAllowed
+        )
+    );
+    let skip = early && faults.has(Fault::EnvelopeSkippedOnEarlyErrors);
+    if fmt.envelope() && !faults.has(Fault::EnvelopeMissingOnErrors) && !skip {
         body = json!({ "status": envelope_status(e.status, fmt), "content": body });
         if faults.has(Fault::EnvelopeHttp200) {
             status = StatusCode::OK;

@@ -46,6 +46,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a create pauses between its check and its write under the `create-race` fault: long
 /// enough that concurrent creates all pass the check first.
 const CREATE_RACE_PAUSE: Duration = Duration::from_millis(100);
+/// How long an update pauses before each field it writes under the `update-not-atomic` fault:
+/// long enough that concurrent updates interleave.
+const PIECEMEAL_PAUSE: Duration = Duration::from_millis(25);
 
 /// Whether `s` is a well-formed project id: 24 lower-case hex digits.
 pub(crate) fn is_group_id(s: &str) -> bool {

@@ -166,6 +166,34 @@ impl Store {
         }
     }
 
+    /// Fault `update-not-atomic`: [`Store::update`] written one field at a time, with `pause`
+    /// before each write and the lock released in between (the first write drops what a replace
+    /// drops). Every other such update writes its fields in reverse order, so two concurrent
+    /// updates of one type interleave into a mixture of both bodies.
+    pub(crate) async fn update_piecemeal(
+        &self,
+        group: &str,
+        type_name: &str,
+        fields: Map<String, Value>,
+        rule: UpdateRule,
+        pause: std::time::Duration,
+    ) -> Result<Vec<Integration>, StateError> {
+        static TICKETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        self.update(group, type_name, Map::new(), rule, false)?;
+        let mut order: Vec<(String, Value)> = fields.into_iter().collect();
+        if TICKETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2 == 1 {
+            order.reverse();
+        }
+        for (name, value) in order {
+            tokio::time::sleep(pause).await;
+            let mut one = Map::new();
+            one.insert(name, value);
+            self.patch(group, type_name, one);
+        }
+        let inner = self.lock();
+        Ok(Self::all_of(&inner, group))
+    }
+
     /// Removes the integration. `keep` (a fault) answers as if it did, and does not.
     pub(crate) fn delete(
         &self,

@@ -265,7 +265,13 @@ fn enums(t: &IntegrationType, obj: &Map<String, Value>, faults: FaultSet) -> Res
             let Some(Value::String(s)) = sent(obj, f) else {
                 continue;
             };
-            if !f.enum_values.contains(s) {
+            // Fault: a member list that stops after its first two members.
+            let known = if faults.has(Fault::EnumFirstMembersOnly) {
+                &f.enum_values[..f.enum_values.len().min(2)]
+            } else {
+                &f.enum_values[..]
+            };
+            if !known.contains(s) {
                 let mut r = reject(
                     Situation::EnumInvalid,
                     &f.name,

@@ -46,6 +46,9 @@ pub struct Target {
     /// (`--expired-token`); it also feeds `token_expirer`, and is scrubbed like a credential.
     pub expired_token: Option<String>,
     pub nonce_expirer: Option<NonceExpirer>,
+    /// OAuth client credentials for the token endpoint cases when the main credentials are of
+    /// another kind (the embedded server's); with `oauth:` main credentials those are used.
+    pub oauth_client: Option<AuthSpec>,
     /// Accept invalid TLS certificates.
     pub insecure: bool,
     /// Use the proxy the standard environment variables name (`HTTPS_PROXY`, `NO_PROXY`, …).
@@ -90,6 +93,7 @@ impl Target {
             Project::OtherKind => self.group_for(other),
             Project::NoAccess => self.other_group_id.as_deref(),
             Project::Literal(id) => Some(id.as_str()),
+            Project::Unscoped => None,
         }
         .unwrap_or_default()
         .to_owned()
@@ -120,8 +124,25 @@ impl Target {
             out.extend(ro.secrets());
         }
         out.extend(self.expired_token.iter().cloned());
+        if let Some(client) = &self.oauth_client {
+            out.extend(client.secrets());
+        }
         out.retain(|s| s.len() >= 4);
         out
+    }
+
+    /// The OAuth client (id, secret) the token endpoint cases present, if any.
+    pub fn token_client(&self) -> Option<(&str, &str)> {
+        [Some(&self.auth), self.oauth_client.as_ref()]
+            .into_iter()
+            .flatten()
+            .find_map(|a| match a {
+                AuthSpec::OAuth {
+                    client_id,
+                    client_secret,
+                } => Some((client_id.as_str(), client_secret.as_str())),
+                _ => None,
+            })
     }
 
     /// The target described by the `CONFORMANCE_*` environment variables, if
@@ -251,6 +272,7 @@ impl Settings {
             token_expirer: expired_token.clone().map(given_expired_token),
             expired_token,
             nonce_expirer: None,
+            oauth_client: None,
             insecure: self.insecure,
             use_env_proxy: true,
             gateway: Gateway::default(),

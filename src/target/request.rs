@@ -13,7 +13,7 @@ use url::Url;
 
 use super::client::{Client, Sent};
 use super::Target;
-use crate::case::{Body, Request, Step};
+use crate::case::{Body, Project, Request, Step};
 use crate::exchange::{Exchange, Response};
 use crate::model::Family;
 use crate::scrub::Scrubber;
@@ -42,12 +42,16 @@ impl Target {
         scrubber: &Scrubber,
     ) -> std::result::Result<Outgoing, (String, String)> {
         let base = self.base_url.as_str().trim_end_matches('/');
-        let raw = format!(
-            "{base}{}/groups/{}{}",
-            req.base_path,
-            self.group(family, &req.project),
-            req.path
-        );
+        let raw = if req.project == Project::Unscoped {
+            format!("{base}{}{}", req.base_path, req.path)
+        } else {
+            format!(
+                "{base}{}/groups/{}{}",
+                req.base_path,
+                self.group(family, &req.project),
+                req.path
+            )
+        };
         let mut url = Url::parse(&raw).map_err(|e| (raw.clone(), format!("bad URL: {e}")))?;
         if !req.query.is_empty() {
             let mut pairs = url.query_pairs_mut();

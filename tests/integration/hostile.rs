@@ -79,6 +79,7 @@ fn target_at(url: &str) -> Target {
         token_expirer: None,
         expired_token: None,
         nonce_expirer: None,
+        oauth_client: None,
         insecure: false,
         use_env_proxy: false,
         gateway: Default::default(),

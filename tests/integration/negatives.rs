@@ -435,6 +435,7 @@ fn the_curl_reproduction_of_an_oversized_body_writes_the_padded_valid_body() {
         token_expirer: None,
         expired_token: None,
         nonce_expirer: None,
+        oauth_client: None,
         insecure: false,
         use_env_proxy: false,
         gateway: Default::default(),

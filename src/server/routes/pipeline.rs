@@ -59,7 +59,8 @@ impl<'a> Ctx<'a> {
         self.may_write(role)?;
 
         // query
-        let params = query::validate(self.op, self.raw_query)?;
+        let strict = self.state.variant_set().has(Variant::StrictIntegerSyntax);
+        let params = query::validate_with(self.op, self.raw_query, self.faults, strict)?;
         fmt.pretty = params.pretty;
         fmt.envelope = params.envelope;
 
@@ -545,7 +546,16 @@ impl<'a> Ctx<'a> {
                 ))
             }
         };
-        let value: Value = match serde_json::from_slice(&bytes) {
+        let parsed = if faults.has(Fault::TrailingBytesIgnored) {
+            // Fault: read the first JSON value and stop there.
+            serde_json::Deserializer::from_slice(&bytes)
+                .into_iter::<Value>()
+                .next()
+                .unwrap_or_else(|| serde_json::from_slice(&bytes))
+        } else {
+            serde_json::from_slice(&bytes)
+        };
+        let value: Value = match parsed {
             Ok(v) => v,
             Err(e) if faults.has(Fault::MalformedJson500) => {
                 return Err(self.unexpected(&format!("json: {e}")));
@@ -637,13 +647,34 @@ impl<'a> Ctx<'a> {
             };
             rule.merge ^= faults.has(Fault::UpdateMergeSemanticsSwapped);
             rule.upsert |= faults.has(Fault::V2UpdateUpserts);
-            store.update(
-                &self.store_key(),
-                &t.name,
-                fields,
-                rule,
-                faults.has(Fault::IdChangesOnUpdate),
-            )
+            let mut fields = fields;
+            if faults.has(Fault::UpdateKeepsUrls) {
+                // Fault: URL fields are taken as fixed once configured.
+                if let Some(old) = store.get(&self.store_key(), &t.name) {
+                    for f in t
+                        .fields
+                        .iter()
+                        .filter(|f| f.format.as_deref() == Some("uri"))
+                    {
+                        if let Some(v) = old.fields.get(&f.name) {
+                            fields.insert(f.name.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+            if faults.has(Fault::UpdateNotAtomic) {
+                store
+                    .update_piecemeal(&self.store_key(), &t.name, fields, rule, PIECEMEAL_PAUSE)
+                    .await
+            } else {
+                store.update(
+                    &self.store_key(),
+                    &t.name,
+                    fields,
+                    rule,
+                    faults.has(Fault::IdChangesOnUpdate),
+                )
+            }
         };
         match result {
             Ok(all) => Ok(all),

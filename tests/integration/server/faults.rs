@@ -132,6 +132,19 @@ async fn probe(t: &T, fault: Fault) -> String {
             .await
             .status
             .to_string(),
+        TokenGrantTypeUnchecked => {
+            let c = &t.srv.credentials;
+            t.http
+                .post(format!("{}{}", t.srv.base_url, t.model().token_path))
+                .basic_auth(&c.oauth.client_id, Some(&c.oauth.client_secret))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=password")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .to_string()
+        }
         ExpiredTokenAccepted => {
             v2.req(Method::GET, &v2.list_path())
                 .who(Who::OAuth)
@@ -183,6 +196,61 @@ async fn probe(t: &T, fault: Fault) -> String {
                 .status
                 .to_string()
         }
+        DigestUriUnchecked => {
+            cm.list("").await;
+            let other = format!("{}/other", cm.list_path());
+            let h = t
+                .owner
+                .header(&t.client, &Method::GET, &other)
+                .await
+                .unwrap()
+                .unwrap();
+            cm.req(Method::GET, &cm.list_path())
+                .who(Who::Raw(h.to_str().unwrap().into()))
+                .send()
+                .await
+                .status
+                .to_string()
+        }
+        UpdateKeepsUrls | UpdateNotAtomic => {
+            let (ty, f) = pick(cm.f, |_, f| f.format.as_deref() == Some("uri"));
+            cm.configure(ty).await;
+            let mut b = valid_body(ty);
+            b.insert(f.name.clone(), json!("https://hooks.example.com/changed"));
+            let body = Value::Object(b);
+            let update = cm.update(&ty.name, &body);
+            let read = async {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                cm.get(&ty.name).await.text
+            };
+            let (_, seen) = tokio::join!(update, read);
+            format!("{seen} {}", cm.get(&ty.name).await.text)
+        }
+        EnvelopeSkippedOnEarlyErrors => {
+            let unknown = format!(
+                "{}/groups/{}/integrations?envelope=true",
+                cm.f.base_path,
+                "f".repeat(24)
+            );
+            cm.req(Method::GET, &unknown).send().await.text
+        }
+        PageNumBoundedToI64 => cm
+            .list("pageNum=9223372036854775808")
+            .await
+            .status
+            .to_string(),
+        SignedIntegersIgnored => cm.list("itemsPerPage=01").await.text,
+        RepeatedParameterLastWins => cm.list("itemsPerPage=1&itemsPerPage=2").await.text,
+        UnknownQueryParameterRefused => cm.list("notAParameter=1").await.status.to_string(),
+        BooleansCaseInsensitive => cm.list("pretty=True").await.status.to_string(),
+        TrailingBytesIgnored => cm
+            .req(Method::POST, &cm.path(&first.name))
+            .header("content-type", "application/json")
+            .body(format!("{}x", Value::Object(valid_body(first))))
+            .send()
+            .await
+            .status
+            .to_string(),
         DigestNcReplayAccepted => {
             cm.list("").await;
             let h = t
@@ -449,6 +517,37 @@ async fn probe(t: &T, fault: Fault) -> String {
             b.insert(f.name.clone(), json!("https://hooks.example.com/abcd"));
             cm.create(&ty.name, &Value::Object(b)).await;
             cm.get(&ty.name).await.json()[&f.name].to_string()
+        }
+        UrlMaskDropsPort => {
+            let (ty, f) = pick(cm.f, |_, f| f.secret == Some(SecretKind::MaskUrl));
+            let mut b = valid_body(ty);
+            b.insert(
+                f.name.clone(),
+                json!("https://hooks.example.com:8443/abcdef"),
+            );
+            cm.create(&ty.name, &Value::Object(b)).await;
+            cm.get(&ty.name).await.json()[&f.name].to_string()
+        }
+        MaskSkipsPunctuation | ShortSecretUnmasked => {
+            let (ty, f) = pick(cm.f, |_, f| f.secret == Some(SecretKind::MaskLast4));
+            let value = if fault == ShortSecretUnmasked {
+                "ab-cd"
+            } else {
+                "ab-cd_ef.gh"
+            };
+            let mut b = valid_body(ty);
+            b.insert(f.name.clone(), json!(value));
+            cm.create(&ty.name, &Value::Object(b)).await;
+            cm.get(&ty.name).await.json()[&f.name].to_string()
+        }
+        EnumFirstMembersOnly => {
+            let (ty, f) = pick(v2.f, |_, f| f.enum_values.len() > 2);
+            let mut b = valid_body(ty);
+            b.insert(f.name.clone(), json!(f.enum_values[2]));
+            v2.create(&ty.name, &Value::Object(b))
+                .await
+                .status
+                .to_string()
         }
         LengthCountsBytes => {
             let (ty, f) = pick(v2.f, |_, f| f.max_length.is_some());
