@@ -472,6 +472,82 @@ async fn require_turns_a_skipped_family_or_category_into_could_not_judge() {
     srv.shutdown().await.unwrap();
 }
 
+/// The token endpoint cases need `oauth:` main credentials, the digest cases digest ones: with
+/// digest credentials and everything else given, a real target's auth category is still fully
+/// judged, the token cases skipped with their reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_auth_is_met_with_digest_credentials_though_the_token_cases_skip() {
+    let srv = faulty_server(&[]).await;
+    let c = &srv.credentials;
+    let expired = srv.info_json()["expired_token"]
+        .as_str()
+        .expect("an expired token")
+        .to_owned();
+    let dir = scratch("require-auth-digest");
+    let args: Vec<String> = [
+        "run",
+        "--target",
+        &srv.base_url,
+        "--auth",
+        &format!("digest:{}:{}", c.owner.public, c.owner.private),
+        "--readonly-auth",
+        &format!("digest:{}:{}", c.read_only.public, c.read_only.private),
+        "--cm-group-id",
+        &c.cm_group_id,
+        "--group-id",
+        &c.atlas_group_id,
+        "--other-group-id",
+        &c.other_group_id,
+        "--expired-token",
+        &expired,
+        "--api",
+        "cloud-manager",
+        "--category",
+        "auth",
+        "--filter",
+        "cmListIntegrations/",
+        "--require",
+        "auth",
+        "--report-dir",
+        "r",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let d = dir.clone();
+    let ran = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&d, &args, &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let cases = cases_of(&dir);
+    let token: Vec<&Value> = cases
+        .iter()
+        .filter(|c| {
+            c["id"]
+                .as_str()
+                .is_some_and(|i| i.contains("token-endpoint"))
+        })
+        .collect();
+    assert_eq!(token.len(), 3, "{cases:?}");
+    for t in token {
+        assert_eq!(t["outcome"], "skipped", "{t}");
+        assert!(
+            t["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("OAuth client")),
+            "{t}"
+        );
+    }
+    assert!(
+        cases.iter().any(|c| c["outcome"] == "passed"),
+        "the other auth cases run"
+    );
+    srv.shutdown().await.unwrap();
+}
+
 #[test]
 fn require_all_is_met_by_a_full_selection_on_the_embedded_server() {
     let dir = scratch("require-all");
