@@ -15,6 +15,7 @@ use crate::model::{Level, Situation};
 const SUFFIX: &str = "enveloped";
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
+    let envelope = cx.model.wire.envelope.param.as_str();
     let mut seen: Vec<Situation> = Vec::new();
     let mut copies = Vec::new();
     for case in out.iter().filter(|c| c.family == cx.family.name) {
@@ -34,7 +35,7 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         if rule.level == Level::C
             || rule.situation == Situation::Unauthenticated
             || seen.contains(&rule.situation)
-            || step.request.query.iter().any(|(k, _)| k == "envelope")
+            || step.request.query.iter().any(|(k, _)| *k == *envelope)
             || step.baseline.is_none()
         {
             continue;
@@ -46,10 +47,10 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         copy.category = Category::Envelope;
         copy.title = format!("envelope=true wraps this error: {}", case.title);
         for s in copy.steps.iter_mut().filter(|s| s.role == Role::Test) {
-            s.request = s.request.clone().with_query("envelope", "true");
+            s.request = s.request.clone().with_query(envelope, "true");
             s.expect.push(Expect::Enveloped { status });
             if let Some(b) = &mut s.baseline {
-                b.request = b.request.clone().with_query("envelope", "true");
+                b.request = b.request.clone().with_query(envelope, "true");
             }
         }
         copies.push(copy);

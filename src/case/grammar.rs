@@ -191,7 +191,7 @@ fn integer_edges(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mu
         return;
     };
     let per_default = list
-        .query_param("itemsPerPage")
+        .query_param(&cx.model.wire.page.items_per_page)
         .and_then(|q| q.default.as_u64())
         .unwrap_or(100);
     for param in list.query.iter().filter(|q| q.kind == ParamKind::Integer) {
@@ -243,8 +243,11 @@ fn boolean_case(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut
         let op = cx.op(kind);
         for param in op.query.iter().filter(|q| q.kind == ParamKind::Boolean) {
             let slug = super::kebab(&param.name);
-            let category = if op.query_param("pageNum").is_some()
-                && ["pretty", "envelope"].iter().all(|f| *f != param.name)
+            let wire = &cx.model.wire;
+            let category = if op.query_param(&wire.page.page_num).is_some()
+                && [&wire.pretty, &wire.envelope.param]
+                    .iter()
+                    .all(|f| **f != param.name)
             {
                 Category::Pagination
             } else {
@@ -310,8 +313,8 @@ fn unknown_parameters(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out
                         format!("{title}, beside pageNum=2&itemsPerPage=1"),
                     )
                     .accepts(sent, old, |r| {
-                        r.with_query("pageNum", "2")
-                            .with_query("itemsPerPage", "1")
+                        r.with_query(&cx.model.wire.page.page_num, "2")
+                            .with_query(&cx.model.wire.page.items_per_page, "1")
                             .with_query(UNKNOWN_PARAMETER, "1")
                     });
                 // The one integration is on page 1: page 2 of one per page is empty.
@@ -365,7 +368,11 @@ fn unknown_parameters(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out
 fn repeated_on_writes(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
     let s = cx.vs(version, "repeated-parameter-first-wins");
     for kind in [OperationKind::Create, OperationKind::Update] {
-        if cx.op(kind).query_param("itemsPerPage").is_none() {
+        if cx
+            .op(kind)
+            .query_param(&cx.model.wire.page.items_per_page)
+            .is_none()
+        {
             continue;
         }
         let id = cx.id(kind, &s);
@@ -379,8 +386,8 @@ fn repeated_on_writes(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out
                 "itemsPerPage=1&itemsPerPage=500 answers pages of 1 (the first value)",
             )
             .accepts(sent, old, |r| {
-                r.with_query("itemsPerPage", "1")
-                    .with_query("itemsPerPage", "500")
+                r.with_query(&cx.model.wire.page.items_per_page, "1")
+                    .with_query(&cx.model.wire.page.items_per_page, "500")
             });
         for step in case.steps.iter_mut().filter(|s| s.role == Role::Test) {
             for e in &mut step.expect {

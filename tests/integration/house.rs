@@ -492,6 +492,16 @@ const NOT_API_NAMES: &[(&str, &str, &str)] = &[
         "links",
         "the name of the pagination-links check, as findings and snapshots show it",
     ),
+    (
+        "case/credentials.rs",
+        "password",
+        "the OAuth 2.0 grant type the token endpoint must refuse (RFC 6749), not a field",
+    ),
+    (
+        "check/expect.rs",
+        "error",
+        "the member of an OAuth 2.0 error response (RFC 6749 section 5.2), not the API's field",
+    ),
 ];
 
 /// Every API name the spec defines: the property names of every component schema, every
