@@ -7,7 +7,7 @@
 //! [`Scrubber`] that knows the target's credentials and every secret the selected cases
 //! generated, so the renderers cannot leak what the document does not hold.
 
-mod curl;
+pub(crate) mod curl;
 pub mod har;
 mod html;
 mod junit;

@@ -52,6 +52,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("baseline", &["case", "check", "error", "outcome", "report"]),
+    (
+        "explore",
+        &[
+            "auth", "case", "check", "error", "exchange", "harness", "model", "outcome", "report",
+            "scrub", "server", "snapshot", "target",
+        ],
+    ),
     ("coverage", &["case", "model", "report"]),
     ("config", &["error"]),
 ];
