@@ -506,9 +506,25 @@ fn body(
         call.body = Some(Value::Object(base));
         return;
     }
+    // A situation first, then a field, then a value: every kind of break is drawn as often,
+    // however many values a type has for the common ones.
     let breakers = breakers(ty, version, &base);
-    let pick = rng.random_range(0..breakers.len());
-    let (situation, field, broken) = breakers[pick].clone();
+    let mut situations: Vec<Situation> = breakers.iter().map(|b| b.0).collect();
+    situations.sort();
+    situations.dedup();
+    let situation = situations[rng.random_range(0..situations.len())];
+    let mut fields: Vec<&Option<String>> = breakers
+        .iter()
+        .filter(|b| b.0 == situation)
+        .map(|b| &b.1)
+        .collect();
+    fields.dedup();
+    let field = fields[rng.random_range(0..fields.len())].clone();
+    let candidates: Vec<&Breaker> = breakers
+        .iter()
+        .filter(|b| b.0 == situation && b.1 == field)
+        .collect();
+    let (situation, field, broken) = candidates[rng.random_range(0..candidates.len())].clone();
     call.broken = Some(situation.as_str().to_owned());
     call.field = field;
     match broken {

@@ -10,6 +10,8 @@
 //! - `cli`: the binary as a user runs it: exit codes, one-line reasons, serve, cases, completions.
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
+//! - `explore`: exploration finds no divergence on a conformant server and one for every fault
+//!   it can reach; shrunk reproductions replay; same seed, same sequences.
 //! - `house`: the imports between modules follow the stage order, without cycles.
 //! - `hostile`: misbehaving targets (silence, garbage, resets, 429s, TLS, proxies, gateways) and
 //!   the wire as sent.
@@ -17,6 +19,7 @@
 mod cases;
 mod ci;
 mod cli;
+mod explore;
 mod hostile;
 mod house;
 mod negatives;
