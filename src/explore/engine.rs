@@ -100,6 +100,16 @@ impl Auths {
     }
 }
 
+/// What the steps of one sequence share.
+struct Sequence<'a> {
+    /// The secrets sent so far (none may come back in clear).
+    secrets: &'a [String],
+    /// Scrubs those and the target's credentials.
+    scrubber: &'a Scrubber,
+    ids: &'a mut IdMap,
+    out: &'a mut SequenceOutcome,
+}
+
 /// The target, the oracle and what exploration may draw.
 pub struct Engine {
     rt: tokio::runtime::Runtime,
@@ -363,14 +373,21 @@ impl Engine {
         let mut ids = IdMap::default();
         let mut secrets: Vec<String> = Vec::new();
         let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
+        // Built again only when a call brings a new secret: building one is most of a step's
+        // cost against a fast target.
+        let mut scrubber = Scrubber::new(self.target.secrets());
         for (i, call) in calls.iter().enumerate() {
             if let Some(seen) = seen {
                 seen.store(i + 1, Ordering::Relaxed);
             }
+            let known = secrets.len();
             for s in call.secrets(model) {
                 if !secrets.contains(&s) {
                     secrets.push(s);
                 }
+            }
+            if secrets.len() != known {
+                scrubber = Scrubber::new(secrets.iter().cloned().chain(self.target.secrets()));
             }
             if let (Some(t), Some(k)) = (&call.type_name, call.kind()) {
                 if k.writes() {
@@ -378,7 +395,17 @@ impl Engine {
                 }
             }
             let result = self
-                .step(i, call, &secrets, &mut ids, false, &mut out)
+                .step(
+                    i,
+                    call,
+                    false,
+                    &mut Sequence {
+                        secrets: &secrets,
+                        scrubber: &scrubber,
+                        ids: &mut ids,
+                        out: &mut out,
+                    },
+                )
                 .await;
             out.steps += 1;
             let refused_write = match result {
@@ -407,7 +434,17 @@ impl Engine {
                     ..call.clone()
                 };
                 let result = self
-                    .step(i, &read, &secrets, &mut ids, true, &mut out)
+                    .step(
+                        i,
+                        &read,
+                        true,
+                        &mut Sequence {
+                            secrets: &secrets,
+                            scrubber: &scrubber,
+                            ids: &mut ids,
+                            out: &mut out,
+                        },
+                    )
                     .await;
                 out.steps += 1;
                 if let Err(d) = result {
@@ -463,11 +500,16 @@ impl Engine {
         &self,
         index: usize,
         call: &Call,
-        secrets: &[String],
-        ids: &mut IdMap,
         verify: bool,
-        out: &mut SequenceOutcome,
+        seq: &mut Sequence<'_>,
     ) -> std::result::Result<u16, Divergence> {
+        let Sequence {
+            secrets,
+            scrubber,
+            ids,
+            out,
+        } = seq;
+        let (secrets, scrubber): (&[String], &Scrubber) = (secrets, scrubber);
         let model = &self.harness.model;
         let diverged = |messages: Vec<String>| Divergence {
             step: index,
@@ -480,11 +522,10 @@ impl Engine {
         let (request, family) = call.request(model).map_err(|e| diverged(vec![e]))?;
         let mut all_secrets = secrets.to_vec();
         all_secrets.extend(self.target.secrets());
-        let scrubber = Scrubber::new(all_secrets.iter().cloned());
         let mut step = test_step(request);
         // The judged case has this one step: its exchanges are step 0.
-        let t_ex = self.send_target(family, &step, 0, &scrubber).await;
-        let o_ex = self.send_oracle(family, &step, 0, &scrubber).await;
+        let t_ex = self.send_target(family, &step, 0, scrubber).await;
+        let o_ex = self.send_oracle(family, &step, 0, scrubber).await;
         let Some(o_resp) = o_ex.response.clone() else {
             return Err(diverged(vec![format!(
                 "the reference model gave no answer: {}",
@@ -551,16 +592,18 @@ impl Engine {
                 messages.push(m);
             }
         }
-        let t_text = snapshot::render(
+        // Scrubbed here with the sequence's scrubber rather than by `render` (which would
+        // build one per body).
+        let t_text = scrubber.clean(&snapshot::render(
             &case,
             &outcome(&case, t_ex, judged.warnings),
-            &volatile(&self.target, all_secrets.clone()),
-        );
-        let o_text = snapshot::render(
+            &volatile(&self.target, Vec::new()),
+        ));
+        let o_text = scrubber.clean(&snapshot::render(
             &case,
             &outcome(&case, o_ex, Vec::new()),
-            &volatile(&self.o_target, all_secrets.clone()),
-        );
+            &volatile(&self.o_target, Vec::new()),
+        ));
         if t_text != o_text {
             messages.push("the normalised answer differs from the reference model's".into());
         }
