@@ -640,6 +640,12 @@ fn select(model: &Model, sel: &Selection) -> CliResult<Vec<Case>> {
         }
     }
     let mut cases = case::generate(model);
+    // Reproductions kept in regressions/ (from the working directory) run as ordinary cases.
+    let regressions = Path::new(integrations_conformance::explore::regression::DIR);
+    cases.extend(integrations_conformance::explore::regression::cases(
+        model,
+        regressions,
+    )?);
     cases.retain(|c| {
         (sel.apis.is_empty() || sel.apis.contains(&c.family))
             && (sel.categories.is_empty() || sel.categories.contains(&c.category))

@@ -120,10 +120,7 @@ pub struct Engine {
     server: Option<RunningServer>,
     client: Client,
     t_auth: Auths,
-    oracle: Arc<ServerState>,
-    app: axum::Router,
-    o_target: Target,
-    o_auth: Auths,
+    oracle: Oracle,
     /// The target's pre-existing integrations, as the oracle stores them.
     pre: Vec<(String, String, Integration)>,
     pub catalog: Arc<Catalog>,
@@ -189,34 +186,8 @@ impl Engine {
             }
         };
         let client = target.client(opts.timeout.unwrap_or(Duration::from_secs(10)), 4 << 20)?;
-        let oracle = Arc::new(ServerState::with_model(
-            ServerConfig::default(),
-            model.clone(),
-        )?);
-        let app = server::app(oracle.clone());
-        let creds = oracle.credentials().clone();
-        let o_target = Target {
-            base_url: target::parse_base_url("http://oracle.invalid")?,
-            atlas_group_id: Some(creds.atlas_group_id.clone()),
-            cm_group_id: Some(creds.cm_group_id.clone()),
-            other_group_id: Some(creds.other_group_id.clone()),
-            auth: AuthSpec::Digest {
-                public: creds.owner.public.clone(),
-                private: creds.owner.private.clone(),
-            },
-            read_only: Some(AuthSpec::Digest {
-                public: creds.read_only.public.clone(),
-                private: creds.read_only.private.clone(),
-            }),
-            token_expirer: None,
-            expired_token: None,
-            nonce_expirer: None,
-            insecure: false,
-            use_env_proxy: false,
-            gateway: Default::default(),
-        };
+        let oracle = Oracle::new(model.clone())?;
         let t_auth = Auths::new(&target);
-        let o_auth = Auths::new(&o_target);
         let families: Vec<String> = model
             .families
             .iter()
@@ -245,9 +216,6 @@ impl Engine {
             client,
             t_auth,
             oracle,
-            app,
-            o_target,
-            o_auth,
             pre: Vec::new(),
         };
         let (skip, pre) = engine.take_stock(&families)?;
@@ -323,7 +291,8 @@ impl Engine {
             }
             let body = resp.json().unwrap_or(Value::Null);
             let group = self
-                .o_target
+                .oracle
+                .target
                 .group_for(family.project_kind)
                 .unwrap_or_default()
                 .to_owned();
@@ -367,7 +336,7 @@ impl Engine {
         if let Some(s) = &self.server {
             s.state.reset();
         }
-        self.oracle.reset_with(&self.pre);
+        self.oracle.state.reset_with(&self.pre);
         let model = &self.harness.model;
         let mut out = SequenceOutcome::default();
         let mut ids = IdMap::default();
@@ -525,7 +494,7 @@ impl Engine {
         let mut step = test_step(request);
         // The judged case has this one step: its exchanges are step 0.
         let t_ex = self.send_target(family, &step, 0, scrubber).await;
-        let o_ex = self.send_oracle(family, &step, 0, scrubber).await;
+        let o_ex = self.oracle.send(family, &step, 0, scrubber).await;
         let Some(o_resp) = o_ex.response.clone() else {
             return Err(diverged(vec![format!(
                 "the reference model gave no answer: {}",
@@ -602,7 +571,7 @@ impl Engine {
         let o_text = scrubber.clean(&snapshot::render(
             &case,
             &outcome(&case, o_ex, Vec::new()),
-            &volatile(&self.o_target, Vec::new()),
+            &volatile(&self.oracle.target, Vec::new()),
         ));
         if t_text != o_text {
             messages.push("the normalised answer differs from the reference model's".into());
@@ -656,19 +625,67 @@ impl Engine {
             return out.record(step, index, sent, started.elapsed(), scrubber);
         }
     }
+}
 
-    async fn send_oracle(
+/// The faithful reference server, in process: requests go through its router, no socket.
+pub(crate) struct Oracle {
+    pub(crate) state: Arc<ServerState>,
+    app: axum::Router,
+    /// Its projects and credentials, as a target (the base URL is never dialled).
+    pub(crate) target: Target,
+    auth: Auths,
+    client: Client,
+}
+
+impl Oracle {
+    pub(crate) fn new(model: Model) -> Result<Oracle> {
+        let state = Arc::new(ServerState::with_model(ServerConfig::default(), model)?);
+        let app = server::app(state.clone());
+        let creds = state.credentials().clone();
+        let target = Target {
+            base_url: target::parse_base_url("http://oracle.invalid")?,
+            atlas_group_id: Some(creds.atlas_group_id.clone()),
+            cm_group_id: Some(creds.cm_group_id.clone()),
+            other_group_id: Some(creds.other_group_id.clone()),
+            auth: AuthSpec::Digest {
+                public: creds.owner.public.clone(),
+                private: creds.owner.private.clone(),
+            },
+            read_only: Some(AuthSpec::Digest {
+                public: creds.read_only.public.clone(),
+                private: creds.read_only.private.clone(),
+            }),
+            token_expirer: None,
+            expired_token: None,
+            nonce_expirer: None,
+            insecure: false,
+            use_env_proxy: false,
+            gateway: Default::default(),
+        };
+        // Digest needs no client; an authenticator asks for one all the same.
+        let client = target.client(Duration::from_secs(10), 4 << 20)?;
+        Ok(Oracle {
+            auth: Auths::new(&target),
+            state,
+            app,
+            target,
+            client,
+        })
+    }
+
+    /// One request to the oracle, answered in process.
+    pub(crate) async fn send(
         &self,
         family: &Family,
         step: &Step,
         index: usize,
         scrubber: &Scrubber,
     ) -> Exchange {
-        let out = match self.o_target.outgoing(family, &step.request, scrubber) {
+        let out = match self.target.outgoing(family, &step.request, scrubber) {
             Ok(o) => o,
             Err((url, e)) => return target::failed(step, index, url, e),
         };
-        let auth = self.o_auth.of(step.request.credential);
+        let auth = self.auth.of(step.request.credential);
         let started = Instant::now();
         let mut attempt = 0;
         loop {
@@ -681,7 +698,7 @@ impl Engine {
                     .flatten(),
                 None => None,
             };
-            let sent = self.call_oracle(&out, authorization.as_ref()).await;
+            let sent = self.call(&out, authorization.as_ref()).await;
             if let (Ok(answer), Some(a), 1) = (&sent.answer, auth, attempt) {
                 if answer.status == http::StatusCode::UNAUTHORIZED
                     && a.learn(answer.status, &answer.headers)
@@ -694,7 +711,7 @@ impl Engine {
     }
 
     /// The request through the oracle's router, in process.
-    async fn call_oracle(&self, out: &Outgoing, authorization: Option<&HeaderValue>) -> Sent {
+    async fn call(&self, out: &Outgoing, authorization: Option<&HeaderValue>) -> Sent {
         use http_body_util::BodyExt as _;
         use tower_service::Service as _;
         let mut headers = out.headers.clone();
@@ -741,7 +758,7 @@ impl Engine {
     }
 }
 
-fn test_step(request: Request) -> Step {
+pub(crate) fn test_step(request: Request) -> Step {
     Step {
         role: Role::Test,
         request,
@@ -778,7 +795,7 @@ fn strictness(level: Level) -> u8 {
 /// the error catalogue it applied (the call's intended situation where several rows share a
 /// status and errorCode; else the one whose parameters have the same shape; else the least
 /// strict, so that the comparison is never stricter than the contract).
-fn expectation(
+pub(crate) fn expectation(
     model: &Model,
     family: &Family,
     request: &Request,

@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod engine;
 pub mod gen;
+pub mod regression;
 pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet};

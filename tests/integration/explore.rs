@@ -259,3 +259,45 @@ fn a_given_target_keeps_its_integrations_and_loses_what_exploration_made() {
         .is_empty());
     drop(running);
 }
+
+#[test]
+fn a_kept_regression_is_an_ordinary_case_that_catches_its_fault() {
+    use integrations_conformance::runner::{self, RunOptions};
+    let harness = Harness::bundled().unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(explore::regression::DIR);
+    let cases = explore::regression::cases(&harness.model, &dir).expect("the regressions load");
+    assert!(
+        !cases.is_empty(),
+        "regressions/ holds at least one reproduction"
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = |faults: Vec<Fault>| {
+        rt.block_on(async {
+            let server = server::spawn(ServerConfig {
+                faults,
+                ..ServerConfig::default()
+            })
+            .await
+            .unwrap();
+            runner::run(
+                &harness,
+                &cases,
+                &server.target().unwrap(),
+                &RunOptions::default(),
+            )
+            .await
+            .unwrap()
+        })
+    };
+    let faithful = run(Vec::new());
+    assert_eq!(faithful.passed(), cases.len(), "{:?}", faithful.outcomes);
+    let faulty = run(vec![Fault::FailedUpdatePartiallyApplied]);
+    assert!(
+        faulty.failed() >= 1,
+        "the kept reproduction no longer catches its fault"
+    );
+}
