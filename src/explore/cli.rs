@@ -119,6 +119,14 @@ fn note(m: &str) {
     eprintln!("conformance: {m}");
 }
 
+/// An error as one line: a usage sentence stands on its own, as `run` prints it.
+fn say(e: &Error) -> String {
+    match e {
+        Error::Usage(m) => m.clone(),
+        e => e.to_string(),
+    }
+}
+
 fn engine(args: &TargetArgs) -> Result<Engine, Error> {
     let given = target::Settings {
         target: args.target.clone(),
@@ -170,7 +178,7 @@ pub fn explore(args: ExploreArgs) -> u8 {
     let engine = match engine(&args.target) {
         Ok(e) => e,
         Err(e) => {
-            note(&e.to_string());
+            note(&say(&e));
             return 2;
         }
     };
@@ -219,20 +227,20 @@ pub fn replay(args: ReplayArgs) -> u8 {
     let repro = match Reproduction::load(&args.file) {
         Ok(r) => r,
         Err(e) => {
-            note(&e.to_string());
+            note(&say(&e));
             return 2;
         }
     };
     let engine = match engine(&args.target) {
         Ok(e) => e,
         Err(e) => {
-            note(&e.to_string());
+            note(&say(&e));
             return 2;
         }
     };
     match super::replay(&engine, &repro) {
         Err(e) => {
-            note(&e.to_string());
+            note(&say(&e));
             2
         }
         Ok(None) => {
