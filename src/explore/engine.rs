@@ -263,6 +263,7 @@ impl Engine {
                 raw: None,
                 broken: None,
                 field: None,
+                recipe: None,
             };
             let (request, family) = call.request(model).map_err(Error::Usage)?;
             let step = test_step(request);
@@ -400,6 +401,7 @@ impl Engine {
                     raw: None,
                     broken: None,
                     field: None,
+                    recipe: None,
                     ..call.clone()
                 };
                 let result = self
@@ -452,6 +454,7 @@ impl Engine {
                 raw: None,
                 broken: None,
                 field: None,
+                recipe: None,
             };
             if let Ok((request, family)) = call.request(model) {
                 let step = Step {

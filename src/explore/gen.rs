@@ -73,6 +73,17 @@ pub struct Call {
     pub broken: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// How the body was made: a reproduction keeps this instead of the secret values it
+    /// carries, and [`Call::restore`] makes them again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<Recipe>,
+}
+
+/// The body choice and seed a call's body was built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipe {
+    pub mode: u8,
+    pub seed: u32,
 }
 
 impl Call {
@@ -136,6 +147,49 @@ impl Call {
             },
             family,
         ))
+    }
+
+    /// The call with its body made again from its recipe, when the body it carries had its
+    /// secrets scrubbed (a reproduction file); `Err` when the recipe no longer makes that body
+    /// (a reproduction of another version of the generator).
+    pub fn restore(&self, model: &Model) -> Result<Call, String> {
+        let scrubbed = |c: &Call| {
+            serde_json::to_string(&(&c.body, &c.raw))
+                .unwrap_or_default()
+                .contains(crate::scrub::PLACEHOLDER)
+        };
+        if !scrubbed(self) {
+            return Ok(self.clone());
+        }
+        let recipe = self
+            .recipe
+            .ok_or("a scrubbed body without the recipe that made it")?;
+        let version = model
+            .family(&self.family)
+            .and_then(|f| f.version(self.version.as_deref()))
+            .ok_or("unknown family or version")?;
+        let ty = self
+            .type_name
+            .as_deref()
+            .and_then(|t| version.integration_type(t))
+            .ok_or("a body for a type the version does not have")?;
+        let mut made = self.clone();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(recipe.seed));
+        body(
+            &mut made,
+            ty,
+            version,
+            recipe.mode,
+            &mut rng,
+            &format!("x{:08x}", recipe.seed),
+        );
+        let again = crate::scrub::Scrubber::new(made.secrets(model));
+        let shown =
+            |c: &Call| again.clean(&serde_json::to_string(&(&c.body, &c.raw)).unwrap_or_default());
+        if shown(&made) != shown(self) {
+            return Err("its recipe makes another body (written by another version?)".into());
+        }
+        Ok(made)
     }
 
     /// The secret values the call's body carries (five characters or more: shorter ones can
@@ -409,6 +463,7 @@ fn build(catalog: &Catalog, state: &RefState, d: Draw) -> Call {
         raw: None,
         broken: None,
         field: None,
+        recipe: None,
     };
     let op = family.operation(kind);
     if op.has_body {
@@ -418,7 +473,13 @@ fn build(catalog: &Catalog, state: &RefState, d: Draw) -> Call {
         let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(d.seed));
         let tag = format!("x{:08x}", d.seed);
         match ty {
-            Some(ty) => body(&mut call, ty, version, d.body_mode, &mut rng, &tag),
+            Some(ty) => {
+                body(&mut call, ty, version, d.body_mode, &mut rng, &tag);
+                call.recipe = Some(Recipe {
+                    mode: d.body_mode,
+                    seed: d.seed,
+                });
+            }
             // An unsupported type still gets a body naming it.
             None => {
                 call.body = Some(json!({"type": type_name.clone().unwrap_or_default()}));

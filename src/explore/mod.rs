@@ -74,6 +74,31 @@ pub struct Reproduction {
 }
 
 impl Reproduction {
+    /// The calls ready to send: bodies whose secrets were scrubbed made again from their
+    /// recipes.
+    pub fn calls(&self, model: &crate::model::Model) -> Result<Vec<Call>> {
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                c.request(model).map_err(|e| {
+                    Error::Usage(format!("step {} of the reproduction: {e}", i + 1))
+                })?;
+                c.restore(model)
+                    .map_err(|e| Error::Usage(format!("step {} of the reproduction: {e}", i + 1)))
+            })
+            .collect()
+    }
+
+    /// As written to a file or a report: every secret the calls carry replaced by the scrub
+    /// placeholder (the recipes make them again), and `also` (the target's credentials).
+    pub fn to_json(&self, model: &crate::model::Model, also: Vec<String>) -> String {
+        let mut secrets: Vec<String> = self.steps.iter().flat_map(|c| c.secrets(model)).collect();
+        secrets.extend(also);
+        let text = serde_json::to_string_pretty(self).unwrap_or_default();
+        crate::scrub::Scrubber::new(secrets).clean(&text)
+    }
+
     pub fn load(path: &Path) -> Result<Reproduction> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
@@ -257,10 +282,6 @@ fn reproduction(
 
 /// Runs a reproduction's calls again: `Some` is the divergence it still shows.
 pub fn replay(engine: &Engine, repro: &Reproduction) -> Result<Option<Divergence>> {
-    let model = &engine.harness.model;
-    for (i, c) in repro.steps.iter().enumerate() {
-        c.request(model)
-            .map_err(|e| Error::Usage(format!("step {i} of the reproduction: {e}")))?;
-    }
-    Ok(engine.run(&repro.steps, None).divergence)
+    let calls = repro.calls(&engine.harness.model)?;
+    Ok(engine.run(&calls, None).divergence)
 }

@@ -95,6 +95,7 @@ async fn case(model: &Model, oracle: &Oracle, stem: &str, repro: &Reproduction) 
             first.family, other.family
         )));
     }
+    let calls = repro.calls(model)?;
     oracle.state.reset();
     let scrubber = Scrubber::new(Vec::new());
     let mut steps = Vec::new();
@@ -103,7 +104,7 @@ async fn case(model: &Model, oracle: &Oracle, stem: &str, repro: &Reproduction) 
     let mut requires: Vec<Requirement> = Vec::new();
     let mut family_name = String::new();
     let mut last_operation = String::new();
-    for call in &repro.steps {
+    for call in &calls {
         let (request, family) = call.request(model).map_err(Error::Usage)?;
         family_name = family.name.clone();
         last_operation = request.operation.clone();
@@ -142,6 +143,7 @@ async fn case(model: &Model, oracle: &Oracle, stem: &str, repro: &Reproduction) 
                 raw: None,
                 broken: None,
                 field: None,
+                recipe: None,
                 ..call.clone()
             };
             steps.push(
@@ -171,6 +173,7 @@ async fn case(model: &Model, oracle: &Oracle, stem: &str, repro: &Reproduction) 
                 raw: None,
                 broken: None,
                 field: None,
+                recipe: None,
             }
             .request(model)
             .map_err(Error::Usage)?
@@ -309,6 +312,7 @@ async fn everything(
         raw: None,
         broken: None,
         field: None,
+        recipe: None,
         ..call.clone()
     };
     let (request, family) = list.request(model).map_err(Error::Usage)?;

@@ -42,7 +42,10 @@ pub fn headline(ex: &Exploration) -> String {
     }
 }
 
-fn json_report(ex: &Exploration) -> String {
+fn json_report(ex: &Exploration, engine: &Engine) -> String {
+    let reproduction: Option<serde_json::Value> = ex.reproduction.as_ref().and_then(|r| {
+        serde_json::from_str(&r.to_json(&engine.harness.model, engine.target.secrets())).ok()
+    });
     let doc = json!({
         "seed": ex.seed,
         "steps": ex.steps,
@@ -52,7 +55,7 @@ fn json_report(ex: &Exploration) -> String {
         "divergences": usize::from(ex.reproduction.is_some()),
         "first_divergence_at": ex.first_divergence_at,
         "shrink_runs": ex.shrink_runs,
-        "reproduction": ex.reproduction,
+        "reproduction": reproduction,
         "coverage": ex.coverage,
         "warnings": ex.warnings,
     });
@@ -275,7 +278,7 @@ pub fn curl_script(engine: &Engine, r: &Reproduction) -> String {
 pub fn write(dir: &Path, ex: &Exploration, engine: &Engine) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut files = vec![
-        (dir.join("explore.json"), json_report(ex)),
+        (dir.join("explore.json"), json_report(ex, engine)),
         (dir.join("explore-junit.xml"), junit(ex)),
         (dir.join("explore.md"), markdown(ex)),
         (dir.join("explore.html"), html(ex)),
@@ -283,7 +286,7 @@ pub fn write(dir: &Path, ex: &Exploration, engine: &Engine) -> Result<Vec<PathBu
     if let Some(r) = &ex.reproduction {
         files.push((
             dir.join(format!("repro-{}.json", ex.seed)),
-            serde_json::to_string_pretty(r).unwrap_or_default(),
+            r.to_json(&engine.harness.model, engine.target.secrets()),
         ));
         files.push((
             dir.join(format!("repro-{}.sh", ex.seed)),

@@ -196,6 +196,12 @@ fn a_reproduction_replays_against_the_faulty_server_and_passes_against_the_faith
     ] {
         assert!(dir.join(name).exists(), "{name}");
     }
+    // Generated secrets are scrubbed from every file (the recipes make them again on replay).
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("cnry"), "a secret in {}", path.display());
+    }
     let file = repro_path.to_string_lossy().into_owned();
     let faulty = conformance(
         &[
