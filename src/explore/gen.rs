@@ -573,6 +573,11 @@ fn body(
     let mut situations: Vec<Situation> = breakers.iter().map(|b| b.0).collect();
     situations.sort();
     situations.dedup();
+    // invalid-settings covers five rules (pattern, length, empty required string, URL,
+    // conditional requirement): it is drawn as often as three situations together.
+    if situations.contains(&Situation::InvalidSettings) {
+        situations.extend([Situation::InvalidSettings; 2]);
+    }
     let situation = situations[rng.random_range(0..situations.len())];
     let mut fields: Vec<&Option<String>> = breakers
         .iter()

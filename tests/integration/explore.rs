@@ -89,8 +89,8 @@ const UNREACHABLE: &[(Fault, &str)] = &[(
     "the race needs concurrent creates of one type; exploration sends one request at a time",
 )];
 
-/// The step budget per fault; the rarest (a pattern break of one of two New Relic fields of
-/// atlas-v2) gets more.
+/// The step budget per fault; the rarest (a pattern break: the pattern rules that are not URL
+/// stand-ins are on two fields of one atlas-v2 type) gets more.
 fn budget(f: Fault) -> usize {
     match f {
         Fault::PatternUnchecked => 20_000,
