@@ -100,6 +100,13 @@ impl Auths {
     }
 }
 
+/// The (project kind, type) pairs a target already holds, and the same integrations as the
+/// oracle stores them: (group id, family, integration).
+type Stock = (
+    BTreeSet<(String, String)>,
+    Vec<(String, String, Integration)>,
+);
+
 /// What the steps of one sequence share.
 struct Sequence<'a> {
     /// The secrets sent so far (none may come back in clear).
@@ -236,14 +243,7 @@ impl Engine {
 
     /// What the target holds before exploring: the types to leave alone, and the same
     /// integrations for the oracle (masked values mask to themselves again).
-    #[allow(clippy::type_complexity)]
-    fn take_stock(
-        &self,
-        families: &[String],
-    ) -> Result<(
-        BTreeSet<(String, String)>,
-        Vec<(String, String, Integration)>,
-    )> {
+    fn take_stock(&self, families: &[String]) -> Result<Stock> {
         let model = &self.harness.model;
         let mut skip = BTreeSet::new();
         let mut pre = Vec::new();
