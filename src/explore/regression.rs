@@ -38,6 +38,16 @@ pub fn cases(model: &Model, dir: &Path) -> Result<Vec<Case>> {
     if files.is_empty() {
         return Ok(Vec::new());
     }
+    // On a thread of its own, so that a caller inside a runtime may load them too.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| load(model, &files))
+            .join()
+            .unwrap_or_else(|_| Err(Error::Target("loading the regressions failed".into())))
+    })
+}
+
+fn load(model: &Model, files: &[std::path::PathBuf]) -> Result<Vec<Case>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
