@@ -312,7 +312,7 @@ fn draw() -> impl Strategy<Value = Draw> {
         0u8..20,
         0u8..20,
         any::<u32>(),
-        (0u8..16, 0u8..16, 0u8..6, 0u8..12, 0u8..12),
+        (0u8..16, 0u8..16, 0u8..8, 0u8..12, 0u8..12),
         0u8..40,
     )
         .prop_map(
@@ -511,7 +511,11 @@ fn query(
     match page {
         10 | 11 => q.push(("pageNum".into(), "1".into())),
         12 | 13 => q.push(("pageNum".into(), "2".into())),
-        14 => q.push(("pageNum".into(), "3".into())),
+        // Edges: past every integer type, a sign, a leading zero.
+        14 => q.push((
+            "pageNum".into(),
+            bad(seed >> 5, &["3", "9223372036854775808", "+1", "01"]),
+        )),
         15 => q.push(("pageNum".into(), bad(seed, &["0", "abc", "-1"]))),
         _ => {}
     }
@@ -525,6 +529,9 @@ fn query(
     match count {
         4 => q.push(("includeCount".into(), "false".into())),
         5 => q.push(("includeCount".into(), "true".into())),
+        // A repeated parameter (its first value counts) and one no operation declares.
+        6 => q.push(("pageNum".into(), "7".into())),
+        7 => q.push(("unknownParameter".into(), "1".into())),
         _ => {}
     }
     match pretty {
@@ -808,6 +815,11 @@ fn breakers(ty: &IntegrationType, version: &Version, valid: &Map<String, Value>)
         Situation::MalformedJson,
         None,
         Broken::Raw(text[..text.len().saturating_sub(1)].to_owned()),
+    ));
+    out.push((
+        Situation::MalformedJson,
+        None,
+        Broken::Raw(format!("{text} {{}}")),
     ));
     out.push((
         Situation::BodyNotObject,
