@@ -14,6 +14,7 @@ pub mod coverage;
 pub mod credential;
 pub mod error;
 pub mod exchange;
+pub mod explore;
 pub mod harness;
 pub mod model;
 pub mod outcome;

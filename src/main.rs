@@ -77,6 +77,14 @@ enum Command {
     /// Write a commented conformance.toml into the working directory: every option of `run`,
     /// commented out, with its default and the environment variable that overrides it.
     Init(InitArgs),
+    /// Explore: seeded random sequences of requests, each judged against the reference model;
+    /// the first divergence is shrunk and written as a reproduction (repro-SEED.json, .sh).
+    ///
+    /// Exit code 0: no divergence; 1: a divergence; 2: could not judge.
+    Explore(Box<integrations_conformance::explore::cli::ExploreArgs>),
+    /// Replay a reproduction written by `explore` against a target (default: the embedded
+    /// server). Exit code 0: it agrees with the reference model; 1: it still diverges.
+    Replay(Box<integrations_conformance::explore::cli::ReplayArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -453,6 +461,8 @@ fn main() -> ExitCode {
         Command::Rules(args) => rules(args),
         Command::Completions { shell } => completions(shell),
         Command::Init(args) => init(args),
+        Command::Explore(args) => Ok(integrations_conformance::explore::cli::explore(*args)),
+        Command::Replay(args) => Ok(integrations_conformance::explore::cli::replay(*args)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -537,6 +547,12 @@ fn select(model: &Model, sel: &Selection) -> CliResult<Vec<Case>> {
         }
     }
     let mut cases = case::generate(model);
+    // Reproductions kept in regressions/ (from the working directory) run as ordinary cases.
+    let regressions = Path::new(integrations_conformance::explore::regression::DIR);
+    cases.extend(integrations_conformance::explore::regression::cases(
+        model,
+        regressions,
+    )?);
     cases.retain(|c| {
         (sel.apis.is_empty() || sel.apis.contains(&c.family))
             && (sel.categories.is_empty() || sel.categories.contains(&c.category))

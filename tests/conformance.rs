@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use integrations_conformance::baseline::Baseline;
 use integrations_conformance::case::{self, Category};
+use integrations_conformance::explore;
 use integrations_conformance::rules::{CaseState, RuleCounts, Rules};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
@@ -51,6 +52,15 @@ fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     let harness = Arc::new(Harness::bundled().expect("the bundled spec loads"));
     let mut cases = case::generate(&harness.model);
+    // Reproductions kept in regressions/ run as ordinary cases.
+    let regressions = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(explore::regression::DIR);
+    match explore::regression::cases(&harness.model, &regressions) {
+        Ok(r) => cases.extend(r),
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            std::process::exit(2);
+        }
+    }
     let known = known_failures(&cases);
     if let Some(filter) = &args.filter {
         cases.retain(|c| {

@@ -8,7 +8,7 @@
 //! generated, so the renderers cannot leak what the document does not hold.
 
 mod build;
-mod curl;
+pub(crate) mod curl;
 mod document;
 pub mod har;
 mod html;

@@ -305,6 +305,19 @@ impl ServerState {
         self.store.reset(&self.seed);
     }
 
+    /// [`reset`](Self::reset), then stores `extra`: (group id, family, integration) as written
+    /// through that family. An explorer's oracle mirrors a target's pre-existing integrations
+    /// this way, so that its lists hold what the target's hold.
+    pub fn reset_with(&self, extra: &[(String, String, Integration)]) {
+        let mut seed = self.seed.clone();
+        seed.extend(
+            extra
+                .iter()
+                .map(|(group, family, i)| (self.store_key(group, family), i.clone())),
+        );
+        self.store.reset(&seed);
+    }
+
     /// The integrations stored in a project, unmasked, ordered by type name (empty for an
     /// unknown project). Under `separate-atlas-stores`, those of every family's store, in
     /// family order.

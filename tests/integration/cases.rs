@@ -136,11 +136,18 @@ fn adding_a_secret_to_the_spec_changes_the_cases_without_code() {
 #[test]
 fn every_committed_snapshot_belongs_to_a_generated_case() {
     let m = model::bundled().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let regressions = integrations_conformance::explore::regression::cases(
+        &m,
+        &root.join(integrations_conformance::explore::regression::DIR),
+    )
+    .unwrap();
     let names: std::collections::BTreeSet<String> = case::generate(&m)
         .iter()
+        .chain(&regressions)
         .map(|c| integrations_conformance::snapshot::name(&c.id))
         .collect();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots");
+    let dir = root.join("snapshots");
     let mut orphans = Vec::new();
     let mut count = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {

@@ -16,6 +16,17 @@ use serde_json::Value;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_conformance");
 
+/// Every case the binary runs from the crate root: the generated ones and those of the
+/// reproductions kept in `regressions/`.
+pub(crate) fn all_cases() -> Vec<case::Case> {
+    let m = model::bundled().unwrap();
+    let mut all = case::generate(&m);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(integrations_conformance::explore::regression::DIR);
+    all.extend(integrations_conformance::explore::regression::cases(&m, &dir).unwrap());
+    all
+}
+
 /// Variables that would point a run somewhere else than the test says.
 const AMBIENT: [&str; 18] = [
     "CONFORMANCE_TARGET",
@@ -151,7 +162,7 @@ fn run_without_a_target_judges_the_embedded_server_conformant_and_writes_every_r
     }
     let doc = read_json(&dir.join("report.json"));
     crate::report::assert_valid(&doc);
-    let total = case::generate(&model::bundled().unwrap()).len();
+    let total = all_cases().len();
     assert_eq!(doc["summary"]["total"], total, "the full suite ran");
     assert_eq!(doc["summary"]["passed"], total);
     assert_eq!(doc["summary"]["verdict"], "conformant");
@@ -742,7 +753,7 @@ fn run_with_every_variant_is_conformant_and_reports_warnings() {
 
 #[test]
 fn cases_lists_the_generated_cases_as_text_and_json() {
-    let all = case::generate(&model::bundled().unwrap());
+    let all = all_cases();
     let ran = conformance(&["cases"], &[]);
     assert_eq!(ran.code, 0, "{ran:?}");
     assert_eq!(ran.stdout.lines().count(), all.len());

@@ -55,6 +55,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("baseline", &["case", "check", "error", "outcome", "report"]),
+    (
+        "explore",
+        &[
+            "auth", "case", "check", "error", "exchange", "harness", "model", "outcome", "report",
+            "scrub", "server", "snapshot", "target",
+        ],
+    ),
     ("coverage", &["case", "model", "report"]),
     ("config", &["error"]),
     // The binary's subcommands: they reach the library as `integrations_conformance::`, and

@@ -13,6 +13,8 @@
 //! - `cli`: the binary as a user runs it: exit codes, one-line reasons, serve, cases, completions.
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
+//! - `explore`: exploration finds no divergence on a conformant server and one for every fault
+//!   it can reach; shrunk reproductions replay; same seed, same sequences.
 //! - `house`: the imports between modules follow the stage order, without cycles; file and
 //!   function sizes stay within their limits.
 //! - `rules`: every rule of the contract (`spec/rules.yaml`) has a case, every case a rule; the
@@ -23,6 +25,7 @@
 mod cases;
 mod ci;
 mod cli;
+mod explore;
 mod fixture;
 mod hostile;
 mod house;

@@ -100,7 +100,7 @@ async fn reports_of_a_leaking_target_hold_no_secret_and_follow_their_schema() {
     let doc = read_json(&dir.join("report.json"));
     assert_valid(&doc);
     let parsed: Document = serde_json::from_value(doc.clone()).unwrap();
-    let all = case::generate(&model::bundled().unwrap());
+    let all = crate::cli::all_cases();
     assert_eq!(parsed.cases.len(), all.len());
     let s = &parsed.summary.counts;
     assert_eq!(s.total, s.passed + s.failed + s.skipped);
@@ -485,7 +485,10 @@ async fn har_export_holds_every_exchange_as_valid_har_without_secrets() {
         );
     }
     let model = model::build(&integrations_conformance::spec::bundled().unwrap()).unwrap();
-    let secrets = case::generate(&model).into_iter().flat_map(|c| c.secrets);
+    let secrets = case::generate(&model)
+        .into_iter()
+        .chain(crate::cli::all_cases())
+        .flat_map(|c| c.secrets);
     let scrubber = report::Scrubber::new(secrets);
     assert!(!scrubber.is_empty());
     assert_eq!(

@@ -1,0 +1,930 @@
+//! One exploration step, sent twice and judged: to the target over HTTP, and to the oracle (the
+//! faithful reference server, in process through its router, no socket), each with its own
+//! authenticator. The oracle's answer says which rule of the contract applies; the target's
+//! answer is then judged by the suite's own checks against that rule (status and errorCode at
+//! the rule's level, schema, media type, no secret in clear, unlisted fields as warnings) and its
+//! snapshot text is compared with the oracle's (`snapshot::render`: the same normalisation as the
+//! committed snapshots). Assigned ids are mapped between the two, so an id that changes on one
+//! side only is a divergence even though the snapshots hide ids.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, HOST};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::auth::{AuthSpec, Authenticator};
+use crate::case::{Case, Category, Credential, Expect, Lane, Request, Role, Step};
+use crate::check;
+use crate::error::{Error, Result};
+use crate::exchange::Exchange;
+use crate::harness::Harness;
+use crate::model::{ErrorRule, Family, Level, Model, OperationKind, ProjectKind};
+use crate::outcome::{Outcome, Verdict};
+use crate::scrub::Scrubber;
+use crate::server::{self, Fault, Integration, RunningServer, ServerConfig, ServerState, Variant};
+use crate::snapshot::{self, Volatile};
+use crate::target::{self, Answer, Client, Outgoing, Sent, Target};
+
+use super::gen::{Call, Catalog, Who};
+
+/// Where exploration sends its requests.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// `None`: an embedded reference server started for the exploration.
+    pub target: Option<Target>,
+    /// Faults of the embedded target (not the oracle's: the oracle is always faithful).
+    pub faults: Vec<Fault>,
+    /// Tolerated variants of the embedded target.
+    pub variants: Vec<Variant>,
+    /// The families explored; empty: all.
+    pub families: Vec<String>,
+    pub timeout: Option<Duration>,
+}
+
+/// The first step whose answers disagree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Divergence {
+    /// The index of the call in its sequence.
+    pub step: usize,
+    /// The divergence showed on the read that follows a refused write (a failed request must
+    /// change nothing), not on the call itself.
+    pub verify: bool,
+    /// `METHOD /path?query` with placeholders.
+    pub request: String,
+    /// What differs, one line each (scrubbed).
+    pub messages: Vec<String>,
+    /// The reference model's answer, normalised as a snapshot.
+    pub expected: String,
+    /// The target's answer, normalised the same way.
+    pub actual: String,
+}
+
+/// What one sequence did.
+#[derive(Debug, Default)]
+pub struct SequenceOutcome {
+    /// Request pairs sent (calls, and the reads after refused writes).
+    pub steps: usize,
+    pub divergence: Option<Divergence>,
+    /// (operation, status, errorCode or "") → how often the target answered so.
+    pub coverage: BTreeMap<(String, u16, String), usize>,
+    /// `TYPE.field` returned but not listed by the contract.
+    pub warnings: BTreeSet<String>,
+}
+
+struct Auths {
+    owner: Authenticator,
+    read_only: Option<Authenticator>,
+}
+
+impl Auths {
+    fn new(target: &Target) -> Auths {
+        Auths {
+            owner: Authenticator::new(target.auth.clone(), target.base_url.clone()),
+            read_only: target
+                .read_only
+                .clone()
+                .map(|a| Authenticator::new(a, target.base_url.clone())),
+        }
+    }
+
+    fn of(&self, credential: Credential) -> Option<&Authenticator> {
+        match credential {
+            Credential::Owner => Some(&self.owner),
+            Credential::ReadOnly => self.read_only.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// The (project kind, type) pairs a target already holds, and the same integrations as the
+/// oracle stores them: (group id, family, integration).
+type Stock = (
+    BTreeSet<(String, String)>,
+    Vec<(String, String, Integration)>,
+);
+
+/// What the steps of one sequence share.
+struct Sequence<'a> {
+    /// The secrets sent so far (none may come back in clear).
+    secrets: &'a [String],
+    /// Scrubs those and the target's credentials.
+    scrubber: &'a Scrubber,
+    ids: &'a mut IdMap,
+    out: &'a mut SequenceOutcome,
+}
+
+/// The target, the oracle and what exploration may draw.
+pub struct Engine {
+    rt: tokio::runtime::Runtime,
+    pub harness: Arc<Harness>,
+    pub target: Target,
+    /// Whether the target is the embedded server (then it is reset between sequences).
+    pub embedded: bool,
+    server: Option<RunningServer>,
+    client: Client,
+    t_auth: Auths,
+    oracle: Oracle,
+    /// The target's pre-existing integrations, as the oracle stores them.
+    pre: Vec<(String, String, Integration)>,
+    pub catalog: Arc<Catalog>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("target", &self.target)
+            .field("embedded", &self.embedded)
+            .finish_non_exhaustive()
+    }
+}
+
+fn groups(t: &Target) -> Vec<(String, &'static str)> {
+    [
+        (t.atlas_group_id.clone(), "atlasGroupId"),
+        (t.cm_group_id.clone(), "cmGroupId"),
+        (t.other_group_id.clone(), "otherGroupId"),
+    ]
+    .into_iter()
+    .filter_map(|(g, n)| g.map(|g| (g, n)))
+    .collect()
+}
+
+fn volatile(t: &Target, secrets: Vec<String>) -> Volatile {
+    let g = groups(t);
+    let pairs: Vec<(&str, &str)> = g.iter().map(|(v, n)| (v.as_str(), *n)).collect();
+    Volatile::new(t.base_url.as_str(), &pairs, secrets)
+}
+
+impl Engine {
+    /// Starts the oracle (and the embedded target when none is given), takes stock of the
+    /// target's pre-existing integrations, and builds the catalog.
+    pub fn new(harness: Arc<Harness>, opts: Options) -> Result<Engine> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let model = harness.model.clone();
+        for f in &opts.families {
+            if model.family(f).is_none() {
+                let known: Vec<&str> = model.families.iter().map(|f| f.name.as_str()).collect();
+                return Err(Error::Usage(format!(
+                    "unknown API family {f:?} (--api); known: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        let (target, server) = match opts.target {
+            Some(t) => (t, None),
+            None => {
+                let config = ServerConfig {
+                    faults: opts.faults.clone(),
+                    variants: opts.variants.clone(),
+                    credentials: None,
+                };
+                let state = Arc::new(ServerState::with_model(config, model.clone())?);
+                let running = rt.block_on(server::serve_state(
+                    std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                    state,
+                ))?;
+                (running.target()?, Some(running))
+            }
+        };
+        let client = target.client(opts.timeout.unwrap_or(Duration::from_secs(10)), 4 << 20)?;
+        let oracle = Oracle::new(model.clone())?;
+        let t_auth = Auths::new(&target);
+        let families: Vec<String> = model
+            .families
+            .iter()
+            .filter(|f| opts.families.is_empty() || opts.families.contains(&f.name))
+            .filter(|f| target.group_for(f.project_kind).is_some())
+            .map(|f| f.name.clone())
+            .collect();
+        if families.is_empty() {
+            return Err(Error::Usage(
+                "no family can be explored: no project id was given for the families selected"
+                    .into(),
+            ));
+        }
+        let mut engine = Engine {
+            rt,
+            harness,
+            embedded: server.is_some(),
+            catalog: Arc::new(Catalog {
+                model: model.clone(),
+                families: families.clone(),
+                skip: BTreeSet::new(),
+                read_only: target.read_only.is_some(),
+            }),
+            target,
+            server,
+            client,
+            t_auth,
+            oracle,
+            pre: Vec::new(),
+        };
+        let (skip, pre) = engine.take_stock(&families)?;
+        engine.pre = pre;
+        engine.catalog = Arc::new(Catalog {
+            model,
+            families,
+            skip,
+            read_only: engine.target.read_only.is_some(),
+        });
+        Ok(engine)
+    }
+
+    /// The embedded target's state (tests switch its faults).
+    pub fn embedded_state(&self) -> Option<Arc<ServerState>> {
+        self.server.as_ref().map(|s| s.state.clone())
+    }
+
+    /// What the target holds before exploring: the types to leave alone, and the same
+    /// integrations for the oracle (masked values mask to themselves again).
+    fn take_stock(&self, families: &[String]) -> Result<Stock> {
+        let model = &self.harness.model;
+        let mut skip = BTreeSet::new();
+        let mut pre = Vec::new();
+        for name in families {
+            let family = model.family(name).expect("checked");
+            let version = family.versions.last().expect("a family has a version");
+            let call = Call {
+                family: name.clone(),
+                version: version.name.clone(),
+                operation: "list".into(),
+                type_name: None,
+                credential: Who::Owner,
+                project: Default::default(),
+                query: vec![("itemsPerPage".into(), "500".into())],
+                content_type: None,
+                body: None,
+                raw: None,
+                broken: None,
+                field: None,
+                recipe: None,
+            };
+            let (request, family) = call.request(model).map_err(Error::Usage)?;
+            let step = test_step(request);
+            let scrubber = Scrubber::new(self.target.secrets());
+            let ex = self
+                .rt
+                .block_on(self.send_target(family, &step, 0, &scrubber));
+            let resp = ex.response.as_ref().ok_or_else(|| {
+                Error::Target(format!(
+                    "cannot reach {}: {}",
+                    self.target.base_url,
+                    ex.error.clone().unwrap_or_default()
+                ))
+            })?;
+            if resp.status == 401 {
+                return Err(Error::Auth(format!(
+                    "the target refuses the credentials (401 on {})",
+                    ex.path_and_query()
+                )));
+            }
+            if resp.status != 200 {
+                return Err(Error::Target(format!(
+                    "listing the {name} integrations answered {}; cannot take stock of the project",
+                    resp.status
+                )));
+            }
+            let body = resp.json().unwrap_or(Value::Null);
+            let group = self
+                .oracle
+                .target
+                .group_for(family.project_kind)
+                .unwrap_or_default()
+                .to_owned();
+            for item in body
+                .get("results")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(t) = item.get("type").and_then(Value::as_str) else {
+                    continue;
+                };
+                skip.insert((format!("{:?}", family.project_kind), t.to_owned()));
+                let mut fields: Map<String, Value> = item.as_object().cloned().unwrap_or_default();
+                fields.remove("type");
+                let id = fields
+                    .remove("id")
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "000000000000000000000000".into());
+                pre.push((
+                    group.clone(),
+                    name.clone(),
+                    Integration {
+                        type_name: t.to_owned(),
+                        id,
+                        fields,
+                    },
+                ));
+            }
+        }
+        Ok((skip, pre))
+    }
+
+    /// Runs one sequence from a clean state; `seen` counts the calls applied (proptest's
+    /// shrinking drops the calls after a divergence first).
+    pub fn run(&self, calls: &[Call], seen: Option<&AtomicUsize>) -> SequenceOutcome {
+        self.rt.block_on(self.sequence(calls, seen))
+    }
+
+    async fn sequence(&self, calls: &[Call], seen: Option<&AtomicUsize>) -> SequenceOutcome {
+        if let Some(s) = &self.server {
+            s.state.reset();
+        }
+        self.oracle.state.reset_with(&self.pre);
+        let model = &self.harness.model;
+        let mut out = SequenceOutcome::default();
+        let mut ids = IdMap::default();
+        let mut secrets: Vec<String> = Vec::new();
+        let mut touched: BTreeSet<(String, String)> = BTreeSet::new();
+        // Built again only when a call brings a new secret: building one is most of a step's
+        // cost against a fast target.
+        let mut scrubber = Scrubber::new(self.target.secrets());
+        for (i, call) in calls.iter().enumerate() {
+            if let Some(seen) = seen {
+                seen.store(i + 1, Ordering::Relaxed);
+            }
+            let known = secrets.len();
+            for s in call.secrets(model) {
+                if !secrets.contains(&s) {
+                    secrets.push(s);
+                }
+            }
+            if secrets.len() != known {
+                scrubber = Scrubber::new(secrets.iter().cloned().chain(self.target.secrets()));
+            }
+            if let (Some(t), Some(k)) = (&call.type_name, call.kind()) {
+                if k.writes() {
+                    touched.insert((call.family.clone(), t.clone()));
+                }
+            }
+            let result = self
+                .step(
+                    i,
+                    call,
+                    false,
+                    &mut Sequence {
+                        secrets: &secrets,
+                        scrubber: &scrubber,
+                        ids: &mut ids,
+                        out: &mut out,
+                    },
+                )
+                .await;
+            out.steps += 1;
+            let refused_write = match result {
+                Err(d) => {
+                    out.divergence = Some(d);
+                    break;
+                }
+                Ok(status) => {
+                    call.kind().is_some_and(OperationKind::writes)
+                        && (400..500).contains(&status)
+                        && call.type_name.is_some()
+                }
+            };
+            if refused_write {
+                // A failed request changes nothing: the next read shows the same state.
+                let read = Call {
+                    operation: "get".into(),
+                    credential: Who::Owner,
+                    project: Default::default(),
+                    query: Vec::new(),
+                    content_type: None,
+                    body: None,
+                    raw: None,
+                    broken: None,
+                    field: None,
+                    recipe: None,
+                    ..call.clone()
+                };
+                let result = self
+                    .step(
+                        i,
+                        &read,
+                        true,
+                        &mut Sequence {
+                            secrets: &secrets,
+                            scrubber: &scrubber,
+                            ids: &mut ids,
+                            out: &mut out,
+                        },
+                    )
+                    .await;
+                out.steps += 1;
+                if let Err(d) = result {
+                    out.divergence = Some(d);
+                    break;
+                }
+            }
+        }
+        if self.server.is_none() {
+            self.clean_up(&touched).await;
+        }
+        out
+    }
+
+    /// Deletes what the sequence may have configured on a target that cannot be reset.
+    async fn clean_up(&self, touched: &BTreeSet<(String, String)>) {
+        let model = &self.harness.model;
+        for (family, type_name) in touched {
+            let Some(f) = model.family(family) else {
+                continue;
+            };
+            let version = f.versions.last().expect("a family has a version");
+            if version.integration_type(type_name).is_none() {
+                continue;
+            }
+            let call = Call {
+                family: family.clone(),
+                version: version.name.clone(),
+                operation: "delete".into(),
+                type_name: Some(type_name.clone()),
+                credential: Who::Owner,
+                project: Default::default(),
+                query: Vec::new(),
+                content_type: None,
+                body: None,
+                raw: None,
+                broken: None,
+                field: None,
+                recipe: None,
+            };
+            if let Ok((request, family)) = call.request(model) {
+                let step = Step {
+                    role: Role::Cleanup,
+                    ..test_step(request)
+                };
+                let scrubber = Scrubber::new(self.target.secrets());
+                let _ = self.send_target(family, &step, 0, &scrubber).await;
+            }
+        }
+    }
+
+    /// Sends one call to both sides and compares; `Ok` is the oracle's status.
+    async fn step(
+        &self,
+        index: usize,
+        call: &Call,
+        verify: bool,
+        seq: &mut Sequence<'_>,
+    ) -> std::result::Result<u16, Divergence> {
+        let Sequence {
+            secrets,
+            scrubber,
+            ids,
+            out,
+        } = seq;
+        let (secrets, scrubber): (&[String], &Scrubber) = (secrets, scrubber);
+        let model = &self.harness.model;
+        let diverged = |messages: Vec<String>| Divergence {
+            step: index,
+            verify,
+            request: String::new(),
+            messages,
+            expected: String::new(),
+            actual: String::new(),
+        };
+        let (request, family) = call.request(model).map_err(|e| diverged(vec![e]))?;
+        let mut all_secrets = secrets.to_vec();
+        all_secrets.extend(self.target.secrets());
+        let mut step = test_step(request);
+        // The judged case has this one step: its exchanges are step 0.
+        let t_ex = self.send_target(family, &step, 0, scrubber).await;
+        let o_ex = self.oracle.send(family, &step, 0, scrubber).await;
+        let Some(o_resp) = o_ex.response.clone() else {
+            return Err(diverged(vec![format!(
+                "the reference model gave no answer: {}",
+                o_ex.error.clone().unwrap_or_default()
+            )]));
+        };
+        step.expect = expectation(model, family, &step.request, call, &o_resp);
+        if let Some(r) = &t_ex.response {
+            let code = r
+                .json()
+                .map(|v| v.get("content").cloned().unwrap_or(v))
+                .and_then(|v| {
+                    v.get("errorCode")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default();
+            *out.coverage
+                .entry((call.operation.clone(), r.status, code))
+                .or_default() += 1;
+        }
+        let case = Case {
+            id: format!(
+                "explore/{}/{}/step-{index}",
+                family.name, step.request.operation
+            ),
+            family: family.name.clone(),
+            operation: step.request.operation.clone(),
+            category: Category::State,
+            title: "exploration step".into(),
+            lane: match family.project_kind {
+                ProjectKind::Atlas => Lane::Atlas,
+                ProjectKind::CloudManager => Lane::CloudManager,
+            },
+            steps: vec![step],
+            secrets: secrets.to_vec(),
+            touches: Vec::new(),
+            requires: Vec::new(),
+        };
+        let baseline = check::Baseline::default();
+        let judged = check::judge(
+            &check::Context {
+                harness: &self.harness,
+                family,
+                baseline: &baseline,
+                secrets: &all_secrets,
+                sent: secrets.len(),
+            },
+            &case,
+            std::slice::from_ref(&t_ex),
+        );
+        let mut messages: Vec<String> = judged
+            .findings
+            .iter()
+            .map(|f| format!("[{}] {}", f.check, f.message))
+            .collect();
+        for w in &judged.warnings {
+            if let (Some(o), Some(f)) = (&w.object, &w.field) {
+                out.warnings.insert(format!("{o}.{f}"));
+            }
+        }
+        if let (Some(o), Some(t)) = (o_resp.json(), t_ex.response.as_ref().and_then(|r| r.json())) {
+            if let Some(m) = ids.check(&o, &t) {
+                messages.push(m);
+            }
+        }
+        // Scrubbed here with the sequence's scrubber rather than by `render` (which would
+        // build one per body).
+        let t_text = scrubber.clean(&snapshot::render(
+            &case,
+            &outcome(&case, t_ex, judged.warnings),
+            &volatile(&self.target, Vec::new()),
+        ));
+        let o_text = scrubber.clean(&snapshot::render(
+            &case,
+            &outcome(&case, o_ex, Vec::new()),
+            &volatile(&self.oracle.target, Vec::new()),
+        ));
+        if t_text != o_text {
+            messages.push("the normalised answer differs from the reference model's".into());
+        }
+        if messages.is_empty() {
+            return Ok(o_resp.status);
+        }
+        Err(Divergence {
+            step: index,
+            verify,
+            request: case.steps[0].request.line(),
+            messages: messages.iter().map(|m| scrubber.clean(m)).collect(),
+            expected: o_text,
+            actual: t_text,
+        })
+    }
+
+    async fn send_target(
+        &self,
+        family: &Family,
+        step: &Step,
+        index: usize,
+        scrubber: &Scrubber,
+    ) -> Exchange {
+        let out = match self.target.outgoing(family, &step.request, scrubber) {
+            Ok(o) => o,
+            Err((url, e)) => return target::failed(step, index, url, e),
+        };
+        let auth = self.t_auth.of(step.request.credential);
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let authorization = match auth {
+                Some(a) => match a.header(&self.client, &out.method, &out.uri).await {
+                    Ok(h) => h,
+                    Err(e) => {
+                        return target::failed(step, index, out.url.to_string(), e.to_string())
+                    }
+                },
+                None => None,
+            };
+            let sent = out.send(&self.client, authorization.as_ref(), None).await;
+            if let (Ok(answer), Some(a), 1) = (&sent.answer, auth, attempt) {
+                if answer.status == http::StatusCode::UNAUTHORIZED
+                    && a.learn(answer.status, &answer.headers)
+                {
+                    continue;
+                }
+            }
+            return out.record(step, index, sent, started.elapsed(), scrubber);
+        }
+    }
+}
+
+/// The faithful reference server, in process: requests go through its router, no socket.
+pub(crate) struct Oracle {
+    pub(crate) state: Arc<ServerState>,
+    app: axum::Router,
+    /// Its projects and credentials, as a target (the base URL is never dialled).
+    pub(crate) target: Target,
+    auth: Auths,
+    client: Client,
+}
+
+impl Oracle {
+    pub(crate) fn new(model: Model) -> Result<Oracle> {
+        let state = Arc::new(ServerState::with_model(ServerConfig::default(), model)?);
+        let app = server::app(state.clone());
+        let creds = state.credentials().clone();
+        let target = Target {
+            base_url: target::parse_base_url("http://oracle.invalid")?,
+            atlas_group_id: Some(creds.atlas_group_id.clone()),
+            cm_group_id: Some(creds.cm_group_id.clone()),
+            other_group_id: Some(creds.other_group_id.clone()),
+            auth: AuthSpec::Digest {
+                public: creds.owner.public.clone(),
+                private: creds.owner.private.clone(),
+            },
+            read_only: Some(AuthSpec::Digest {
+                public: creds.read_only.public.clone(),
+                private: creds.read_only.private.clone(),
+            }),
+            token_expirer: None,
+            expired_token: None,
+            nonce_expirer: None,
+            oauth_client: None,
+            insecure: false,
+            use_env_proxy: false,
+            gateway: Default::default(),
+        };
+        // Digest needs no client; an authenticator asks for one all the same.
+        let client = target.client(Duration::from_secs(10), 4 << 20)?;
+        Ok(Oracle {
+            auth: Auths::new(&target),
+            state,
+            app,
+            target,
+            client,
+        })
+    }
+
+    /// One request to the oracle, answered in process.
+    pub(crate) async fn send(
+        &self,
+        family: &Family,
+        step: &Step,
+        index: usize,
+        scrubber: &Scrubber,
+    ) -> Exchange {
+        let out = match self.target.outgoing(family, &step.request, scrubber) {
+            Ok(o) => o,
+            Err((url, e)) => return target::failed(step, index, url, e),
+        };
+        let auth = self.auth.of(step.request.credential);
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let authorization = match auth {
+                Some(a) => a
+                    .header(&self.client, &out.method, &out.uri)
+                    .await
+                    .ok()
+                    .flatten(),
+                None => None,
+            };
+            let sent = self.call(&out, authorization.as_ref()).await;
+            if let (Ok(answer), Some(a), 1) = (&sent.answer, auth, attempt) {
+                if answer.status == http::StatusCode::UNAUTHORIZED
+                    && a.learn(answer.status, &answer.headers)
+                {
+                    continue;
+                }
+            }
+            return out.record(step, index, sent, started.elapsed(), scrubber);
+        }
+    }
+
+    /// The request through the oracle's router, in process.
+    async fn call(&self, out: &Outgoing, authorization: Option<&HeaderValue>) -> Sent {
+        use http_body_util::BodyExt as _;
+        use tower_service::Service as _;
+        let mut headers = out.headers.clone();
+        headers.insert(HOST, HeaderValue::from_static("oracle.invalid"));
+        if let Some(a) = authorization {
+            headers.insert(AUTHORIZATION, a.clone());
+        }
+        if let Some(b) = &out.body {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(b.len()));
+        }
+        let mut req =
+            http::Request::new(axum::body::Body::from(out.body.clone().unwrap_or_default()));
+        *req.method_mut() = out.method.clone();
+        match out.uri.parse() {
+            Ok(uri) => *req.uri_mut() = uri,
+            Err(e) => {
+                return Sent {
+                    headers,
+                    answer: Err(format!("bad URI: {e}")),
+                }
+            }
+        }
+        *req.headers_mut() = headers.clone();
+        let mut app = self.app.clone();
+        let response = match app.call(req).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        let (parts, body) = response.into_parts();
+        let (body, error) = match body.collect().await {
+            Ok(c) => (c.to_bytes().to_vec(), None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        Sent {
+            headers,
+            answer: Ok(Answer {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+                truncated: false,
+                error,
+            }),
+        }
+    }
+}
+
+pub(crate) fn test_step(request: Request) -> Step {
+    Step {
+        role: Role::Test,
+        request,
+        expect: Vec::new(),
+        baseline: None,
+    }
+}
+
+fn outcome(case: &Case, ex: Exchange, warnings: Vec<check::Warning>) -> Outcome {
+    Outcome {
+        id: case.id.clone(),
+        family: case.family.clone(),
+        operation: case.operation.clone(),
+        category: case.category,
+        title: case.title.clone(),
+        verdict: Verdict::Passed,
+        findings: Vec::new(),
+        warnings,
+        exchanges: vec![ex],
+        duration: Duration::ZERO,
+        cleanup_failures: Vec::new(),
+    }
+}
+
+fn strictness(level: Level) -> u8 {
+    match level {
+        Level::C => 0,
+        Level::S => 1,
+        Level::E => 2,
+    }
+}
+
+/// What the target must answer, from the oracle's answer: its success status, or the row of
+/// the error catalogue it applied (the call's intended situation where several rows share a
+/// status and errorCode; else the one whose parameters have the same shape; else the least
+/// strict, so that the comparison is never stricter than the contract).
+pub(crate) fn expectation(
+    model: &Model,
+    family: &Family,
+    request: &Request,
+    call: &Call,
+    resp: &crate::exchange::Response,
+) -> Vec<Expect> {
+    if (200..300).contains(&resp.status) {
+        return vec![Expect::Status {
+            status: resp.status,
+        }];
+    }
+    let json = resp
+        .json()
+        .map(|v| match v.get("content") {
+            Some(c) if v.get("results").is_none() => c.clone(),
+            _ => v,
+        })
+        .unwrap_or(Value::Null);
+    let code = json.get("errorCode").and_then(Value::as_str);
+    let params: Vec<&str> = json
+        .get("parameters")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let op = family.operations.iter().find(|o| o.id == request.operation);
+    let rules: Vec<&ErrorRule> = op
+        .map(|o| o.errors.iter())
+        .into_iter()
+        .flatten()
+        .chain(model.unmatched.iter())
+        .filter(|r| r.status == resp.status)
+        .collect();
+    let intent = call.situation();
+    let coded: Vec<&ErrorRule> = rules
+        .iter()
+        .copied()
+        .filter(|r| code.is_some() && r.error_code.as_deref() == code)
+        .collect();
+    let shape = |r: &ErrorRule| match r.parameters.as_slice() {
+        [p] if p == "{field}" => params.len() == 1 && params[0] != "type",
+        [p] => params == [p.as_str()],
+        _ => true,
+    };
+    let least = |rs: Vec<&ErrorRule>| -> Option<ErrorRule> {
+        rs.into_iter().min_by_key(|r| strictness(r.level)).cloned()
+    };
+    let rule = coded
+        .iter()
+        .find(|r| Some(r.situation) == intent)
+        .map(|r| (*r).clone())
+        .or_else(|| least(coded.iter().copied().filter(|r| shape(r)).collect()))
+        .or_else(|| least(coded.clone()))
+        .or_else(|| {
+            least(
+                rules
+                    .iter()
+                    .copied()
+                    .filter(|r| r.error_code.is_none())
+                    .collect(),
+            )
+        });
+    let Some(rule) = rule else {
+        return Vec::new();
+    };
+    let field = if rule.parameters.iter().any(|p| p == "{field}") {
+        match (&call.field, Some(rule.situation) == intent) {
+            (Some(f), true) => Some(f.clone()),
+            _ => params.first().map(|p| (*p).to_owned()),
+        }
+    } else {
+        None
+    };
+    vec![Expect::Error { rule, field }]
+}
+
+/// Assigned ids, mapped between the oracle and the target: when the oracle shows an id it
+/// showed before, the target must show the id it paired with it then.
+#[derive(Default)]
+struct IdMap {
+    oracle_to_target: HashMap<String, String>,
+    target_to_oracle: HashMap<String, String>,
+}
+
+fn ids_by_type(v: &Value) -> BTreeMap<String, String> {
+    let v = match v.get("content") {
+        Some(c) if c.is_object() => c,
+        _ => v,
+    };
+    let objects: Vec<&Value> = match v.get("results").and_then(Value::as_array) {
+        Some(items) => items.iter().collect(),
+        None => vec![v],
+    };
+    objects
+        .into_iter()
+        .filter_map(|o| {
+            Some((
+                o.get("type")?.as_str()?.to_owned(),
+                o.get("id")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+impl IdMap {
+    fn check(&mut self, oracle: &Value, target: &Value) -> Option<String> {
+        let theirs = ids_by_type(target);
+        for (type_name, oid) in ids_by_type(oracle) {
+            let Some(tid) = theirs.get(&type_name) else {
+                continue;
+            };
+            match self.oracle_to_target.get(&oid) {
+                Some(prev) if prev != tid => {
+                    return Some(format!(
+                        "the id of {type_name} changed: the reference model still shows the id it assigned before"
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(old) = self.target_to_oracle.insert(tid.clone(), oid.clone()) {
+                        self.oracle_to_target.remove(&old);
+                    }
+                    self.oracle_to_target.insert(oid, tid.clone());
+                }
+            }
+        }
+        None
+    }
+}

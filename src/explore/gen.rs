@@ -1,0 +1,866 @@
+//! What exploration sends: a [`Call`] is one request, self-contained and serialisable (a
+//! reproduction is a list of them), drawn by proptest from the model alone.
+//!
+//! Every choice is a small integer or an index that proptest shrinks towards zero, and zero is
+//! the plainest choice (owner credentials, no query, a minimal valid body), so that a shrunk
+//! sequence reads as the fewest, plainest requests that still diverge. Bodies are built from a
+//! seed with the case generator's value functions (`case::values`): valid bodies, their
+//! breakers, and the masks' inputs; this module adds only the diversity of values the fixed
+//! suite does not try (lengths at the bounds, separators, non-ASCII, URLs with port, query and
+//! user info) and the choice of exactly one thing to break.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use proptest::sample::Index;
+use rand::{Rng as _, SeedableRng as _};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::case::values::{self, Fill};
+use crate::case::{Body, Credential, Project, Request};
+use crate::model::{
+    Family, Field, FieldKind, IntegrationType, Model, OperationKind, SecretKind, Situation, Version,
+};
+
+/// Who sends a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Who {
+    Owner,
+    ReadOnly,
+    None,
+}
+
+/// Which project a call addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Where {
+    #[default]
+    Own,
+    /// A project of the other kind (Cloud Manager for Atlas families and vice versa).
+    OtherKind,
+}
+
+/// One request of an exploration, as data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub family: String,
+    /// The media version (atlas-v2); `None` in families with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `list`, `get`, `create`, `update` or `delete`.
+    pub operation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+    pub credential: Who,
+    #[serde(default)]
+    pub project: Where,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query: Vec<(String, String)>,
+    /// A `Content-Type` other than the version's media type as written (still JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The JSON body (create, update).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// A body sent as these bytes (not JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// The one thing the body breaks (a situation of the error catalogue), and its field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// How the body was made: a reproduction keeps this instead of the secret values it
+    /// carries, and [`Call::restore`] makes them again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<Recipe>,
+}
+
+/// The body choice and seed a call's body was built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipe {
+    pub mode: u8,
+    pub seed: u32,
+}
+
+impl Call {
+    /// The situation the body breaks, if it breaks one.
+    pub fn situation(&self) -> Option<Situation> {
+        self.broken.as_deref().and_then(Situation::parse)
+    }
+
+    pub fn kind(&self) -> Option<OperationKind> {
+        OperationKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == self.operation)
+    }
+
+    /// The call as a case request of its family, or why it names nothing of the model.
+    pub fn request<'m>(&self, model: &'m Model) -> Result<(Request, &'m Family), String> {
+        let family = model
+            .family(&self.family)
+            .ok_or_else(|| format!("unknown family {:?}", self.family))?;
+        let kind = self
+            .kind()
+            .ok_or_else(|| format!("unknown operation {:?}", self.operation))?;
+        let version = family
+            .version(self.version.as_deref())
+            .ok_or_else(|| format!("unknown version {:?}", self.version))?;
+        let op = family.operation(kind);
+        let path = match (&self.type_name, kind.has_type()) {
+            (Some(t), true) => format!("/integrations/{t}"),
+            _ => "/integrations".to_owned(),
+        };
+        let body = match (&self.raw, &self.body) {
+            (Some(raw), _) => Body::Raw(raw.clone()),
+            (None, Some(v)) => Body::Json(v.clone()),
+            (None, None) => Body::None,
+        };
+        let content_type = op.has_body.then(|| {
+            self.content_type
+                .clone()
+                .unwrap_or_else(|| version.media_type.clone())
+        });
+        Ok((
+            Request {
+                method: op.method.clone(),
+                project: match self.project {
+                    Where::Own => Project::Own,
+                    Where::OtherKind => Project::OtherKind,
+                },
+                path,
+                base_path: family.base_path.clone(),
+                query: self.query.clone(),
+                accept: Some(version.media_type.clone()),
+                content_type,
+                body,
+                credential: match self.credential {
+                    Who::Owner => Credential::Owner,
+                    Who::ReadOnly => Credential::ReadOnly,
+                    Who::None => Credential::None,
+                },
+                operation: op.id.clone(),
+                version: version.name.clone(),
+            },
+            family,
+        ))
+    }
+
+    /// The call with its body made again from its recipe, when the body it carries had its
+    /// secrets scrubbed (a reproduction file); `Err` when the recipe no longer makes that body
+    /// (a reproduction of another version of the generator).
+    pub fn restore(&self, model: &Model) -> Result<Call, String> {
+        let scrubbed = |c: &Call| {
+            serde_json::to_string(&(&c.body, &c.raw))
+                .unwrap_or_default()
+                .contains(crate::scrub::PLACEHOLDER)
+        };
+        if !scrubbed(self) {
+            return Ok(self.clone());
+        }
+        let recipe = self
+            .recipe
+            .ok_or("a scrubbed body without the recipe that made it")?;
+        let version = model
+            .family(&self.family)
+            .and_then(|f| f.version(self.version.as_deref()))
+            .ok_or("unknown family or version")?;
+        let ty = self
+            .type_name
+            .as_deref()
+            .and_then(|t| version.integration_type(t))
+            .ok_or("a body for a type the version does not have")?;
+        let mut made = self.clone();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(recipe.seed));
+        body(
+            &mut made,
+            ty,
+            version,
+            recipe.mode,
+            &mut rng,
+            &format!("x{:08x}", recipe.seed),
+        );
+        let again = crate::scrub::Scrubber::new(made.secrets(model));
+        let shown =
+            |c: &Call| again.clean(&serde_json::to_string(&(&c.body, &c.raw)).unwrap_or_default());
+        if shown(&made) != shown(self) {
+            return Err("its recipe makes another body (written by another version?)".into());
+        }
+        Ok(made)
+    }
+
+    /// The secret values the call's body carries (five characters or more: shorter ones can
+    /// occur anywhere by chance).
+    pub fn secrets(&self, model: &Model) -> Vec<String> {
+        let mut out = Vec::new();
+        let Some(Value::Object(body)) = &self.body else {
+            return out;
+        };
+        let Some(ty) = model
+            .family(&self.family)
+            .and_then(|f| f.version(self.version.as_deref()))
+            .and_then(|v| {
+                self.type_name
+                    .as_deref()
+                    .and_then(|t| v.integration_type(t))
+            })
+        else {
+            return out;
+        };
+        for f in ty.secret_fields() {
+            if let Some(s) = body.get(&f.name).and_then(Value::as_str) {
+                if s.chars().count() >= 5 {
+                    out.push(s.to_owned());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What exploration may draw from: the model, the families, the types to leave alone.
+#[derive(Debug)]
+pub struct Catalog {
+    pub model: Model,
+    /// The families explored (`--api`), in model order.
+    pub families: Vec<String>,
+    /// (project kind, type): integrations the target had before; never touched.
+    pub skip: BTreeSet<(String, String)>,
+    /// Whether the target has read-only credentials.
+    pub read_only: bool,
+}
+
+fn kind_of(family: &Family) -> String {
+    format!("{:?}", family.project_kind)
+}
+
+impl Catalog {
+    fn family(&self, name: &str) -> &Family {
+        self.model.family(name).expect("catalog families exist")
+    }
+
+    /// The types of a version that may be configured.
+    fn types<'a>(&self, family: &Family, version: &'a Version) -> Vec<&'a IntegrationType> {
+        version
+            .types
+            .iter()
+            .filter(|t| !self.skip.contains(&(kind_of(family), t.name.clone())))
+            .collect()
+    }
+
+    /// The families of one sequence: at most one per project, so that a sequence never relies
+    /// on two families sharing a project's integrations (contract §8 leaves that open).
+    fn family_sets(&self) -> Vec<Vec<String>> {
+        let mut by_kind: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for name in &self.families {
+            by_kind
+                .entry(kind_of(self.family(name)))
+                .or_default()
+                .push(name.clone());
+        }
+        let mut sets: Vec<Vec<String>> = vec![Vec::new()];
+        for names in by_kind.values() {
+            sets = sets
+                .into_iter()
+                .flat_map(|set| {
+                    names.iter().map(move |n| {
+                        let mut s = set.clone();
+                        s.push(n.clone());
+                        s
+                    })
+                })
+                .collect();
+        }
+        for s in &mut sets {
+            s.sort_by_key(|n| self.families.iter().position(|f| f == n));
+        }
+        sets
+    }
+}
+
+/// The reference state that steers generation: which families the sequence uses and which
+/// types it has (probably) configured. The oracle, not this, decides what is right.
+#[derive(Debug, Clone)]
+pub struct RefState {
+    pub families: Vec<String>,
+    pub configured: BTreeSet<(String, String)>,
+}
+
+/// The choices of one call, before the catalog turns them into a request.
+#[derive(Debug, Clone, Copy)]
+struct Draw {
+    family: Index,
+    version: Index,
+    op: u8,
+    type_pick: (u8, Index),
+    who: u8,
+    body_mode: u8,
+    seed: u32,
+    query: (u8, u8, u8, u8, u8),
+    odd: u8,
+}
+
+fn draw() -> impl Strategy<Value = Draw> {
+    (
+        any::<Index>(),
+        any::<Index>(),
+        0u8..10,
+        (0u8..100, any::<Index>()),
+        0u8..20,
+        0u8..20,
+        any::<u32>(),
+        (0u8..16, 0u8..16, 0u8..8, 0u8..12, 0u8..12),
+        0u8..40,
+    )
+        .prop_map(
+            |(family, version, op, type_pick, who, body_mode, seed, query, odd)| Draw {
+                family,
+                version,
+                op,
+                type_pick,
+                who,
+                body_mode,
+                seed,
+                query,
+                odd,
+            },
+        )
+}
+
+/// The sequence strategy: proptest-state-machine's sequential strategy over [`RefState`], with
+/// its shrinking (drop calls, then simplify each).
+pub fn sequences(
+    catalog: Arc<Catalog>,
+    max_len: usize,
+) -> proptest_state_machine::strategy::Sequential<
+    RefState,
+    Call,
+    BoxedStrategy<RefState>,
+    BoxedStrategy<Call>,
+> {
+    let init = {
+        let sets = catalog.family_sets();
+        move || {
+            proptest::sample::select(sets.clone())
+                .prop_map(|families| RefState {
+                    families,
+                    configured: BTreeSet::new(),
+                })
+                .boxed()
+        }
+    };
+    let transitions = {
+        let catalog = catalog.clone();
+        move |state: &RefState| {
+            let catalog = catalog.clone();
+            let state = state.clone();
+            draw().prop_map(move |d| build(&catalog, &state, d)).boxed()
+        }
+    };
+    proptest_state_machine::strategy::Sequential::new(
+        (1..=max_len.max(1)).into(),
+        init,
+        |state: &RefState, call: &Call| state.families.contains(&call.family),
+        transitions,
+        apply,
+    )
+}
+
+/// The reference state after a call: a plain owner write of a valid body probably changed it.
+fn apply(mut state: RefState, call: &Call) -> RefState {
+    let plain = call.credential == Who::Owner
+        && call.project == Where::Own
+        && call.broken.is_none()
+        && call.content_type.is_none();
+    if let (true, Some(t)) = (plain, &call.type_name) {
+        let key = (call.family.clone(), t.clone());
+        match call.kind() {
+            Some(OperationKind::Create | OperationKind::Update) => {
+                state.configured.insert(key);
+            }
+            Some(OperationKind::Delete) => {
+                state.configured.remove(&key);
+            }
+            _ => {}
+        }
+    }
+    state
+}
+
+const OPS: [OperationKind; 10] = [
+    OperationKind::List,
+    OperationKind::Get,
+    OperationKind::Create,
+    OperationKind::Create,
+    OperationKind::Create,
+    OperationKind::Update,
+    OperationKind::Update,
+    OperationKind::Get,
+    OperationKind::Delete,
+    OperationKind::List,
+];
+
+fn build(catalog: &Catalog, state: &RefState, d: Draw) -> Call {
+    let family = catalog.family(d.family.get(&state.families).as_str());
+    let version = d.version.get(&family.versions);
+    let kind = OPS[usize::from(d.op) % OPS.len()];
+    let types = catalog.types(family, version);
+    let (odds, index) = d.type_pick;
+    let type_name: Option<String> = if !kind.has_type() {
+        None
+    } else if odds >= 94 || types.is_empty() {
+        // A type the family refuses: unsupported, of another family, or no type at all.
+        let mut odd: Vec<String> = family.unsupported_types.clone();
+        odd.extend(
+            family
+                .path_types
+                .iter()
+                .filter(|t| version.integration_type(t).is_none())
+                .cloned(),
+        );
+        odd.push("NOT_A_TYPE".into());
+        odd.retain(|t| !catalog.skip.contains(&(kind_of(family), t.clone())));
+        Some(index.get(&odd).clone())
+    } else {
+        let configured: Vec<&str> = types
+            .iter()
+            .map(|t| t.name.as_str())
+            .filter(|t| {
+                state
+                    .configured
+                    .contains(&(family.name.clone(), (*t).to_owned()))
+            })
+            .collect();
+        let pick = if odds < 80 && !configured.is_empty() && kind != OperationKind::Create {
+            index.get(&configured).to_string()
+        } else {
+            index.get(&types).name.clone()
+        };
+        Some(pick)
+    };
+    let credential = match d.who {
+        18 if catalog.read_only => Who::ReadOnly,
+        19 => Who::None,
+        _ => Who::Owner,
+    };
+    let mut call = Call {
+        family: family.name.clone(),
+        version: version.name.clone(),
+        operation: kind.as_str().to_owned(),
+        type_name: type_name.clone(),
+        credential,
+        project: if d.odd == 39 {
+            Where::OtherKind
+        } else {
+            Where::Own
+        },
+        query: query(d.query, d.seed),
+        content_type: None,
+        body: None,
+        raw: None,
+        broken: None,
+        field: None,
+        recipe: None,
+    };
+    let op = family.operation(kind);
+    if op.has_body {
+        let ty = type_name
+            .as_deref()
+            .and_then(|t| version.integration_type(t));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(d.seed));
+        let tag = format!("x{:08x}", d.seed);
+        match ty {
+            Some(ty) => {
+                body(&mut call, ty, version, d.body_mode, &mut rng, &tag);
+                call.recipe = Some(Recipe {
+                    mode: d.body_mode,
+                    seed: d.seed,
+                });
+            }
+            // An unsupported type still gets a body naming it.
+            None => {
+                call.body = Some(json!({"type": type_name.clone().unwrap_or_default()}));
+            }
+        }
+        if (35..39).contains(&d.odd) {
+            call.content_type = Some(media_variant(&version.media_type, d.odd));
+        }
+    }
+    call
+}
+
+/// A `Content-Type` that names the same media type differently (contract §9: parameters are
+/// ignored, type and subtype compare case-insensitively).
+fn media_variant(media: &str, pick: u8) -> String {
+    match pick % 2 {
+        0 => format!("{media}; charset=UTF-8"),
+        _ => media.to_ascii_uppercase(),
+    }
+}
+
+/// Page, count, pretty and envelope parameters; mostly absent, sometimes out of range.
+fn query(
+    (page, items, count, pretty, envelope): (u8, u8, u8, u8, u8),
+    seed: u32,
+) -> Vec<(String, String)> {
+    let mut q = Vec::new();
+    let bad = |s: u32, options: &[&str]| options[s as usize % options.len()].to_owned();
+    match page {
+        10 | 11 => q.push(("pageNum".into(), "1".into())),
+        12 | 13 => q.push(("pageNum".into(), "2".into())),
+        // Edges: past every integer type, a sign, a leading zero.
+        14 => q.push((
+            "pageNum".into(),
+            bad(seed >> 5, &["3", "9223372036854775808", "+1", "01"]),
+        )),
+        15 => q.push(("pageNum".into(), bad(seed, &["0", "abc", "-1"]))),
+        _ => {}
+    }
+    match items {
+        10 | 11 => q.push(("itemsPerPage".into(), "1".into())),
+        12 | 13 => q.push(("itemsPerPage".into(), "2".into())),
+        14 => q.push(("itemsPerPage".into(), "100".into())),
+        15 => q.push(("itemsPerPage".into(), bad(seed >> 3, &["0", "501", "x"]))),
+        _ => {}
+    }
+    match count {
+        4 => q.push(("includeCount".into(), "false".into())),
+        5 => q.push(("includeCount".into(), "true".into())),
+        // A repeated parameter (its first value counts) and one no operation declares.
+        6 => q.push(("pageNum".into(), "7".into())),
+        7 => q.push(("unknownParameter".into(), "1".into())),
+        _ => {}
+    }
+    match pretty {
+        10 => q.push(("pretty".into(), "true".into())),
+        11 => q.push(("pretty".into(), "false".into())),
+        _ => {}
+    }
+    match envelope {
+        10 => q.push(("envelope".into(), "true".into())),
+        11 => q.push(("envelope".into(), "false".into())),
+        _ => {}
+    }
+    q
+}
+
+/// Fills the call's body: valid (minimal, full, or with diverse values) or broken in one way.
+fn body(
+    call: &mut Call,
+    ty: &IntegrationType,
+    version: &Version,
+    mode: u8,
+    rng: &mut rand::rngs::StdRng,
+    tag: &str,
+) {
+    let base = match mode {
+        0..=4 => values::valid_body(ty, tag, Fill::Minimal),
+        5..=8 => values::valid_body(ty, tag, Fill::Full),
+        _ => {
+            let fill = if rng.random_bool(0.5) {
+                Fill::Full
+            } else {
+                Fill::Minimal
+            };
+            let mut b = values::valid_body(ty, tag, fill);
+            diversify(ty, &mut b, rng, tag);
+            b
+        }
+    };
+    if mode < 14 {
+        call.body = Some(Value::Object(base));
+        return;
+    }
+    // A situation first, then a field, then a value: every kind of break is drawn as often,
+    // however many values a type has for the common ones.
+    let breakers = breakers(ty, version, &base);
+    let mut situations: Vec<Situation> = breakers.iter().map(|b| b.0).collect();
+    situations.sort();
+    situations.dedup();
+    // invalid-settings covers five rules (pattern, length, empty required string, URL,
+    // conditional requirement): it is drawn as often as three situations together.
+    if situations.contains(&Situation::InvalidSettings) {
+        situations.extend([Situation::InvalidSettings; 2]);
+    }
+    let situation = situations[rng.random_range(0..situations.len())];
+    let mut fields: Vec<&Option<String>> = breakers
+        .iter()
+        .filter(|b| b.0 == situation)
+        .map(|b| &b.1)
+        .collect();
+    fields.dedup();
+    let field = fields[rng.random_range(0..fields.len())].clone();
+    let candidates: Vec<&Breaker> = breakers
+        .iter()
+        .filter(|b| b.0 == situation && b.1 == field)
+        .collect();
+    let (situation, field, broken) = candidates[rng.random_range(0..candidates.len())].clone();
+    call.broken = Some(situation.as_str().to_owned());
+    call.field = field;
+    match broken {
+        Broken::Json(v) => call.body = Some(v),
+        Broken::Raw(s) => {
+            // The valid body stays beside the bytes sent: its secrets still must not come back.
+            call.body = Some(Value::Object(base));
+            call.raw = Some(s);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Broken {
+    Json(Value),
+    Raw(String),
+}
+
+fn is_url(f: &Field) -> bool {
+    f.format.as_deref() == Some("uri") || f.rule.is_some() || f.secret == Some(SecretKind::MaskUrl)
+}
+
+/// Replaces free-form string values (no enum, no pattern) with values of diverse lengths and
+/// characters that still satisfy the field's rules, and flips booleans and enums.
+fn diversify(
+    ty: &IntegrationType,
+    body: &mut Map<String, Value>,
+    rng: &mut rand::rngs::StdRng,
+    tag: &str,
+) {
+    for f in ty.settable_fields() {
+        if !body.contains_key(&f.name) && !rng.random_bool(0.3) {
+            continue;
+        }
+        let value = match f.kind {
+            FieldKind::Boolean => json!(rng.random_bool(0.5)),
+            FieldKind::String if !f.enum_values.is_empty() => {
+                json!(f.enum_values[rng.random_range(0..f.enum_values.len())])
+            }
+            FieldKind::String if f.pattern.is_some() && !is_url(f) => continue,
+            FieldKind::String => json!(diverse_string(f, rng, tag)),
+            _ => continue,
+        };
+        body.insert(f.name.clone(), value);
+    }
+    values::satisfy_conditionals(ty, body, tag, Fill::Full);
+}
+
+const ALPHABET: [&str; 12] = ["a", "Z", "7", "-", "_", ".", "é", "ü", "漢", "ß", "k", "Q"];
+
+fn diverse_string(f: &Field, rng: &mut rand::rngs::StdRng, tag: &str) -> String {
+    if is_url(f) {
+        let short: String = tag.chars().rev().take(4).collect();
+        let urls = [
+            format!("https://hooks.example.com/{tag}"),
+            format!("HTTPS://Hooks.Example.COM:8443/p/{tag}?q=1&r=-_."),
+            format!("http://user:pw@hooks.example.com/{tag}"),
+            format!("https://h.example/{short}"),
+            format!("https://h.example/{}", &short[..3]),
+            format!("https://hooks.example.com?{tag}"),
+            format!("https://hooks.example.com/ünï-{tag}"),
+            format!("http://h.example:8080/x/{tag}"),
+        ];
+        return urls[rng.random_range(0..urls.len())].clone();
+    }
+    let min = f.min_length.unwrap_or(0).max(usize::from(f.required));
+    let max = f.max_length.unwrap_or(48).max(min);
+    let len = match rng.random_range(0..3) {
+        0 => min,
+        1 => max,
+        _ => rng.random_range(min..=max),
+    };
+    // A secret keeps the tag where it fits, so that no other value contains it by chance.
+    let mut s: String = if f.secret.is_some() && len >= tag.chars().count() + 2 {
+        tag.to_owned()
+    } else {
+        String::new()
+    };
+    while s.chars().count() < len {
+        s.push_str(ALPHABET[rng.random_range(0..ALPHABET.len())]);
+    }
+    s
+}
+
+type Breaker = (Situation, Option<String>, Broken);
+
+/// Every way to break `valid` in exactly one thing, as the contract's situations.
+fn breakers(ty: &IntegrationType, version: &Version, valid: &Map<String, Value>) -> Vec<Breaker> {
+    let with = |f: &dyn Fn(&mut Map<String, Value>)| {
+        let mut b = valid.clone();
+        f(&mut b);
+        Broken::Json(Value::Object(b))
+    };
+    let mut out: Vec<Breaker> = Vec::new();
+    let disc = ty.discriminator().name.clone();
+    for f in ty.settable_fields() {
+        let name = f.name.clone();
+        let present = valid.get(&name).cloned();
+        if f.required && present.is_some() {
+            out.push((
+                Situation::RequiredMissing,
+                Some(name.clone()),
+                with(&|b| {
+                    b.remove(&name);
+                }),
+            ));
+            out.push((
+                Situation::RequiredMissing,
+                Some(name.clone()),
+                with(&|b| {
+                    b.insert(name.clone(), Value::Null);
+                }),
+            ));
+        }
+        let wrong = values::wrong_type(f);
+        out.push((
+            Situation::WrongJsonType,
+            Some(name.clone()),
+            with(&|b| {
+                b.insert(name.clone(), wrong.clone());
+            }),
+        ));
+        if !f.enum_values.is_empty() {
+            let bad = values::outside_enum(f);
+            out.push((
+                Situation::EnumInvalid,
+                Some(name.clone()),
+                with(&|b| {
+                    b.insert(name.clone(), json!(bad));
+                }),
+            ));
+            continue;
+        }
+        if f.kind != FieldKind::String {
+            continue;
+        }
+        let valid_s = present
+            .as_ref()
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                values::valid_value(f, "breaker", Fill::Minimal)
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            });
+        let mut settings: Vec<String> = Vec::new();
+        if is_url(f) {
+            settings.push("ftp://hooks.example.com/x1234".into());
+            settings.push("hooks.example.com/x1234".into());
+        } else {
+            settings.extend(
+                values::pattern_breakers(f, &valid_s)
+                    .into_iter()
+                    .map(|(_, s)| s),
+            );
+            if let Some(max) = f.max_length {
+                settings.push("ü".repeat(max + 1));
+            }
+            if f.required {
+                settings.push(String::new());
+            }
+        }
+        for s in settings {
+            out.push((
+                Situation::InvalidSettings,
+                Some(name.clone()),
+                with(&|b| {
+                    b.insert(name.clone(), json!(s));
+                }),
+            ));
+        }
+    }
+    for rule in &ty.conditional_required {
+        let when = rule.when_field.clone();
+        let equals = rule.equals.clone();
+        let then = rule.then_required.clone();
+        out.push((
+            Situation::InvalidSettings,
+            then.first().cloned(),
+            with(&|b| {
+                b.insert(when.clone(), equals.clone());
+                for t in &then {
+                    b.remove(t);
+                }
+            }),
+        ));
+    }
+    out.push((
+        Situation::UnknownAttribute,
+        Some("notAFieldOfThisType".into()),
+        with(&|b| {
+            b.insert("notAFieldOfThisType".into(), json!("x"));
+        }),
+    ));
+    out.push((
+        Situation::TypeMissing,
+        None,
+        with(&|b| {
+            b.remove(&disc);
+        }),
+    ));
+    if let Some(other) = version.types.iter().find(|t| t.name != ty.name) {
+        let other = other.name.clone();
+        out.push((
+            Situation::TypeMismatch,
+            None,
+            with(&|b| {
+                b.insert(disc.clone(), json!(other));
+            }),
+        ));
+    }
+    let text = serde_json::to_string(&Value::Object(valid.clone())).unwrap_or_default();
+    out.push((
+        Situation::MalformedJson,
+        None,
+        Broken::Raw(text[..text.len().saturating_sub(1)].to_owned()),
+    ));
+    out.push((
+        Situation::MalformedJson,
+        None,
+        Broken::Raw(format!("{text} {{}}")),
+    ));
+    out.push((
+        Situation::BodyNotObject,
+        None,
+        Broken::Json(json!([Value::Object(valid.clone())])),
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_variants_name_the_same_type() {
+        assert_eq!(media_variant("application/json", 35), "APPLICATION/JSON");
+        assert_eq!(
+            media_variant("application/json", 36),
+            "application/json; charset=UTF-8"
+        );
+    }
+
+    #[test]
+    fn broken_bodies_break_one_thing() {
+        let model = crate::model::bundled().unwrap();
+        for family in &model.families {
+            for version in &family.versions {
+                for ty in &version.types {
+                    let valid = values::valid_body(ty, "t", Fill::Full);
+                    let all = breakers(ty, version, &valid);
+                    assert!(all.len() >= 5, "{} {}", family.name, ty.name);
+                    for (situation, _, broken) in all {
+                        if let Broken::Json(Value::Object(b)) = broken {
+                            let changed =
+                                b.iter().filter(|(k, v)| valid.get(*k) != Some(*v)).count()
+                                    + valid.keys().filter(|k| !b.contains_key(*k)).count();
+                            assert!(changed >= 1, "{situation:?} of {} changes nothing", ty.name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
