@@ -7,29 +7,28 @@
 //! committed snapshots). Assigned ids are mapped between the two, so an id that changes on one
 //! side only is a divergence even though the snapshots hide ids.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, HOST};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::auth::{AuthSpec, Authenticator};
-use crate::case::{Case, Category, Credential, Expect, Lane, Request, Role, Step};
+use crate::auth::Authenticator;
+use crate::case::{Case, Category, Credential, Lane, Role, Step};
 use crate::check;
 use crate::error::{Error, Result};
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, Response};
 use crate::harness::Harness;
-use crate::model::{ErrorRule, Family, Level, Model, OperationKind, ProjectKind};
-use crate::outcome::{Outcome, Verdict};
+use crate::model::{Family, OperationKind, ProjectKind, Wire};
 use crate::scrub::Scrubber;
 use crate::server::{self, Fault, Integration, RunningServer, ServerConfig, ServerState, Variant};
 use crate::snapshot::{self, Volatile};
-use crate::target::{self, Answer, Client, Outgoing, Sent, Target};
+use crate::target::{self, Client, Target};
 
 use super::gen::{Call, Catalog, Who};
+use super::oracle::{expectation, outcome, test_step, IdMap, Oracle};
 
 /// Where exploration sends its requests.
 #[derive(Clone, Default)]
@@ -75,13 +74,13 @@ pub struct SequenceOutcome {
     pub warnings: BTreeSet<String>,
 }
 
-struct Auths {
+pub(super) struct Auths {
     owner: Authenticator,
     read_only: Option<Authenticator>,
 }
 
 impl Auths {
-    fn new(target: &Target) -> Auths {
+    pub(super) fn new(target: &Target) -> Auths {
         Auths {
             owner: Authenticator::new(target.auth.clone(), target.base_url.clone()),
             read_only: target
@@ -91,7 +90,7 @@ impl Auths {
         }
     }
 
-    fn of(&self, credential: Credential) -> Option<&Authenticator> {
+    pub(super) fn of(&self, credential: Credential) -> Option<&Authenticator> {
         match credential {
             Credential::Owner => Some(&self.owner),
             Credential::ReadOnly => self.read_only.as_ref(),
@@ -506,37 +505,12 @@ impl Engine {
         };
         step.expect = expectation(model, family, &step.request, call, &o_resp);
         if let Some(r) = &t_ex.response {
-            let code = r
-                .json()
-                .map(|v| v.get("content").cloned().unwrap_or(v))
-                .and_then(|v| {
-                    v.get("errorCode")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
-                .unwrap_or_default();
+            let code = error_code(&model.wire, r).unwrap_or_default();
             *out.coverage
                 .entry((call.operation.clone(), r.status, code))
                 .or_default() += 1;
         }
-        let case = Case {
-            id: format!(
-                "explore/{}/{}/step-{index}",
-                family.name, step.request.operation
-            ),
-            family: family.name.clone(),
-            operation: step.request.operation.clone(),
-            category: Category::State,
-            title: "exploration step".into(),
-            lane: match family.project_kind {
-                ProjectKind::Atlas => Lane::Atlas,
-                ProjectKind::CloudManager => Lane::CloudManager,
-            },
-            steps: vec![step],
-            secrets: secrets.to_vec(),
-            touches: Vec::new(),
-            requires: Vec::new(),
-        };
+        let case = step_case(family, step, index, secrets);
         let baseline = check::Baseline::default();
         let judged = check::judge(
             &check::Context {
@@ -630,301 +604,33 @@ impl Engine {
     }
 }
 
-/// The faithful reference server, in process: requests go through its router, no socket.
-pub(crate) struct Oracle {
-    pub(crate) state: Arc<ServerState>,
-    app: axum::Router,
-    /// Its projects and credentials, as a target (the base URL is never dialled).
-    pub(crate) target: Target,
-    auth: Auths,
-    client: Client,
+/// The `errorCode` of an answer, enveloped or not (for the coverage of codes reached).
+fn error_code(wire: &Wire, r: &Response) -> Option<String> {
+    let v = r.json()?;
+    let body = v.get(&wire.envelope.content).cloned().unwrap_or(v);
+    body.get(&wire.error.code)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
-impl Oracle {
-    pub(crate) fn new(model: Model) -> Result<Oracle> {
-        let state = Arc::new(ServerState::with_model(ServerConfig::default(), model)?);
-        let app = server::app(state.clone());
-        let creds = state.credentials().clone();
-        let target = Target {
-            base_url: target::parse_base_url("http://oracle.invalid")?,
-            atlas_group_id: Some(creds.atlas_group_id.clone()),
-            cm_group_id: Some(creds.cm_group_id.clone()),
-            other_group_id: Some(creds.other_group_id.clone()),
-            auth: AuthSpec::Digest {
-                public: creds.owner.public.clone(),
-                private: creds.owner.private.clone(),
-            },
-            read_only: Some(AuthSpec::Digest {
-                public: creds.read_only.public.clone(),
-                private: creds.read_only.private.clone(),
-            }),
-            token_expirer: None,
-            expired_token: None,
-            nonce_expirer: None,
-            oauth_client: None,
-            insecure: false,
-            use_env_proxy: false,
-            gateway: Default::default(),
-        };
-        // Digest needs no client; an authenticator asks for one all the same.
-        let client = target.client(Duration::from_secs(10), 4 << 20)?;
-        Ok(Oracle {
-            auth: Auths::new(&target),
-            state,
-            app,
-            target,
-            client,
-        })
-    }
-
-    /// One request to the oracle, answered in process.
-    pub(crate) async fn send(
-        &self,
-        family: &Family,
-        step: &Step,
-        index: usize,
-        scrubber: &Scrubber,
-    ) -> Exchange {
-        let out = match self.target.outgoing(family, &step.request, scrubber) {
-            Ok(o) => o,
-            Err((url, e)) => return target::failed(step, index, url, e),
-        };
-        let auth = self.auth.of(step.request.credential);
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let authorization = match auth {
-                Some(a) => a
-                    .header(&self.client, &out.method, &out.uri)
-                    .await
-                    .ok()
-                    .flatten(),
-                None => None,
-            };
-            let sent = self.call(&out, authorization.as_ref()).await;
-            if let (Ok(answer), Some(a), 1) = (&sent.answer, auth, attempt) {
-                if answer.status == http::StatusCode::UNAUTHORIZED
-                    && a.learn(answer.status, &answer.headers)
-                {
-                    continue;
-                }
-            }
-            return out.record(step, index, sent, started.elapsed(), scrubber);
-        }
-    }
-
-    /// The request through the oracle's router, in process.
-    async fn call(&self, out: &Outgoing, authorization: Option<&HeaderValue>) -> Sent {
-        use http_body_util::BodyExt as _;
-        use tower_service::Service as _;
-        let mut headers = out.headers.clone();
-        headers.insert(HOST, HeaderValue::from_static("oracle.invalid"));
-        if let Some(a) = authorization {
-            headers.insert(AUTHORIZATION, a.clone());
-        }
-        if let Some(b) = &out.body {
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(b.len()));
-        }
-        let mut req =
-            http::Request::new(axum::body::Body::from(out.body.clone().unwrap_or_default()));
-        *req.method_mut() = out.method.clone();
-        match out.uri.parse() {
-            Ok(uri) => *req.uri_mut() = uri,
-            Err(e) => {
-                return Sent {
-                    headers,
-                    answer: Err(format!("bad URI: {e}")),
-                }
-            }
-        }
-        *req.headers_mut() = headers.clone();
-        let mut app = self.app.clone();
-        let response = match app.call(req).await {
-            Ok(r) => r,
-            Err(never) => match never {},
-        };
-        let (parts, body) = response.into_parts();
-        let (body, error) = match body.collect().await {
-            Ok(c) => (c.to_bytes().to_vec(), None),
-            Err(e) => (Vec::new(), Some(e.to_string())),
-        };
-        Sent {
-            headers,
-            answer: Ok(Answer {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-                truncated: false,
-                error,
-            }),
-        }
-    }
-}
-
-pub(crate) fn test_step(request: Request) -> Step {
-    Step {
-        role: Role::Test,
-        request,
-        expect: Vec::new(),
-        baseline: None,
-    }
-}
-
-fn outcome(case: &Case, ex: Exchange, warnings: Vec<check::Warning>) -> Outcome {
-    Outcome {
-        id: case.id.clone(),
-        family: case.family.clone(),
-        operation: case.operation.clone(),
-        category: case.category,
-        title: case.title.clone(),
-        verdict: Verdict::Passed,
-        findings: Vec::new(),
-        warnings,
-        exchanges: vec![ex],
-        duration: Duration::ZERO,
-        cleanup_failures: Vec::new(),
-    }
-}
-
-fn strictness(level: Level) -> u8 {
-    match level {
-        Level::C => 0,
-        Level::S => 1,
-        Level::E => 2,
-    }
-}
-
-/// What the target must answer, from the oracle's answer: its success status, or the row of
-/// the error catalogue it applied (the call's intended situation where several rows share a
-/// status and errorCode; else the one whose parameters have the same shape; else the least
-/// strict, so that the comparison is never stricter than the contract).
-pub(crate) fn expectation(
-    model: &Model,
-    family: &Family,
-    request: &Request,
-    call: &Call,
-    resp: &crate::exchange::Response,
-) -> Vec<Expect> {
-    if (200..300).contains(&resp.status) {
-        return vec![Expect::Status {
-            status: resp.status,
-        }];
-    }
-    let json = resp
-        .json()
-        .map(|v| match v.get("content") {
-            Some(c) if v.get("results").is_none() => c.clone(),
-            _ => v,
-        })
-        .unwrap_or(Value::Null);
-    let code = json.get("errorCode").and_then(Value::as_str);
-    let params: Vec<&str> = json
-        .get("parameters")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let op = family.operations.iter().find(|o| o.id == request.operation);
-    let rules: Vec<&ErrorRule> = op
-        .map(|o| o.errors.iter())
-        .into_iter()
-        .flatten()
-        .chain(model.unmatched.iter())
-        .filter(|r| r.status == resp.status)
-        .collect();
-    let intent = call.situation();
-    let coded: Vec<&ErrorRule> = rules
-        .iter()
-        .copied()
-        .filter(|r| code.is_some() && r.error_code.as_deref() == code)
-        .collect();
-    let shape = |r: &ErrorRule| match r.parameters.as_slice() {
-        [p] if p == "{field}" => params.len() == 1 && params[0] != "type",
-        [p] => params == [p.as_str()],
-        _ => true,
-    };
-    let least = |rs: Vec<&ErrorRule>| -> Option<ErrorRule> {
-        rs.into_iter().min_by_key(|r| strictness(r.level)).cloned()
-    };
-    let rule = coded
-        .iter()
-        .find(|r| Some(r.situation) == intent)
-        .map(|r| (*r).clone())
-        .or_else(|| least(coded.iter().copied().filter(|r| shape(r)).collect()))
-        .or_else(|| least(coded.clone()))
-        .or_else(|| {
-            least(
-                rules
-                    .iter()
-                    .copied()
-                    .filter(|r| r.error_code.is_none())
-                    .collect(),
-            )
-        });
-    let Some(rule) = rule else {
-        return Vec::new();
-    };
-    let field = if rule.parameters.iter().any(|p| p == "{field}") {
-        match (&call.field, Some(rule.situation) == intent) {
-            (Some(f), true) => Some(f.clone()),
-            _ => params.first().map(|p| (*p).to_owned()),
-        }
-    } else {
-        None
-    };
-    vec![Expect::Error { rule, field }]
-}
-
-/// Assigned ids, mapped between the oracle and the target: when the oracle shows an id it
-/// showed before, the target must show the id it paired with it then.
-#[derive(Default)]
-struct IdMap {
-    oracle_to_target: HashMap<String, String>,
-    target_to_oracle: HashMap<String, String>,
-}
-
-fn ids_by_type(v: &Value) -> BTreeMap<String, String> {
-    let v = match v.get("content") {
-        Some(c) if c.is_object() => c,
-        _ => v,
-    };
-    let objects: Vec<&Value> = match v.get("results").and_then(Value::as_array) {
-        Some(items) => items.iter().collect(),
-        None => vec![v],
-    };
-    objects
-        .into_iter()
-        .filter_map(|o| {
-            Some((
-                o.get("type")?.as_str()?.to_owned(),
-                o.get("id")?.as_str()?.to_owned(),
-            ))
-        })
-        .collect()
-}
-
-impl IdMap {
-    fn check(&mut self, oracle: &Value, target: &Value) -> Option<String> {
-        let theirs = ids_by_type(target);
-        for (type_name, oid) in ids_by_type(oracle) {
-            let Some(tid) = theirs.get(&type_name) else {
-                continue;
-            };
-            match self.oracle_to_target.get(&oid) {
-                Some(prev) if prev != tid => {
-                    return Some(format!(
-                        "the id of {type_name} changed: the reference model still shows the id it assigned before"
-                    ))
-                }
-                Some(_) => {}
-                None => {
-                    if let Some(old) = self.target_to_oracle.insert(tid.clone(), oid.clone()) {
-                        self.oracle_to_target.remove(&old);
-                    }
-                    self.oracle_to_target.insert(oid, tid.clone());
-                }
-            }
-        }
-        None
+/// The one-step case the suite's checks judge an exploration step as.
+fn step_case(family: &Family, step: Step, index: usize, secrets: &[String]) -> Case {
+    Case {
+        id: format!(
+            "explore/{}/{}/step-{index}",
+            family.name, step.request.operation
+        ),
+        family: family.name.clone(),
+        operation: step.request.operation.clone(),
+        category: Category::State,
+        title: "exploration step".into(),
+        lane: match family.project_kind {
+            ProjectKind::Atlas => Lane::Atlas,
+            ProjectKind::CloudManager => Lane::CloudManager,
+        },
+        steps: vec![step],
+        secrets: secrets.to_vec(),
+        touches: Vec::new(),
+        requires: Vec::new(),
     }
 }

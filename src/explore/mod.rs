@@ -8,9 +8,11 @@
 //! as a reproduction that `conformance replay` runs again. The seed decides everything: the same
 //! seed, spec and target state give the same sequences.
 
+mod bodies;
 pub mod cli;
 pub mod engine;
 pub mod gen;
+mod oracle;
 pub mod regression;
 pub mod report;
 

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::model::{Family, Model, OperationKind, ProjectKind};
 use crate::scrub::Scrubber;
 
-use super::engine::{expectation, test_step, Oracle};
+use super::oracle::{expectation, test_step, Oracle};
 use super::{Call, Reproduction, Who};
 
 /// The folder, under the crate root, that holds the regressions.
@@ -166,8 +166,43 @@ async fn case(model: &Model, oracle: &Oracle, stem: &str, repro: &Reproduction) 
     let family = model
         .family(&family_name)
         .ok_or_else(|| Error::Usage(format!("unknown family {family_name:?}")))?;
+    steps.extend(cleanup_steps(model, family, &touches)?);
+    Ok(Case {
+        id: format!(
+            "{}/{last_operation}/regression-{}",
+            family.name,
+            crate::case::kebab(stem)
+        ),
+        family: family.name.clone(),
+        operation: last_operation,
+        category: Category::State,
+        title: format!(
+            "regression {stem}: {} calls from exploration seed {} ({})",
+            repro.steps.len(),
+            repro.seed,
+            repro
+                .divergence
+                .messages
+                .first()
+                .cloned()
+                .unwrap_or_default()
+        ),
+        lane: match family.project_kind {
+            ProjectKind::Atlas => Lane::Atlas,
+            ProjectKind::CloudManager => Lane::CloudManager,
+        },
+        steps,
+        secrets,
+        touches,
+        requires,
+    })
+}
+
+/// Deletes of every type the regression configured, as the case's cleanup.
+fn cleanup_steps(model: &Model, family: &Family, touches: &[String]) -> Result<Vec<Step>> {
     let version = family.versions.last().expect("a family has a version");
-    for t in &touches {
+    let mut steps = Vec::new();
+    for t in touches {
         let delete = family.operation(OperationKind::Delete);
         let mut request = test_step(
             Call {
@@ -200,35 +235,7 @@ async fn case(model: &Model, oracle: &Oracle, stem: &str, repro: &Reproduction) 
             baseline: None,
         });
     }
-    Ok(Case {
-        id: format!(
-            "{}/{last_operation}/regression-{}",
-            family.name,
-            crate::case::kebab(stem)
-        ),
-        family: family.name.clone(),
-        operation: last_operation,
-        category: Category::State,
-        title: format!(
-            "regression {stem}: {} calls from exploration seed {} ({})",
-            repro.steps.len(),
-            repro.seed,
-            repro
-                .divergence
-                .messages
-                .first()
-                .cloned()
-                .unwrap_or_default()
-        ),
-        lane: match family.project_kind {
-            ProjectKind::Atlas => Lane::Atlas,
-            ProjectKind::CloudManager => Lane::CloudManager,
-        },
-        steps,
-        secrets,
-        touches,
-        requires,
-    })
+    Ok(steps)
 }
 
 /// A call as a step whose expectations are the oracle's answer; and the oracle's status.

@@ -1,0 +1,324 @@
+//! The oracle: the faithful reference server in process (requests go through its router, no
+//! socket), and what its answer makes of a step: the expectations the target's answer is judged
+//! by, at the level of the rule that applies, and the map between the ids each side assigned.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, HOST};
+use serde_json::Value;
+
+use crate::auth::AuthSpec;
+use crate::case::{Case, Expect, Request, Role, Step};
+use crate::check;
+use crate::error::Result;
+use crate::exchange::Exchange;
+use crate::model::{ErrorRule, Family, Level, Model};
+use crate::outcome::{Outcome, Verdict};
+use crate::scrub::Scrubber;
+use crate::server::{self, ServerConfig, ServerState};
+use crate::target::{self, Answer, Client, Outgoing, Sent, Target};
+
+use super::gen::Call;
+
+use super::engine::Auths;
+
+/// The faithful reference server, in process: requests go through its router, no socket.
+pub(crate) struct Oracle {
+    pub(crate) state: Arc<ServerState>,
+    app: axum::Router,
+    /// Its projects and credentials, as a target (the base URL is never dialled).
+    pub(crate) target: Target,
+    auth: Auths,
+    client: Client,
+}
+
+impl Oracle {
+    pub(crate) fn new(model: Model) -> Result<Oracle> {
+        let state = Arc::new(ServerState::with_model(ServerConfig::default(), model)?);
+        let app = server::app(state.clone());
+        let creds = state.credentials().clone();
+        let target = Target {
+            base_url: target::parse_base_url("http://oracle.invalid")?,
+            atlas_group_id: Some(creds.atlas_group_id.clone()),
+            cm_group_id: Some(creds.cm_group_id.clone()),
+            other_group_id: Some(creds.other_group_id.clone()),
+            auth: AuthSpec::Digest {
+                public: creds.owner.public.clone(),
+                private: creds.owner.private.clone(),
+            },
+            read_only: Some(AuthSpec::Digest {
+                public: creds.read_only.public.clone(),
+                private: creds.read_only.private.clone(),
+            }),
+            token_expirer: None,
+            expired_token: None,
+            nonce_expirer: None,
+            oauth_client: None,
+            insecure: false,
+            use_env_proxy: false,
+            gateway: Default::default(),
+        };
+        // Digest needs no client; an authenticator asks for one all the same.
+        let client = target.client(Duration::from_secs(10), 4 << 20)?;
+        Ok(Oracle {
+            auth: Auths::new(&target),
+            state,
+            app,
+            target,
+            client,
+        })
+    }
+
+    /// One request to the oracle, answered in process.
+    pub(crate) async fn send(
+        &self,
+        family: &Family,
+        step: &Step,
+        index: usize,
+        scrubber: &Scrubber,
+    ) -> Exchange {
+        let out = match self.target.outgoing(family, &step.request, scrubber) {
+            Ok(o) => o,
+            Err((url, e)) => return target::failed(step, index, url, e),
+        };
+        let auth = self.auth.of(step.request.credential);
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let authorization = match auth {
+                Some(a) => a
+                    .header(&self.client, &out.method, &out.uri)
+                    .await
+                    .ok()
+                    .flatten(),
+                None => None,
+            };
+            let sent = self.call(&out, authorization.as_ref()).await;
+            if let (Ok(answer), Some(a), 1) = (&sent.answer, auth, attempt) {
+                if answer.status == http::StatusCode::UNAUTHORIZED
+                    && a.learn(answer.status, &answer.headers)
+                {
+                    continue;
+                }
+            }
+            return out.record(step, index, sent, started.elapsed(), scrubber);
+        }
+    }
+
+    /// The request through the oracle's router, in process.
+    async fn call(&self, out: &Outgoing, authorization: Option<&HeaderValue>) -> Sent {
+        use http_body_util::BodyExt as _;
+        use tower_service::Service as _;
+        let mut headers = out.headers.clone();
+        headers.insert(HOST, HeaderValue::from_static("oracle.invalid"));
+        if let Some(a) = authorization {
+            headers.insert(AUTHORIZATION, a.clone());
+        }
+        if let Some(b) = &out.body {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(b.len()));
+        }
+        let mut req =
+            http::Request::new(axum::body::Body::from(out.body.clone().unwrap_or_default()));
+        *req.method_mut() = out.method.clone();
+        match out.uri.parse() {
+            Ok(uri) => *req.uri_mut() = uri,
+            Err(e) => {
+                return Sent {
+                    headers,
+                    answer: Err(format!("bad URI: {e}")),
+                }
+            }
+        }
+        *req.headers_mut() = headers.clone();
+        let mut app = self.app.clone();
+        let response = match app.call(req).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        let (parts, body) = response.into_parts();
+        let (body, error) = match body.collect().await {
+            Ok(c) => (c.to_bytes().to_vec(), None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        Sent {
+            headers,
+            answer: Ok(Answer {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+                truncated: false,
+                error,
+            }),
+        }
+    }
+}
+
+pub(crate) fn test_step(request: Request) -> Step {
+    Step {
+        role: Role::Test,
+        request,
+        expect: Vec::new(),
+        baseline: None,
+    }
+}
+
+pub(super) fn outcome(case: &Case, ex: Exchange, warnings: Vec<check::Warning>) -> Outcome {
+    Outcome {
+        id: case.id.clone(),
+        family: case.family.clone(),
+        operation: case.operation.clone(),
+        category: case.category,
+        title: case.title.clone(),
+        verdict: Verdict::Passed,
+        findings: Vec::new(),
+        warnings,
+        exchanges: vec![ex],
+        duration: Duration::ZERO,
+        cleanup_failures: Vec::new(),
+    }
+}
+
+fn strictness(level: Level) -> u8 {
+    match level {
+        Level::C => 0,
+        Level::S => 1,
+        Level::E => 2,
+    }
+}
+
+/// What the target must answer, from the oracle's answer: its success status, or the row of
+/// the error catalogue it applied (the call's intended situation where several rows share a
+/// status and errorCode; else the one whose parameters have the same shape; else the least
+/// strict, so that the comparison is never stricter than the contract).
+pub(crate) fn expectation(
+    model: &Model,
+    family: &Family,
+    request: &Request,
+    call: &Call,
+    resp: &crate::exchange::Response,
+) -> Vec<Expect> {
+    if (200..300).contains(&resp.status) {
+        return vec![Expect::Status {
+            status: resp.status,
+        }];
+    }
+    let json = resp
+        .json()
+        .map(|v| match v.get("content") {
+            Some(c) if v.get("results").is_none() => c.clone(),
+            _ => v,
+        })
+        .unwrap_or(Value::Null);
+    let code = json.get("errorCode").and_then(Value::as_str);
+    let params: Vec<&str> = json
+        .get("parameters")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let op = family.operations.iter().find(|o| o.id == request.operation);
+    let rules: Vec<&ErrorRule> = op
+        .map(|o| o.errors.iter())
+        .into_iter()
+        .flatten()
+        .chain(model.unmatched.iter())
+        .filter(|r| r.status == resp.status)
+        .collect();
+    let intent = call.situation();
+    let coded: Vec<&ErrorRule> = rules
+        .iter()
+        .copied()
+        .filter(|r| code.is_some() && r.error_code.as_deref() == code)
+        .collect();
+    let shape = |r: &ErrorRule| match r.parameters.as_slice() {
+        [p] if p == "{field}" => params.len() == 1 && params[0] != "type",
+        [p] => params == [p.as_str()],
+        _ => true,
+    };
+    let least = |rs: Vec<&ErrorRule>| -> Option<ErrorRule> {
+        rs.into_iter().min_by_key(|r| strictness(r.level)).cloned()
+    };
+    let rule = coded
+        .iter()
+        .find(|r| Some(r.situation) == intent)
+        .map(|r| (*r).clone())
+        .or_else(|| least(coded.iter().copied().filter(|r| shape(r)).collect()))
+        .or_else(|| least(coded.clone()))
+        .or_else(|| {
+            least(
+                rules
+                    .iter()
+                    .copied()
+                    .filter(|r| r.error_code.is_none())
+                    .collect(),
+            )
+        });
+    let Some(rule) = rule else {
+        return Vec::new();
+    };
+    let field = if rule.parameters.iter().any(|p| p == "{field}") {
+        match (&call.field, Some(rule.situation) == intent) {
+            (Some(f), true) => Some(f.clone()),
+            _ => params.first().map(|p| (*p).to_owned()),
+        }
+    } else {
+        None
+    };
+    vec![Expect::Error { rule, field }]
+}
+
+/// Assigned ids, mapped between the oracle and the target: when the oracle shows an id it
+/// showed before, the target must show the id it paired with it then.
+#[derive(Default)]
+pub(super) struct IdMap {
+    oracle_to_target: HashMap<String, String>,
+    target_to_oracle: HashMap<String, String>,
+}
+
+fn ids_by_type(v: &Value) -> BTreeMap<String, String> {
+    let v = match v.get("content") {
+        Some(c) if c.is_object() => c,
+        _ => v,
+    };
+    let objects: Vec<&Value> = match v.get("results").and_then(Value::as_array) {
+        Some(items) => items.iter().collect(),
+        None => vec![v],
+    };
+    objects
+        .into_iter()
+        .filter_map(|o| {
+            Some((
+                o.get("type")?.as_str()?.to_owned(),
+                o.get("id")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+impl IdMap {
+    pub(super) fn check(&mut self, oracle: &Value, target: &Value) -> Option<String> {
+        let theirs = ids_by_type(target);
+        for (type_name, oid) in ids_by_type(oracle) {
+            let Some(tid) = theirs.get(&type_name) else {
+                continue;
+            };
+            match self.oracle_to_target.get(&oid) {
+                Some(prev) if prev != tid => {
+                    return Some(format!(
+                        "the id of {type_name} changed: the reference model still shows the id it assigned before"
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(old) = self.target_to_oracle.insert(tid.clone(), oid.clone()) {
+                        self.oracle_to_target.remove(&old);
+                    }
+                    self.oracle_to_target.insert(oid, tid.clone());
+                }
+            }
+        }
+        None
+    }
+}
