@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::auth::Authenticator;
-use crate::case::{Case, Category, Credential, Lane, Role, Step};
+use crate::case::{Case, Category, Credential, Expect, Lane, Role, Step};
 use crate::check;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, Response};
@@ -504,6 +504,7 @@ impl Engine {
             )]));
         };
         step.expect = expectation(model, family, &step.request, call, &o_resp);
+        judged_whole_when_read_alike(&mut step, &t_ex);
         if let Some(r) = &t_ex.response {
             let code = error_code(&model.wire, r).unwrap_or_default();
             *out.coverage
@@ -643,5 +644,22 @@ fn step_case(family: &Family, step: Step, index: usize, secrets: &[String]) -> C
         secrets: secrets.to_vec(),
         touches: Vec::new(),
         requires: Vec::new(),
+    }
+}
+
+/// An open reading (`Expect::Either`) the target took as the reference model did (a success):
+/// its answer is then judged whole, body included, like any success.
+fn judged_whole_when_read_alike(step: &mut Step, target: &Exchange) {
+    let success = target
+        .response
+        .as_ref()
+        .is_some_and(|r| (200..300).contains(&r.status));
+    if !success {
+        return;
+    }
+    for e in &mut step.expect {
+        if let Expect::Either { status, .. } = e {
+            *e = Expect::Status { status: *status };
+        }
     }
 }

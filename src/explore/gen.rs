@@ -455,7 +455,7 @@ fn build(catalog: &Catalog, state: &RefState, d: Draw) -> Call {
         } else {
             Where::Own
         },
-        query: query(d.query, d.seed),
+        query: query(d.query, d.seed, kind.writes()),
         content_type: None,
         body: None,
         raw: None,
@@ -503,13 +503,20 @@ fn media_variant(media: &str, pick: u8) -> String {
 fn query(
     (page, items, count, pretty, envelope): (u8, u8, u8, u8, u8),
     seed: u32,
+    writes: bool,
 ) -> Vec<(String, String)> {
     let mut q = Vec::new();
     let bad = |s: u32, options: &[&str]| options[s as usize % options.len()].to_owned();
     match page {
         10 | 11 => q.push(("pageNum".into(), "1".into())),
         12 | 13 => q.push(("pageNum".into(), "2".into())),
-        // Edges: past every integer type, a sign, a leading zero.
+        // Edges: past every integer type, a sign, a leading zero. A sign or a leading zero is a
+        // reading the contract leaves open (read as 1 or refused), so only reads draw them: a
+        // write the target refuses and the reference model accepts would part their states.
+        14 if writes => q.push((
+            "pageNum".into(),
+            bad(seed >> 5, &["3", "9223372036854775808"]),
+        )),
         14 => q.push((
             "pageNum".into(),
             bad(seed >> 5, &["3", "9223372036854775808", "+1", "01"]),
@@ -520,7 +527,8 @@ fn query(
     match items {
         10 | 11 => q.push(("itemsPerPage".into(), "1".into())),
         12 | 13 => q.push(("itemsPerPage".into(), "2".into())),
-        14 => q.push(("itemsPerPage".into(), "100".into())),
+        14 if writes => q.push(("itemsPerPage".into(), "100".into())),
+        14 => q.push(("itemsPerPage".into(), bad(seed >> 7, &["100", "+1", "01"]))),
         15 => q.push(("itemsPerPage".into(), bad(seed >> 3, &["0", "501", "x"]))),
         _ => {}
     }

@@ -14,7 +14,7 @@ use crate::case::{Case, Expect, Request, Role, Step};
 use crate::check;
 use crate::error::Result;
 use crate::exchange::Exchange;
-use crate::model::{ErrorRule, Family, Level, Model};
+use crate::model::{ErrorRule, Family, Level, Model, ParamKind, Situation};
 use crate::outcome::{Outcome, Verdict};
 use crate::scrub::Scrubber;
 use crate::server::{self, ServerConfig, ServerState};
@@ -201,6 +201,14 @@ pub(crate) fn expectation(
     resp: &crate::exchange::Response,
 ) -> Vec<Expect> {
     if (200..300).contains(&resp.status) {
+        if let Some(rule) = open_integer_reading(family, request) {
+            // `+1` or `01`: the reference model reads 1, a target may refuse (a tolerated
+            // reading, spec/README.md choice 22).
+            return vec![Expect::Either {
+                status: resp.status,
+                rule,
+            }];
+        }
         return vec![Expect::Status {
             status: resp.status,
         }];
@@ -267,6 +275,32 @@ pub(crate) fn expectation(
         None
     };
     vec![Expect::Error { rule, field }]
+}
+
+/// The invalid-query row of the request's operation when one of its integer parameters is
+/// spelt with a sign or a leading zero (`+1`, `01`): the contract leaves that reading open.
+fn open_integer_reading(family: &Family, request: &Request) -> Option<ErrorRule> {
+    let op = family
+        .operations
+        .iter()
+        .find(|o| o.id == request.operation)?;
+    let open = request.query.iter().any(|(k, v)| {
+        let integer = op
+            .query
+            .iter()
+            .any(|q| q.name == *k && q.kind == ParamKind::Integer);
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        integer
+            && (v.strip_prefix('+').is_some_and(digits)
+                || v.len() > 1 && v.starts_with('0') && digits(v))
+    });
+    if !open {
+        return None;
+    }
+    op.errors
+        .iter()
+        .find(|r| r.situation == Situation::InvalidQueryParameter)
+        .cloned()
 }
 
 /// Assigned ids, mapped between the oracle and the target: when the oracle shows an id it
