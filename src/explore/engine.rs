@@ -390,19 +390,7 @@ impl Engine {
             };
             if refused_write {
                 // A failed request changes nothing: the next read shows the same state.
-                let read = Call {
-                    operation: "get".into(),
-                    credential: Who::Owner,
-                    project: Default::default(),
-                    query: Vec::new(),
-                    content_type: None,
-                    body: None,
-                    raw: None,
-                    broken: None,
-                    field: None,
-                    recipe: None,
-                    ..call.clone()
-                };
+                let read = call.read_back();
                 let result = self
                     .step(
                         i,

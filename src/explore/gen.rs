@@ -85,6 +85,42 @@ pub struct Recipe {
 }
 
 impl Call {
+    /// The plainest call of `kind` on the type `type_name`: the owner, the family's own
+    /// project, no query, no body.
+    pub fn plain(
+        family: &str,
+        version: Option<&str>,
+        kind: OperationKind,
+        type_name: &str,
+    ) -> Call {
+        Call {
+            family: family.to_owned(),
+            version: version.map(str::to_owned),
+            operation: kind.as_str().to_owned(),
+            type_name: Some(type_name.to_owned()),
+            credential: Who::Owner,
+            project: Where::Own,
+            query: Vec::new(),
+            content_type: None,
+            body: None,
+            raw: None,
+            broken: None,
+            field: None,
+            recipe: None,
+        }
+    }
+
+    /// The owner's plain get of this call's type, family and version: what shows that a
+    /// refused write changed nothing.
+    pub fn read_back(&self) -> Call {
+        Call::plain(
+            &self.family,
+            self.version.as_deref(),
+            OperationKind::Get,
+            self.type_name.as_deref().unwrap_or_default(),
+        )
+    }
+
     /// The situation the body breaks, if it breaks one.
     pub fn situation(&self) -> Option<Situation> {
         self.broken.as_deref().and_then(Situation::parse)

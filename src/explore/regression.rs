@@ -143,19 +143,7 @@ async fn case(model: &Model, oracle: &Oracle, stem: &str, repro: &Reproduction) 
         steps.push(step);
         if kind.writes() && call.type_name.is_some() && (400..500).contains(&status) {
             // As exploration does: a refused write changes nothing, which the next read shows.
-            let read = Call {
-                operation: "get".into(),
-                credential: Who::Owner,
-                project: Default::default(),
-                query: Vec::new(),
-                content_type: None,
-                body: None,
-                raw: None,
-                broken: None,
-                field: None,
-                recipe: None,
-                ..call.clone()
-            };
+            let read = call.read_back();
             steps.push(
                 judged_step(model, oracle, &read, Role::Verify, &scrubber)
                     .await?
@@ -205,21 +193,12 @@ fn cleanup_steps(model: &Model, family: &Family, touches: &[String]) -> Result<V
     for t in touches {
         let delete = family.operation(OperationKind::Delete);
         let mut request = test_step(
-            Call {
-                family: family.name.clone(),
-                version: version.name.clone(),
-                operation: "delete".into(),
-                type_name: Some(t.clone()),
-                credential: Who::Owner,
-                project: Default::default(),
-                query: Vec::new(),
-                content_type: None,
-                body: None,
-                raw: None,
-                broken: None,
-                field: None,
-                recipe: None,
-            }
+            Call::plain(
+                &family.name,
+                version.name.as_deref(),
+                OperationKind::Delete,
+                t,
+            )
             .request(model)
             .map_err(Error::Usage)?
             .0,
