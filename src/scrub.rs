@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 /// What a secret is replaced with (the runner's placeholder, so both read the same).
 pub const PLACEHOLDER: &str = "{{secret}}";
@@ -37,8 +37,11 @@ impl Scrubber {
         if patterns.is_empty() {
             return Scrubber::default();
         }
+        // A contiguous NFA, not a DFA: a run builds one scrubber per case, and a DFA's build
+        // costs more than it saves on texts of a few kilobytes (measured: 7% of a run's CPU).
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&patterns)
             .ok();
         Scrubber {
