@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
 
 use crate::auth::{AuthSpec, Authenticator};
-use crate::case::{Body, Case, Credential, Lane, Project, Requirement, Role, Step};
+use crate::case::{Body, Case, Credential, Expect, Lane, Project, Requirement, Role, Step};
 use crate::check;
 use crate::error::Result;
 use crate::exchange::Exchange;
@@ -154,35 +154,55 @@ pub async fn run(
         }
     }
 
-    // Lanes: each runs its cases in order; the stateless cases are spread over two lanes.
+    // Lanes: each runs its cases in order; the stateless cases are spread over two lanes. A
+    // project's lane first runs, one lane per integration type and all at once, the cases that
+    // address one type and never read a list (nothing another type does can change what they
+    // see), then the rest one after the other.
+    let type_names = runner.type_names();
     let mut lanes: BTreeMap<(Lane, usize), Vec<&Case>> = BTreeMap::new();
+    let mut local: BTreeMap<Lane, BTreeMap<&str, Vec<&Case>>> = BTreeMap::new();
     let mut stateless = 0usize;
     for case in cases {
-        let key = match case.lane {
+        match case.lane {
             Lane::Stateless => {
                 stateless += 1;
-                (Lane::Stateless, stateless % 2)
+                lanes
+                    .entry((Lane::Stateless, stateless % 2))
+                    .or_default()
+                    .push(case);
             }
-            lane => (lane, 0),
-        };
-        lanes.entry(key).or_default().push(case);
+            lane => match type_local(case, &type_names) {
+                Some(t) => local
+                    .entry(lane)
+                    .or_default()
+                    .entry(t)
+                    .or_default()
+                    .push(case),
+                None => lanes.entry((lane, 0)).or_default().push(case),
+            },
+        }
+    }
+    for lane in local.keys() {
+        lanes.entry((*lane, 0)).or_default();
     }
     let runner = &runner;
     let unavailable = &unavailable;
-    let lane_futures = lanes.into_values().map(|lane_cases| async move {
-        let auth = runner.lane_auth();
-        let mut out = Vec::with_capacity(lane_cases.len());
-        for case in lane_cases {
-            let outcome = match runner.skip_reason(case, unavailable) {
-                Some(reason) => skipped(case, reason),
-                None => runner.run_case(&auth, case).await,
-            };
-            if let Some(p) = &runner.opts.progress {
-                p(&outcome);
-            }
-            out.push(outcome);
+    let mut local = local;
+    let lane_futures = lanes.into_iter().map(|((lane, _), lane_cases)| {
+        let per_type = local.remove(&lane).unwrap_or_default();
+        async move {
+            let mut out: Vec<Outcome> = futures_util::future::join_all(
+                per_type
+                    .into_values()
+                    .map(|c| runner.serial(c, unavailable)),
+            )
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+            out.extend(runner.serial(lane_cases, unavailable).await);
+            out
         }
-        out
     });
     // The lanes borrow the runner, so they are polled together on this task rather than spawned.
     let mut outcomes: Vec<Outcome> = futures_util::future::join_all(lane_futures)
@@ -205,6 +225,27 @@ pub async fn run(
         swept,
         not_cleaned_up,
     })
+}
+
+/// The one integration type a case addresses, when every request it sends goes to that type's
+/// path in the case's own project and no step expects a list: such a case sees the same thing
+/// whatever is done at the same time to another type.
+fn type_local<'a>(case: &Case, type_names: &BTreeSet<&'a str>) -> Option<&'a str> {
+    let mut found: Option<&'a str> = None;
+    for step in &case.steps {
+        if step.request.project != Project::Own
+            || step.expect.iter().any(|e| matches!(e, Expect::Page { .. }))
+        {
+            return None;
+        }
+        let last = step.request.path.rsplit('/').next()?;
+        let name = type_names.get(last).copied()?;
+        match found {
+            Some(t) if t != name => return None,
+            _ => found = Some(name),
+        }
+    }
+    found
 }
 
 fn skipped(case: &Case, reason: String) -> Outcome {
@@ -278,6 +319,38 @@ impl Runner<'_> {
             }
         }
         (swept, failed)
+    }
+
+    /// Runs `cases` one after the other with one lane's credentials.
+    async fn serial(
+        &self,
+        cases: Vec<&Case>,
+        unavailable: &BTreeMap<String, String>,
+    ) -> Vec<Outcome> {
+        let auth = self.lane_auth();
+        let mut out = Vec::with_capacity(cases.len());
+        for case in cases {
+            let outcome = match self.skip_reason(case, unavailable) {
+                Some(reason) => skipped(case, reason),
+                None => self.run_case(&auth, case).await,
+            };
+            if let Some(p) = &self.opts.progress {
+                p(&outcome);
+            }
+            out.push(outcome);
+        }
+        out
+    }
+
+    /// Every integration type name of the model (each family, version and unsupported type).
+    fn type_names(&self) -> BTreeSet<&str> {
+        let mut names = BTreeSet::new();
+        for family in &self.harness.model.families {
+            for version in &family.versions {
+                names.extend(version.types.iter().map(|t| t.name.as_str()));
+            }
+        }
+        names
     }
 
     fn lane_auth(&self) -> LaneAuth {
@@ -510,5 +583,51 @@ fn describe_status(status: Option<u16>, ex: &Exchange) -> String {
     match status {
         Some(s) => s.to_string(),
         None => ex.error.clone().unwrap_or_else(|| "no answer".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which generated cases may run in a lane of their own type: a get of an unconfigured type
+    /// may, a create (it answers the whole list) or a page walk may not.
+    #[test]
+    fn only_cases_of_one_type_that_read_no_list_run_in_a_type_lane() {
+        let model = crate::model::bundled().unwrap();
+        let cases = crate::case::generate(&model);
+        let mut names = BTreeSet::new();
+        for family in &model.families {
+            for version in &family.versions {
+                names.extend(version.types.iter().map(|t| t.name.as_str()));
+            }
+        }
+        let local = |id: &str| {
+            let case = cases.iter().find(|c| c.id == id).unwrap();
+            type_local(case, &names)
+        };
+        let first = model.families[0].versions[0].types[0].name.as_str();
+        let slug = crate::case::kebab(first);
+        let family = &model.families[0];
+        let get = &family.operation(OperationKind::Get).id;
+        let create = &family.operation(OperationKind::Create).id;
+        let list = &family.operation(OperationKind::List).id;
+        assert_eq!(
+            local(&format!("{}/{get}/{slug}-not-configured", family.name)),
+            Some(first)
+        );
+        assert_eq!(
+            local(&format!("{}/{create}/{slug}-accepts-minimal", family.name)),
+            None
+        );
+        assert_eq!(
+            local(&format!("{}/{list}/walk-items-per-page-1", family.name)),
+            None
+        );
+        let n = cases
+            .iter()
+            .filter(|c| c.lane != Lane::Stateless && type_local(c, &names).is_some())
+            .count();
+        assert!(n > 100, "{n} cases in type lanes");
     }
 }
