@@ -187,7 +187,6 @@ pub async fn run(
     }
     let runner = &runner;
     let unavailable = &unavailable;
-    let mut local = local;
     let lane_futures = lanes.into_iter().map(|((lane, _), lane_cases)| {
         let per_type = local.remove(&lane).unwrap_or_default();
         async move {
