@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use http::Method;
 use tokio::sync::Semaphore;
 
 use crate::auth::{AuthSpec, Authenticator};
@@ -227,13 +228,24 @@ pub async fn run(
 }
 
 /// The one integration type a case addresses, when every request it sends goes to that type's
-/// path in the case's own project and no step expects a list: such a case sees the same thing
-/// whatever is done at the same time to another type.
+/// path in the case's own project and no judged step can answer a list (a list page, or a
+/// create or update that may succeed: its answer lists every type, and snapshots record it):
+/// such a case sees the same thing whatever is done at the same time to another type.
 fn type_local<'a>(case: &Case, type_names: &BTreeSet<&'a str>) -> Option<&'a str> {
     let mut found: Option<&'a str> = None;
     for step in &case.steps {
+        let judged = matches!(step.role, Role::Test | Role::Verify | Role::Concurrent);
+        let refused = step.expect.iter().any(|e| {
+            matches!(
+                e,
+                Expect::Error { .. } | Expect::Challenge { .. } | Expect::OAuthError { .. }
+            )
+        });
+        let writes = step.request.method == Method::POST.as_str()
+            || step.request.method == Method::PUT.as_str();
         if step.request.project != Project::Own
             || step.expect.iter().any(|e| matches!(e, Expect::Page { .. }))
+            || judged && writes && !refused
         {
             return None;
         }
@@ -621,6 +633,14 @@ mod tests {
         );
         assert_eq!(
             local(&format!("{}/{list}/walk-items-per-page-1", family.name)),
+            None
+        );
+        // A create answers the whole list, which its snapshot records.
+        assert_eq!(
+            local(&format!(
+                "{}/{create}/{slug}-masked-in-create-list",
+                family.name
+            )),
             None
         );
         let n = cases
