@@ -1,9 +1,11 @@
 //! Stage 4: send the cases to a target and judge them.
 //!
-//! Cases that share a project run one after the other in id order (a lane per project: the two
-//! Atlas families share one); lanes, and cases that touch no project, run concurrently. One
-//! keep-alive connection pool, validators built once, `TCP_NODELAY` on. The runner never touches
-//! an integration type that already existed on the target: it skips the cases that would.
+//! Cases that share a project run in that project's lane (the two Atlas families share one):
+//! first the cases that address one integration type and can answer no list, one lane per type
+//! and all at once, then the rest one after the other in id order. Project lanes, and cases that
+//! touch no project, run concurrently. One keep-alive connection pool, validators built once,
+//! `TCP_NODELAY` on. The runner never touches an integration type that already existed on the
+//! target: it skips the cases that would.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
