@@ -297,7 +297,7 @@ impl Engine {
                 .unwrap_or_default()
                 .to_owned();
             for item in body
-                .get("results")
+                .get(&self.harness.model.wire.list.results)
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()

@@ -213,16 +213,17 @@ pub(crate) fn expectation(
             status: resp.status,
         }];
     }
+    let wire = &model.wire;
     let json = resp
         .json()
-        .map(|v| match v.get("content") {
-            Some(c) if v.get("results").is_none() => c.clone(),
+        .map(|v| match v.get(&wire.envelope.content) {
+            Some(c) if v.get(&wire.list.results).is_none() => c.clone(),
             _ => v,
         })
         .unwrap_or(Value::Null);
-    let code = json.get("errorCode").and_then(Value::as_str);
+    let code = json.get(&wire.error.code).and_then(Value::as_str);
     let params: Vec<&str> = json
-        .get("parameters")
+        .get(&wire.error.parameters)
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();

@@ -251,7 +251,7 @@ async fn judged_step(
                     let include_count = call
                         .query
                         .iter()
-                        .find(|(k, _)| k == "includeCount")
+                        .find(|(k, _)| *k == model.wire.page.include_count)
                         .is_none_or(|(_, v)| v != "false");
                     expect.push(Expect::Page {
                         page: PageExpect {
@@ -259,15 +259,17 @@ async fn judged_step(
                                 .iter()
                                 .filter_map(|o| view(family, call.version.as_deref(), o))
                                 .collect(),
-                            page_num: query_u64(call, "pageNum", 1),
-                            items_per_page: query_u64(call, "itemsPerPage", 100),
+                            page_num: query_u64(call, &model.wire.page.page_num, 1),
+                            items_per_page: query_u64(call, &model.wire.page.items_per_page, 100),
                             include_count,
                             total_count: include_count || !family.include_count_honoured,
                         },
                     });
                 } else {
                     let object = if enveloped {
-                        json.get("content").cloned().unwrap_or(Value::Null)
+                        json.get(&model.wire.envelope.content)
+                            .cloned()
+                            .unwrap_or(Value::Null)
                     } else {
                         json
                     };
@@ -302,7 +304,7 @@ async fn everything(
         type_name: None,
         credential: Who::Owner,
         project: Default::default(),
-        query: vec![("itemsPerPage".into(), "500".into())],
+        query: vec![(model.wire.page.items_per_page.clone(), "500".into())],
         content_type: None,
         body: None,
         raw: None,
@@ -316,7 +318,7 @@ async fn everything(
     Ok(ex
         .response
         .and_then(|r| r.json())
-        .and_then(|v| v.get("results").cloned())
+        .and_then(|v| v.get(&model.wire.list.results).cloned())
         .and_then(|v| v.as_array().cloned())
         .unwrap_or_default())
 }
