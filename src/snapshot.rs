@@ -5,13 +5,16 @@
 //! where the level is not E), then the findings.
 //!
 //! Exactly the parts the contract leaves open are normalised, and only when they are one of the
-//! open choices: `reason` becomes `{reason}` when it is a reason phrase of the status (else it is
-//! shown raw, so the snapshot fails); where the status is one of a set, the body's `error` (and
-//! an envelope's `status`) become `{status}` when they equal the HTTP status; media types lose
-//! their parameters; pretty bodies are re-rendered canonically (the layout is only named); link
-//! hosts become `{host}` and link queries are sorted; the body of a 401 for bad credentials is
-//! not shown (it may be empty); fields the contract does not list (the case's warnings) are left
-//! out, and warnings are never shown.
+//! open choices: `reason` becomes `{reason}` when it is a reason phrase of the status in any
+//! letter case (else it is shown raw, so the snapshot fails); where the status is one of a set,
+//! the body's `error` (and an envelope's `status`) become `{status}` when they equal the HTTP
+//! status; media types lose their parameters and case; pretty bodies are re-rendered
+//! canonically (the layout is only named); link hrefs become `{host}`, the path, and the sorted
+//! query parameters the contract fixes for links (others a link may carry are not shown); the
+//! body of a 401 for bad credentials is not shown (it may be empty); the challenge line is shown
+//! only where a challenge is required; fields the contract does not list, at every level of
+//! every body, and `null` for optional fields without a value are left out (contract section
+//! 10), and warnings are never shown.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +22,7 @@ use serde_json::Value;
 
 use crate::case::{Case, Expect, Role};
 use crate::check::reason;
-use crate::model::{Level, Situation};
+use crate::model::{Family, Level, Model, Situation};
 use crate::outcome::Outcome;
 use crate::scrub::Scrubber;
 
@@ -64,7 +67,13 @@ pub fn name(case_id: &str) -> String {
 }
 
 /// Render a case's snapshot.
-pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
+pub fn render(model: &Model, case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
+    let Some(family) = model.family(&case.family) else {
+        return format!(
+            "case: {}\n(family {} is not in the spec)\n",
+            case.id, case.family
+        );
+    };
     let mut out = String::new();
     out.push_str(&format!(
         "case: {}\ncategory: {}\ntitle: {}\n",
@@ -83,7 +92,7 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
         if !matches!(step.role, Role::Test | Role::Verify) {
             continue;
         }
-        exchange(&mut out, case, outcome, k, volatile);
+        exchange(&mut out, (model, family), case, outcome, k, volatile);
     }
     out.push_str("\nfindings:");
     if outcome.findings.is_empty() {
@@ -104,7 +113,14 @@ pub fn render(case: &Case, outcome: &Outcome, volatile: &Volatile) -> String {
 
 /// One test or verify step's exchange: the request line, the status (or the accepted set), the
 /// allow-listed headers and the normalised body. The exchange is the `k`-th of the outcome.
-fn exchange(out: &mut String, case: &Case, outcome: &Outcome, k: usize, volatile: &Volatile) {
+fn exchange(
+    out: &mut String,
+    (model, family): (&Model, &Family),
+    case: &Case,
+    outcome: &Outcome,
+    k: usize,
+    volatile: &Volatile,
+) {
     let ex = &outcome.exchanges[k];
     let step = &case.steps[ex.step];
     let role = if step.role == Role::Test {
@@ -170,7 +186,12 @@ fn exchange(out: &mut String, case: &Case, outcome: &Outcome, k: usize, volatile
             out.push_str(&format!("< content-type: {media}\n"));
         }
     }
-    if resp.status == 401 && resp.header("www-authenticate").is_some() {
+    // Any 401 may carry a challenge (section 10); only where one is required is it shown.
+    let challenge_required = step
+        .expect
+        .iter()
+        .any(|e| matches!(e, Expect::Challenge { .. }));
+    if resp.status == 401 && challenge_required && resp.header("www-authenticate").is_some() {
         out.push_str("< www-authenticate: (challenge)\n");
     }
     if unauthenticated {
@@ -201,7 +222,8 @@ fn exchange(out: &mut String, case: &Case, outcome: &Outcome, k: usize, volatile
             let code_fixed = rule.is_some_and(|r| r.level == Level::E);
             let params_fixed =
                 rule.is_some_and(|r| r.level == Level::E && !r.parameters.is_empty());
-            let json = without_unlisted(json, outcome);
+            let mut json = json;
+            crate::check::listed_view(model, family, step, resp.status, &mut json);
             let normal = normalise(
                 json,
                 Fixed {
@@ -209,6 +231,7 @@ fn exchange(out: &mut String, case: &Case, outcome: &Outcome, k: usize, volatile
                     params: params_fixed,
                     status: resp.status,
                     status_open,
+                    link_query: &family.link_query,
                 },
                 volatile,
             );
@@ -271,47 +294,18 @@ fn concurrent_group(case: &Case, outcome: &Outcome) -> String {
 }
 
 #[derive(Clone, Copy)]
-struct Fixed {
+struct Fixed<'m> {
     code: bool,
     params: bool,
     /// The HTTP status of the response.
     status: u16,
     /// The status is one of a set the contract accepts (then shown as the set).
     status_open: bool,
+    /// The link query parameters the contract fixes (others a link may carry are not shown).
+    link_query: &'m [String],
 }
 
-/// The body without the fields the case warned about (fields the contract does not list, which
-/// a target may add): another conformant target would not have them.
-fn without_unlisted(mut json: Value, outcome: &Outcome) -> Value {
-    if outcome.warnings.is_empty() {
-        return json;
-    }
-    fn visit(v: &mut Value, drop: &[(&str, &str)]) {
-        match v {
-            Value::Object(map) => {
-                if let Some(t) = map.get("type").and_then(Value::as_str).map(str::to_owned) {
-                    for (_, field) in drop.iter().filter(|(o, _)| *o == t) {
-                        map.remove(*field);
-                    }
-                }
-                for item in map.values_mut() {
-                    visit(item, drop);
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(|i| visit(i, drop)),
-            _ => {}
-        }
-    }
-    let drop: Vec<(&str, &str)> = outcome
-        .warnings
-        .iter()
-        .filter_map(|w| Some((w.object.as_deref()?, w.field.as_deref()?)))
-        .collect();
-    visit(&mut json, &drop);
-    json
-}
-
-fn normalise(v: Value, level: Fixed, volatile: &Volatile) -> Value {
+fn normalise(v: Value, level: Fixed<'_>, volatile: &Volatile) -> Value {
     match v {
         Value::Object(map) => {
             let mut sorted: BTreeMap<String, Value> = BTreeMap::new();
@@ -332,9 +326,11 @@ fn normalise(v: Value, level: Fixed, volatile: &Volatile) -> Value {
                     "errorCode" if !level.code => Value::String("{errorCode}".into()),
                     "parameters" if !level.params => Value::String("{parameters}".into()),
                     "id" if is_hex24(&v) => Value::String("{id}".into()),
-                    "href" => {
-                        Value::String(normalise_href(v.as_str().unwrap_or_default(), volatile))
-                    }
+                    "href" => Value::String(normalise_href(
+                        v.as_str().unwrap_or_default(),
+                        level.link_query,
+                        volatile,
+                    )),
                     "links" => {
                         let mut links: Vec<Value> = v
                             .as_array()
@@ -377,12 +373,13 @@ fn is_hex24(v: &Value) -> bool {
         .is_some_and(|s| s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// `{base}` + path + sorted query.
-fn normalise_href(href: &str, volatile: &Volatile) -> String {
+/// `{host}` + path + the sorted query parameters the contract fixes for links.
+fn normalise_href(href: &str, fixed: &[String], volatile: &Volatile) -> String {
     match url::Url::parse(href) {
         Ok(u) => {
             let mut pairs: Vec<(String, String)> = u
                 .query_pairs()
+                .filter(|(k, _)| fixed.iter().any(|f| f == k))
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
             pairs.sort();
@@ -403,12 +400,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn fixed(status: u16, status_open: bool) -> Fixed {
+    fn fixed(status: u16, status_open: bool) -> Fixed<'static> {
         Fixed {
             code: true,
             params: true,
             status,
             status_open,
+            link_query: &[],
         }
     }
 

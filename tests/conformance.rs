@@ -174,6 +174,7 @@ fn main() -> std::process::ExitCode {
                 Some(Verdict::Skipped(_))
             );
             let volatile = volatile.clone();
+            let harness_for_snapshots = harness.clone();
             let snapshots = snapshots.clone();
             let kind = case.category.as_str().to_owned();
             Trial::test(case.id.clone(), move || {
@@ -204,7 +205,12 @@ fn main() -> std::process::ExitCode {
                         Err(Failed::from(text.join("\n")))
                     }
                     (Verdict::Passed, None) => {
-                        let text = snapshot::render(&case, &outcome, &volatile);
+                        let text = snapshot::render(
+                            &harness_for_snapshots.model,
+                            &case,
+                            &outcome,
+                            &volatile,
+                        );
                         let mut settings = insta::Settings::clone_current();
                         settings.set_snapshot_path(&snapshots);
                         settings.set_prepend_module_to_snapshot(false);

@@ -87,9 +87,15 @@ pub(crate) fn compare_object(
         }
     }
     // A field the version does not list at all is judged (warning or failure) with the schema.
+    // An optional field without a value may come as `null` (contract section 10).
     let extra: Vec<&String> = act
-        .keys()
-        .filter(|k| !exp.contains_key(*k) && j.listed(step, type_name, k))
+        .iter()
+        .filter(|(k, v)| {
+            !exp.contains_key(*k)
+                && j.listed(step, type_name, k)
+                && !(v.is_null() && j.may_be_null(step, type_name, k))
+        })
+        .map(|(k, _)| k)
         .collect();
     for k in extra {
         j.fail(
@@ -131,7 +137,12 @@ pub(crate) fn same_object(expected: &Value, actual: &Value) -> bool {
     let (Some(exp), Some(act)) = (expected.as_object(), actual.as_object()) else {
         return false;
     };
-    exp.len() == act.len()
+    // `null` for a field without a value is the same as its absence (contract section 10).
+    let valued = act
+        .iter()
+        .filter(|(k, v)| exp.contains_key(*k) || !v.is_null())
+        .count();
+    exp.len() == valued
         && exp.iter().all(|(k, v)| match act.get(k) {
             Some(a) if v.as_str() == Some(ASSIGNED) => assigned(a),
             Some(a) => same_value(v, a),

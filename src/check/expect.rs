@@ -148,6 +148,16 @@ fn challenge(j: &mut Judge<'_>, ex: &Exchange, resp: &Response, stale: bool) {
             Some("WWW-Authenticate".into()),
             Some("absent".into()),
         );
+        return;
+    }
+    if let Some(problem) = challenge_problem(resp) {
+        j.fail(
+            "status_code_conformance",
+            ex.step,
+            format!("the 401's challenge {problem}"),
+            Some("Digest realm=\"...\", nonce=\"...\", qop=\"auth\" (or Bearer)".into()),
+            resp.header("www-authenticate").map(str::to_owned),
+        );
     } else if stale {
         let flagged = resp.headers_named("www-authenticate").any(|v| {
             crate::auth::parse_challenges(v).is_ok_and(|cs| {
@@ -281,6 +291,42 @@ fn winner(
             Some("a mixture or another value".into()),
         ),
     }
+}
+
+/// What is wrong with a 401's challenges, if anything (contract section 7, RFC 7616 section
+/// 3.3): they parse, one names a scheme the contract offers (Digest or Bearer), and every Digest
+/// challenge names a realm, a nonce and `qop` with `auth`.
+fn challenge_problem(resp: &Response) -> Option<String> {
+    let mut all = Vec::new();
+    for v in resp.headers_named("www-authenticate") {
+        match crate::auth::parse_challenges(v) {
+            Ok(cs) => all.extend(cs),
+            Err(e) => return Some(format!("does not parse ({e})")),
+        }
+    }
+    let offered = |c: &crate::auth::Challenge| {
+        c.scheme.eq_ignore_ascii_case("digest") || c.scheme.eq_ignore_ascii_case("bearer")
+    };
+    if !all.iter().any(offered) {
+        return Some("names neither Digest nor Bearer".into());
+    }
+    for c in all
+        .iter()
+        .filter(|c| c.scheme.eq_ignore_ascii_case("digest"))
+    {
+        for name in ["realm", "nonce"] {
+            if c.param(name).is_none_or(str::is_empty) {
+                return Some(format!("is a Digest challenge without a {name}"));
+            }
+        }
+        let auth = c
+            .param("qop")
+            .is_some_and(|q| q.split(',').any(|o| o.trim().eq_ignore_ascii_case("auth")));
+        if !auth {
+            return Some("is a Digest challenge without qop=\"auth\"".into());
+        }
+    }
+    None
 }
 
 /// The token endpoint's error: this status and `{"error": error}` (RFC 6749 section 5.2).

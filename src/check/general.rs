@@ -55,16 +55,14 @@ pub(super) fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Resp
         .or_else(|| def.content.first())
         .map(|(_, p)| p.clone());
     let Some(pointer) = pointer else { return };
-    let enveloped = step.request.enveloped(j.wire());
-    let mut body = unwrap_envelope(
-        j.wire(),
-        &json,
-        enveloped,
-        success && op.kind.returns_list(),
-    );
-    if let (true, Some(version)) = (success, version) {
-        unlisted_fields(j, ex, version, &mut body);
-    }
+    let frame = unlisted::Frame {
+        enveloped: step.request.enveloped(j.wire()),
+        list: success && op.kind.returns_list(),
+        error: !success,
+    };
+    let mut listed = json;
+    unlisted_fields(j, ex, version, &mut listed, frame);
+    let body = unwrap_envelope(j.wire(), &listed, frame.enveloped, frame.list);
     schema(j, ex, resp, &pointer, &body);
 }
 
@@ -144,11 +142,17 @@ fn media_type(j: &mut Judge<'_>, ex: &Exchange, resp: &Response, expected_media:
     }
 }
 
-/// Fields of a returned integration that the version does not list: stripped before the schema
-/// judges the body, each a warning or a failure (contract section 9).
-fn unlisted_fields(j: &mut Judge<'_>, ex: &Exchange, version: &Version, body: &mut Value) {
+/// Fields the contract does not list, at every level of the body: removed before the schema
+/// judges it, each a warning or a failure (contract sections 9 and 10).
+fn unlisted_fields(
+    j: &mut Judge<'_>,
+    ex: &Exchange,
+    version: Option<&Version>,
+    body: &mut Value,
+    frame: unlisted::Frame,
+) {
     let sent = &j.cx.secrets[..j.cx.sent.min(j.cx.secrets.len())];
-    let found = unlisted::strip(&j.cx.harness.model, j.cx.family, version, body, sent);
+    let found = unlisted::strip_all(&j.cx.harness.model, j.cx.family, version, body, frame, sent);
     for u in found {
         match u.class {
             unlisted::Unlisted::Warning => j.warn(

@@ -127,6 +127,15 @@ impl<'a> Judge<'a> {
             .is_none_or(|t| t.fields.iter().any(|f| f.name == field))
     }
 
+    /// Whether `field` of `type_name` may come back as `null` for "no value" under the step's
+    /// version (contract section 10): optional, without a default, returned at all.
+    pub(crate) fn may_be_null(&self, step: usize, type_name: &str, field: &str) -> bool {
+        self.version_of(step)
+            .and_then(|v| v.integration_type(type_name))
+            .and_then(|t| t.fields.iter().find(|f| f.name == field))
+            .is_some_and(unlisted::may_be_null)
+    }
+
     fn warn(&mut self, step: usize, object: &str, field: &str, message: String) {
         if self
             .warnings
@@ -353,6 +362,35 @@ fn no_secret_leak(j: &mut Judge<'_>, ex: &Exchange) {
             return;
         }
     }
+}
+
+/// `body` (a response to `step`) with only what the contract lists, at every level: what
+/// snapshots show, so that fields a target may add never change them (contract section 10).
+pub fn listed_view(
+    model: &crate::model::Model,
+    family: &Family,
+    step: &Step,
+    status: u16,
+    body: &mut Value,
+) {
+    let version = step
+        .request
+        .version
+        .as_deref()
+        .and_then(|v| family.version(Some(v)))
+        .or_else(|| family.versions.first());
+    let success = (200..300).contains(&status);
+    let list = family
+        .operations
+        .iter()
+        .find(|o| o.id == step.request.operation)
+        .is_some_and(|o| o.kind.returns_list());
+    let frame = unlisted::Frame {
+        enveloped: step.request.enveloped(&model.wire),
+        list: success && list,
+        error: !success,
+    };
+    unlisted::strip_all(model, family, version, body, frame, &[]);
 }
 
 /// The body without its envelope (for schema and content checks).

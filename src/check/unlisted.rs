@@ -1,15 +1,17 @@
-//! Fields a target adds to a returned integration (contract §9 "Fields a target adds"): a field
-//! the family version's schema does not list is a warning, not a failure, unless it is a secret
+//! Fields a target adds (contract §9 and §10 "Fields a target adds, anywhere"): a field the
+//! contract does not list, in any JSON object of a response (an integration object, an error
+//! body, a list page, an envelope, a link), is a warning, not a failure, unless it is a secret
 //! value, a write-only field, a field of another version of the family (a `2023-01-01`-only
 //! field under `2025-03-12`), or a server-assigned field of another family (`id` in a v1.0
-//! family), which stay failures.
+//! family), which stay failures. An optional field without a value may come as `null` (§10):
+//! that is dropped silently, since it is one of the two allowed spellings of "no value".
 //!
 //! The objects are found and classified from the model alone: nothing here names a type or a
-//! field.
+//! field. The checks judge, and the snapshots show, only what is left.
 
 use serde_json::{Map, Value};
 
-use crate::model::{Family, IntegrationType, Model, Version};
+use crate::model::{Family, IntegrationType, Model, Version, Wire};
 
 /// What an unlisted field is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,9 +25,10 @@ pub(crate) enum Unlisted {
     },
 }
 
-/// One unlisted field of one integration object.
+/// One unlisted field of one object.
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
+    /// The integration type of the object, or what else the object is ([`OTHER_OBJECTS`]).
     pub(crate) type_name: String,
     pub(crate) field: String,
     pub(crate) class: Unlisted,
@@ -69,6 +72,9 @@ pub(crate) fn strip(
         let Some(t) = version.integration_type(&type_name) else {
             continue;
         };
+        obj.retain(|k, v| {
+            !(v.is_null() && t.fields.iter().any(|f| f.name == *k && may_be_null(f)))
+        });
         let extra: Vec<String> = obj
             .keys()
             .filter(|k| t.fields.iter().all(|f| f.name != **k))
@@ -87,6 +93,136 @@ pub(crate) fn strip(
     found
 }
 
+/// Whether a returned field may be `null` for "no value" (§10): optional, without a default
+/// (a field with a default shows it), and returned at all (a write-only field never is).
+pub(crate) fn may_be_null(f: &crate::model::Field) -> bool {
+    !f.required && f.default.is_none() && !f.write_only && !f.discriminator && !f.read_only
+}
+
+/// What the objects that are not integrations are called in warnings.
+pub(crate) const ERROR_BODY: &str = "error body";
+pub(crate) const LIST_PAGE: &str = "list page";
+pub(crate) const ENVELOPE: &str = "envelope";
+pub(crate) const LINK: &str = "link";
+
+/// Where a body sits, which decides the fields the contract lists at each of its levels.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Frame {
+    /// The request asked for `envelope=true`.
+    pub(crate) enveloped: bool,
+    /// A success of an operation that answers a list page.
+    pub(crate) list: bool,
+    /// An error answer (4xx, 5xx).
+    pub(crate) error: bool,
+}
+
+/// Removes from `body` every field the contract does not list, at every level: the envelope,
+/// the list page and its links, the error body, each integration object (by its type, under
+/// `version`). Each removed field is reported; what is left is what the schema and the
+/// snapshot see.
+pub(crate) fn strip_all(
+    model: &Model,
+    family: &Family,
+    version: Option<&Version>,
+    body: &mut Value,
+    frame: Frame,
+    sent_secrets: &[String],
+) -> Vec<Found> {
+    let wire = &model.wire;
+    let mut found = Vec::new();
+    let Some(map) = body.as_object_mut() else {
+        return found;
+    };
+    let mut outer: Vec<&str> = Vec::new();
+    if frame.enveloped {
+        outer.push(&wire.envelope.status);
+    }
+    let inner = if frame.enveloped && !frame.list {
+        outer.push(&wire.envelope.content);
+        keep_only(map, &outer, ENVELOPE, sent_secrets, &mut found);
+        match map.get_mut(&wire.envelope.content) {
+            Some(v) => v,
+            None => return found,
+        }
+    } else {
+        body
+    };
+    let Some(map) = inner.as_object_mut() else {
+        return found;
+    };
+    if frame.error {
+        let e = &wire.error;
+        let listed = [&e.status, &e.code, &e.detail, &e.reason, &e.parameters].map(String::as_str);
+        keep_only(map, &listed, ERROR_BODY, sent_secrets, &mut found);
+    } else if frame.list {
+        let l = &wire.list;
+        let mut listed = vec![l.results.as_str(), &l.links, &l.total_count];
+        listed.extend(outer.iter().copied());
+        keep_only(map, &listed, LIST_PAGE, sent_secrets, &mut found);
+        links(wire, map, sent_secrets, &mut found);
+    }
+    if !frame.error {
+        if let Some(version) = version {
+            found.extend(strip(model, family, version, inner, sent_secrets));
+        }
+    }
+    found
+}
+
+/// Each link object of a list page keeps its relation and href only.
+fn links(wire: &Wire, page: &mut Map<String, Value>, sent: &[String], found: &mut Vec<Found>) {
+    let Some(items) = page.get_mut(&wire.list.links).and_then(Value::as_array_mut) else {
+        return;
+    };
+    let listed = [wire.link.rel.as_str(), &wire.link.href];
+    for link in items.iter_mut().filter_map(Value::as_object_mut) {
+        keep_only(link, &listed, LINK, sent, found);
+    }
+}
+
+/// Removes the members of `map` not in `listed`, each reported against `object`.
+fn keep_only(
+    map: &mut Map<String, Value>,
+    listed: &[&str],
+    object: &str,
+    sent: &[String],
+    found: &mut Vec<Found>,
+) {
+    let extra: Vec<String> = map
+        .keys()
+        .filter(|k| !listed.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for field in extra {
+        let value = map.remove(&field).unwrap_or(Value::Null);
+        let class = if carries_secret(&value, sent) {
+            SECRET_CARRIED
+        } else {
+            Unlisted::Warning
+        };
+        found.push(Found {
+            type_name: object.to_owned(),
+            field,
+            class,
+        });
+    }
+}
+
+const SECRET_CARRIED: Unlisted = Unlisted::Failure {
+    check: "secret_redaction",
+    why: "carries a secret sent in this case",
+};
+
+/// Whether a value carries one of the secrets the case sent (anywhere in its text).
+fn carries_secret(value: &Value, sent: &[String]) -> bool {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    sent.iter()
+        .any(|s| !s.is_empty() && text.contains(s.as_str()))
+}
+
 fn classify(
     model: &Model,
     family: &Family,
@@ -95,15 +231,8 @@ fn classify(
     value: &Value,
     sent_secrets: &[String],
 ) -> Unlisted {
-    let text = value.to_string();
-    if sent_secrets
-        .iter()
-        .any(|s| s.len() >= 5 && text.contains(s.as_str()))
-    {
-        return Unlisted::Failure {
-            check: "secret_redaction",
-            why: "carries a secret sent in this case",
-        };
+    if carries_secret(value, sent_secrets) {
+        return SECRET_CARRIED;
     }
     let elsewhere = |t: &IntegrationType| t.fields.iter().find(|f| f.name == field).cloned();
     let in_family: Vec<_> = family

@@ -530,11 +530,13 @@ impl Engine {
         // Scrubbed here with the sequence's scrubber rather than by `render` (which would
         // build one per body).
         let t_text = scrubber.clean(&snapshot::render(
+            &self.harness.model,
             &case,
             &outcome(&case, t_ex, judged.warnings),
             &volatile(&self.target, Vec::new()),
         ));
         let o_text = scrubber.clean(&snapshot::render(
+            &self.harness.model,
             &case,
             &outcome(&case, o_ex, Vec::new()),
             &volatile(&self.oracle.target, Vec::new()),

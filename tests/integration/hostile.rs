@@ -22,6 +22,7 @@ mod echoes;
 mod garbage;
 mod gateway;
 mod overload;
+mod planted;
 mod proxy;
 mod reference;
 mod size;

@@ -39,7 +39,7 @@ async fn run(
         .map(|o| {
             (
                 o.id.clone(),
-                snapshot::render(by_id[o.id.as_str()], o, &volatile),
+                snapshot::render(&harness.model, by_id[o.id.as_str()], o, &volatile),
             )
         })
         .collect();

@@ -55,11 +55,14 @@ impl Hook {
 }
 
 type HookFn = Arc<dyn Fn(&str, &str) -> Hook + Send + Sync>;
+/// Rewrites a forwarded answer's body (given its `Content-Type`); `None` keeps it.
+type RewriteFn = Arc<dyn Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync>;
 
 struct Inner {
     upstream: String,
     client: reqwest::Client,
     hook: HookFn,
+    rewrite: Option<RewriteFn>,
     log: Mutex<Vec<Seen>>,
 }
 
@@ -75,6 +78,23 @@ impl Proxy {
         upstream: &str,
         hook: impl Fn(&str, &str) -> Hook + Send + Sync + 'static,
     ) -> Proxy {
+        Proxy::with(upstream, Arc::new(hook), None).await
+    }
+
+    /// Forwards everything and rewrites each answer's body with `rewrite(content_type, body)`.
+    pub(crate) async fn rewriting(
+        upstream: &str,
+        rewrite: impl Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+    ) -> Proxy {
+        Proxy::with(
+            upstream,
+            Arc::new(|_: &str, _: &str| Hook::Forward),
+            Some(Arc::new(rewrite)),
+        )
+        .await
+    }
+
+    async fn with(upstream: &str, hook: HookFn, rewrite: Option<RewriteFn>) -> Proxy {
         let inner = Arc::new(Inner {
             upstream: upstream.trim_end_matches('/').to_owned(),
             client: reqwest::Client::builder()
@@ -82,7 +102,8 @@ impl Proxy {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
-            hook: Arc::new(hook),
+            hook,
+            rewrite,
             log: Mutex::new(Vec::new()),
         });
         let app = axum::Router::new()
@@ -180,7 +201,16 @@ async fn handle(State(p): State<Arc<Inner>>, req: Request) -> Response {
     let status = upstream.status().as_u16();
     record(false);
     let headers = upstream.headers().clone();
-    let bytes = upstream.bytes().await.unwrap_or_default();
+    let mut bytes = upstream.bytes().await.unwrap_or_default();
+    if let Some(rewrite) = &p.rewrite {
+        let ct = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Some(new) = rewrite(ct, &bytes) {
+            bytes = new.into();
+        }
+    }
     let mut r = Response::new(Body::from(bytes));
     *r.status_mut() = StatusCode::from_u16(status).expect("status");
     for (k, v) in &headers {
