@@ -13,6 +13,12 @@ pub const PLACEHOLDER: &str = "{{secret}}";
 /// match ordinary text.
 const MIN_LEN: usize = 4;
 
+/// Whether `s` is made of Private Use Area characters only: short secrets are made of them so
+/// that they match nothing else (see `case::diversity::rare`).
+fn private_use(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| ('\u{E000}'..='\u{F8FF}').contains(&c))
+}
+
 /// Replaces known secret values in text.
 ///
 /// Thousands of secrets (one or more per case) meet hundreds of thousands of strings in a full
@@ -29,7 +35,7 @@ impl Scrubber {
         let mut patterns: Vec<String> = Vec::new();
         for s in secrets {
             for form in escaped_forms(s) {
-                if form.len() >= MIN_LEN && !patterns.contains(&form) {
+                if (form.len() >= MIN_LEN || private_use(&form)) && !patterns.contains(&form) {
                     patterns.push(form);
                 }
             }
@@ -68,7 +74,7 @@ impl Scrubber {
         let Some(ac) = &self.automaton else {
             return Cow::Borrowed(text);
         };
-        if text.len() < MIN_LEN || !ac.is_match(text) {
+        if text.len() < 3 || !ac.is_match(text) {
             return Cow::Borrowed(text);
         }
         let mut out = String::with_capacity(text.len());

@@ -178,9 +178,15 @@ fn exchange(
         _ => (resp.status.to_string(), false),
     };
     out.push_str(&format!("< {status}\n"));
-    // The body of a 401 for bad credentials may be empty (then it has no media type).
-    let unauthenticated =
-        resp.status == 401 && rule.is_some_and(|r| r.situation == Situation::Unauthenticated);
+    // The body of a 401 for bad credentials may be empty (then it has no media type); where
+    // the row also accepts another status (a digest response for another uri: 400), which one
+    // came is the target's choice, and so are its body and challenge.
+    let unauthenticated = rule.is_some_and(|r| {
+        matches!(
+            r.situation,
+            Situation::Unauthenticated | Situation::DigestUriMismatch
+        ) && (resp.status == 401 || status_open)
+    });
     if let Some(media) = resp.media_type().filter(|_| !unauthenticated) {
         if !resp.body.is_empty() || media.contains("vnd.") {
             out.push_str(&format!("< content-type: {media}\n"));
@@ -191,11 +197,15 @@ fn exchange(
         .expect
         .iter()
         .any(|e| matches!(e, Expect::Challenge { .. }));
-    if resp.status == 401 && challenge_required && resp.header("www-authenticate").is_some() {
+    if resp.status == 401
+        && challenge_required
+        && !status_open
+        && resp.header("www-authenticate").is_some()
+    {
         out.push_str("< www-authenticate: (challenge)\n");
     }
     if unauthenticated {
-        out.push_str("(401 body not compared)\n");
+        out.push_str(&format!("({} body not compared)\n", if status_open { "error" } else { "401" }));
         return;
     }
     if resp.body.is_empty() {

@@ -109,7 +109,7 @@ fn other_uri(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let s = "digest-response-for-another-uri";
     for kind in OperationKind::ALL {
         let op = cx.op(kind);
-        let Some(rule) = op.error(Situation::Unauthenticated).cloned() else {
+        let Some(rule) = op.error(Situation::DigestUriMismatch).cloned() else {
             continue;
         };
         let id = cx.id(kind, s);

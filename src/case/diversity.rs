@@ -50,6 +50,32 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     without_pattern(cx, version, out);
 }
 
+/// The first of the characters short secrets are made of: the Private Use Area, which no
+/// conformant answer holds unless it was sent (a mask of a short secret is all `*`).
+const RARE_FIRST: u32 = 0xE000;
+/// How many of them.
+const RARE_COUNT: u32 = 0x1000;
+
+/// Whether `c` is one of the characters short secrets are made of.
+#[cfg(test)]
+pub(crate) fn is_rare(c: char) -> bool {
+    (RARE_FIRST..RARE_FIRST + RARE_COUNT).contains(&u32::from(c))
+}
+
+/// `n` characters that no answer holds by chance, derived from `seed`: a secret of four
+/// characters or fewer (masked as all `*`) that a leak scan can look for without false hits.
+pub(crate) fn rare(seed: &str, n: usize) -> String {
+    let digest = Sha256::digest(format!("{seed}\0rare").as_bytes());
+    digest
+        .chunks(2)
+        .take(n)
+        .map(|b| {
+            let k = (u32::from(b[0]) << 8 | u32::from(b[1])) % RARE_COUNT;
+            char::from_u32(RARE_FIRST + k).unwrap_or('\u{E000}')
+        })
+        .collect()
+}
+
 /// `n` letters of [`ALPHABET`] derived from `seed`.
 pub(crate) fn letters(seed: &str, n: usize) -> String {
     let mut out = String::with_capacity(n);
@@ -169,7 +195,13 @@ fn secret_values(
     let mut values: Vec<(String, String, Sample)> = Vec::new();
     for n in LENGTHS {
         let s = field_scenario(cx, version, ty, field, &format!("secret-of-{n}-characters"));
-        let value = letters(&cx.id(kind, &s), n);
+        // Four characters or fewer come back as all `*`: made of rare characters, a leak of
+        // them is still found by the scan.
+        let value = if n <= 4 {
+            rare(&cx.id(kind, &s), n)
+        } else {
+            letters(&cx.id(kind, &s), n)
+        };
         let shown = if n <= 4 {
             "all *".to_owned()
         } else {

@@ -21,7 +21,7 @@ use super::{
     prepared, setup_create, verify_state, Baseline, Body, Case, CaseBuilder, Category, Ctx, Expect,
     PageExpect, Request, Role, Subject, View,
 };
-use crate::model::{IntegrationType, OperationKind, ParamKind, Situation, Version};
+use crate::model::{IntegrationType, Level, OperationKind, ParamKind, Situation, Version};
 
 /// `2^63`: one past the largest signed 64-bit integer.
 const BEYOND_I64: &str = "9223372036854775808";
@@ -29,9 +29,12 @@ const BEYOND_I64: &str = "9223372036854775808";
 /// A query parameter no operation declares.
 const UNKNOWN_PARAMETER: &str = "notAParameter";
 
-/// How deeply the unknown field's value nests: past the depth a naive recursive reader gives
-/// up at (32), within what common JSON parsers accept by default (128).
+/// How deep a body nests (the body itself is the first level): past the depth a target may
+/// refuse (section 10: more than 32), within what common JSON parsers accept by default (128).
 const DEPTH: usize = 64;
+
+/// The deepest body a target must read like any other (contract section 10).
+const MAX_READ_DEPTH: usize = 32;
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let version = cx.default_version();
@@ -481,31 +484,48 @@ fn bodies(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<C
             out.push(case);
         }
     }
-    // Deep nesting in an unknown field: still just an unknown field (section 5).
+    // Nesting: up to 32 levels a body is read like any other, so an unknown field is just an
+    // unknown field (section 5); deeper, it may also be refused as too deep (section 10), with
+    // 400 and a code of the target's choice.
     if let Some(rule) = cx.rule(kind, Situation::UnknownAttribute) {
-        let s = cx.vs(version, "unknown-field-deeply-nested");
-        let valid = values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal);
-        let mut nested = json!("x");
-        for _ in 0..DEPTH {
-            nested = json!({ "a": nested });
+        let mut deep = rule.clone();
+        deep.level = Level::S;
+        deep.parameters.clear();
+        for (scenario, depth, rule, title) in [
+            (
+                "unknown-field-nested-32-levels",
+                MAX_READ_DEPTH,
+                rule,
+                format!("an unknown field in a body {MAX_READ_DEPTH} levels deep is INVALID_ATTRIBUTE"),
+            ),
+            (
+                "unknown-field-deeply-nested",
+                DEPTH,
+                deep,
+                format!("a body {DEPTH} levels deep is refused with 400 (as an unknown field, or as too deep)"),
+            ),
+        ] {
+            let s = cx.vs(version, scenario);
+            let valid = values::valid_body(ty, &cx.id(kind, &s), Fill::Minimal);
+            // The body is the first level; its unknown field holds the rest.
+            let mut nested = json!("x");
+            for _ in 0..depth - 1 {
+                nested = json!({ "a": nested });
+            }
+            let mut body = valid.clone();
+            body.insert("unexpectedAttribute".into(), nested);
+            let req = template.clone().with_body(Body::Json(Value::Object(body)));
+            let baseline = Baseline::new(
+                template.clone().with_body(Body::Json(Value::Object(valid))),
+                format!("body {depth} levels deep (unexpectedAttribute nests the rest)"),
+            );
+            out.push(
+                Subject::new(cx, version, ty, kind)
+                    .case(&s, Category::Validation, title)
+                    .refuses(req, rule, Some("unexpectedAttribute".into()), false)
+                    .derived(baseline),
+            );
         }
-        let mut body = valid.clone();
-        body.insert("unexpectedAttribute".into(), nested);
-        let req = template.clone().with_body(Body::Json(Value::Object(body)));
-        let baseline = Baseline::new(
-            template.clone().with_body(Body::Json(Value::Object(valid))),
-            format!("body unexpectedAttribute nested {DEPTH} objects deep"),
-        );
-        out.push(
-            Subject::new(cx, version, ty, kind)
-                .case(
-                    &s,
-                    Category::Validation,
-                    format!("an unknown field nesting {DEPTH} objects deep is INVALID_ATTRIBUTE"),
-                )
-                .refuses(req, rule, Some("unexpectedAttribute".into()), false)
-                .derived(baseline),
-        );
     }
 }
 

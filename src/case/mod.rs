@@ -155,4 +155,24 @@ mod tests {
         // Without the twin the same cases pass.
         assert_eq!(sorted_unique(cases.clone()).len(), cases.len());
     }
+
+    /// Every secret a case sends is scanned for in every answer, whatever its length; a short
+    /// one (under five characters) is made of characters no conformant answer can hold by
+    /// chance, so the scan has no false hits.
+    #[test]
+    fn short_secrets_cannot_occur_by_chance() {
+        let cases = generate(&crate::model::bundled().unwrap());
+        let mut short = 0;
+        for c in &cases {
+            for s in c.secrets.iter().filter(|s| s.chars().count() < 5) {
+                assert!(
+                    !s.is_empty() && s.chars().all(diversity::is_rare),
+                    "{}: the short secret {s:?} could occur by chance in an answer",
+                    c.id
+                );
+                short += 1;
+            }
+        }
+        assert!(short > 0, "the cases send short secrets");
+    }
 }

@@ -22,8 +22,12 @@ pub(super) fn error(
     if !status_matches(j, ex, resp, rule) {
         return;
     }
-    if rule.situation == Situation::Unauthenticated && resp.body.is_empty() {
-        return; // the contract allows an empty 401
+    let credentials_refused = matches!(
+        rule.situation,
+        Situation::Unauthenticated | Situation::DigestUriMismatch
+    );
+    if credentials_refused && resp.status == 401 && resp.body.is_empty() {
+        return; // the contract allows an empty 401 for refused credentials
     }
     let Some(body) = resp
         .json()
@@ -48,6 +52,9 @@ pub(super) fn error(
     match rule.level {
         Level::E => exact_code(j, ex, rule, field, &body, got_code.as_deref()),
         Level::S | Level::C => {
+            if rule.situation == Situation::NoProjectAccess {
+                nothing_of_the_project(j, ex, got_code.as_deref());
+            }
             if got_code.as_deref().is_none_or(str::is_empty) {
                 let code = &j.wire().error.code;
                 j.fail(
@@ -59,6 +66,35 @@ pub(super) fn error(
                 );
             }
         }
+    }
+}
+
+/// A caller without access learns nothing of the project (contract section 5): not its kind,
+/// nor the state of its integrations, from the error code. The codes that would tell are the
+/// family's own rows for those situations, read from the model.
+fn nothing_of_the_project(j: &mut Judge<'_>, ex: &Exchange, got: Option<&str>) {
+    let Some(got) = got else { return };
+    let telling = [
+        Situation::WrongProjectKind,
+        Situation::NotConfigured,
+        Situation::AlreadyConfigured,
+    ];
+    let tells = j
+        .cx
+        .family
+        .operations
+        .iter()
+        .flat_map(|o| &o.errors)
+        .filter(|r| telling.contains(&r.situation))
+        .any(|r| r.error_code.as_deref() == Some(got));
+    if tells {
+        j.fail(
+            "error_code_conformance",
+            ex.step,
+            format!("a caller without access to the project is told {got}, which says what the project is or holds"),
+            Some("a code that tells nothing of the project".into()),
+            Some(got.to_owned()),
+        );
     }
 }
 

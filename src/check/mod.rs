@@ -338,14 +338,17 @@ fn one_winner(j: &mut Judge<'_>, exchanges: &[Exchange]) {
 fn no_secret_leak(j: &mut Judge<'_>, ex: &Exchange) {
     let Some(resp) = &ex.response else { return };
     let body = resp.body_text();
-    for secret in &j.cx.secrets[..j.cx.sent.min(j.cx.secrets.len())] {
-        if secret.len() < 5 {
-            continue;
-        }
-        // JSON may escape `/` as `\/`: the secret is still there.
+    // JSON may spell a string with escapes (`\/`, `\u00e9`): the parsed body, written out again
+    // without them, is scanned too.
+    let plain = resp.json().map(|v| v.to_string()).unwrap_or_default();
+    // Every length: short secrets are made of characters no answer holds by chance.
+    for secret in j.cx.secrets[..j.cx.sent.min(j.cx.secrets.len())]
+        .iter()
+        .filter(|s| !s.is_empty())
+    {
         let escaped = secret.replace('/', "\\/");
         let found = |text: &str| text.contains(secret.as_str()) || text.contains(escaped.as_str());
-        let in_body = found(&body);
+        let in_body = found(&body) || found(&plain);
         let in_header = resp.headers.iter().find(|(_, v)| found(v));
         if in_body || in_header.is_some() {
             let place = match in_header {

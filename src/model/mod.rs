@@ -349,6 +349,7 @@ macro_rules! situations {
 
 situations! {
     Unauthenticated => "unauthenticated",
+    DigestUriMismatch => "digest-uri-mismatch",
     NoProjectAccess => "no-project-access",
     ReadOnlyWrite => "read-only-write",
     UnsupportedVersion => "unsupported-version",

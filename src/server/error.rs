@@ -59,7 +59,7 @@ impl std::ops::DerefMut for ApiError {
 fn fallback(situation: Situation) -> (u16, &'static str) {
     use Situation::*;
     match situation {
-        Unauthenticated => (401, "UNAUTHORIZED"),
+        Unauthenticated | DigestUriMismatch => (401, "UNAUTHORIZED"),
         NoProjectAccess => (401, "NOT_IN_GROUP"),
         ReadOnlyWrite => (401, "USER_UNAUTHORIZED"),
         UnsupportedVersion => (406, "INVALID_VERSION_DATE"),
