@@ -142,6 +142,15 @@ struct RunArgs {
         hide_env_values = true
     )]
     readonly_auth: Option<String>,
+    /// An OAuth client beside digest --auth: CLIENT_ID:SECRET. Every credential case and every
+    /// operation then runs with both kinds of credentials, the token endpoint cases included.
+    #[arg(
+        long,
+        value_name = "CLIENT_ID:SECRET",
+        env = "CONFORMANCE_OAUTH_CLIENT",
+        hide_env_values = true
+    )]
+    oauth_client: Option<String>,
     /// The Atlas project (atlas-v1 and atlas-v2 families).
     #[arg(
         long,

@@ -202,8 +202,12 @@ pub enum CaseState<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleStatus {
+    /// Every selected case of the rule ran and passed.
     Passed,
     Failed,
+    /// Some of its cases passed and others were skipped: the rule is not fully judged (the
+    /// reason names the missing part and what would run it).
+    Partly,
     Skipped,
     NotRun,
 }
@@ -213,6 +217,7 @@ impl RuleStatus {
         match self {
             RuleStatus::Passed => "passed",
             RuleStatus::Failed => "failed",
+            RuleStatus::Partly => "partly exercised",
             RuleStatus::Skipped => "skipped",
             RuleStatus::NotRun => "not run",
         }
@@ -256,15 +261,18 @@ impl RuleCoverage {
                 }
             }
         }
+        let main = skip_reasons
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+            .map(|(r, _)| r.to_owned());
         let (status, reason) = if failed > 0 {
             (RuleStatus::Failed, None)
-        } else if passed > 0 {
+        } else if passed > 0 && skipped == 0 {
             (RuleStatus::Passed, None)
+        } else if passed > 0 {
+            let reason = main.map(|r| format!("{skipped} of its cases skipped: {r}"));
+            (RuleStatus::Partly, reason)
         } else if skipped > 0 {
-            let main = skip_reasons
-                .into_iter()
-                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-                .map(|(r, _)| r.to_owned());
             (RuleStatus::Skipped, main)
         } else {
             (
@@ -291,8 +299,11 @@ impl RuleCoverage {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleCounts {
     pub total: usize,
-    /// Rules with at least one judged case (passed or failed).
+    /// Rules with every selected case judged (passed or failed).
     pub exercised: usize,
+    /// Rules with some cases judged and some skipped.
+    #[serde(default)]
+    pub partly: usize,
     pub failed: usize,
     pub skipped: usize,
     pub not_run: usize,
@@ -304,16 +315,22 @@ impl RuleCounts {
         RuleCounts {
             total: coverage.len(),
             exercised: count(RuleStatus::Passed) + count(RuleStatus::Failed),
+            partly: count(RuleStatus::Partly),
             failed: count(RuleStatus::Failed),
             skipped: count(RuleStatus::Skipped),
             not_run: count(RuleStatus::NotRun),
         }
     }
 
-    /// "rules: N of M exercised, K failed".
+    /// "rules: N of M exercised, K failed" (and how many only partly).
     pub fn line(&self) -> String {
+        let partly = if self.partly > 0 {
+            format!(", {} partly exercised", self.partly)
+        } else {
+            String::new()
+        };
         format!(
-            "rules: {} of {} exercised, {} failed",
+            "rules: {} of {} exercised{partly}, {} failed",
             self.exercised, self.total, self.failed
         )
     }

@@ -205,7 +205,10 @@ fn exchange(
         out.push_str("< www-authenticate: (challenge)\n");
     }
     if unauthenticated {
-        out.push_str(&format!("({} body not compared)\n", if status_open { "error" } else { "401" }));
+        out.push_str(&format!(
+            "({} body not compared)\n",
+            if status_open { "error" } else { "401" }
+        ));
         return;
     }
     if resp.body.is_empty() {

@@ -1,6 +1,8 @@
 //! Authentication and authorization cases: no credentials, a wrong digest password, a forged
 //! nonce, unknown and expired bearer tokens, read-only credentials writing (and reading), and a
-//! project the credentials cannot access. Nothing may leak and nothing may change.
+//! project the credentials cannot access. Nothing may leak and nothing may change. With an
+//! OAuth client beside digest credentials, every operation and the project without access also
+//! run with the client's bearer token.
 
 use serde_json::Value;
 
@@ -60,7 +62,11 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             digest_replay_and_expiry(&target, out);
         }
         out.extend(read_only(&target));
-        out.extend(no_access(&target));
+        out.extend(no_access(&target, Credential::Owner));
+        // Both credential kinds in one run (section 10): the operation, and a project without
+        // access, with the OAuth client as well.
+        out.push(oauth_owner(&target));
+        out.extend(no_access(&target, Credential::OAuthOwner));
     }
 }
 
@@ -248,11 +254,16 @@ fn read_only(target: &Addressed<'_, '_>) -> Option<Case> {
     )
 }
 
-/// A project the credentials cannot access reveals nothing.
-fn no_access(target: &Addressed<'_, '_>) -> Option<Case> {
+/// A project the credentials cannot access reveals nothing (with the main credentials, or
+/// with the OAuth client's).
+fn no_access(target: &Addressed<'_, '_>, credential: Credential) -> Option<Case> {
     let (cx, version, ty, kind) = (target.cx, target.version, target.ty, target.kind);
     let rule = cx.op(kind).error(Situation::NoProjectAccess).cloned()?;
-    let req = target.request().with_project(Project::NoAccess);
+    let oauth = credential == Credential::OAuthOwner;
+    let req = target
+        .request()
+        .with_project(Project::NoAccess)
+        .with_credential(credential);
     let baseline = Baseline::new(target.request(), "project without access").state(prepared(
         cx,
         version,
@@ -260,13 +271,82 @@ fn no_access(target: &Addressed<'_, '_>) -> Option<Case> {
         kind,
         &cx.id(kind, "auth#baseline"),
     ));
+    let (s, title) = if oauth {
+        (
+            "project-without-access-oauth",
+            "a project the OAuth client cannot access reveals nothing",
+        )
+    } else {
+        (
+            "project-without-access",
+            "a project the credentials cannot access reveals nothing",
+        )
+    };
+    let mut b = CaseBuilder::new(cx, kind, s, Category::Auth)
+        .title(title)
+        .lane(Lane::Stateless)
+        .requires(Requirement::NoAccessProject);
+    if oauth {
+        b = b.requires(Requirement::OAuthClient);
+    }
     Some(
-        CaseBuilder::new(cx, kind, "project-without-access", Category::Auth)
-            .title("a project the credentials cannot access reveals nothing")
-            .lane(Lane::Stateless)
-            .requires(Requirement::NoAccessProject)
-            .step(Role::Test, req, vec![Expect::Error { rule, field: None }])
+        b.step(Role::Test, req, vec![Expect::Error { rule, field: None }])
             .build(cx)
             .derived(baseline),
     )
+}
+
+/// The operation with the OAuth client's bearer token instead of the main credentials: the
+/// same success, whichever kind of credentials the caller holds (sections 7 and 10).
+fn oauth_owner(target: &Addressed<'_, '_>) -> Case {
+    let (cx, version, ty, kind) = (target.cx, target.version, target.ty, target.kind);
+    let s = "oauth-client-credentials";
+    let title = format!("the OAuth client's bearer token can {kind}, as digest credentials can");
+    let oauth = |r: Request| r.with_credential(Credential::OAuthOwner);
+    let id = cx.id(kind, s);
+    let mut case = match kind {
+        OperationKind::Create | OperationKind::Update => {
+            let sent = values::valid_body(ty, &format!("{id}#sent"), Fill::Full);
+            let old = (kind == OperationKind::Update)
+                .then(|| values::valid_body(ty, &format!("{id}#old"), Fill::Minimal));
+            super::Subject::new(cx, version, ty, kind)
+                .case(s, Category::Auth, title)
+                .accepts(sent, old, oauth)
+        }
+        OperationKind::List | OperationKind::Get | OperationKind::Delete => {
+            let (setup, stored) = setup_create(cx, version, ty, &id, Fill::Minimal);
+            let view = View {
+                type_name: ty.name.clone(),
+                object: values::view(ty, &stored),
+            };
+            let op = cx.op(kind);
+            let shape = match kind {
+                OperationKind::List => super::first_page(cx, vec![view]),
+                OperationKind::Get => Expect::Single { view },
+                _ => Expect::Empty,
+            };
+            let mut b = CaseBuilder::new(cx, kind, s, Category::Auth)
+                .title(title)
+                .touches(&ty.name)
+                .secrets(values::secrets_of(ty, &stored))
+                .step(setup.role, setup.request, setup.expect)
+                .step(
+                    Role::Test,
+                    oauth(target.request()),
+                    vec![
+                        Expect::Status {
+                            status: op.success_status,
+                        },
+                        shape,
+                    ],
+                );
+            if kind == OperationKind::Delete {
+                let verify = super::verify_state(cx, version, ty, None);
+                b = b.step(verify.role, verify.request, verify.expect);
+            }
+            b.build(cx)
+        }
+    };
+    case.requires.push(Requirement::OAuthClient);
+    case
 }

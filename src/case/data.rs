@@ -32,6 +32,9 @@ pub enum Credential {
     Owner,
     /// The read-only credentials.
     ReadOnly,
+    /// The OAuth client's owner credentials, beside digest main credentials: a bearer token
+    /// from the token endpoint (contract section 10, both credential kinds in one run).
+    OAuthOwner,
     /// No `Authorization` header at all.
     None,
     /// Digest with the right user and a wrong password.

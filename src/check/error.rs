@@ -79,14 +79,13 @@ fn nothing_of_the_project(j: &mut Judge<'_>, ex: &Exchange, got: Option<&str>) {
         Situation::NotConfigured,
         Situation::AlreadyConfigured,
     ];
-    let tells = j
-        .cx
-        .family
-        .operations
-        .iter()
-        .flat_map(|o| &o.errors)
-        .filter(|r| telling.contains(&r.situation))
-        .any(|r| r.error_code.as_deref() == Some(got));
+    let tells =
+        j.cx.family
+            .operations
+            .iter()
+            .flat_map(|o| &o.errors)
+            .filter(|r| telling.contains(&r.situation))
+            .any(|r| r.error_code.as_deref() == Some(got));
     if tells {
         j.fail(
             "error_code_conformance",

@@ -22,6 +22,7 @@ pub(crate) fn target_from(args: &RunArgs) -> CliResult<Option<Target>> {
         cm_group_id: args.cm_group_id.clone(),
         other_group_id: args.other_group_id.clone(),
         expired_token: args.expired_token.clone(),
+        oauth_client: args.oauth_client.clone(),
         insecure: args.insecure,
     };
     settings.build().map_err(|e| match e {

@@ -136,6 +136,7 @@ fn engine(args: &TargetArgs) -> Result<Engine, Error> {
         cm_group_id: args.cm_group_id.clone(),
         other_group_id: args.other_group_id.clone(),
         expired_token: None,
+        oauth_client: None,
         insecure: args.insecure,
     }
     .build()?;

@@ -67,6 +67,8 @@ fn group_var(project: &Project, kind: ProjectKind) -> Option<(&'static str, &'st
 enum Who {
     Owner,
     ReadOnly,
+    /// The OAuth client given beside digest credentials (`CONFORMANCE_OAUTH_CLIENT`).
+    OAuthClient,
 }
 
 impl Who {
@@ -74,6 +76,7 @@ impl Who {
         match self {
             Who::Owner => "CONFORMANCE_AUTH",
             Who::ReadOnly => "CONFORMANCE_READONLY_AUTH",
+            Who::OAuthClient => "CONFORMANCE_OAUTH_CLIENT",
         }
     }
 
@@ -82,6 +85,7 @@ impl Who {
         match self {
             Who::Owner => "OWNER_USER",
             Who::ReadOnly => "READONLY_USER",
+            Who::OAuthClient => "OAUTH_CLIENT_USER",
         }
     }
 
@@ -89,6 +93,7 @@ impl Who {
         match self {
             Who::Owner => "OWNER_TOKEN",
             Who::ReadOnly => "READONLY_TOKEN",
+            Who::OAuthClient => "OAUTH_CLIENT_TOKEN",
         }
     }
 }
@@ -113,6 +118,7 @@ fn auth_options(
     let scheme = |who: Who| match who {
         Who::Owner => Some(&target.auth),
         Who::ReadOnly => target.read_only.as_ref(),
+        Who::OAuthClient => target.oauth_client.as_ref(),
     };
     let login = |who: Who| match scheme(who) {
         Some(AuthSpec::Digest { .. }) | None => (
@@ -142,6 +148,7 @@ fn auth_options(
     match credential {
         Credential::Owner => plain(login(Who::Owner)),
         Credential::ReadOnly => plain(login(Who::ReadOnly)),
+        Credential::OAuthOwner => plain(login(Who::OAuthClient)),
         Credential::None => (Vec::new(), Vec::new(), None),
         Credential::WrongPassword => (
             vec![

@@ -8,14 +8,15 @@ use std::fmt::Write as _;
 use super::Document;
 use crate::rules::{RuleCoverage, RuleStatus};
 
-/// The rules in reading order: failed, skipped, not run, passed.
+/// The rules in reading order: failed, partly exercised, skipped, not run, passed.
 fn ordered(doc: &Document) -> Vec<&RuleCoverage> {
     let mut rules: Vec<&RuleCoverage> = doc.rules.iter().collect();
     rules.sort_by_key(|r| match r.status {
         RuleStatus::Failed => 0,
-        RuleStatus::Skipped => 1,
-        RuleStatus::NotRun => 2,
-        RuleStatus::Passed => 3,
+        RuleStatus::Partly => 1,
+        RuleStatus::Skipped => 2,
+        RuleStatus::NotRun => 3,
+        RuleStatus::Passed => 4,
     });
     rules
 }
@@ -85,7 +86,7 @@ pub(crate) fn html(doc: &Document) -> String {
         }
         let class = match rule.status {
             RuleStatus::Failed => "fail",
-            RuleStatus::Skipped | RuleStatus::NotRun => "skip",
+            RuleStatus::Partly | RuleStatus::Skipped | RuleStatus::NotRun => "skip",
             RuleStatus::Passed => "pass",
         };
         let _ = writeln!(

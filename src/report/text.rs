@@ -189,7 +189,7 @@ fn failed_cases(out: &mut String, doc: &Document, paint: Paint) {
 fn rules_line(doc: &Document, paint: Paint) -> String {
     let r = doc.summary.rules;
     let mut line = r.line();
-    let open = r.skipped + r.not_run;
+    let open = r.skipped + r.not_run + r.partly;
     if open > 0 {
         let mut reasons: Vec<&str> = doc
             .rules
@@ -198,7 +198,10 @@ fn rules_line(doc: &Document, paint: Paint) -> String {
             .collect();
         reasons.sort_unstable();
         reasons.dedup();
-        line.push_str(&format!(" ({open} not exercised: {})", reasons.join("; ")));
+        line.push_str(&format!(
+            " ({open} not or partly exercised: {})",
+            reasons.join("; ")
+        ));
     }
     if r.failed > 0 {
         paint.red(&line)

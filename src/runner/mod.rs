@@ -76,6 +76,8 @@ struct LaneAuth {
     owner: Authenticator,
     read_only: Option<Authenticator>,
     wrong: Option<Authenticator>,
+    /// The OAuth client beside digest main credentials.
+    oauth: Option<Authenticator>,
 }
 
 struct Runner<'a> {
@@ -386,6 +388,16 @@ impl Runner<'_> {
                 .clone()
                 .map(|a| Authenticator::new(a, base.clone())),
             wrong,
+            // With OAuth main credentials, those are the client.
+            oauth: self
+                .target
+                .oauth_client
+                .clone()
+                .or_else(|| {
+                    matches!(self.target.auth, AuthSpec::OAuth { .. })
+                        .then(|| self.target.auth.clone())
+                })
+                .map(|a| Authenticator::new(a, base.clone())),
         }
     }
 
@@ -418,19 +430,19 @@ impl Runner<'_> {
                         .target
                         .read_only
                         .is_none()
-                        .then_some("no read-only credentials were given"),
+                        .then_some("no read-only credentials were given (--readonly-auth)"),
                     Requirement::NoAccessProject => self
                         .target
                         .other_group_id
                         .is_none()
-                        .then_some("no project without access was given"),
+                        .then_some("no project without access was given (--other-group-id)"),
                     Requirement::OtherKindProject => self
                         .target
                         .group_for(other_kind)
                         .is_none()
-                        .then_some("no project of the other kind was given"),
+                        .then_some("no project of the other kind was given (--group-id and --cm-group-id)"),
                     Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. }))
-                        .then_some("the credentials are not digest credentials"),
+                        .then_some("the credentials are not digest credentials (--auth digest:PUBLIC_KEY:PRIVATE_KEY)"),
                     Requirement::TokenExpiry => self.target.token_expirer.is_none().then_some(
                         "needs a bearer token the target issued and that has expired \
                          (--expired-token or CONFORMANCE_EXPIRED_TOKEN)",
@@ -442,7 +454,7 @@ impl Runner<'_> {
                         .then_some("only the embedded server can expire a nonce on demand"),
                     Requirement::EmptyProject => None,
                     Requirement::OAuthClient => self.target.token_client().is_none().then_some(
-                        "no OAuth client credentials were given (oauth:CLIENT_ID:SECRET)",
+                        "no OAuth client credentials were given (--oauth-client CLIENT_ID:SECRET)",
                     ),
                 };
             if let Some(m) = missing {

@@ -89,6 +89,7 @@ impl Runner<'_> {
             | Credential::OtherUri => Some(&auth.owner),
             Credential::ReadOnly => auth.read_only.as_ref(),
             Credential::WrongPassword => auth.wrong.as_ref(),
+            Credential::OAuthOwner => auth.oauth.as_ref(),
             _ => None,
         };
         // Cleanup is never cut short by the deadline: the per-request timeout bounds it.
@@ -113,7 +114,10 @@ impl Runner<'_> {
                 .await;
             let retryable = matches!(
                 req.credential,
-                Credential::Owner | Credential::ReadOnly | Credential::WrongPassword
+                Credential::Owner
+                    | Credential::ReadOnly
+                    | Credential::WrongPassword
+                    | Credential::OAuthOwner
             );
             if let (Ok(answer), Some(a), true, 1) =
                 (&sent.answer, authenticator, retryable, attempt)
@@ -181,6 +185,10 @@ impl Runner<'_> {
             Credential::Owner | Credential::ReadOnly | Credential::WrongPassword => {
                 authenticator_header(authenticator, &self.client, method, uri).await
             }
+            Credential::OAuthOwner => match authenticator {
+                Some(a) => a.header(&self.client, method, uri).await,
+                None => Err(Error::Auth("no OAuth client credentials were given".into())),
+            },
             Credential::Client | Credential::ClientWrongSecret | Credential::ClientUnknown => {
                 let (id, secret) = self
                     .target

@@ -186,6 +186,9 @@ pub struct Settings {
     pub cm_group_id: Option<String>,
     pub other_group_id: Option<String>,
     pub expired_token: Option<String>,
+    /// An OAuth client (`CLIENT_ID:SECRET`) beside digest `auth`: every credential case and
+    /// every operation then run with both kinds of credentials (contract section 10).
+    pub oauth_client: Option<String>,
     pub insecure: bool,
 }
 
@@ -203,6 +206,7 @@ impl Settings {
             cm_group_id: var("CONFORMANCE_CM_GROUP_ID"),
             other_group_id: var("CONFORMANCE_OTHER_GROUP_ID"),
             expired_token: var("CONFORMANCE_EXPIRED_TOKEN"),
+            oauth_client: var("CONFORMANCE_OAUTH_CLIENT"),
             insecure: var("CONFORMANCE_INSECURE").is_some_and(|v| v == "1" || v == "true"),
         }
     }
@@ -214,13 +218,18 @@ impl Settings {
         let usage = |m: String| Error::Usage(m);
         let auth = given(self.auth);
         let read_only = given(self.readonly_auth);
+        let oauth_client = given(self.oauth_client);
         let groups = [
             given(self.group_id),
             given(self.cm_group_id),
             given(self.other_group_id),
         ];
         let Some(url) = given(self.target) else {
-            if auth.is_some() || read_only.is_some() || groups.iter().any(Option::is_some) {
+            if auth.is_some()
+                || read_only.is_some()
+                || oauth_client.is_some()
+                || groups.iter().any(Option::is_some)
+            {
                 return Err(usage(
                     "credentials or project ids were given (flags or CONFORMANCE_* variables) but no target: \
                      add --target URL (or CONFORMANCE_TARGET); without one the run uses the embedded server and its own credentials"
@@ -262,6 +271,12 @@ impl Settings {
             ));
         }
         let expired_token = given(self.expired_token);
+        let oauth_client = match oauth_client {
+            Some(v) => Some(parse_oauth_client(&v).map_err(|e| {
+                usage(format!("--oauth-client (or CONFORMANCE_OAUTH_CLIENT): {e}"))
+            })?),
+            None => None,
+        };
         Ok(Some(Target {
             base_url,
             atlas_group_id,
@@ -272,11 +287,25 @@ impl Settings {
             token_expirer: expired_token.clone().map(given_expired_token),
             expired_token,
             nonce_expirer: None,
-            oauth_client: None,
+            oauth_client,
             insecure: self.insecure,
             use_env_proxy: true,
             gateway: Gateway::default(),
         }))
+    }
+}
+
+/// `CLIENT_ID:SECRET` (or the `oauth:CLIENT_ID:SECRET` form of `--auth`) as OAuth client
+/// credentials; the message never quotes the value.
+fn parse_oauth_client(v: &str) -> std::result::Result<AuthSpec, String> {
+    let spec = if v.starts_with("oauth:") {
+        v.parse::<AuthSpec>()?
+    } else {
+        format!("oauth:{v}").parse::<AuthSpec>()?
+    };
+    match spec {
+        AuthSpec::OAuth { .. } => Ok(spec),
+        _ => Err("expected CLIENT_ID:SECRET".into()),
     }
 }
 

@@ -191,3 +191,73 @@ async fn the_rules_command_lists_each_rule_with_its_cases() {
         assert!(named.contains(&"4.secret-mask"), "{case}");
     }
 }
+
+/// Coverage never overstates: on a digest-only run the OAuth rules are partly exercised or
+/// skipped, never passed, and the reason names the option that would run them; with an OAuth
+/// client given beside the digest keys, the same rules are exercised whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_rules_pass_only_when_an_oauth_client_ran_them() {
+    use integrations_conformance::report::Document;
+    use integrations_conformance::rules::RuleStatus;
+    use integrations_conformance::server::{self, ServerConfig};
+
+    use crate::cli::{conformance_async, read_json, scratch, target_flags};
+
+    let srv = server::spawn(ServerConfig::default()).await.unwrap();
+    let run = |name: &'static str, extra: Vec<String>| {
+        let dir = scratch(name);
+        let mut args = ["run", "--category", "auth", "--report-dir"]
+            .map(String::from)
+            .to_vec();
+        args.push(dir.to_str().unwrap().to_owned());
+        args.extend(target_flags(&srv));
+        args.extend(extra);
+        async move {
+            let ran = conformance_async(args, Vec::new()).await;
+            assert_eq!(ran.code, 0, "{ran:?}");
+            let doc: Document =
+                serde_json::from_value(read_json(&dir.join("report.json"))).unwrap();
+            (doc, ran.stdout)
+        }
+    };
+    let (digest_only, console) = run("rules-digest-only", Vec::new()).await;
+    let rule = |doc: &Document, id: &str| doc.rules.iter().find(|r| r.id == id).unwrap().clone();
+    for id in ["7.oauth-token", "10.both-credential-kinds"] {
+        let r = rule(&digest_only, id);
+        assert!(
+            matches!(r.status, RuleStatus::Partly | RuleStatus::Skipped),
+            "{r:?}"
+        );
+        assert!(
+            r.reason
+                .as_deref()
+                .is_some_and(|m| m.contains("--oauth-client")),
+            "{r:?}"
+        );
+    }
+    assert_eq!(
+        rule(&digest_only, "7.oauth-token").status,
+        RuleStatus::Partly
+    );
+    assert!(digest_only.summary.rules.partly >= 1);
+    assert!(console.contains("partly exercised"), "{console}");
+
+    let c = &srv.credentials.oauth;
+    let client = format!("{}:{}", c.client_id, c.client_secret);
+    let expired = srv.state.auth().issue_expired_token(&c.client_id);
+    let (both, _) = run(
+        "rules-both-kinds",
+        vec![
+            "--oauth-client".into(),
+            client,
+            "--expired-token".into(),
+            expired,
+        ],
+    )
+    .await;
+    for id in ["7.oauth-token", "10.both-credential-kinds", "5.no-access"] {
+        let r = rule(&both, id);
+        assert_eq!(r.status, RuleStatus::Passed, "{r:?}");
+        assert_eq!(r.skipped, 0, "{r:?}");
+    }
+}
