@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::case::{Case, Expect, Role};
 use crate::check::reason;
-use crate::model::{Family, Level, Model, Situation};
+use crate::model::{ErrorRule, Family, Level, Model, Situation};
 use crate::outcome::Outcome;
 use crate::scrub::Scrubber;
 
@@ -133,20 +133,6 @@ fn exchange(
         ex.step,
         step.request.line()
     ));
-    let accepted_statuses = step.expect.iter().find_map(|e| match e {
-        Expect::Error { rule, .. } if rule.level == Level::C => {
-            Some(if rule.also_status.is_empty() {
-                "4xx".to_owned()
-            } else {
-                std::iter::once(rule.status)
-                    .chain(rule.also_status.iter().copied())
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-                    .join("|")
-            })
-        }
-        _ => None,
-    });
     let rule = step.expect.iter().find_map(|e| match e {
         Expect::Error { rule, .. } => Some(rule),
         _ => None,
@@ -166,17 +152,7 @@ fn exchange(
             return;
         }
     }
-    let (status, status_open) = match &accepted_statuses {
-        Some(set)
-            if rule.is_some_and(|r| {
-                r.status_ok(resp.status)
-                    || r.also_status.is_empty() && (400..500).contains(&resp.status)
-            }) =>
-        {
-            (set.clone(), true)
-        }
-        _ => (resp.status.to_string(), false),
-    };
+    let (status, status_open) = status_line(step, rule, resp.status);
     out.push_str(&format!("< {status}\n"));
     // The body of a 401 for bad credentials may be empty (then it has no media type); where
     // the row also accepts another status (a digest response for another uri: 400), which one
@@ -230,25 +206,18 @@ fn exchange(
         "compact"
     };
     match resp.json() {
-        Some(json) => {
-            // errorCode is fixed at level E; parameters only where the contract names them.
-            let code_fixed = rule.is_some_and(|r| r.level == Level::E);
-            let params_fixed =
-                rule.is_some_and(|r| r.level == Level::E && !r.parameters.is_empty());
-            let mut json = json;
+        Some(mut json) => {
             crate::check::listed_view(model, family, step, resp.status, &mut json);
-            let normal = normalise(
-                json,
-                Fixed {
-                    code: code_fixed,
-                    params: params_fixed,
-                    status: resp.status,
-                    status_open,
-                    link_query: &family.link_query,
-                },
-                volatile,
-            );
-            let text = serde_json::to_string_pretty(&normal).unwrap_or_default();
+            // errorCode is fixed at level E; parameters only where the contract names them.
+            let fixed = Fixed {
+                code: rule.is_some_and(|r| r.level == Level::E),
+                params: rule.is_some_and(|r| r.level == Level::E && !r.parameters.is_empty()),
+                status: resp.status,
+                status_open,
+                link_query: &family.link_query,
+            };
+            let text =
+                serde_json::to_string_pretty(&normalise(json, fixed, volatile)).unwrap_or_default();
             out.push_str(&format!(
                 "({layout} JSON)\n{}\n",
                 Scrubber::new(volatile.secrets.iter().cloned()).clean(&volatile.apply(&text))
@@ -256,6 +225,33 @@ fn exchange(
         }
         None => out.push_str(&format!("(not JSON, {} bytes)\n", resp.body.len())),
     }
+}
+
+/// The status line of an answer: the status, or the set the step's level C row accepts when
+/// the status is one of them (then `true`: which one came is the target's choice).
+fn status_line(step: &crate::case::Step, rule: Option<&ErrorRule>, got: u16) -> (String, bool) {
+    let Some(rule) = rule.filter(|r| r.level == Level::C) else {
+        return (got.to_string(), false);
+    };
+    let within = rule.status_ok(got) || rule.also_status.is_empty() && (400..500).contains(&got);
+    if !within
+        || !step
+            .expect
+            .iter()
+            .any(|e| matches!(e, Expect::Error { .. }))
+    {
+        return (got.to_string(), false);
+    }
+    let set = if rule.also_status.is_empty() {
+        "4xx".to_owned()
+    } else {
+        std::iter::once(rule.status)
+            .chain(rule.also_status.iter().copied())
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    (set, true)
 }
 
 /// A group of concurrent steps as one block: the request line once and the answers counted by

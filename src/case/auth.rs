@@ -264,7 +264,11 @@ fn no_access(target: &Addressed<'_, '_>, credential: Credential) -> Option<Case>
         .request()
         .with_project(Project::NoAccess)
         .with_credential(credential);
-    let baseline = Baseline::new(target.request(), "project without access").state(prepared(
+    let baseline = Baseline::new(
+        target.request().with_credential(credential),
+        "project without access",
+    )
+    .state(prepared(
         cx,
         version,
         ty,

@@ -102,7 +102,7 @@ pub(crate) fn may_be_null(f: &crate::model::Field) -> bool {
 /// What the objects that are not integrations are called in warnings.
 pub(crate) const ERROR_BODY: &str = "error body";
 pub(crate) const LIST_PAGE: &str = "list page";
-pub(crate) const ENVELOPE: &str = "envelope";
+pub(crate) const ENVELOPE: &str = "wrapper";
 pub(crate) const LINK: &str = "link";
 
 /// Where a body sits, which decides the fields the contract lists at each of its levels.

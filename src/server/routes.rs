@@ -171,7 +171,7 @@ async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> 
         return token(state, parts, body, &fmt).await;
     }
     let Some(route) = route(&model.families, path) else {
-        return not_found(path, &fmt);
+        return not_found(model, path, &fmt);
     };
     let typed = route.type_name.is_some();
     let candidates: Vec<&Operation> = route
@@ -186,7 +186,7 @@ async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> 
         .find(|o| o.method.eq_ignore_ascii_case(parts.method.as_str()))
     else {
         if faults.has(Fault::MethodNotAllowed404) {
-            return not_found(path, &fmt);
+            return not_found(model, path, &fmt);
         }
         let allow: Vec<&str> = candidates.iter().map(|o| o.method.as_str()).collect();
         let allow = allow.join(", ");
@@ -222,7 +222,7 @@ async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> 
     }
 }
 
-fn not_found(path: &str, fmt: &Format) -> Response {
+fn not_found(model: &crate::model::Model, path: &str, fmt: &Format) -> Response {
     if fmt.faults.has(Fault::PlainTextNotFound) {
         let mut r = Response::new(Body::from("Not Found"));
         *r.status_mut() = StatusCode::NOT_FOUND;
@@ -230,12 +230,19 @@ fn not_found(path: &str, fmt: &Format) -> Response {
             .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         return r;
     }
-    let e = ApiError::new(
+    let mut e = ApiError::new(
         StatusCode::NOT_FOUND,
         "RESOURCE_NOT_FOUND",
         format!("Cannot find resource {}.", quote_input(path)),
     )
     .params(vec![json!(quote_input(path))]);
+    // The row's level (x-unmatched) decides what a tolerated variant may change.
+    let row = model
+        .unmatched
+        .iter()
+        .find(|r| r.situation == crate::model::Situation::UnknownPath);
+    e.situation = Some(crate::model::Situation::UnknownPath);
+    e.level = row.map(|r| r.level);
     render::error(&e, fmt)
 }
 

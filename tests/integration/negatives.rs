@@ -222,7 +222,7 @@ fn situation_fits(component: &str, situation: Situation) -> bool {
             WrongProjectKind,
             NoProjectAccess,
         ],
-        "credential" => &[Unauthenticated, ReadOnlyWrite],
+        "credential" => &[Unauthenticated, DigestUriMismatch, ReadOnlyWrite],
         "accept" => &[UnsupportedVersion],
         "content-type" => &[UnsupportedMediaType],
         "query" => &[InvalidQueryParameter],
