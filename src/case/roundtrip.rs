@@ -21,6 +21,7 @@ pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
         for ty in &version.types {
             every_field_changes(cx, version, ty, out);
             masked_sent_back(cx, version, ty, out);
+            short_url_masks_sent_back(cx, version, ty, out);
             optional_in_update(cx, version, ty, out);
         }
         delete_twice(cx, version, out);
@@ -133,6 +134,59 @@ fn masked_sent_back(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
     // A mask sent back is no secret: it is what every answer shows.
     case.secrets.retain(|s| !masks.contains(s));
     out.push(case);
+}
+
+/// Url-secrets whose mask is not its own fixed point: no path, or four characters or fewer
+/// after the host (with or without a port), whose mask ends in `****`. Sent back in an update,
+/// such a mask is a new value whose own mask differs, so a target that keeps the old value
+/// instead ("the mask means unchanged") shows the old mask and is caught (section 4: a masked
+/// value sent back is an ordinary new value).
+const SHORT_URLS: [(&str, &str); 4] = [
+    ("without-path", "https://hooks.example.com"),
+    ("slash-only", "https://hooks.example.com/"),
+    ("three-characters-after-host", "https://hooks.example.com/ab"),
+    ("port-and-short-path", "https://hooks.example.com:8443/x"),
+];
+
+fn short_url_masks_sent_back(
+    cx: &Ctx<'_>,
+    version: &Version,
+    ty: &IntegrationType,
+    out: &mut Vec<Case>,
+) {
+    let kind = OperationKind::Update;
+    for field in ty
+        .settable_fields()
+        .filter(|f| f.secret == Some(SecretKind::MaskUrl))
+    {
+        for (shape, url) in SHORT_URLS {
+            let mask = values::mask(SecretKind::MaskUrl, url).unwrap_or_default();
+            if values::mask(SecretKind::MaskUrl, &mask).as_deref() == Some(mask.as_str()) {
+                continue; // a fixed point: keeping the old value would look the same
+            }
+            let s = cx.type_scenario(
+                version,
+                ty,
+                &format!("{}-{shape}-mask-sent-back", super::kebab(&field.name)),
+            );
+            let id = cx.id(kind, &s);
+            let mut old = values::valid_body(ty, &format!("{id}#old"), Fill::Full);
+            old.insert(field.name.clone(), json!(url));
+            let mut sent = old.clone();
+            sent.insert(field.name.clone(), json!(mask));
+            let title = format!(
+                "{}'s mask sent back in an update ({shape}) is stored as a new value, not read as unchanged",
+                field.name
+            );
+            let mut case = Subject::new(cx, version, ty, kind)
+                .case(&s, Category::State, title)
+                .accepts(sent, Some(old), |r| r);
+            // The mask is what every answer shows, and a url it begins with (no path) is no
+            // secret either: only what the mask hides is scanned for.
+            case.secrets.retain(|s| *s != mask && !mask.starts_with(s.as_str()));
+            out.push(case);
+        }
+    }
 }
 
 /// Optional fields in an update: `null` is not sent (a merge keeps the stored value, a replace
