@@ -34,6 +34,7 @@ use super::validate;
 use super::variant::{Variant, VariantSet};
 use super::{Role, ServerState};
 
+mod body;
 mod pipeline;
 use pipeline::Ctx;
 
