@@ -109,6 +109,13 @@ variants! {
     ChunkedBodies => "chunked-bodies",
         "response bodies are sent chunked, without Content-Length",
         "§1: nothing in the contract fixes the HTTP framing of a body";
+    // ---- section 10: behaviours settled as tolerated
+    ExtraFieldsEverywhere => "extra-fields-everywhere",
+        "every JSON object of an API answer (error body, list page, envelope, link, integration) carries traceId, the outermost also requestId",
+        "§10: an error body, a list page, an envelope and a link may carry fields this page does not list (traceId, requestId, …): a warning, never a failure";
+    JsonEscapes => "json-escapes",
+        "JSON bodies are written with every object's keys in reverse order, every non-ASCII character as \\uXXXX and every / as \\/",
+        "§3: the same JSON (RFC 8259: the order of an object's members and the escaping of a character do not change the value)";
 }
 
 impl fmt::Display for Variant {

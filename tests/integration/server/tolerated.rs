@@ -1,0 +1,149 @@
+//! Contract section 10: each tolerated variant of the reference server really does what it
+//! says, over real HTTP (that the harness passes every one is `variants.rs`'s concern).
+
+use super::*;
+use integrations_conformance::server::Variant;
+
+async fn with(variant: Variant) -> T {
+    T::with_config(ServerConfig {
+        variants: vec![variant],
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+/// Every JSON object in `v`, `v` itself first.
+fn objects(v: &Value) -> Vec<&Map<String, Value>> {
+    let mut out = Vec::new();
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                out.push(m);
+                stack.extend(m.values());
+            }
+            Value::Array(a) => stack.extend(a),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+#[tokio::test]
+async fn extra_fields_reach_every_object_of_every_answer_but_the_token_endpoint() {
+    let t = with(Variant::ExtraFieldsEverywhere).await;
+    let traced = |v: &Value, what: &str| {
+        for m in objects(v) {
+            assert!(
+                m.get("traceId").and_then(Value::as_str).is_some(),
+                "{what}: {m:?}"
+            );
+        }
+        assert!(v["requestId"].is_string(), "{what}: {v}");
+    };
+    for fam in [t.fam("cloud-manager"), t.fam("atlas-v2")] {
+        let ty = &fam.v.types[0];
+        fam.configure(ty).await;
+        // a list page, its links and its integrations
+        let page = fam.list("itemsPerPage=1").await.json();
+        assert_eq!(page["links"][0]["rel"], "self");
+        assert_eq!(page["results"].as_array().unwrap().len(), 1);
+        traced(&page, "list");
+        // an envelope and the integration it wraps
+        let path = format!("{}?envelope=true", fam.path(&ty.name));
+        let r = fam.req(Method::GET, &path).send().await.json();
+        assert_eq!(r["status"], 200);
+        assert_eq!(r["content"]["type"], ty.name);
+        traced(&r, "envelope");
+        // an error body, bare and enveloped, still has the whole error shape
+        let r = fam.get("NOT_A_TYPE").await;
+        assert_eq!(r.status, 400);
+        let body = r.json();
+        traced(&body, "error");
+        for k in ["detail", "error", "errorCode", "parameters", "reason"] {
+            assert!(body.get(k).is_some(), "{k}: {body}");
+        }
+        let r = fam
+            .req(
+                Method::GET,
+                &format!("{}?envelope=true", fam.path("NOT_A_TYPE")),
+            )
+            .send()
+            .await;
+        traced(&r.json(), "enveloped error");
+        assert!(r.json()["content"]["errorCode"].is_string());
+    }
+    // the token endpoint's JSON is RFC 6749's, written apart from the API's answers: unchanged
+    let c = &t.srv.credentials;
+    let r = t
+        .http
+        .post(format!("{}{}", t.srv.base_url, t.model().token_path))
+        .basic_auth(&c.oauth.client_id, Some(&c.oauth.client_secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    let j: Value = r.json().await.unwrap();
+    assert_eq!(keys(&j), ["access_token", "token_type", "expires_in"]);
+}
+
+#[tokio::test]
+async fn json_is_written_with_reversed_keys_and_escapes() {
+    let t = with(Variant::JsonEscapes).await;
+    let cm = t.fam("cloud-manager");
+    let (ty, url) = pick(cm.f, |_, f| f.secret == Some(SecretKind::MaskUrl));
+    let mut body = valid_body(ty);
+    body.insert(
+        url.name.clone(),
+        json!("https://hooks.example.com/ünï/𝄞-0123"),
+    );
+    let r = cm.create(&ty.name, &Value::Object(body)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.is_ascii(), "{}", r.text);
+    assert!(!r.text.replace("\\/", "").contains('/'), "{}", r.text);
+    assert!(r.text.contains("https:\\/\\/hooks.example.com\\/****0123"));
+    // still the same JSON
+    let page = r.json();
+    assert_eq!(keys(&page), ["totalCount", "results", "links"]);
+    assert_eq!(
+        find(&page["results"].as_array().unwrap()[..], &ty.name)[&url.name],
+        json!("https://hooks.example.com/****0123")
+    );
+    // a non-ASCII value comes back escaped, beyond the BMP as a surrogate pair
+    let (ty, free) = pick(cm.f, |_, f| {
+        f.secret.is_none()
+            && f.kind == FieldKind::String
+            && f.enum_values.is_empty()
+            && f.pattern.is_none()
+            && f.format.is_none()
+            && !f.discriminator
+    });
+    let mut body = valid_body(ty);
+    body.insert(free.name.clone(), json!("日本 𝄞"));
+    cm.create(&ty.name, &Value::Object(body)).await;
+    let r = cm.get(&ty.name).await;
+    assert!(
+        r.text.contains("\\u65e5\\u672c \\ud834\\udd1e"),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.json()[&free.name], "日本 𝄞");
+    // errors, pretty ones too
+    let r = cm
+        .req(
+            Method::GET,
+            &format!("{}?pretty=true", cm.path("NOT_A_TYPE")),
+        )
+        .send()
+        .await;
+    assert!(r.text.lines().count() > 5, "{}", r.text);
+    assert_eq!(
+        keys(&r.json()),
+        ["reason", "parameters", "errorCode", "error", "detail"]
+    );
+}
