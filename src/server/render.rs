@@ -333,6 +333,12 @@ pub(crate) fn integration(
             .filter(|_| !faults.has(Fault::DefaultsNotReturned))
         {
             d.clone()
+        } else if variants.has(Variant::NullOptionalFields)
+            && !f.required
+            && f.secret != Some(crate::model::SecretKind::WriteOnly)
+        {
+            // An optional field without a value, shown as null rather than left out.
+            Value::Null
         } else {
             continue;
         };
@@ -470,6 +476,42 @@ mod tests {
         let mut s = json!([1, "x"]);
         add_trace_fields(&mut s);
         assert_eq!(s, json!([1, "x"]));
+    }
+
+    #[test]
+    fn optional_fields_without_a_value_may_be_null() {
+        let m = crate::model::bundled().unwrap();
+        let t = m.family("cloud-manager").unwrap().versions[0]
+            .integration_type("PROMETHEUS")
+            .unwrap();
+        let rec = Integration {
+            type_name: t.name.clone(),
+            id: "0".repeat(24),
+            fields: Map::new(),
+        };
+        let show = |variants: &[Variant]| {
+            integration(
+                t,
+                &rec,
+                Reveal::default(),
+                FaultSet::default(),
+                VariantSet::new(variants),
+            )
+        };
+        let plain = show(&[]);
+        let nulls = show(&[Variant::NullOptionalFields]);
+        for f in &t.fields {
+            let (p, n) = (plain.get(&f.name), nulls.get(&f.name));
+            match (&f.default, f.secret) {
+                (_, Some(crate::model::SecretKind::WriteOnly)) => assert_eq!((p, n), (None, None)),
+                (Some(d), _) => assert_eq!((p, n), (Some(d), Some(d))),
+                _ if f.discriminator || f.read_only => assert_eq!(p, n),
+                _ if f.required => assert_eq!((p, n), (None, None)),
+                _ => assert_eq!((p, n), (None, Some(&Value::Null)), "{}", f.name),
+            }
+        }
+        let null_count = nulls.as_object().unwrap().values().filter(|v| v.is_null());
+        assert_eq!(null_count.count(), 2, "{nulls}");
     }
 
     #[test]

@@ -113,6 +113,9 @@ variants! {
     ExtraFieldsEverywhere => "extra-fields-everywhere",
         "every JSON object of an API answer (error body, list page, envelope, link, integration) carries traceId, the outermost also requestId",
         "§10: an error body, a list page, an envelope and a link may carry fields this page does not list (traceId, requestId, …): a warning, never a failure";
+    NullOptionalFields => "null-optional-fields",
+        "an optional field without a value (and without a default) is returned as null instead of being left out",
+        "§10: optional fields without a value may be absent or null in a response; a field with a default shows its default";
     JsonEscapes => "json-escapes",
         "JSON bodies are written with every object's keys in reverse order, every non-ASCII character as \\uXXXX and every / as \\/",
         "§3: the same JSON (RFC 8259: the order of an object's members and the escaping of a character do not change the value)";
