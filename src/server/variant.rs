@@ -116,6 +116,9 @@ variants! {
     NullOptionalFields => "null-optional-fields",
         "an optional field without a value (and without a default) is returned as null instead of being left out",
         "§10: optional fields without a value may be absent or null in a response; a field with a default shows its default";
+    ReasonPhraseCase => "reason-phrase-case",
+        "every error reason is in another letter case: upper case for even statuses (NOT FOUND), lower case for odd ones (unauthorized)",
+        "§5: \"reason\": \"<HTTP reason phrase>\" (a phrase clients ignore, RFC 9112 section 4; its case carries nothing)";
     JsonEscapes => "json-escapes",
         "JSON bodies are written with every object's keys in reverse order, every non-ASCII character as \\uXXXX and every / as \\/",
         "§3: the same JSON (RFC 8259: the order of an object's members and the escaping of a character do not change the value)";
@@ -215,6 +218,18 @@ impl VariantSet {
         }
     }
 
+    /// An error's reason phrase as written: as is, or (variant `reason-phrase-case`) upper case
+    /// for an even status and lower case for an odd one.
+    pub(crate) fn reason_case(self, status: u16, reason: &str) -> String {
+        if !self.has(Variant::ReasonPhraseCase) {
+            reason.to_owned()
+        } else if status % 2 == 0 {
+            reason.to_uppercase()
+        } else {
+            reason.to_lowercase()
+        }
+    }
+
     /// The indentation of `pretty=true` bodies.
     pub(crate) fn indent(self) -> &'static [u8] {
         if self.has(Variant::PrettyTabs) {
@@ -288,5 +303,12 @@ mod tests {
         assert_eq!(all.no_access_status(false), Some(404));
         assert_eq!(all.indent(), b"\t");
         assert_eq!(all.to_vec(), Variant::ALL);
+        assert_eq!(none.reason_case(404, "Not Found"), "Not Found");
+        assert_eq!(all.reason_case(404, "Not Found"), "NOT FOUND");
+        assert_eq!(all.reason_case(401, "Unauthorized"), "unauthorized");
+        assert_eq!(
+            all.reason_case(413, all.reason(413, "Payload Too Large")),
+            "request entity too large"
+        );
     }
 }

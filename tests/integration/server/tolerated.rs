@@ -33,6 +33,14 @@ fn keys(v: &Value) -> Vec<&str> {
     v.as_object().unwrap().keys().map(String::as_str).collect()
 }
 
+/// The path of the other owner's project in an Atlas family (nobody here may reach it).
+fn other_project(t: &T, fam: &Fam<'_>) -> String {
+    format!(
+        "{}/groups/{}/integrations",
+        fam.f.base_path, t.srv.credentials.other_group_id
+    )
+}
+
 #[tokio::test]
 async fn extra_fields_reach_every_object_of_every_answer_but_the_token_endpoint() {
     let t = with(Variant::ExtraFieldsEverywhere).await;
@@ -128,6 +136,24 @@ async fn optional_fields_without_a_value_are_null() {
     body.remove(&channel.name);
     cm.create(&slack.name, &Value::Object(body)).await;
     assert_eq!(cm.get(&slack.name).await.json()[&channel.name], json!(""));
+}
+
+#[tokio::test]
+async fn reasons_change_their_letter_case() {
+    let t = with(Variant::ReasonPhraseCase).await;
+    let v1 = t.fam("atlas-v1");
+    let reason = |r: &Resp| r.json()["reason"].as_str().unwrap().to_owned();
+    let r = t.req(Method::GET, "/api/atlas/v1.0/nowhere").send().await;
+    assert_eq!((r.status, reason(&r)), (404, "NOT FOUND".to_owned()));
+    let r = v1.get("NOT_A_TYPE").await;
+    assert_eq!((r.status, reason(&r)), (400, "BAD REQUEST".to_owned()));
+    let r = v1.req(Method::GET, &other_project(&t, &v1)).send().await;
+    assert_eq!((r.status, reason(&r)), (401, "unauthorized".to_owned()));
+    let r = v1.req(Method::PATCH, &v1.list_path()).send().await;
+    assert_eq!(
+        (r.status, reason(&r)),
+        (405, "method not allowed".to_owned())
+    );
 }
 
 #[tokio::test]
