@@ -15,11 +15,11 @@ use std::time::Duration;
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{Request, State};
 use axum::http::header::{
-    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST,
-    PRAGMA, WWW_AUTHENTICATE,
+    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT,
+    HOST, PRAGMA, STRICT_TRANSPORT_SECURITY, VARY, WWW_AUTHENTICATE,
 };
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
@@ -115,8 +115,10 @@ fn route<'m>(families: &'m [Family], path: &str) -> Option<Route<'m>> {
 pub(crate) async fn dispatch(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let mut body = Some(body);
+    let variants = state.variant_set();
     let response = handle(&state, &parts, &mut body).await;
-    let response = transport_variants(response, state.variant_set()).await;
+    let response = header_variants(response, variants);
+    let response = transport_variants(response, variants).await;
     // A client waiting for `100 Continue` has not sent the body and will not: leave it unread
     // (hyper then closes the connection) rather than invite it.
     let expects_continue = parts
@@ -129,14 +131,75 @@ pub(crate) async fn dispatch(State(state): State<Arc<ServerState>>, req: Request
     response
 }
 
+/// Variants that change only a response's header block: `content-type-parameters` and
+/// `extra-response-headers`.
+fn header_variants(mut response: Response, variants: VariantSet) -> Response {
+    let h = response.headers_mut();
+    if variants.has(Variant::ContentTypeParameters) {
+        let other = h
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(other_content_type)
+            .and_then(|v| HeaderValue::from_str(&v).ok());
+        if let Some(v) = other {
+            h.insert(CONTENT_TYPE, v);
+        }
+    }
+    if variants.has(Variant::ExtraResponseHeaders) {
+        if let Ok(id) = HeaderValue::from_str(&super::random_hex(16)) {
+            h.insert(HeaderName::from_static("x-request-id"), id);
+        }
+        for (name, value) in [
+            (HeaderName::from_static("server-timing"), "app;dur=0.2"),
+            (CACHE_CONTROL, "no-store"),
+            (
+                STRICT_TRANSPORT_SECURITY,
+                "max-age=31536000; includeSubDomains",
+            ),
+            (VARY, "Accept"),
+        ] {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
+}
+
+/// A `Content-Type` as variant `content-type-parameters` writes it: the same media type in
+/// another letter case, with other parameters (`application/json` becomes
+/// `Application/JSON; charset=UTF-8; profile="x"`, a `+json` type `…+JSON;Charset=utf-8`).
+fn other_content_type(value: &str) -> String {
+    let media = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = media.split_once('/') else {
+        return value.to_owned();
+    };
+    match subtype.rsplit_once('+') {
+        Some((name, suffix)) => format!(
+            "{kind}/{name}+{};Charset=utf-8",
+            suffix.to_ascii_uppercase()
+        ),
+        None => {
+            let mut chars = kind.chars();
+            let first: String = chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .collect();
+            format!(
+                "{first}{}/{}; charset=UTF-8; profile=\"x\"",
+                chars.as_str(),
+                subtype.to_ascii_uppercase()
+            )
+        }
+    }
+}
+
 /// Variants `connection-close` and `chunked-bodies`: the same response, framed differently.
 async fn transport_variants(response: Response, variants: VariantSet) -> Response {
     let mut response = response;
     if variants.has(Variant::ConnectionClose) {
-        response.headers_mut().insert(
-            axum::http::header::CONNECTION,
-            HeaderValue::from_static("close"),
-        );
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
     }
     if !variants.has(Variant::ChunkedBodies) || response.body().is_end_stream() {
         return response;

@@ -119,9 +119,15 @@ variants! {
     ReasonPhraseCase => "reason-phrase-case",
         "every error reason is in another letter case: upper case for even statuses (NOT FOUND), lower case for odd ones (unauthorized)",
         "§5: \"reason\": \"<HTTP reason phrase>\" (a phrase clients ignore, RFC 9112 section 4; its case carries nothing)";
+    ContentTypeParameters => "content-type-parameters",
+        "every Content-Type comes in another letter case with other parameters (Application/JSON; charset=UTF-8; profile=\"x\", …+JSON;Charset=utf-8)",
+        "§9: type and subtype compare case-insensitively and parameters are ignored (atlas-v2 versioned types too)";
     JsonEscapes => "json-escapes",
         "JSON bodies are written with every object's keys in reverse order, every non-ASCII character as \\uXXXX and every / as \\/",
         "§3: the same JSON (RFC 8259: the order of an object's members and the escaping of a character do not change the value)";
+    ExtraResponseHeaders => "extra-response-headers",
+        "every response carries X-Request-Id, Server-Timing, Cache-Control: no-store, Strict-Transport-Security and Vary: Accept",
+        "§1: nothing in the contract forbids response headers it does not name";
 }
 
 impl fmt::Display for Variant {

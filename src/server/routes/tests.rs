@@ -43,3 +43,24 @@ fn routes_match_families() {
         assert!(route(&m.families, p).is_none(), "{p}");
     }
 }
+
+#[test]
+fn content_types_in_another_case() {
+    assert_eq!(
+        other_content_type("application/json"),
+        "Application/JSON; charset=UTF-8; profile=\"x\""
+    );
+    assert_eq!(
+        other_content_type("application/json;charset=utf-8"),
+        "Application/JSON; charset=UTF-8; profile=\"x\""
+    );
+    assert_eq!(
+        other_content_type("application/vnd.atlas.2023-01-01+json"),
+        "application/vnd.atlas.2023-01-01+JSON;Charset=utf-8"
+    );
+    assert_eq!(
+        other_content_type("text/plain"),
+        "Text/PLAIN; charset=UTF-8; profile=\"x\""
+    );
+    assert_eq!(other_content_type("garbage"), "garbage");
+}

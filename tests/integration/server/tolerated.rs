@@ -157,6 +157,37 @@ async fn reasons_change_their_letter_case() {
 }
 
 #[tokio::test]
+async fn content_types_come_in_another_case_with_other_parameters() {
+    const JSON_OTHER: &str = "Application/JSON; charset=UTF-8; profile=\"x\"";
+    let t = with(Variant::ContentTypeParameters).await;
+    let cm = t.fam("cloud-manager");
+    assert_eq!(cm.list("").await.content_type(), JSON_OTHER);
+    assert_eq!(cm.get("NOT_A_TYPE").await.content_type(), JSON_OTHER);
+    let f = t.family("atlas-v2");
+    for v in &f.versions {
+        let fam = t.on(f, v);
+        let ty = &v.types[0];
+        let (name, suffix) = v.media_type.rsplit_once('+').unwrap();
+        let versioned = format!("{name}+{};Charset=utf-8", suffix.to_ascii_uppercase());
+        assert_eq!(fam.list("").await.content_type(), versioned);
+        fam.configure(ty).await;
+        let r = fam.delete(&ty.name).await;
+        assert_eq!((r.status, r.content_type()), (204, versioned.as_str()));
+        // errors are JSON
+        assert_eq!(fam.get(&ty.name).await.content_type(), JSON_OTHER);
+    }
+    let r = t
+        .http
+        .post(format!("{}{}", t.srv.base_url, t.model().token_path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], JSON_OTHER);
+}
+
+#[tokio::test]
 async fn json_is_written_with_reversed_keys_and_escapes() {
     let t = with(Variant::JsonEscapes).await;
     let cm = t.fam("cloud-manager");
@@ -210,4 +241,37 @@ async fn json_is_written_with_reversed_keys_and_escapes() {
         keys(&r.json()),
         ["reason", "parameters", "errorCode", "error", "detail"]
     );
+}
+
+#[tokio::test]
+async fn every_response_carries_the_extra_headers() {
+    let t = with(Variant::ExtraResponseHeaders).await;
+    let cm = t.fam("cloud-manager");
+    let ty = &cm.v.types[0];
+    cm.configure(ty).await;
+    let mut ids = BTreeSet::new();
+    let answers = [
+        cm.list("").await,
+        cm.delete(&ty.name).await,
+        cm.get(&ty.name).await,
+        cm.req(Method::GET, &cm.list_path())
+            .who(Who::Anonymous)
+            .send()
+            .await,
+        t.req(Method::GET, "/nowhere").send().await,
+    ];
+    for r in &answers {
+        let id = r.header("x-request-id").unwrap();
+        assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()));
+        ids.insert(id.to_owned());
+        assert!(r.header("server-timing").is_some());
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert!(r
+            .header("strict-transport-security")
+            .is_some_and(|v| v.starts_with("max-age=")));
+        assert_eq!(r.header("vary"), Some("Accept"));
+    }
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 204, 404, 401, 404]);
+    assert_eq!(ids.len(), answers.len(), "one request id per response");
 }
