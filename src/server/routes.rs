@@ -125,15 +125,20 @@ pub(crate) async fn dispatch(State(state): State<Arc<ServerState>>, req: Request
         .headers
         .get(EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    if let Some(body) = body.take().filter(|_| !expects_continue) {
+    // Variant early-413-close: a body refused for its size is not read at all (hyper closes the
+    // connection after the response, which says `Connection: close`).
+    let early_close =
+        variants.has(Variant::Early413Close) && response.status() == StatusCode::PAYLOAD_TOO_LARGE;
+    if let Some(body) = body.take().filter(|_| !expects_continue && !early_close) {
         drain(body, DRAIN_LIMIT).await;
     }
     response
 }
 
-/// Variants that change only a response's header block: `content-type-parameters` and
-/// `extra-response-headers`.
+/// Variants that change only a response's header block: `content-type-parameters`,
+/// `extra-response-headers`, and the `Connection: close` of `early-413-close`.
 fn header_variants(mut response: Response, variants: VariantSet) -> Response {
+    let status = response.status();
     let h = response.headers_mut();
     if variants.has(Variant::ContentTypeParameters) {
         let other = h
@@ -160,6 +165,9 @@ fn header_variants(mut response: Response, variants: VariantSet) -> Response {
         ] {
             h.insert(name, HeaderValue::from_static(value));
         }
+    }
+    if variants.has(Variant::Early413Close) && status == StatusCode::PAYLOAD_TOO_LARGE {
+        h.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     response
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use integrations_conformance::server::Variant;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 async fn with(variant: Variant) -> T {
     T::with_config(ServerConfig {
@@ -274,4 +275,91 @@ async fn every_response_carries_the_extra_headers() {
     let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [200, 204, 404, 401, 404]);
     assert_eq!(ids.len(), answers.len(), "one request id per response");
+}
+
+/// Connects, sends the head of a create whose `Content-Length` announces 2 MiB and no body
+/// byte, and reads until the server closes the connection.
+async fn announce_oversized(t: &T, fam: &Fam<'_>) -> (String, Duration) {
+    let path = fam.path(&fam.v.types[0].name);
+    let h = t
+        .owner
+        .header(&t.client, &Method::POST, &path)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut s = tokio::net::TcpStream::connect(t.srv.local_addr())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 2097152\r\n\r\n",
+        h.to_str().unwrap()
+    );
+    let started = Instant::now();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut all))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    (
+        String::from_utf8_lossy(&all).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_unread_and_the_connection_closed() {
+    let t = with(Variant::Early413Close).await;
+    let fam = t.fam("cloud-manager");
+    fam.list("").await;
+    let (text, took) = announce_oversized(&t, &fam).await;
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{text}"
+    );
+    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"], 413);
+    assert!(body["errorCode"].is_string());
+    // answered at once: the faithful server reads what it can of the body first (it waits for
+    // the bytes the head announced, five seconds here)
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(fam.stored().is_empty());
+}
+
+/// What the harness's own client (hyper) sees when the server answers before the body is sent
+/// and closes: the 413 with its body, not a transport error, however much is left to send.
+#[tokio::test]
+async fn the_harness_client_sees_the_early_413() {
+    let t = with(Variant::Early413Close).await;
+    let fam = t.fam("atlas-v2");
+    fam.list("").await;
+    let path = fam.path(&fam.v.types[0].name);
+    let url = Url::parse(&format!("{}{path}", t.srv.base_url)).unwrap();
+    // the suite's size (1 MiB + 512), and more than socket buffers hold
+    for size in [(1 << 20) + 512, 16 << 20] {
+        for _ in 0..3 {
+            let h = t.owner.header(&t.client, &Method::POST, &path).await;
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, h.unwrap().unwrap());
+            for name in ["accept", "content-type"] {
+                headers.insert(name, fam.v.media_type.parse().unwrap());
+            }
+            let body = bytes::Bytes::from(vec![b' '; size]);
+            let sent = t
+                .client
+                .send(&Method::POST, &url, &headers, Some(&body), None)
+                .await;
+            let answer = sent.answer.unwrap_or_else(|e| panic!("{size}: {e}"));
+            assert_eq!(answer.status, 413, "{size}");
+            assert_eq!(answer.error, None, "{size}");
+            assert_eq!(answer.headers["connection"], "close");
+            let body: Value = serde_json::from_slice(&answer.body).unwrap();
+            assert_eq!(body["error"], 413);
+        }
+    }
+    assert!(fam.stored().is_empty());
 }
