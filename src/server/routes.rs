@@ -290,8 +290,26 @@ async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> 
     };
     match ctx.run(&mut fmt, body).await {
         Ok(r) => r,
-        Err(e) => render::error(&e, &fmt),
+        Err(e) => render::error(&with_challenge(state, e), &fmt),
     }
+}
+
+/// Variant `challenge-on-every-401`: a 401 that has no challenge (no access to the project, a
+/// read-only caller's write) gets those of a 401 for missing credentials, with a fresh nonce.
+fn with_challenge(state: &ServerState, e: ApiError) -> ApiError {
+    if !state.variant_set().has(Variant::ChallengeOnEvery401)
+        || e.status != StatusCode::UNAUTHORIZED
+        || e.headers.iter().any(|(name, _)| name == WWW_AUTHENTICATE)
+    {
+        return e;
+    }
+    [
+        state.auth().challenge(false),
+        state.auth().bearer_challenge(),
+    ]
+    .iter()
+    .filter_map(|c| HeaderValue::from_str(c).ok())
+    .fold(e, |e, v| e.header(WWW_AUTHENTICATE, v))
 }
 
 fn not_found(path: &str, fmt: &Format) -> Response {

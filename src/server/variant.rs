@@ -113,6 +113,9 @@ variants! {
     ExtraFieldsEverywhere => "extra-fields-everywhere",
         "every JSON object of an API answer (error body, list page, envelope, link, integration) carries traceId, the outermost also requestId",
         "§10: an error body, a list page, an envelope and a link may carry fields this page does not list (traceId, requestId, …): a warning, never a failure";
+    ChallengeOnEvery401 => "challenge-on-every-401",
+        "every 401 (NOT_IN_GROUP and USER_UNAUTHORIZED too) carries the Digest challenge with a fresh nonce and the Bearer challenge",
+        "§10: any 401 may carry a WWW-Authenticate challenge (RFC 9110 section 15.5.2 even asks for one); only a 401 for missing or wrong credentials must";
     NullOptionalFields => "null-optional-fields",
         "an optional field without a value (and without a default) is returned as null instead of being left out",
         "§10: optional fields without a value may be absent or null in a response; a field with a default shows its default";

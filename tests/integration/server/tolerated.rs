@@ -102,6 +102,71 @@ async fn extra_fields_reach_every_object_of_every_answer_but_the_token_endpoint(
 }
 
 #[tokio::test]
+async fn every_401_carries_the_challenges_with_a_fresh_nonce() {
+    let t = with(Variant::ChallengeOnEvery401).await;
+    let nonce_of = |r: &Resp| {
+        let values: Vec<&str> = r
+            .headers
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        let digest = values
+            .iter()
+            .find(|v| v.starts_with("Digest "))
+            .unwrap_or_else(|| panic!("no digest challenge: {values:?}"));
+        assert!(digest.contains("realm=\"MMS Public API\""), "{digest}");
+        assert!(digest.contains("qop=\"auth\""), "{digest}");
+        assert!(!digest.contains("stale"), "{digest}");
+        assert!(
+            values.iter().any(|v| v.starts_with("Bearer ")),
+            "{values:?}"
+        );
+        let at = digest.find("nonce=\"").unwrap() + 7;
+        digest[at..at + digest[at..].find('"').unwrap()].to_owned()
+    };
+    let v1 = t.fam("atlas-v1");
+    let ty = &v1.v.types[0];
+    // no access to the project
+    let r = v1.req(Method::GET, &other_project(&t, &v1)).send().await;
+    assert_eq!((r.status, r.code().as_str()), (401, "NOT_IN_GROUP"));
+    let first = nonce_of(&r);
+    let r = v1.req(Method::GET, &other_project(&t, &v1)).send().await;
+    let second = nonce_of(&r);
+    assert_ne!(first, second, "each 401 issues its own nonce");
+    // a read-only caller's write
+    let r = v1
+        .req(Method::POST, &v1.path(&ty.name))
+        .who(Who::ReadOnly)
+        .json(&Value::Object(valid_body(ty)))
+        .send()
+        .await;
+    assert_eq!((r.status, r.code().as_str()), (401, "USER_UNAUTHORIZED"));
+    let nonce = nonce_of(&r);
+    assert!(t.stored(&v1.group).is_empty());
+    // the nonce is one the server accepts
+    assert!(t.owner.learn(reqwest::StatusCode::UNAUTHORIZED, &r.headers));
+    let h = t
+        .owner
+        .header(&t.client, &Method::GET, &v1.list_path())
+        .await
+        .unwrap()
+        .unwrap();
+    let h = h.to_str().unwrap().to_owned();
+    assert!(h.contains(&format!("nonce=\"{nonce}\"")), "{h}");
+    let r = v1
+        .req(Method::GET, &v1.list_path())
+        .who(Who::Raw(h))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // other refusals are not 401s and carry no challenge
+    let r = v1.get("NOT_A_TYPE").await;
+    assert_eq!(r.status, 400);
+    assert!(r.header("www-authenticate").is_none());
+}
+
+#[tokio::test]
 async fn optional_fields_without_a_value_are_null() {
     let t = with(Variant::NullOptionalFields).await;
     let mut nulls = BTreeSet::new();
