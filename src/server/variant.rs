@@ -116,6 +116,9 @@ variants! {
     ChallengeOnEvery401 => "challenge-on-every-401",
         "every 401 (NOT_IN_GROUP and USER_UNAUTHORIZED too) carries the Digest challenge with a fresh nonce and the Bearer challenge",
         "§10: any 401 may carry a WWW-Authenticate challenge (RFC 9110 section 15.5.2 even asks for one); only a 401 for missing or wrong credentials must";
+    DigestUriMismatch400 => "digest-uri-mismatch-400",
+        "a digest response whose uri is not the request target is 400 INVALID_AUTHORIZATION_HEADER (RFC 7616 section 3.4.6), not 401",
+        "§10: a digest response computed for another uri is refused with 400 (RFC 7616 section 3.4.6 says the server SHOULD answer 400) or 401 with a challenge: both pass (level C)";
     NullOptionalFields => "null-optional-fields",
         "an optional field without a value (and without a default) is returned as null instead of being left out",
         "§10: optional fields without a value may be absent or null in a response; a field with a default shows its default";

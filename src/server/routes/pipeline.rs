@@ -270,6 +270,18 @@ impl<'a> Ctx<'a> {
             {
                 Ok(None)
             }
+            Err(failure)
+                if failure.is_uri_mismatch()
+                    && self.state.variant_set().has(Variant::DigestUriMismatch400) =>
+            {
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_AUTHORIZATION_HEADER",
+                    "The digest response was computed for another request target (uri).",
+                )
+                .params(vec![json!("uri")])
+                .internal(failure.to_string()))
+            }
             Err(failure) => {
                 let stale = failure.stale && !self.faults.has(Fault::StaleFlagMissing);
                 let mut e = self

@@ -167,6 +167,40 @@ async fn every_401_carries_the_challenges_with_a_fresh_nonce() {
 }
 
 #[tokio::test]
+async fn a_digest_response_for_another_uri_is_400() {
+    for (variant, status) in [(None, 401), (Some(Variant::DigestUriMismatch400), 400)] {
+        let t = T::with_config(ServerConfig {
+            variants: variant.into_iter().collect(),
+            ..ServerConfig::default()
+        })
+        .await;
+        let fam = t.fam("cloud-manager");
+        let ty = &fam.v.types[0];
+        assert_eq!(fam.list("").await.status, 200);
+        let elsewhere = t
+            .owner
+            .header(&t.client, &Method::POST, &fam.path("ELSEWHERE"))
+            .await
+            .unwrap()
+            .unwrap();
+        let r = fam
+            .req(Method::POST, &fam.path(&ty.name))
+            .who(Who::Raw(elsewhere.to_str().unwrap().into()))
+            .json(&Value::Object(valid_body(ty)))
+            .send()
+            .await;
+        if status == 400 {
+            r.error(400, "INVALID_AUTHORIZATION_HEADER");
+            assert!(r.header("www-authenticate").is_none());
+        } else {
+            assert_eq!(r.status, 401, "{}", r.text);
+            assert!(r.header("www-authenticate").is_some());
+        }
+        assert!(fam.stored().is_empty());
+    }
+}
+
+#[tokio::test]
 async fn optional_fields_without_a_value_are_null() {
     let t = with(Variant::NullOptionalFields).await;
     let mut nulls = BTreeSet::new();
