@@ -119,6 +119,9 @@ variants! {
     DigestUriMismatch400 => "digest-uri-mismatch-400",
         "a digest response whose uri is not the request target is 400 INVALID_AUTHORIZATION_HEADER (RFC 7616 section 3.4.6), not 401",
         "§10: a digest response computed for another uri is refused with 400 (RFC 7616 section 3.4.6 says the server SHOULD answer 400) or 401 with a challenge: both pass (level C)";
+    DeepNesting400 => "deep-nesting-400",
+        "a JSON body nested more than 32 levels deep is 400 MALFORMED_JSON before it is parsed",
+        "§10: a JSON body nested more than 32 levels deep may be refused with 400 and any of MALFORMED_JSON, INVALID_JSON, INVALID_ATTRIBUTE (level S)";
     NullOptionalFields => "null-optional-fields",
         "an optional field without a value (and without a default) is returned as null instead of being left out",
         "§10: optional fields without a value may be absent or null in a response; a field with a default shows its default";

@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// How deeply a body may nest its arrays and objects under variant `deep-nesting-400` (the
+/// outermost object is level 1).
+const MAX_DEPTH: usize = 32;
+
 impl Ctx<'_> {
     /// The request's `Content-Type` is one the family accepts.
     pub(super) fn content_type_accepted(&self) -> Result<(), ApiError> {
@@ -64,6 +68,13 @@ impl Ctx<'_> {
                 ))
             }
         };
+        if self.state.variant_set().has(Variant::DeepNesting400) && nests_deeper(&bytes, MAX_DEPTH)
+        {
+            return Err(self.err(
+                Situation::MalformedJson,
+                format!("The request body nests deeper than {MAX_DEPTH} levels."),
+            ));
+        }
         let parsed = if faults.has(Fault::TrailingBytesIgnored) {
             // Fault: read the first JSON value and stop there.
             serde_json::Deserializer::from_slice(&bytes)
@@ -87,5 +98,67 @@ impl Ctx<'_> {
             }
         };
         Ok(value)
+    }
+}
+
+/// Whether the JSON text `bytes` opens more than `max` arrays or objects inside one another.
+/// Brackets inside strings do not count; the text need not be valid JSON.
+fn nests_deeper(bytes: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nests_deeper;
+
+    fn nested(levels: usize) -> String {
+        let mut s = String::from("1");
+        for i in 0..levels {
+            s = if i % 2 == 0 {
+                format!("[{s}]")
+            } else {
+                format!("{{\"a\":{s}}}")
+            };
+        }
+        s
+    }
+
+    #[test]
+    fn depth_counts_open_containers_outside_strings() {
+        assert!(!nests_deeper(nested(32).as_bytes(), 32));
+        assert!(nests_deeper(nested(33).as_bytes(), 32));
+        assert!(!nests_deeper(b"{}", 1));
+        assert!(nests_deeper(b"{\"a\":[]}", 1));
+        // siblings do not add up
+        assert!(!nests_deeper(b"[[],[],[[]]]", 3));
+        // brackets in strings, escaped quotes included, are text
+        let in_string = format!("{{\"a\":\"\\\"{}\"}}", "[".repeat(100));
+        assert!(!nests_deeper(in_string.as_bytes(), 1));
+        // unbalanced text is still measured, never an error
+        assert!(nests_deeper("[".repeat(40).as_bytes(), 32));
+        assert!(!nests_deeper("]]]]{".as_bytes(), 1));
     }
 }

@@ -200,6 +200,43 @@ async fn a_digest_response_for_another_uri_is_400() {
     }
 }
 
+/// A minimal body of `ty` with an unknown field whose value makes the body `depth` levels deep.
+fn nested_body(ty: &IntegrationType, depth: usize) -> Value {
+    let mut nested = json!("x");
+    for _ in 1..depth {
+        nested = json!({ "a": nested });
+    }
+    let mut body = minimal_body(ty);
+    body.insert("unexpectedAttribute".into(), nested);
+    Value::Object(body)
+}
+
+#[tokio::test]
+async fn bodies_nested_past_32_levels_are_malformed() {
+    let plain = T::new().await;
+    let t = with(Variant::DeepNesting400).await;
+    for fam in t.all() {
+        let ty = &fam.v.types[0];
+        // up to 32 levels a body is read like any other: an unknown field
+        fam.create(&ty.name, &nested_body(ty, 32))
+            .await
+            .error(400, "INVALID_ATTRIBUTE");
+        fam.create(&ty.name, &nested_body(ty, 33))
+            .await
+            .error(400, "MALFORMED_JSON");
+        fam.update(&ty.name, &nested_body(ty, 64))
+            .await
+            .error(400, "MALFORMED_JSON");
+        assert!(fam.stored().is_empty());
+    }
+    // without the variant the same body is an unknown field
+    let fam = plain.fam("cloud-manager");
+    let ty = &fam.v.types[0];
+    fam.create(&ty.name, &nested_body(ty, 33))
+        .await
+        .error(400, "INVALID_ATTRIBUTE");
+}
+
 #[tokio::test]
 async fn optional_fields_without_a_value_are_null() {
     let t = with(Variant::NullOptionalFields).await;
