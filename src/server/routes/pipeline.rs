@@ -457,6 +457,9 @@ impl<'a> Ctx<'a> {
             })
             .collect();
         let variants = fmt.variants;
+        if variants.has(Variant::ExtraLinkParameters) {
+            query::extra_link_parameters(&mut link_query, params, self.raw_query, self.op);
+        }
         if variants.has(Variant::LinkQueryOrder) {
             link_query.reverse();
         }

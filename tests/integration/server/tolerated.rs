@@ -167,6 +167,59 @@ async fn every_401_carries_the_challenges_with_a_fresh_nonce() {
 }
 
 #[tokio::test]
+async fn links_echo_the_format_and_unknown_parameters() {
+    let t = with(Variant::ExtraLinkParameters).await;
+    for (name, query, want) in [
+        (
+            "cloud-manager",
+            "pretty=true&foo=b%2Fr&includeCount=false&itemsPerPage=1",
+            &[
+                ("envelope", "false"),
+                ("foo", "b/r"),
+                ("includeCount", "true"),
+                ("itemsPerPage", "1"),
+                ("pretty", "true"),
+            ][..],
+        ),
+        (
+            "atlas-v1",
+            "includeCount=false&itemsPerPage=1&envelope=true",
+            &[
+                ("envelope", "true"),
+                ("includeCount", "false"),
+                ("itemsPerPage", "1"),
+                ("pretty", "false"),
+            ][..],
+        ),
+        (
+            "atlas-v2",
+            "notAParameter=1&notAParameter=2&itemsPerPage=1",
+            &[
+                ("envelope", "false"),
+                ("includeCount", "true"),
+                ("itemsPerPage", "1"),
+                ("notAParameter", "1"),
+                ("pretty", "false"),
+            ][..],
+        ),
+    ] {
+        t.srv.state.reset();
+        let fam = t.fam(name);
+        for ty in &fam.v.types[..2] {
+            fam.configure(ty).await;
+        }
+        let r = fam.list(query).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        for (rel, page) in [("self", "1"), ("next", "2")] {
+            let link = r.link(rel).unwrap_or_else(|| panic!("{name}: no {rel}"));
+            let mut expected = want.to_vec();
+            expected.push(("pageNum", page));
+            assert_eq!(query_of(&link), pairs(&expected), "{name} {rel}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_digest_response_for_another_uri_is_400() {
     for (variant, status) in [(None, 401), (Some(Variant::DigestUriMismatch400), 400)] {
         let t = T::with_config(ServerConfig {
