@@ -80,6 +80,17 @@ impl fmt::Display for AuthFailure {
 
 impl std::error::Error for AuthFailure {}
 
+/// Why a digest response computed for another request target is refused.
+const URI_MISMATCH: &str = "digest uri differs from the request uri";
+
+impl AuthFailure {
+    /// The digest response names another request target in its `uri` (RFC 7616 section
+    /// 3.4.6: a server SHOULD answer 400 rather than 401).
+    pub fn is_uri_mismatch(&self) -> bool {
+        self.reason == URI_MISMATCH
+    }
+}
+
 fn fail(reason: &'static str) -> AuthFailure {
     AuthFailure {
         stale: false,
@@ -409,7 +420,7 @@ impl AuthState {
             (inner.api_keys.get(username).cloned(), inner.faults)
         };
         if digest_uri != uri && !faults.accept_other_uri {
-            return Err(fail("digest uri differs from the request uri"));
+            return Err(fail(URI_MISMATCH));
         }
         let Some(password) = password else {
             return Err(fail("unknown digest username"));

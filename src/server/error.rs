@@ -225,7 +225,9 @@ impl ApiError {
         });
         if with_reason {
             let canonical = self.status.canonical_reason().unwrap_or("Unknown");
-            body["reason"] = json!(variants.reason(self.status.as_u16(), canonical));
+            let status = self.status.as_u16();
+            body["reason"] =
+                json!(variants.reason_case(status, variants.reason(status, canonical)));
         }
         body
     }

@@ -282,6 +282,35 @@ pub(crate) fn validate_with(
     validate(op, &RawQuery(kept))
 }
 
+/// Variant `extra-link-parameters`: a link's query also carries `includeCount`, `pretty` and
+/// `envelope` with their effective values (where the family's links do not already), and every
+/// parameter of the request that `op` does not declare, echoed (first value, encoded again).
+pub(crate) fn extra_link_parameters(
+    link: &mut Vec<(String, Option<String>)>,
+    params: &Params,
+    q: &RawQuery,
+    op: &Operation,
+) {
+    fn add(link: &mut Vec<(String, Option<String>)>, name: String, value: String) {
+        if !name.is_empty() && !link.iter().any(|(k, _)| *k == name) {
+            link.push((name, Some(value)));
+        }
+    }
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    for (name, value) in [
+        (INCLUDE_COUNT, params.include_count.unwrap_or(true)),
+        (PRETTY, params.pretty),
+        (ENVELOPE, params.envelope),
+    ] {
+        add(link, name.to_owned(), value.to_string());
+    }
+    for (name, value) in &q.0 {
+        if op.query_param(name).is_none() {
+            add(link, encode(name), encode(value));
+        }
+    }
+}
+
 /// The default `itemsPerPage` of an operation (for the `items-per-page-ignored` fault).
 pub(crate) fn default_items_per_page(op: &Operation) -> u64 {
     op.query_param(ITEMS_PER_PAGE)

@@ -68,7 +68,25 @@ impl Format {
     }
 }
 
+/// A body's JSON text: compact, or indented under `pretty`; the variants that change how an
+/// answer is written (`extra-fields-everywhere`, `json-escapes`) apply here, to every API answer.
 fn text(v: &Value, pretty: bool, variants: VariantSet) -> String {
+    let decorated;
+    let v = if variants.has(Variant::ExtraFieldsEverywhere) {
+        let mut d = v.clone();
+        add_trace_fields(&mut d);
+        decorated = d;
+        &decorated
+    } else {
+        v
+    };
+    if !variants.has(Variant::JsonEscapes) {
+        return serialise(v, pretty, variants);
+    }
+    escape_all(&serialise(&keys_reversed(v), pretty, variants))
+}
+
+fn serialise(v: &Value, pretty: bool, variants: VariantSet) -> String {
     use serde::Serialize as _;
     if !pretty {
         // Serialising a Value cannot fail (its map keys are strings).
@@ -81,6 +99,62 @@ fn text(v: &Value, pretty: bool, variants: VariantSet) -> String {
         return String::new();
     }
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// What variant `extra-fields-everywhere` adds: `traceId` to every object, `requestId` to the
+/// outermost one (one random value of each per answer).
+const TRACE_ID: &str = "traceId";
+const REQUEST_ID: &str = "requestId";
+
+fn add_trace_fields(v: &mut Value) {
+    fn walk(v: &mut Value, trace: &Value) {
+        match v {
+            Value::Object(m) => {
+                m.values_mut().for_each(|c| walk(c, trace));
+                m.insert(TRACE_ID.to_owned(), trace.clone());
+            }
+            Value::Array(a) => a.iter_mut().for_each(|c| walk(c, trace)),
+            _ => {}
+        }
+    }
+    walk(v, &json!(super::random_hex(16)));
+    if let Value::Object(m) = v {
+        m.insert(REQUEST_ID.to_owned(), json!(super::random_hex(12)));
+    }
+}
+
+/// `v` with every object's keys in reverse order (variant `json-escapes`).
+fn keys_reversed(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .rev()
+                .map(|(k, v)| (k.clone(), keys_reversed(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(keys_reversed).collect()),
+        other => other.clone(),
+    }
+}
+
+/// serde_json's text with every `/` written `\/` and every non-ASCII character `\uXXXX` (UTF-16,
+/// surrogate pairs beyond the BMP). Outside strings its text holds neither, and inside one
+/// neither is part of an escape it wrote, so each can be replaced wherever it stands.
+fn escape_all(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        if c == '/' {
+            out.push_str("\\/");
+        } else if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
 }
 
 fn response(status: StatusCode, content_type: Option<&str>, body: Body) -> Response {
@@ -259,6 +333,12 @@ pub(crate) fn integration(
             .filter(|_| !faults.has(Fault::DefaultsNotReturned))
         {
             d.clone()
+        } else if variants.has(Variant::NullOptionalFields)
+            && !f.required
+            && f.secret != Some(crate::model::SecretKind::WriteOnly)
+        {
+            // An optional field without a value, shown as null rather than left out.
+            Value::Null
         } else {
             continue;
         };
@@ -360,6 +440,78 @@ mod tests {
             .iter()
             .map(|l| l["rel"].as_str().unwrap().to_owned())
             .collect()
+    }
+
+    #[test]
+    fn json_escapes_keep_the_value() {
+        let v = json!({"a": "x/y", "b": ["é", {"d": "𝄞", "c": 1}], "e": null});
+        let text = escape_all(&serialise(&keys_reversed(&v), false, VariantSet::default()));
+        assert_eq!(
+            text,
+            r#"{"e":null,"b":["\u00e9",{"c":1,"d":"\ud834\udd1e"}],"a":"x\/y"}"#
+        );
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
+        // a backslash before a slash stays a backslash
+        let v = json!("a\\/b");
+        let text = escape_all(&serde_json::to_string(&v).unwrap());
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
+        // pretty stays pretty
+        let all = VariantSet::new(&[Variant::JsonEscapes]);
+        let text = super::text(&json!({"a": [1], "b": "/"}), true, all);
+        assert_eq!(text, "{\n  \"b\": \"\\/\",\n  \"a\": [\n    1\n  ]\n}");
+    }
+
+    #[test]
+    fn trace_fields_reach_every_object() {
+        let mut v = json!({"links": [{"rel": "self"}], "results": [{"type": "X"}], "n": [[{}]]});
+        add_trace_fields(&mut v);
+        let trace = v["traceId"].clone();
+        assert_eq!(trace.as_str().map(str::len), Some(32));
+        assert_eq!(v["requestId"].as_str().map(str::len), Some(24));
+        assert_eq!(v["links"][0]["traceId"], trace);
+        assert_eq!(v["results"][0]["traceId"], trace);
+        assert_eq!(v["n"][0][0]["traceId"], trace);
+        assert!(v["links"][0].get("requestId").is_none());
+        // scalars and arrays at the top are left as they are
+        let mut s = json!([1, "x"]);
+        add_trace_fields(&mut s);
+        assert_eq!(s, json!([1, "x"]));
+    }
+
+    #[test]
+    fn optional_fields_without_a_value_may_be_null() {
+        let m = crate::model::bundled().unwrap();
+        let t = m.family("cloud-manager").unwrap().versions[0]
+            .integration_type("PROMETHEUS")
+            .unwrap();
+        let rec = Integration {
+            type_name: t.name.clone(),
+            id: "0".repeat(24),
+            fields: Map::new(),
+        };
+        let show = |variants: &[Variant]| {
+            integration(
+                t,
+                &rec,
+                Reveal::default(),
+                FaultSet::default(),
+                VariantSet::new(variants),
+            )
+        };
+        let plain = show(&[]);
+        let nulls = show(&[Variant::NullOptionalFields]);
+        for f in &t.fields {
+            let (p, n) = (plain.get(&f.name), nulls.get(&f.name));
+            match (&f.default, f.secret) {
+                (_, Some(crate::model::SecretKind::WriteOnly)) => assert_eq!((p, n), (None, None)),
+                (Some(d), _) => assert_eq!((p, n), (Some(d), Some(d))),
+                _ if f.discriminator || f.read_only => assert_eq!(p, n),
+                _ if f.required => assert_eq!((p, n), (None, None)),
+                _ => assert_eq!((p, n), (None, Some(&Value::Null)), "{}", f.name),
+            }
+        }
+        let null_count = nulls.as_object().unwrap().values().filter(|v| v.is_null());
+        assert_eq!(null_count.count(), 2, "{nulls}");
     }
 
     #[test]

@@ -15,11 +15,11 @@ use std::time::Duration;
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{Request, State};
 use axum::http::header::{
-    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST,
-    PRAGMA, WWW_AUTHENTICATE,
+    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT,
+    HOST, PRAGMA, STRICT_TRANSPORT_SECURITY, VARY, WWW_AUTHENTICATE,
 };
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
@@ -34,6 +34,7 @@ use super::validate;
 use super::variant::{Variant, VariantSet};
 use super::{Role, ServerState};
 
+mod body;
 mod pipeline;
 use pipeline::Ctx;
 
@@ -114,28 +115,99 @@ fn route<'m>(families: &'m [Family], path: &str) -> Option<Route<'m>> {
 pub(crate) async fn dispatch(State(state): State<Arc<ServerState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let mut body = Some(body);
+    let variants = state.variant_set();
     let response = handle(&state, &parts, &mut body).await;
-    let response = transport_variants(response, state.variant_set()).await;
+    let response = header_variants(response, variants);
+    let response = transport_variants(response, variants).await;
     // A client waiting for `100 Continue` has not sent the body and will not: leave it unread
     // (hyper then closes the connection) rather than invite it.
     let expects_continue = parts
         .headers
         .get(EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    if let Some(body) = body.take().filter(|_| !expects_continue) {
+    // Variant early-413-close: a body refused for its size is not read at all (hyper closes the
+    // connection after the response, which says `Connection: close`).
+    let early_close =
+        variants.has(Variant::Early413Close) && response.status() == StatusCode::PAYLOAD_TOO_LARGE;
+    if let Some(body) = body.take().filter(|_| !expects_continue && !early_close) {
         drain(body, DRAIN_LIMIT).await;
     }
     response
+}
+
+/// Variants that change only a response's header block: `content-type-parameters`,
+/// `extra-response-headers`, and the `Connection: close` of `early-413-close`.
+fn header_variants(mut response: Response, variants: VariantSet) -> Response {
+    let status = response.status();
+    let h = response.headers_mut();
+    if variants.has(Variant::ContentTypeParameters) {
+        let other = h
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(other_content_type)
+            .and_then(|v| HeaderValue::from_str(&v).ok());
+        if let Some(v) = other {
+            h.insert(CONTENT_TYPE, v);
+        }
+    }
+    if variants.has(Variant::ExtraResponseHeaders) {
+        if let Ok(id) = HeaderValue::from_str(&super::random_hex(16)) {
+            h.insert(HeaderName::from_static("x-request-id"), id);
+        }
+        for (name, value) in [
+            (HeaderName::from_static("server-timing"), "app;dur=0.2"),
+            (CACHE_CONTROL, "no-store"),
+            (
+                STRICT_TRANSPORT_SECURITY,
+                "max-age=31536000; includeSubDomains",
+            ),
+            (VARY, "Accept"),
+        ] {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    if variants.has(Variant::Early413Close) && status == StatusCode::PAYLOAD_TOO_LARGE {
+        h.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// A `Content-Type` as variant `content-type-parameters` writes it: the same media type in
+/// another letter case, with other parameters (`application/json` becomes
+/// `Application/JSON; charset=UTF-8; profile="x"`, a `+json` type `…+JSON;Charset=utf-8`).
+fn other_content_type(value: &str) -> String {
+    let media = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = media.split_once('/') else {
+        return value.to_owned();
+    };
+    match subtype.rsplit_once('+') {
+        Some((name, suffix)) => format!(
+            "{kind}/{name}+{};Charset=utf-8",
+            suffix.to_ascii_uppercase()
+        ),
+        None => {
+            let mut chars = kind.chars();
+            let first: String = chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .collect();
+            format!(
+                "{first}{}/{}; charset=UTF-8; profile=\"x\"",
+                chars.as_str(),
+                subtype.to_ascii_uppercase()
+            )
+        }
+    }
 }
 
 /// Variants `connection-close` and `chunked-bodies`: the same response, framed differently.
 async fn transport_variants(response: Response, variants: VariantSet) -> Response {
     let mut response = response;
     if variants.has(Variant::ConnectionClose) {
-        response.headers_mut().insert(
-            axum::http::header::CONNECTION,
-            HeaderValue::from_static("close"),
-        );
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
     }
     if !variants.has(Variant::ChunkedBodies) || response.body().is_end_stream() {
         return response;
@@ -218,8 +290,26 @@ async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> 
     };
     match ctx.run(&mut fmt, body).await {
         Ok(r) => r,
-        Err(e) => render::error(&e, &fmt),
+        Err(e) => render::error(&with_challenge(state, e), &fmt),
     }
+}
+
+/// Variant `challenge-on-every-401`: a 401 that has no challenge (no access to the project, a
+/// read-only caller's write) gets those of a 401 for missing credentials, with a fresh nonce.
+fn with_challenge(state: &ServerState, e: ApiError) -> ApiError {
+    if !state.variant_set().has(Variant::ChallengeOnEvery401)
+        || e.status != StatusCode::UNAUTHORIZED
+        || e.headers.iter().any(|(name, _)| name == WWW_AUTHENTICATE)
+    {
+        return e;
+    }
+    [
+        state.auth().challenge(false),
+        state.auth().bearer_challenge(),
+    ]
+    .iter()
+    .filter_map(|c| HeaderValue::from_str(c).ok())
+    .fold(e, |e, v| e.header(WWW_AUTHENTICATE, v))
 }
 
 fn not_found(model: &crate::model::Model, path: &str, fmt: &Format) -> Response {

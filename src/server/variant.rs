@@ -109,6 +109,40 @@ variants! {
     ChunkedBodies => "chunked-bodies",
         "response bodies are sent chunked, without Content-Length",
         "§1: nothing in the contract fixes the HTTP framing of a body";
+    // ---- section 10: behaviours settled as tolerated
+    ExtraFieldsEverywhere => "extra-fields-everywhere",
+        "every JSON object of an API answer (error body, list page, envelope, link, integration) carries traceId, the outermost also requestId",
+        "§10: an error body, a list page, an envelope and a link may carry fields this page does not list (traceId, requestId, …): a warning, never a failure";
+    ChallengeOnEvery401 => "challenge-on-every-401",
+        "every 401 (NOT_IN_GROUP and USER_UNAUTHORIZED too) carries the Digest challenge with a fresh nonce and the Bearer challenge",
+        "§10: any 401 may carry a WWW-Authenticate challenge (RFC 9110 section 15.5.2 even asks for one); only a 401 for missing or wrong credentials must";
+    ExtraLinkParameters => "extra-link-parameters",
+        "link hrefs also carry pretty, envelope, includeCount (v1.0 families too) and every unknown query parameter of the request",
+        "§10: a link's query may hold more (an echoed pretty, envelope, unknown parameter, or includeCount on a v1.0 family); only the named ones are compared";
+    DigestUriMismatch400 => "digest-uri-mismatch-400",
+        "a digest response whose uri is not the request target is 400 INVALID_AUTHORIZATION_HEADER (RFC 7616 section 3.4.6), not 401",
+        "§10: a digest response computed for another uri is refused with 400 (RFC 7616 section 3.4.6 says the server SHOULD answer 400) or 401 with a challenge: both pass (level C)";
+    DeepNesting400 => "deep-nesting-400",
+        "a JSON body nested more than 32 levels deep is 400 MALFORMED_JSON before it is parsed",
+        "§10: a JSON body nested more than 32 levels deep may be refused with 400 and any of MALFORMED_JSON, INVALID_JSON, INVALID_ATTRIBUTE (level S)";
+    NullOptionalFields => "null-optional-fields",
+        "an optional field without a value (and without a default) is returned as null instead of being left out",
+        "§10: optional fields without a value may be absent or null in a response; a field with a default shows its default";
+    Early413Close => "early-413-close",
+        "a create or update whose Content-Length is over 1 MiB is answered 413 with Connection: close without reading the body, and the connection is closed",
+        "§5: body over 1 MiB: 413 (contract choice, level C); nothing in the contract asks a server to read a refused body or keep the connection";
+    ReasonPhraseCase => "reason-phrase-case",
+        "every error reason is in another letter case: upper case for even statuses (NOT FOUND), lower case for odd ones (unauthorized)",
+        "§5: \"reason\": \"<HTTP reason phrase>\" (a phrase clients ignore, RFC 9112 section 4; its case carries nothing)";
+    ContentTypeParameters => "content-type-parameters",
+        "every Content-Type comes in another letter case with other parameters (Application/JSON; charset=UTF-8; profile=\"x\", …+JSON;Charset=utf-8)",
+        "§9: type and subtype compare case-insensitively and parameters are ignored (atlas-v2 versioned types too)";
+    JsonEscapes => "json-escapes",
+        "JSON bodies are written with every object's keys in reverse order, every non-ASCII character as \\uXXXX and every / as \\/",
+        "§3: the same JSON (RFC 8259: the order of an object's members and the escaping of a character do not change the value)";
+    ExtraResponseHeaders => "extra-response-headers",
+        "every response carries X-Request-Id, Server-Timing, Cache-Control: no-store, Strict-Transport-Security and Vary: Accept",
+        "§1: nothing in the contract forbids response headers it does not name";
 }
 
 impl fmt::Display for Variant {
@@ -205,6 +239,18 @@ impl VariantSet {
         }
     }
 
+    /// An error's reason phrase as written: as is, or (variant `reason-phrase-case`) upper case
+    /// for an even status and lower case for an odd one.
+    pub(crate) fn reason_case(self, status: u16, reason: &str) -> String {
+        if !self.has(Variant::ReasonPhraseCase) {
+            reason.to_owned()
+        } else if status % 2 == 0 {
+            reason.to_uppercase()
+        } else {
+            reason.to_lowercase()
+        }
+    }
+
     /// The indentation of `pretty=true` bodies.
     pub(crate) fn indent(self) -> &'static [u8] {
         if self.has(Variant::PrettyTabs) {
@@ -228,7 +274,7 @@ mod tests {
 
     #[test]
     fn names_are_unique_kebab_and_parse_back() {
-        assert!(Variant::ALL.len() >= 15);
+        assert!(Variant::ALL.len() >= 32);
         assert!(Variant::ALL.len() <= 64, "VariantSet is a u64");
         let mut seen = HashSet::new();
         for v in Variant::ALL {
@@ -278,5 +324,12 @@ mod tests {
         assert_eq!(all.no_access_status(false), Some(404));
         assert_eq!(all.indent(), b"\t");
         assert_eq!(all.to_vec(), Variant::ALL);
+        assert_eq!(none.reason_case(404, "Not Found"), "Not Found");
+        assert_eq!(all.reason_case(404, "Not Found"), "NOT FOUND");
+        assert_eq!(all.reason_case(401, "Unauthorized"), "unauthorized");
+        assert_eq!(
+            all.reason_case(413, all.reason(413, "Payload Too Large")),
+            "request entity too large"
+        );
     }
 }

@@ -10,8 +10,9 @@
 //! model; each submodule holds the tests of one concern: `roundtrip` (round trips, redaction),
 //! `validation` (field by field), `syntax` (body syntax, media types, size), `errors` (the
 //! error catalogue and the check order), `lists`, `envelope`, `versions`, `state`, `auth`
-//! (authentication, roles, projects), `routes`, `faults` (each one changes behaviour) and
-//! `section9` (the contract's section 9).
+//! (authentication, roles, projects), `routes`, `faults` (each one changes behaviour),
+//! `section9` (the contract's section 9) and `tolerated` (each variant of section 10 does what
+//! it says).
 
 mod auth;
 mod envelope;
@@ -23,6 +24,7 @@ mod routes;
 mod section9;
 mod state;
 mod syntax;
+mod tolerated;
 mod validation;
 mod versions;
 
@@ -263,7 +265,16 @@ impl T {
     }
 
     async fn with(faults: Vec<Fault>) -> T {
-        let srv = fixture::server(faults).await;
+        Self::with_config(ServerConfig {
+            faults,
+            ..ServerConfig::default()
+        })
+        .await
+    }
+
+    /// A server with a whole configuration (tolerated variants, say).
+    async fn with_config(config: ServerConfig) -> T {
+        let srv = fixture::server_with(config).await;
         let c = &srv.credentials;
         let owner = fixture::digest(&c.owner, &srv.base_url);
         let ro = fixture::digest(&c.read_only, &srv.base_url);

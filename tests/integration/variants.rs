@@ -179,9 +179,18 @@ async fn an_unlisted_field_is_a_warning_and_a_returned_secret_still_fails() {
         failed(&report)
     );
     assert!(report.warnings() > 0);
-    assert!(report
+    // extra-fields adds two fields to integrations, extra-fields-everywhere two to any object
+    let added = |w: &&integrations_conformance::check::Warning| {
+        matches!(
+            w.field.as_deref(),
+            Some("createdDate" | "lastUpdatedDate" | "traceId" | "requestId")
+        )
+    };
+    let others: Vec<_> = report
         .outcomes
         .iter()
         .flat_map(|o| &o.warnings)
-        .all(|w| matches!(w.field.as_deref(), Some("createdDate" | "lastUpdatedDate"))));
+        .filter(|w| !added(w))
+        .collect();
+    assert!(others.is_empty(), "{:?}", &others[..others.len().min(3)]);
 }

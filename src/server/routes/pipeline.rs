@@ -20,11 +20,11 @@ pub(super) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn err(&self, situation: Situation, detail: impl Into<String>) -> ApiError {
+    pub(super) fn err(&self, situation: Situation, detail: impl Into<String>) -> ApiError {
         ApiError::of(Some(self.op), situation, detail)
     }
 
-    fn unexpected(&self, why: &str) -> ApiError {
+    pub(super) fn unexpected(&self, why: &str) -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "UNEXPECTED_ERROR",
@@ -270,6 +270,18 @@ impl<'a> Ctx<'a> {
             {
                 Ok(None)
             }
+            Err(failure)
+                if failure.is_uri_mismatch()
+                    && self.state.variant_set().has(Variant::DigestUriMismatch400) =>
+            {
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_AUTHORIZATION_HEADER",
+                    "The digest response was computed for another request target (uri).",
+                )
+                .params(vec![json!("uri")])
+                .internal(failure.to_string()))
+            }
             Err(failure) => {
                 let stale = failure.stale && !self.faults.has(Fault::StaleFlagMissing);
                 let mut e = self
@@ -445,6 +457,9 @@ impl<'a> Ctx<'a> {
             })
             .collect();
         let variants = fmt.variants;
+        if variants.has(Variant::ExtraLinkParameters) {
+            query::extra_link_parameters(&mut link_query, params, self.raw_query, self.op);
+        }
         if variants.has(Variant::LinkQueryOrder) {
             link_query.reverse();
         }
@@ -485,90 +500,6 @@ impl<'a> Ctx<'a> {
         };
         let page = self.page_of(all, version, params, Reveal::default(), fmt);
         Ok(render::success(status, Payload::List(page), fmt))
-    }
-
-    /// The request's `Content-Type` is one the family accepts.
-    fn content_type_accepted(&self) -> Result<(), ApiError> {
-        let faults = self.faults;
-        if !content_type_ok(
-            self.family,
-            &self.parts.headers,
-            faults.has(Fault::ContentTypeExact),
-        ) {
-            let mut accepted: Vec<&str> = self
-                .family
-                .versions
-                .iter()
-                .map(|v| v.media_type.as_str())
-                .collect();
-            accepted.extend(
-                self.family
-                    .extra_request_content_types
-                    .iter()
-                    .map(String::as_str),
-            );
-            return Err(self.err(
-                Situation::UnsupportedMediaType,
-                format!(
-                    "The request Content-Type must be one of {}.",
-                    accepted.join(", ")
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// The request body, within the size limit, parsed as JSON.
-    async fn json_body(&self, body: &mut Option<Body>) -> Result<Value, ApiError> {
-        let faults = self.faults;
-        let declared = self
-            .parts
-            .headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let too_large = || {
-            self.err(
-                Situation::PayloadTooLarge,
-                format!("The request body exceeds {BODY_LIMIT} bytes."),
-            )
-        };
-        if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
-            return Err(too_large());
-        }
-        let bytes = match read_body(body.take(), BODY_LIMIT).await {
-            Ok(b) => b,
-            Err(BodyError::TooLarge) => return Err(too_large()),
-            Err(BodyError::Io) => {
-                return Err(self.err(
-                    Situation::MalformedJson,
-                    "The request body could not be read.",
-                ))
-            }
-        };
-        let parsed = if faults.has(Fault::TrailingBytesIgnored) {
-            // Fault: read the first JSON value and stop there.
-            serde_json::Deserializer::from_slice(&bytes)
-                .into_iter::<Value>()
-                .next()
-                .unwrap_or_else(|| serde_json::from_slice(&bytes))
-        } else {
-            serde_json::from_slice(&bytes)
-        };
-        let value: Value = match parsed {
-            Ok(v) => v,
-            Err(e) if faults.has(Fault::MalformedJson500) => {
-                return Err(self.unexpected(&format!("json: {e}")));
-            }
-            Err(e) => {
-                // serde's message names a line and column, never the input itself
-                return Err(self.err(
-                    Situation::MalformedJson,
-                    format!("The request body is not valid JSON: {e}."),
-                ));
-            }
-        };
-        Ok(value)
     }
 
     /// The settable fields of a valid body; an invalid one is refused (and, with a fault,

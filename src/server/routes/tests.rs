@@ -43,3 +43,55 @@ fn routes_match_families() {
         assert!(route(&m.families, p).is_none(), "{p}");
     }
 }
+
+#[test]
+fn content_types_in_another_case() {
+    assert_eq!(
+        other_content_type("application/json"),
+        "Application/JSON; charset=UTF-8; profile=\"x\""
+    );
+    assert_eq!(
+        other_content_type("application/json;charset=utf-8"),
+        "Application/JSON; charset=UTF-8; profile=\"x\""
+    );
+    assert_eq!(
+        other_content_type("application/vnd.atlas.2023-01-01+json"),
+        "application/vnd.atlas.2023-01-01+JSON;Charset=utf-8"
+    );
+    assert_eq!(
+        other_content_type("text/plain"),
+        "Text/PLAIN; charset=UTF-8; profile=\"x\""
+    );
+    assert_eq!(other_content_type("garbage"), "garbage");
+}
+
+#[test]
+fn links_carry_the_extra_parameters_once() {
+    use super::query::{extra_link_parameters, validate, RawQuery};
+    let m = crate::model::bundled().unwrap();
+    let op = m
+        .family("cloud-manager")
+        .unwrap()
+        .operation(crate::model::OperationKind::List);
+    let q = RawQuery::parse(Some(
+        "pretty=true&includeCount=false&x=1&x=2&a%20b=c%26d&=z",
+    ));
+    let params = validate(op, &q).unwrap();
+    let mut link = vec![("pageNum".to_owned(), None)];
+    extra_link_parameters(&mut link, &params, &q, op);
+    let got: Vec<(&str, Option<&str>)> = link
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("pageNum", None),
+            ("includeCount", Some("true")),
+            ("pretty", Some("true")),
+            ("envelope", Some("false")),
+            ("x", Some("1")),
+            ("a+b", Some("c%26d")),
+        ]
+    );
+}
