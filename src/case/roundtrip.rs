@@ -144,7 +144,10 @@ fn masked_sent_back(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: 
 const SHORT_URLS: [(&str, &str); 4] = [
     ("without-path", "https://hooks.example.com"),
     ("slash-only", "https://hooks.example.com/"),
-    ("three-characters-after-host", "https://hooks.example.com/ab"),
+    (
+        "three-characters-after-host",
+        "https://hooks.example.com/ab",
+    ),
     ("port-and-short-path", "https://hooks.example.com:8443/x"),
 ];
 
@@ -183,7 +186,8 @@ fn short_url_masks_sent_back(
                 .accepts(sent, Some(old), |r| r);
             // The mask is what every answer shows, and a url it begins with (no path) is no
             // secret either: only what the mask hides is scanned for.
-            case.secrets.retain(|s| *s != mask && !mask.starts_with(s.as_str()));
+            case.secrets
+                .retain(|s| *s != mask && !mask.starts_with(s.as_str()));
             out.push(case);
         }
     }

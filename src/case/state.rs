@@ -139,45 +139,64 @@ fn upsert(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<C
     );
 }
 
-/// A server-assigned field keeps its value across an update.
+/// A server-assigned field keeps its value across an update, also when the update body sends
+/// it as a string (an id that looks like one the server could assign) or as `null`: both are
+/// ignored (section 8).
 fn assigned_kept(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec<Case>) {
     for field in ty.fields.iter().filter(|f| f.read_only) {
-        let s = cx.type_scenario(version, ty, &format!("{}-kept-across-update", field.name));
-        let id = cx.id(OperationKind::Update, &s);
-        let (setup, old) = setup_create(cx, version, ty, &id, Fill::Full);
-        let sent = values::valid_body(ty, &format!("{id}#update"), Fill::Full);
-        let get = cx.request(OperationKind::Get, version, Some(&ty.name));
-        let req = cx
-            .request(OperationKind::Update, version, Some(&ty.name))
-            .with_body(Body::Json(Value::Object(sent.clone())));
-        let same = |step| Expect::SameAssigned {
-            type_name: ty.name.clone(),
-            field: field.name.clone(),
-            step,
-        };
-        out.push(
-            CaseBuilder::new(cx, OperationKind::Update, &s, Category::State)
-                .title(format!(
-                    "the server-assigned {} survives an update",
-                    field.name
-                ))
-                .touches(&ty.name)
-                .secrets(values::secrets_of(ty, &old))
-                .secrets(values::secrets_of(ty, &sent))
-                .step(setup.role, setup.request, setup.expect)
-                .step(
-                    Role::Test,
-                    req,
-                    vec![
-                        Expect::Status {
-                            status: cx.op(OperationKind::Update).success_status,
-                        },
-                        same(0),
-                    ],
-                )
-                .step(Role::Verify, get, vec![same(0)])
-                .build(cx),
-        );
+        for (rest, sent_value, how) in [
+            ("kept-across-update", None, ""),
+            (
+                "string-in-update-ignored",
+                Some(Value::String("0123456789abcdef01234567".into())),
+                ", the update's own string ignored",
+            ),
+            (
+                "null-in-update-ignored",
+                Some(Value::Null),
+                ", the update's null ignored",
+            ),
+        ] {
+            let s = cx.type_scenario(version, ty, &format!("{}-{rest}", field.name));
+            let id = cx.id(OperationKind::Update, &s);
+            let (setup, old) = setup_create(cx, version, ty, &id, Fill::Full);
+            let mut sent = values::valid_body(ty, &format!("{id}#update"), Fill::Full);
+            if let Some(v) = sent_value {
+                sent.insert(field.name.clone(), v);
+            }
+            let get = cx.request(OperationKind::Get, version, Some(&ty.name));
+            let req = cx
+                .request(OperationKind::Update, version, Some(&ty.name))
+                .with_body(Body::Json(Value::Object(sent.clone())));
+            let same = |step| Expect::SameAssigned {
+                type_name: ty.name.clone(),
+                field: field.name.clone(),
+                step,
+            };
+            out.push(
+                CaseBuilder::new(cx, OperationKind::Update, &s, Category::State)
+                    .title(format!(
+                        "the server-assigned {} survives an update{how}",
+                        field.name
+                    ))
+                    .touches(&ty.name)
+                    .secrets(values::secrets_of(ty, &old))
+                    .secrets(values::secrets_of(ty, &sent))
+                    .step(setup.role, setup.request, setup.expect)
+                    .step(
+                        Role::Test,
+                        req,
+                        vec![
+                            Expect::Status {
+                                status: cx.op(OperationKind::Update).success_status,
+                            },
+                            same(0),
+                        ],
+                    )
+                    .step(Role::Verify, get, vec![same(0)])
+                    .build(cx),
+            );
+        }
     }
 }
 

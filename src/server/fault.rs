@@ -149,6 +149,10 @@ faults! {
         "the token endpoint issues a token whatever grant_type the request names";
     StaleFlagMissing => "stale-flag-missing", "auth",
         "the challenge after an expired nonce lacks stale=true";
+    TokenAnyClientSecret => "token-any-client-secret", "auth",
+        "the token endpoint issues a token to a known client id whatever secret comes with it";
+    NoAccessTellsKind => "no-access-tells-kind", "auth",
+        "the project's kind is checked before the caller's access, so a caller without access to a project of the other kind learns its kind (ATLAS_GROUP / NOT_ATLAS_GROUP)";
     // ---- versions
     AcceptHeaderIgnored => "accept-header-ignored", "versions",
         "atlas-v2 serves the oldest version when Accept names no supported version, instead of 406";
@@ -158,6 +162,8 @@ faults! {
         "atlas-v2 successes are application/json instead of the negotiated media type";
     ErrorMediaTypeVersioned => "error-media-type-versioned", "versions",
         "atlas-v2 errors carry the versioned media type instead of application/json";
+    NoContentWithoutMediaType => "v2-204-without-content-type", "versions",
+        "atlas-v2 204 answers carry no Content-Type";
     V2023FieldsIn2025 => "v2023-fields-in-2025", "versions",
         "fields of any version of a type are accepted and returned under every version";
     // ---- validation
@@ -196,6 +202,10 @@ faults! {
         "an update refused for one field still stores the other fields it carried";
     V2UpdateUpserts => "v2-update-upserts", "state",
         "update of an unconfigured type creates it in families that answer 404";
+    MaskSentBackKept => "mask-sent-back-kept", "state",
+        "an update that sends back the mask a secret is shown as keeps the stored value (the mask read as \"unchanged\")";
+    V2UpdateStoresId => "v2-update-stores-id", "state",
+        "an atlas-v2 update stores an id string sent in its body in place of the assigned id";
     IdChangesOnUpdate => "id-changes-on-update", "state",
         "the server-assigned id changes on every update";
     AssignedIdInV1 => "assigned-id-in-v1", "state",
@@ -262,6 +272,7 @@ impl FaultSet {
             accept_replayed_nonce_count: self.has(Fault::DigestNcReplayAccepted),
             accept_other_uri: self.has(Fault::DigestUriUnchecked),
             accept_any_grant_type: self.has(Fault::TokenGrantTypeUnchecked),
+            accept_any_client_secret: self.has(Fault::TokenAnyClientSecret),
         }
     }
 }

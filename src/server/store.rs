@@ -155,6 +155,17 @@ impl Store {
         Ok(Self::all_of(&inner, group))
     }
 
+    /// Fault `v2-update-stores-id`: replaces a configured integration's assigned id.
+    pub(crate) fn set_id(&self, group: &str, type_name: &str, id: &str) {
+        if let Some(existing) = self
+            .lock()
+            .get_mut(group)
+            .and_then(|m| m.get_mut(type_name))
+        {
+            existing.id = id.to_owned();
+        }
+    }
+
     /// Fault `failed-update-partially-applied`: merges `fields` into a configured integration.
     pub(crate) fn patch(&self, group: &str, type_name: &str, fields: Map<String, Value>) {
         if let Some(existing) = self

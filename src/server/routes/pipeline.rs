@@ -134,6 +134,17 @@ impl<'a> Ctx<'a> {
                 .err(situation, format!("No group with ID {gid} exists."))
                 .params(vec![json!(gid)]));
         };
+        if faults.has(Fault::NoAccessTellsKind) && kind != family.project_kind {
+            return Err(self
+                .err(
+                    Situation::WrongProjectKind,
+                    format!(
+                        "Group {gid} cannot be reached through {}.",
+                        family.base_path
+                    ),
+                )
+                .params(vec![json!(gid)]));
+        }
         let role = match principal {
             Some(p) => self.state.role(p, gid),
             // fault get-without-credentials: an anonymous reader of the main projects
@@ -239,7 +250,11 @@ impl<'a> Ctx<'a> {
                 }
                 let status =
                     StatusCode::from_u16(op.success_status).unwrap_or(StatusCode::NO_CONTENT);
-                Ok(render::success(status, Payload::Empty, fmt))
+                let mut r = render::success(status, Payload::Empty, fmt);
+                if faults.has(Fault::NoContentWithoutMediaType) {
+                    r.headers_mut().remove(CONTENT_TYPE);
+                }
+                Ok(r)
             }
             (OperationKind::Create | OperationKind::Update, Some(t)) => {
                 self.write(&t, version, params, fmt, body).await
@@ -492,7 +507,7 @@ impl<'a> Ctx<'a> {
         self.content_type_accepted()?;
         let value = self.json_body(body).await?;
         let fields = self.validated(t, &value)?;
-        let all = self.store_write(t, fields).await?;
+        let all = self.store_write(t, fields, &value).await?;
         let status = if op.kind == OperationKind::Create && faults.has(Fault::CreateReturns201) {
             StatusCode::CREATED
         } else {
@@ -547,11 +562,43 @@ impl<'a> Ctx<'a> {
         Ok(fields)
     }
 
+    /// Faults `mask-sent-back-kept` (a secret sent back as its own mask keeps the stored
+    /// value) and `v2-update-stores-id` (an id string in the body replaces the assigned one).
+    fn update_faults(&self, t: &IntegrationType, fields: &mut Map<String, Value>, sent: &Value) {
+        let faults = self.faults;
+        let store = self.state.store();
+        let Some(old) = store.get(&self.store_key(), &t.name) else {
+            return;
+        };
+        if faults.has(Fault::MaskSentBackKept) {
+            for f in &t.fields {
+                let (Some(kind), Some(Value::String(was))) = (f.secret, old.fields.get(&f.name))
+                else {
+                    continue;
+                };
+                let shown = crate::server::mask::mask(kind, was, FaultSet::default());
+                if shown.is_some()
+                    && fields.get(&f.name).and_then(Value::as_str) == shown.as_deref()
+                {
+                    fields.insert(f.name.clone(), Value::String(was.clone()));
+                }
+            }
+        }
+        if faults.has(Fault::V2UpdateStoresId) {
+            for f in t.fields.iter().filter(|f| f.read_only) {
+                if let Some(Value::String(id)) = sent.get(&f.name) {
+                    store.set_id(&self.store_key(), &t.name, id);
+                }
+            }
+        }
+    }
+
     /// Creates or updates the integration; every integration of the project afterwards.
     async fn store_write(
         &self,
         t: &IntegrationType,
         fields: Map<String, Value>,
+        sent: &Value,
     ) -> Result<Vec<Integration>, ApiError> {
         let faults = self.faults;
         let op = self.op;
@@ -579,6 +626,7 @@ impl<'a> Ctx<'a> {
             rule.merge ^= faults.has(Fault::UpdateMergeSemanticsSwapped);
             rule.upsert |= faults.has(Fault::V2UpdateUpserts);
             let mut fields = fields;
+            self.update_faults(t, &mut fields, sent);
             if faults.has(Fault::UpdateKeepsUrls) {
                 // Fault: URL fields are taken as fixed once configured.
                 if let Some(old) = store.get(&self.store_key(), &t.name) {
