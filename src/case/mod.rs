@@ -11,6 +11,7 @@ use serde::Serialize;
 
 mod auth;
 mod build;
+mod bystander;
 mod characters;
 mod concurrency;
 mod credentials;
@@ -115,8 +116,9 @@ pub fn generate(model: &Model) -> Vec<Case> {
         credentials::generate(&cx, &mut cases);
         grammar::generate(&cx, &mut cases);
         roundtrip::generate(&cx, &mut cases);
-        // Last: it copies error cases of the family the others made.
+        // Last: they copy error cases of the family the others made.
         error_shape::generate(&cx, &mut cases);
+        bystander::generate(&cx, &mut cases);
     }
     sorted_unique(cases)
 }

@@ -202,6 +202,8 @@ faults! {
         "an update refused for one field still stores the other fields it carried";
     V2UpdateUpserts => "v2-update-upserts", "state",
         "update of an unconfigured type creates it in families that answer 404";
+    FailedWriteDropsOtherType => "failed-write-drops-another-type", "state",
+        "a create or update refused by validation removes another configured integration of the project (a rollback that undoes the wrong row)";
     MaskSentBackKept => "mask-sent-back-kept", "state",
         "an update that sends back the mask a secret is shown as keeps the stored value (the mask read as \"unchanged\")";
     V2UpdateStoresId => "v2-update-stores-id", "state",

@@ -529,6 +529,14 @@ impl<'a> Ctx<'a> {
         let fields = match validate::body(t, value, self.state.patterns(), faults) {
             Ok(f) => f,
             Err(r) => {
+                if faults.has(Fault::FailedWriteDropsOtherType) {
+                    let store = self.state.store();
+                    let key = self.store_key();
+                    if let Some(other) = store.all(&key).into_iter().find(|i| i.type_name != t.name)
+                    {
+                        let _ = store.delete(&key, &other.type_name, false);
+                    }
+                }
                 if faults.has(Fault::FailedUpdatePartiallyApplied)
                     && op.kind == OperationKind::Update
                 {

@@ -566,6 +566,62 @@ async fn probe(t: &T, fault: Fault) -> String {
             .await
             .status
             .to_string(),
+        TokenAnyClientSecret => {
+            let c = &t.srv.credentials;
+            let url = format!("{}{}", t.srv.base_url, t.model().token_path);
+            let r = t
+                .http
+                .post(url)
+                .basic_auth(&c.oauth.client_id, Some("not-the-secret"));
+            let r = r.header("content-type", "application/x-www-form-urlencoded");
+            let r = r
+                .body("grant_type=client_credentials")
+                .send()
+                .await
+                .unwrap();
+            r.status().to_string()
+        }
+        NoAccessTellsKind => {
+            let mut seen = String::new();
+            for fam in [&cm, &v1] {
+                let other = &t.srv.credentials.other_group_id;
+                let path = format!("{}/groups/{other}/integrations", fam.f.base_path);
+                let r = fam.req(Method::GET, &path).send().await;
+                seen.push_str(&format!("{} {} ", r.status, r.json()["errorCode"]));
+            }
+            seen
+        }
+        NoContentWithoutMediaType => {
+            v2.configure(&v2.v.types[0]).await;
+            v2.delete(&v2.v.types[0].name)
+                .await
+                .content_type()
+                .to_owned()
+        }
+        FailedWriteDropsOtherType => {
+            two(&cm).await;
+            let mut b = valid_body(first);
+            b.insert("bogus".into(), json!(1));
+            cm.update(&first.name, &Value::Object(b)).await;
+            cm.list("").await.results().len().to_string()
+        }
+        MaskSentBackKept => {
+            let (ty, f) = pick(cm.f, |_, f| f.secret == Some(SecretKind::MaskUrl));
+            let mut b = valid_body(ty);
+            b.insert(f.name.clone(), json!("https://hooks.example.com/ab"));
+            cm.create(&ty.name, &Value::Object(b.clone())).await;
+            b.insert(f.name.clone(), json!("https://hooks.example.com/****"));
+            cm.update(&ty.name, &Value::Object(b)).await;
+            cm.get(&ty.name).await.json()[&f.name].to_string()
+        }
+        V2UpdateStoresId => {
+            let ty = &v2.v.types[0];
+            v2.configure(ty).await;
+            let mut b = valid_body(ty);
+            b.insert("id".into(), json!("0123456789abcdef01234567"));
+            v2.update(&ty.name, &Value::Object(b)).await;
+            v2.get(&ty.name).await.json()["id"].to_string()
+        }
         CreateRace => {
             let body = Value::Object(valid_body(first));
             let creates = (0..4).map(|_| cm.create(&first.name, &body));
