@@ -33,6 +33,8 @@ pub(super) fn body(
         }
     };
     if mode < 14 {
+        let mut base = base;
+        assigned_sent(ty, &mut base, rng);
         call.body = Some(Value::Object(base));
         return;
     }
@@ -108,6 +110,25 @@ fn diversify(
     values::satisfy_conditionals(ty, body, tag, Fill::Full);
 }
 
+/// A server-assigned field sent anyway, as a string that looks assigned or as null: ignored
+/// (contract section 8), so the id the target shows must not change.
+fn assigned_sent(
+    ty: &IntegrationType,
+    body: &mut Map<String, Value>,
+    rng: &mut rand::rngs::StdRng,
+) {
+    for f in ty.fields.iter().filter(|f| f.read_only) {
+        if rng.random_bool(0.25) {
+            let v = if rng.random_bool(0.5) {
+                json!("0123456789abcdef01234567")
+            } else {
+                Value::Null
+            };
+            body.insert(f.name.clone(), v);
+        }
+    }
+}
+
 const ALPHABET: [&str; 12] = ["a", "Z", "7", "-", "_", ".", "é", "ü", "漢", "ß", "k", "Q"];
 
 fn diverse_string(f: &Field, rng: &mut rand::rngs::StdRng, tag: &str) -> String {
@@ -119,6 +140,12 @@ fn diverse_string(f: &Field, rng: &mut rand::rngs::StdRng, tag: &str) -> String 
             format!("http://user:pw@hooks.example.com/{tag}"),
             format!("https://h.example/{short}"),
             format!("https://h.example/{}", &short[..3]),
+            // No path, a port and a short path: masks that are not their own fixed point, so
+            // an update that sends one back shows whether it was stored (section 4).
+            "https://h.example".to_owned(),
+            format!("https://h.example:8443/{}", &short[..1]),
+            // The mask of the short ones above, sent back as a new value (section 4).
+            "https://h.example/****".to_owned(),
             format!("https://hooks.example.com?{tag}"),
             format!("https://hooks.example.com/ünï-{tag}"),
             format!("http://h.example:8080/x/{tag}"),

@@ -217,6 +217,19 @@ impl Call {
             &mut rng,
             &format!("x{:08x}", recipe.seed),
         );
+        // Masks sent back (an update's echo of the last write) are no secrets: they stay as
+        // the file holds them, over the recipe's values.
+        if let (Some(Value::Object(kept)), Some(Value::Object(fresh))) =
+            (&self.body, &mut made.body)
+        {
+            for f in ty.secret_fields() {
+                if let Some(Value::String(v)) = kept.get(&f.name) {
+                    if v.contains("****") && !v.contains(crate::scrub::PLACEHOLDER) {
+                        fresh.insert(f.name.clone(), Value::String(v.clone()));
+                    }
+                }
+            }
+        }
         let again = crate::scrub::Scrubber::new(made.secrets(model));
         let shown =
             |c: &Call| again.clean(&serde_json::to_string(&(&c.body, &c.raw)).unwrap_or_default());
@@ -246,7 +259,13 @@ impl Call {
         };
         for f in ty.secret_fields() {
             if let Some(s) = body.get(&f.name).and_then(Value::as_str) {
-                if s.chars().count() >= 5 {
+                // A value its own correct mask shows whole (a url that is all prefix, or a
+                // mask sent back) is no secret the answer could leak.
+                let shown = f
+                    .secret
+                    .and_then(|k| crate::case::values::mask(k, s))
+                    .is_some_and(|m| m.contains(s));
+                if s.chars().count() >= 5 && !shown {
                     out.push(s.to_owned());
                 }
             }
@@ -321,6 +340,9 @@ impl Catalog {
 pub struct RefState {
     pub families: Vec<String>,
     pub configured: BTreeSet<(String, String)>,
+    /// The body of the last plain write of each (family, type): an update may send back the
+    /// masks its secrets are shown as (contract section 4: an ordinary new value).
+    pub sent: BTreeMap<(String, String), Value>,
 }
 
 /// The choices of one call, before the catalog turns them into a request.
@@ -382,6 +404,7 @@ pub fn sequences(
                 .prop_map(|families| RefState {
                     families,
                     configured: BTreeSet::new(),
+                    sent: BTreeMap::new(),
                 })
                 .boxed()
         }
@@ -413,9 +436,13 @@ fn apply(mut state: RefState, call: &Call) -> RefState {
         let key = (call.family.clone(), t.clone());
         match call.kind() {
             Some(OperationKind::Create | OperationKind::Update) => {
+                if let Some(body) = &call.body {
+                    state.sent.insert(key.clone(), body.clone());
+                }
                 state.configured.insert(key);
             }
             Some(OperationKind::Delete) => {
+                state.sent.remove(&key);
                 state.configured.remove(&key);
             }
             _ => {}
@@ -522,8 +549,34 @@ fn build(catalog: &Catalog, state: &RefState, d: Draw) -> Call {
         if (35..39).contains(&d.odd) {
             call.content_type = Some(media_variant(&version.media_type, d.odd));
         }
+        if let (OperationKind::Update, Some(ty), 0) = (kind, ty, d.seed % 3) {
+            masks_sent_back(&mut call, state, ty);
+        }
     }
     call
+}
+
+/// An update that sends back, for each masked secret, the mask the last write's value is shown
+/// as: a new value, not "unchanged" (contract section 4).
+fn masks_sent_back(call: &mut Call, state: &RefState, ty: &crate::model::IntegrationType) {
+    let (Some(t), None, None) = (&call.type_name, &call.broken, &call.raw) else {
+        return;
+    };
+    let Some(Value::Object(last)) = state.sent.get(&(call.family.clone(), t.clone())) else {
+        return;
+    };
+    let Some(Value::Object(body)) = &mut call.body else {
+        return;
+    };
+    for f in ty.secret_fields() {
+        let (Some(kind), Some(Value::String(was))) = (f.secret, last.get(&f.name)) else {
+            continue;
+        };
+        if let Some(mask) = crate::case::values::mask(kind, was) {
+            body.insert(f.name.clone(), Value::String(mask));
+        }
+    }
+    // The recipe still makes the rest; `restore` keeps the masks the file holds.
 }
 
 /// A `Content-Type` that names the same media type differently (contract §9: parameters are
