@@ -1,0 +1,84 @@
+//! The one credential map: for each credential a step can name, the authenticator that signs
+//! it (owner, read-only, wrong password), and whether a 401 challenge earns it one retry.
+
+use crate::auth::{AuthSpec, Authenticator};
+use crate::case::Credential;
+use crate::error::{Error, Result};
+use crate::target::Target;
+
+/// The authenticators of one lane: each keeps its own nonce and token, shared by the lane's
+/// concurrent requests.
+#[derive(Debug)]
+pub struct Keyring {
+    pub(super) owner: Authenticator,
+    read_only: Option<Authenticator>,
+    /// Digest with the owner's public key and a wrong private key.
+    wrong: Option<Authenticator>,
+}
+
+/// The authenticator that signs a step's credential.
+pub(super) struct Signer<'a> {
+    pub(super) authenticator: &'a Authenticator,
+    /// A 401 challenge earns the request one retry (the credential is meant to succeed, or to
+    /// fail on its own merits rather than for want of a nonce).
+    pub(super) retries: bool,
+}
+
+impl Keyring {
+    pub(super) fn new(target: &Target) -> Keyring {
+        let base = target.base_url.clone();
+        let wrong = match &target.auth {
+            AuthSpec::Digest { public, private } => Some(Authenticator::new(
+                AuthSpec::Digest {
+                    public: public.clone(),
+                    private: format!("{private}-wrong"),
+                },
+                base.clone(),
+            )),
+            _ => None,
+        };
+        Keyring {
+            owner: Authenticator::new(target.auth.clone(), base.clone()),
+            read_only: target
+                .read_only
+                .clone()
+                .map(|a| Authenticator::new(a, base.clone())),
+            wrong,
+        }
+    }
+
+    /// The authenticator that signs `credential` (`None`: it is made without one), or why the
+    /// target's credentials cannot make it.
+    pub(super) fn signer(&self, credential: Credential) -> Result<Option<Signer<'_>>> {
+        let (authenticator, retries) = match credential {
+            Credential::Owner => (&self.owner, true),
+            Credential::ReadOnly => (
+                self.read_only
+                    .as_ref()
+                    .ok_or_else(|| Error::Auth("no read-only credentials were given".into()))?,
+                true,
+            ),
+            Credential::WrongPassword => (
+                self.wrong.as_ref().ok_or_else(|| {
+                    Error::Auth("a wrong digest password needs digest credentials".into())
+                })?,
+                true,
+            ),
+            // The owner's nonce, used on purpose the wrong way: the answer is the point.
+            Credential::StaleNonce | Credential::ReplayedNonceCount | Credential::OtherUri => {
+                (&self.owner, false)
+            }
+            Credential::None
+            | Credential::BadBearer
+            | Credential::ExpiredBearer
+            | Credential::ForgedNonce
+            | Credential::Client
+            | Credential::ClientWrongSecret
+            | Credential::ClientUnknown => return Ok(None),
+        };
+        Ok(Some(Signer {
+            authenticator,
+            retries,
+        }))
+    }
+}
