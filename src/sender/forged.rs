@@ -9,25 +9,26 @@ use http::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
 use http::Method;
 
 use super::{Keyring, Sender, Transport};
-use crate::auth::AuthSpec;
+use crate::auth::{AuthSpec, Signed};
 use crate::case::Credential;
 use crate::error::{Error, Result};
 use crate::target::Outgoing;
 
 impl<T: Transport> Sender<T> {
-    /// The `Authorization` value `credential` puts on `out` (`None`: no header).
+    /// The `Authorization` value `credential` puts on the first attempt of `out` (none: no
+    /// header).
     pub(super) async fn sign(
         &self,
         keys: &Keyring,
         credential: Credential,
         out: &Outgoing,
         deadline: Option<Instant>,
-    ) -> Result<Option<HeaderValue>> {
+    ) -> Result<Signed> {
         let (method, uri) = (&out.method, out.uri.as_str());
         let owner = &keys.owner;
         match credential {
-            Credential::None => Ok(None),
-            Credential::BadBearer => Ok(Some(HeaderValue::from_static(
+            Credential::None => Ok(Signed::default()),
+            Credential::BadBearer => Ok(Signed::with(HeaderValue::from_static(
                 "Bearer 0f1e2d3c4b5a69788796a5b4c3d2e1f0-never-issued",
             ))),
             Credential::ExpiredBearer => {
@@ -35,28 +36,30 @@ impl<T: Transport> Sender<T> {
                 let token = token
                     .ok_or_else(|| Error::Auth("the target issued no token to expire".into()))?;
                 HeaderValue::from_str(&format!("Bearer {token}"))
-                    .map(Some)
+                    .map(Signed::with)
                     .map_err(|_| {
                         Error::Auth("the expired token is not a valid header value".into())
                     })
             }
-            Credential::ForgedNonce => self.forged_digest(out, deadline).await.map(Some),
+            Credential::ForgedNonce => self.forged_digest(out, deadline).await.map(Signed::with),
             // The owner's digest, computed for a sibling path: right password, wrong target.
             Credential::OtherUri => {
                 let other = format!("{}/other", uri.split('?').next().unwrap_or(uri));
-                owner.header(&self.client, method, &other).await
+                owner.sign_reusing(&self.client, method, &other).await
             }
             Credential::StaleNonce => {
                 if let Some(expire) = &self.target.nonce_expirer {
                     expire();
+                    // After the expiry: a nonce that comes in between is not taken for spent.
+                    self.epoch.advance();
                 }
-                owner.header(&self.client, method, uri).await
+                owner.sign_reusing(&self.client, method, uri).await
             }
             Credential::ReplayedNonceCount => self.replayed(keys, out, deadline).await,
             Credential::Owner | Credential::ReadOnly | Credential::WrongPassword => {
                 match keys.signer(credential)? {
-                    Some(s) => s.authenticator.header(&self.client, method, uri).await,
-                    None => Ok(None),
+                    Some(s) => s.authenticator.sign(&self.client, method, uri).await,
+                    None => Ok(Signed::default()),
                 }
             }
             Credential::Client | Credential::ClientWrongSecret | Credential::ClientUnknown => {
@@ -64,34 +67,49 @@ impl<T: Transport> Sender<T> {
                     .target
                     .token_client()
                     .ok_or_else(|| Error::Auth("no OAuth client credentials were given".into()))?;
-                client_basic(credential, id, secret).map(Some)
+                client_basic(credential, id, secret).map(Signed::with)
             }
         }
     }
 
     /// The owner's digest, sent once (and accepted) before the request under test sends it
-    /// again unchanged.
+    /// again unchanged. A nonce the target has spent already (a one-time nonce) gets a 401
+    /// challenge: the digest of that challenge's own nonce is sent once instead.
     async fn replayed(
         &self,
         keys: &Keyring,
         out: &Outgoing,
         deadline: Option<Instant>,
-    ) -> Result<Option<HeaderValue>> {
-        let header = keys
-            .owner
-            .header(&self.client, &out.method, &out.uri)
+    ) -> Result<Signed> {
+        let owner = &keys.owner;
+        let mut signed = owner
+            .sign_reusing(&self.client, &out.method, &out.uri)
             .await?;
-        if let Some(h) = &header {
+        for first in [true, false] {
+            let Some(h) = &signed.header else {
+                break;
+            };
             let mut headers = HeaderMap::new();
             headers.insert(http::header::AUTHORIZATION, h.clone());
             self.requests
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let _ = self
+            let sent = self
                 .transport
                 .deliver(&out.method, &out.url, &headers, None, deadline)
                 .await;
+            let Ok(answer) = &sent.answer else {
+                break;
+            };
+            match owner.learn(&signed, answer.status, &answer.headers) {
+                Some(retry) if first => {
+                    signed = owner
+                        .sign_retry(retry, &self.client, &out.method, &out.uri)
+                        .await?;
+                }
+                _ => break,
+            }
         }
-        Ok(header)
+        Ok(signed)
     }
 
     /// A digest response with the right password to a nonce the target never issued: the

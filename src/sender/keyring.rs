@@ -1,7 +1,7 @@
 //! The one credential map: for each credential a step can name, the authenticator that signs
 //! it (owner, read-only, wrong password), and whether a 401 challenge earns it one retry.
 
-use crate::auth::{AuthSpec, Authenticator};
+use crate::auth::{AuthSpec, Authenticator, NonceEpoch};
 use crate::case::Credential;
 use crate::error::{Error, Result};
 use crate::target::Target;
@@ -25,24 +25,20 @@ pub(super) struct Signer<'a> {
 }
 
 impl Keyring {
-    pub(super) fn new(target: &Target) -> Keyring {
-        let base = target.base_url.clone();
+    pub(super) fn new(target: &Target, epoch: &NonceEpoch) -> Keyring {
+        let signer = |spec: AuthSpec| {
+            Authenticator::new(spec, target.base_url.clone()).with_epoch(epoch.clone())
+        };
         let wrong = match &target.auth {
-            AuthSpec::Digest { public, private } => Some(Authenticator::new(
-                AuthSpec::Digest {
-                    public: public.clone(),
-                    private: format!("{private}-wrong"),
-                },
-                base.clone(),
-            )),
+            AuthSpec::Digest { public, private } => Some(signer(AuthSpec::Digest {
+                public: public.clone(),
+                private: format!("{private}-wrong"),
+            })),
             _ => None,
         };
         Keyring {
-            owner: Authenticator::new(target.auth.clone(), base.clone()),
-            read_only: target
-                .read_only
-                .clone()
-                .map(|a| Authenticator::new(a, base.clone())),
+            owner: signer(target.auth.clone()),
+            read_only: target.read_only.clone().map(signer),
             wrong,
         }
     }

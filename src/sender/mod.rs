@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
-use http::{Method, StatusCode};
+use http::Method;
 use url::Url;
 
+use crate::auth::NonceEpoch;
 use crate::case::{Role, Step};
 use crate::error::Error;
 use crate::exchange::Exchange;
@@ -93,6 +94,8 @@ pub struct Sender<T = Client> {
     options: Options,
     pace: Option<Pace>,
     requests: AtomicUsize,
+    /// Advanced when a step expires the target's nonces on purpose; every keyring shares it.
+    epoch: NonceEpoch,
 }
 
 impl<T> std::fmt::Debug for Sender<T> {
@@ -125,6 +128,7 @@ impl<T> Sender<T> {
             options,
             pace,
             requests: AtomicUsize::new(0),
+            epoch: NonceEpoch::default(),
         }
     }
 
@@ -139,7 +143,7 @@ impl<T> Sender<T> {
 
     /// Fresh credentials for one lane: their nonces and tokens are the lane's own.
     pub fn keyring(&self) -> Keyring {
-        Keyring::new(&self.target)
+        Keyring::new(&self.target, &self.epoch)
     }
 
     fn cancelled(&self) -> bool {
@@ -229,24 +233,31 @@ impl<T: Transport> Sender<T> {
             Ok(s) => s,
             Err(e) => return failed(e),
         };
+        let mut signed = match self.sign(keys, req.credential, &out, deadline).await {
+            Ok(s) => s,
+            Err(e) => return failed(e),
+        };
         let mut retried = false;
         loop {
-            let authorization = match self.sign(keys, req.credential, &out, deadline).await {
-                Ok(a) => a,
-                Err(e) => return failed(e),
-            };
             if let Some(pace) = &self.pace {
                 pace.wait().await;
             }
-            let sent = self.deliver(&out, authorization.as_ref(), deadline).await;
+            let sent = self.deliver(&out, signed.header.as_ref(), deadline).await;
             if let (Ok(answer), Some(signer)) = (&sent.answer, &signer) {
-                // The body was read already, so the connection goes back to the pool.
-                if signer.retries
-                    && !retried
-                    && answer.status == StatusCode::UNAUTHORIZED
-                    && signer.authenticator.learn(answer.status, &answer.headers)
-                {
+                let a = signer.authenticator;
+                // Every answer teaches (a next nonce, a spent one); a 401 challenge earns one
+                // retry, signed with that very challenge.
+                let retry = a.learn(&signed, answer.status, &answer.headers);
+                if let Some(retry) = retry.filter(|_| signer.retries && !retried) {
                     retried = true;
+                    // The body was read already, so the connection goes back to the pool.
+                    signed = match a
+                        .sign_retry(retry, &self.client, &out.method, &out.uri)
+                        .await
+                    {
+                        Ok(s) => s,
+                        Err(e) => return failed(e),
+                    };
                     continue;
                 }
             }
