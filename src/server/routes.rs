@@ -215,11 +215,19 @@ async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> 
         type_name: route.type_name.as_deref(),
         raw_query: &raw_query,
         faults,
+        info: None,
     };
-    match ctx.run(&mut fmt, body).await {
+    let mut response = match ctx.run(&mut fmt, body).await {
         Ok(r) => r,
         Err(e) => render::error(&e, &fmt),
+    };
+    if let Some(info) = ctx.info.take() {
+        response.headers_mut().insert(
+            axum::http::HeaderName::from_static("authentication-info"),
+            info,
+        );
     }
+    response
 }
 
 fn not_found(path: &str, fmt: &Format) -> Response {

@@ -109,6 +109,9 @@ variants! {
     ChunkedBodies => "chunked-bodies",
         "response bodies are sent chunked, without Content-Length",
         "§1: nothing in the contract fixes the HTTP framing of a body";
+    OneTimeNonces => "one-time-nonces",
+        "every digest nonce is good for one request: a reused one gets 401 with stale=true, and every answer to an accepted digest carries Authentication-Info: nextnonce",
+        "§7/§10: any answer may be 401 stale=true for a nonce already used, with nextnonce in Authentication-Info";
 }
 
 impl fmt::Display for Variant {
