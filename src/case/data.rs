@@ -54,6 +54,10 @@ pub enum Credential {
     ClientWrongSecret,
     /// HTTP Basic with a client id the target never registered (token endpoint).
     ClientUnknown,
+    /// The OAuth client's owner credentials, beside digest main credentials: a bearer token
+    /// from the token endpoint, renewed once on a 401 (cases that use it require an OAuth client).
+    #[serde(rename = "oauth-owner")]
+    OAuthOwner,
 }
 
 /// A request body.

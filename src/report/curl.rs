@@ -141,6 +141,14 @@ fn auth_options(
     let plain = |(opts, derived): (Vec<String>, Vec<Derived>)| (opts, derived, None);
     match credential {
         Credential::Owner => plain(login(Who::Owner)),
+        Credential::OAuthOwner if matches!(target.auth, AuthSpec::OAuth { .. }) => {
+            plain(login(Who::Owner))
+        }
+        Credential::OAuthOwner => (
+            Vec::new(),
+            Vec::new(),
+            Some("the step sent a token of the OAuth client beside the digest credentials; run reads no such client from the environment, so this sends none"),
+        ),
         Credential::ReadOnly => plain(login(Who::ReadOnly)),
         Credential::None => (Vec::new(), Vec::new(), None),
         Credential::WrongPassword => (

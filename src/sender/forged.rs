@@ -56,12 +56,13 @@ impl<T: Transport> Sender<T> {
                 owner.sign_reusing(&self.client, method, uri).await
             }
             Credential::ReplayedNonceCount => self.replayed(keys, out, deadline).await,
-            Credential::Owner | Credential::ReadOnly | Credential::WrongPassword => {
-                match keys.signer(credential)? {
-                    Some(s) => s.authenticator.sign(&self.client, method, uri).await,
-                    None => Ok(Signed::default()),
-                }
-            }
+            Credential::Owner
+            | Credential::ReadOnly
+            | Credential::WrongPassword
+            | Credential::OAuthOwner => match keys.signer(credential)? {
+                Some(s) => s.authenticator.sign(&self.client, method, uri).await,
+                None => Ok(Signed::default()),
+            },
             Credential::Client | Credential::ClientWrongSecret | Credential::ClientUnknown => {
                 let (id, secret) = self
                     .target

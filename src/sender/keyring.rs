@@ -1,5 +1,6 @@
 //! The one credential map: for each credential a step can name, the authenticator that signs
-//! it (owner, read-only, wrong password), and whether a 401 challenge earns it one retry.
+//! it (owner, read-only, wrong password, the OAuth client's owner), and whether a 401 challenge
+//! earns it one retry.
 
 use crate::auth::{AuthSpec, Authenticator, NonceEpoch};
 use crate::case::Credential;
@@ -14,6 +15,8 @@ pub struct Keyring {
     read_only: Option<Authenticator>,
     /// Digest with the owner's public key and a wrong private key.
     wrong: Option<Authenticator>,
+    /// The OAuth client's owner credentials ([`Target::token_client`]), beside digest ones.
+    oauth_owner: Option<Authenticator>,
 }
 
 /// The authenticator that signs a step's credential.
@@ -36,10 +39,17 @@ impl Keyring {
             })),
             _ => None,
         };
+        let oauth_owner = target.token_client().map(|(id, secret)| {
+            signer(AuthSpec::OAuth {
+                client_id: id.to_owned(),
+                client_secret: secret.to_owned(),
+            })
+        });
         Keyring {
             owner: signer(target.auth.clone()),
             read_only: target.read_only.clone().map(signer),
             wrong,
+            oauth_owner,
         }
     }
 
@@ -57,6 +67,16 @@ impl Keyring {
             Credential::WrongPassword => (
                 self.wrong.as_ref().ok_or_else(|| {
                     Error::Auth("a wrong digest password needs digest credentials".into())
+                })?,
+                true,
+            ),
+            Credential::OAuthOwner => (
+                self.oauth_owner.as_ref().ok_or_else(|| {
+                    Error::Auth(
+                        "the step signs with the OAuth client, and no OAuth client credentials \
+                         were given (oauth:CLIENT_ID:SECRET)"
+                            .into(),
+                    )
                 })?,
                 true,
             ),

@@ -314,23 +314,4 @@ fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_takes_seconds_and_http_dates() {
-        let now = httpdate::parse_http_date("Sun, 29 Nov 2026 20:00:00 GMT").unwrap();
-        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
-        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
-        assert_eq!(
-            retry_after("Sun, 29 Nov 2026 20:00:05 GMT", now),
-            Some(Duration::from_secs(5))
-        );
-        assert_eq!(
-            retry_after("Sun, 29 Nov 2026 19:59:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after("soon", now), None);
-        assert_eq!(retry_after("-3", now), None);
-    }
-}
+mod tests;
