@@ -275,20 +275,20 @@ impl Client {
     ) -> Option<Resp> {
         self.ops += 1;
         let url = format!("{}{}", ctx.base_url.as_str().trim_end_matches('/'), path_q);
+        let mut signed = match self.auth.sign(&self.harness_http, &method, path_q).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.errors.push(format!("{method} {path_q}: auth: {e}"));
+                return None;
+            }
+        };
         for attempt in 0..2 {
-            let header = match self.auth.header(&self.harness_http, &method, path_q).await {
-                Ok(h) => h,
-                Err(e) => {
-                    self.errors.push(format!("{method} {path_q}: auth: {e}"));
-                    return None;
-                }
-            };
             let mut req = self
                 .http
                 .request(method.clone(), &url)
                 .header(ACCEPT, accept);
-            if let Some(h) = header {
-                req = req.header(AUTHORIZATION, h);
+            if let Some(h) = &signed.header {
+                req = req.header(AUTHORIZATION, h.clone());
             }
             if let Some((ct, b)) = &body {
                 req = req.header(CONTENT_TYPE, *ct).body(b.clone());
@@ -322,7 +322,18 @@ impl Client {
                     format!("{method} {path_q} -> {status}"),
                 ));
             }
-            if attempt == 0 && self.auth.learn(status, &headers) {
+            if let (0, Some(retry)) = (attempt, self.auth.learn(&signed, status, &headers)) {
+                signed = match self
+                    .auth
+                    .sign_retry(retry, &self.harness_http, &method, path_q)
+                    .await
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        self.errors.push(format!("{method} {path_q}: auth: {e}"));
+                        return None;
+                    }
+                };
                 continue;
             }
             let content_type = headers

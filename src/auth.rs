@@ -2,17 +2,18 @@
 //!
 //! [`AuthSpec`] is what the user passes on the command line; [`Authenticator`] turns it into
 //! `Authorization` header values for any target and learns from the target's answers
-//! (`WWW-Authenticate` challenges, `401` on an expired token). [`parse_challenges`] is the
-//! RFC 7235 parser that both this module and the reference server (`crate::server::auth`) use.
+//! (`WWW-Authenticate` challenges, one-time nonces and `nextnonce`, `401` on an expired token);
+//! `nonce` keeps the digest nonces. A retry after a 401 signs with what that 401 gave it.
+//! [`parse_challenges`] is the RFC 7235 parser that both this module and the reference server
+//! (`crate::server::auth`) use.
 
 use std::borrow::Cow;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use digest_auth::{Algorithm, AuthContext, Charset, HttpMethod, Qop, WwwAuthenticateHeader};
+use digest_auth::{AuthContext, HttpMethod, WwwAuthenticateHeader};
 use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::StatusCode;
 use url::Url;
@@ -20,6 +21,11 @@ use url::Url;
 pub use crate::credential::AuthSpec;
 use crate::error::Error;
 use crate::target::Client;
+
+mod nonce;
+
+pub use nonce::NonceEpoch;
+use nonce::{Nonces, Own, Used};
 
 /// Lifetime assumed for an OAuth token whose reply has no `expires_in`.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
@@ -255,70 +261,6 @@ fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Builds a digest challenge that `digest_auth` can answer from our own parse (the crate's own
-/// parser is case-sensitive about the scheme, names and algorithm). `None` if unsupported.
-fn digest_challenge(ch: &Challenge) -> Option<WwwAuthenticateHeader> {
-    if !ch.scheme.eq_ignore_ascii_case("digest") {
-        return None;
-    }
-    let realm = ch.param("realm")?.to_owned();
-    let nonce = ch.param("nonce")?.to_owned();
-    let algorithm = match ch.param("algorithm") {
-        None => Algorithm::default(),
-        Some(a) => {
-            let canonical = [
-                "MD5",
-                "MD5-sess",
-                "SHA-256",
-                "SHA-256-sess",
-                "SHA-512-256",
-                "SHA-512-256-sess",
-            ]
-            .into_iter()
-            .find(|n| n.eq_ignore_ascii_case(a.trim()))?;
-            Algorithm::from_str(canonical).ok()?
-        }
-    };
-    let qop = match ch.param("qop") {
-        None => None,
-        Some(list) => {
-            let offered: Vec<String> = list
-                .split(',')
-                .map(|q| q.trim().to_ascii_lowercase())
-                .collect();
-            // We never have the body at hand, so answer with `auth` whenever it is offered.
-            if offered.iter().any(|q| q == "auth") {
-                Some(vec![Qop::AUTH])
-            } else if offered.iter().any(|q| q == "auth-int") {
-                Some(vec![Qop::AUTH_INT])
-            } else {
-                return None;
-            }
-        }
-    };
-    let flag = |name: &str| {
-        ch.param(name)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    };
-    Some(WwwAuthenticateHeader {
-        domain: ch
-            .param("domain")
-            .map(|d| d.split_whitespace().map(str::to_owned).collect()),
-        realm,
-        nonce,
-        opaque: ch.param("opaque").map(str::to_owned),
-        stale: flag("stale"),
-        algorithm,
-        qop,
-        userhash: flag("userhash"),
-        charset: match ch.param("charset") {
-            Some(c) if c.eq_ignore_ascii_case("utf-8") => Charset::UTF8,
-            _ => Charset::ASCII,
-        },
-        nc: 0,
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // Authenticator
 // ---------------------------------------------------------------------------------------------
@@ -328,13 +270,60 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// One attempt's `Authorization` value (`None`: the attempt goes without), and the digest nonce
+/// it was computed with, which [`Authenticator::learn`] reads the answer against.
+#[derive(Default)]
+pub struct Signed {
+    pub header: Option<HeaderValue>,
+    nonce: Option<Used>,
+}
+
+impl Signed {
+    /// An `Authorization` value made elsewhere (a forged or a client credential).
+    pub fn with(header: HeaderValue) -> Signed {
+        Signed {
+            header: Some(header),
+            nonce: None,
+        }
+    }
+}
+
+impl fmt::Debug for Signed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signed")
+            .field("header", &self.header.as_ref().map(|_| "<redacted>"))
+            .field("digest", &self.nonce.is_some())
+            .finish()
+    }
+}
+
+/// What a 401 gives the one retry of the request it answered: the challenge of that very 401
+/// (digest), or a fresh token to fetch (OAuth).
+pub struct Retry(RetryWith);
+
+enum RetryWith {
+    Digest(Own),
+    Token,
+}
+
+impl fmt::Debug for Retry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            RetryWith::Digest(_) => "Retry(digest challenge)",
+            RetryWith::Token => "Retry(new token)",
+        })
+    }
+}
+
 /// Produces `Authorization` values for requests to one target; shared by concurrent requests.
 pub struct Authenticator {
     spec: AuthSpec,
     token_url: Url,
-    /// Digest: the last challenge, with its running `nc`. Locked while a response is computed, so
-    /// `nc` is strictly increasing per nonce.
-    digest: Mutex<Option<WwwAuthenticateHeader>>,
+    /// Digest: the nonces, locked while a response is computed (so that `nc` is strictly
+    /// increasing per nonce, and a one-time nonce goes to one request).
+    digest: Mutex<Nonces>,
+    /// Deliberate expiries of the target's nonces, shared with the other authenticators of a run.
+    epoch: NonceEpoch,
     /// OAuth: the cached token (read without waiting on a fetch in flight).
     token: Mutex<Option<CachedToken>>,
     /// OAuth: serialises token fetches, so that concurrent requests fetch once.
@@ -346,7 +335,7 @@ impl fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field("spec", &self.spec)
             .field("token_url", &self.token_url.as_str())
-            .field("digest_challenge", &lock(&self.digest).is_some())
+            .field("digest_challenge", &lock(&self.digest).known())
             .field("token_cached", &lock(&self.token).is_some())
             .finish()
     }
@@ -367,10 +356,18 @@ impl Authenticator {
         Authenticator {
             spec,
             token_url,
-            digest: Mutex::new(None),
+            digest: Mutex::new(Nonces::default()),
+            epoch: NonceEpoch::default(),
             token: Mutex::new(None),
             fetch: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The same, counting deliberate nonce expiries with `epoch` (shared by a run's
+    /// authenticators, advanced by whoever expires the target's nonces).
+    pub fn with_epoch(mut self, epoch: NonceEpoch) -> Self {
+        self.epoch = epoch;
+        self
     }
 
     /// The credentials this authenticator uses.
@@ -379,49 +376,95 @@ impl Authenticator {
     }
 
     /// The `Authorization` value for a request with this method and path + query (`uri`, exactly
-    /// as it will be sent). `None` for digest before the first challenge is known.
+    /// as it will be sent): [`sign`](Self::sign) without what the answer is read against.
     pub async fn header(
         &self,
         client: &Client,
         method: &http::Method,
         uri: &str,
     ) -> Result<Option<HeaderValue>, Error> {
+        self.sign(client, method, uri).await.map(|s| s.header)
+    }
+
+    /// Signs a request's first attempt. Digest: without a header before the first challenge,
+    /// and on a target with one-time nonces when no unused nonce is at hand (the 401 that
+    /// follows brings the retry its own).
+    pub async fn sign(
+        &self,
+        client: &Client,
+        method: &http::Method,
+        uri: &str,
+    ) -> Result<Signed, Error> {
         match &self.spec {
             AuthSpec::Bearer { token } => sensitive(&format!("Bearer {token}"))
-                .map(Some)
+                .map(Signed::with)
                 .ok_or_else(|| Error::Auth("the bearer token is not a valid header value".into())),
-            AuthSpec::Digest { public, private } => {
-                self.digest_header(public, private, method, uri)
-            }
-            AuthSpec::OAuth { .. } => self.oauth_header(client).await.map(Some),
+            AuthSpec::Digest { .. } => self.digest_sign(method, uri, None, false),
+            AuthSpec::OAuth { .. } => self.oauth_header(client).await.map(Signed::with),
         }
     }
 
-    fn digest_header(
+    /// Signs a request with a nonce the target may already have spent: an unused one if there
+    /// is one, else the last one known (forged credentials: a replay, a stale nonce, another
+    /// `uri`). Other schemes sign as [`sign`](Self::sign) does.
+    pub async fn sign_reusing(
         &self,
-        public: &str,
-        private: &str,
+        client: &Client,
         method: &http::Method,
         uri: &str,
-    ) -> Result<Option<HeaderValue>, Error> {
-        let mut guard = lock(&self.digest);
-        let Some(challenge) = guard.as_mut() else {
-            return Ok(None);
+    ) -> Result<Signed, Error> {
+        match &self.spec {
+            AuthSpec::Digest { .. } => self.digest_sign(method, uri, None, true),
+            _ => self.sign(client, method, uri).await,
+        }
+    }
+
+    /// Signs the one retry of a request with what its own 401 gave it.
+    pub async fn sign_retry(
+        &self,
+        retry: Retry,
+        client: &Client,
+        method: &http::Method,
+        uri: &str,
+    ) -> Result<Signed, Error> {
+        match (retry.0, &self.spec) {
+            (RetryWith::Digest(own), AuthSpec::Digest { .. }) => {
+                self.digest_sign(method, uri, Some(own), false)
+            }
+            _ => self.sign(client, method, uri).await,
+        }
+    }
+
+    fn digest_sign(
+        &self,
+        method: &http::Method,
+        uri: &str,
+        own: Option<Own>,
+        reuse: bool,
+    ) -> Result<Signed, Error> {
+        let AuthSpec::Digest { public, private } = &self.spec else {
+            return Err(Error::Auth("not a digest credential".into()));
         };
         let context = AuthContext::new_with_method(
-            public,
-            private,
+            public.as_str(),
+            private.as_str(),
             uri,
             None::<&[u8]>,
             HttpMethod(Cow::Borrowed(method.as_str())),
         );
-        let answer = challenge
-            .respond(&context)
-            .map_err(|_| Error::Auth("cannot answer the target's digest challenge".into()))?;
-        drop(guard);
-        sensitive(&answer.to_string())
-            .map(Some)
-            .ok_or_else(|| Error::Auth("digest credentials are not a valid header value".into()))
+        let signed = match own {
+            Some(own) => Some(nonce::sign_own(own, &context)?),
+            None => lock(&self.digest).sign(reuse, &context)?,
+        };
+        let Some((answer, used)) = signed else {
+            return Ok(Signed::default());
+        };
+        let header = sensitive(&answer)
+            .ok_or_else(|| Error::Auth("digest credentials are not a valid header value".into()))?;
+        Ok(Signed {
+            header: Some(header),
+            nonce: Some(used),
+        })
     }
 
     fn cached_token(&self) -> Option<HeaderValue> {
@@ -556,64 +599,57 @@ impl Authenticator {
         Ok((value, lifetime))
     }
 
-    /// Called after every response. Returns true when the request should be retried (once) with a
-    /// fresh header: a `401` carrying a digest challenge (now cached) for digest credentials, or a
-    /// `401` for OAuth (the cached token is dropped). Also follows `Authentication-Info:
-    /// nextnonce` on success.
-    pub fn learn(&self, status: StatusCode, headers: &HeaderMap) -> bool {
+    /// Reads the answer to an attempt signed as `signed`; called after every answer. A 401 that
+    /// carries a digest challenge (digest credentials), or any 401 (OAuth: the cached token is
+    /// dropped), gives the request one retry. Digest also follows `Authentication-Info:
+    /// nextnonce` and notices a target whose nonces are good for one request.
+    pub fn learn(&self, signed: &Signed, status: StatusCode, headers: &HeaderMap) -> Option<Retry> {
+        let unauthorized = status == StatusCode::UNAUTHORIZED;
         match &self.spec {
-            AuthSpec::Bearer { .. } => false,
-            AuthSpec::OAuth { .. } => {
-                if status == StatusCode::UNAUTHORIZED {
-                    *lock(&self.token) = None;
-                    true
-                } else {
-                    false
-                }
-            }
+            AuthSpec::Bearer { .. } => None,
+            AuthSpec::OAuth { .. } => unauthorized.then(|| {
+                *lock(&self.token) = None;
+                Retry(RetryWith::Token)
+            }),
             AuthSpec::Digest { .. } => {
-                if status == StatusCode::UNAUTHORIZED {
-                    let found = headers
-                        .get_all(WWW_AUTHENTICATE)
-                        .iter()
-                        .filter_map(|v| v.to_str().ok())
-                        .filter_map(|v| parse_challenges(v).ok())
-                        .flatten()
-                        .find_map(|ch| digest_challenge(&ch));
-                    match found {
-                        Some(challenge) => {
-                            *lock(&self.digest) = Some(challenge);
-                            true
-                        }
-                        None => false,
-                    }
-                } else {
-                    self.follow_next_nonce(headers);
-                    false
-                }
+                let challenge = unauthorized.then(|| digest_challenge_in(headers)).flatten();
+                let epoch = self.epoch.now();
+                lock(&self.digest).learn(
+                    signed.nonce.as_ref(),
+                    nonce::Answer {
+                        accepted: status.is_success(),
+                        unauthorized,
+                        challenge: challenge.as_ref(),
+                        next: next_nonce(headers),
+                        epoch,
+                    },
+                );
+                challenge.map(|challenge| Retry(RetryWith::Digest(Own { challenge, epoch })))
             }
         }
     }
+}
 
-    /// RFC 7616 §3.5: `Authentication-Info: nextnonce="..."` asks us to switch nonces.
-    fn follow_next_nonce(&self, headers: &HeaderMap) {
-        let Some(next) = headers
-            .get("authentication-info")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_challenges(&format!("Digest {v}")).ok())
-            .and_then(|chs| chs.into_iter().next())
-            .and_then(|ch| ch.param("nextnonce").map(str::to_owned))
-        else {
-            return;
-        };
-        let mut guard = lock(&self.digest);
-        if let Some(challenge) = guard.as_mut() {
-            if challenge.nonce != next {
-                challenge.nonce = next;
-                challenge.nc = 0;
-            }
-        }
-    }
+/// The first digest challenge of an answer's `WWW-Authenticate` values that we can answer.
+fn digest_challenge_in(headers: &HeaderMap) -> Option<WwwAuthenticateHeader> {
+    headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| parse_challenges(v).ok())
+        .flatten()
+        .find_map(|ch| nonce::digest_challenge(&ch))
+}
+
+/// RFC 7616 §3.5: `Authentication-Info: nextnonce="..."`, the nonce to use next.
+fn next_nonce(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("authentication-info")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_challenges(&format!("Digest {v}")).ok())
+        .and_then(|chs| chs.into_iter().next())
+        .and_then(|ch| ch.param("nextnonce").map(str::to_owned))
+        .filter(|n| !n.is_empty())
 }
 
 fn sensitive(s: &str) -> Option<HeaderValue> {

@@ -154,13 +154,15 @@ fn learn_picks_the_digest_challenge_among_several() {
         "digest:pub:priv".parse().unwrap(),
         Url::parse("http://h/").unwrap(),
     );
+    let unsigned = Signed::default();
     let mut h = HeaderMap::new();
     h.append(
         WWW_AUTHENTICATE,
         HeaderValue::from_static(r#"Bearer realm="x""#),
     );
     assert!(
-        !auth.learn(StatusCode::UNAUTHORIZED, &h),
+        auth.learn(&unsigned, StatusCode::UNAUTHORIZED, &h)
+            .is_none(),
         "no digest challenge yet"
     );
     h.append(
@@ -169,61 +171,204 @@ fn learn_picks_the_digest_challenge_among_several() {
             r#"DIGEST REALM="MMS Public API", domain="", nonce="n1", ALGORITHM=md5, qop="auth""#,
         ),
     );
-    assert!(!auth.learn(StatusCode::OK, &h), "only a 401 is a challenge");
-    assert!(auth.learn(StatusCode::UNAUTHORIZED, &h));
-    let cached = lock(&auth.digest).clone().unwrap();
-    assert_eq!(cached.realm, "MMS Public API");
-    assert_eq!(cached.nonce, "n1");
-    assert_eq!(cached.qop, Some(vec![Qop::AUTH]));
+    assert!(
+        auth.learn(&unsigned, StatusCode::OK, &h).is_none(),
+        "only a 401 is a challenge"
+    );
+    let Some(Retry(RetryWith::Digest(own))) = auth.learn(&unsigned, StatusCode::UNAUTHORIZED, &h)
+    else {
+        panic!("a digest challenge gives a retry");
+    };
+    assert_eq!(own.challenge.realm, "MMS Public API");
+    assert_eq!(own.challenge.nonce, "n1");
+    assert_eq!(own.challenge.qop, Some(vec![digest_auth::Qop::AUTH]));
 
     let bearer = Authenticator::new(
         "bearer:t".parse().unwrap(),
         Url::parse("http://h/").unwrap(),
     );
-    assert!(!bearer.learn(StatusCode::UNAUTHORIZED, &h));
+    assert!(bearer
+        .learn(&unsigned, StatusCode::UNAUTHORIZED, &h)
+        .is_none());
+}
+
+fn challenge(nonce: &str, stale: bool) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    let stale = if stale { ", stale=true" } else { "" };
+    h.insert(
+        WWW_AUTHENTICATE,
+        format!(r#"Digest realm="r", nonce="{nonce}", algorithm=MD5, qop="auth"{stale}"#)
+            .parse()
+            .unwrap(),
+    );
+    h
+}
+
+fn next_nonce(nonce: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        "authentication-info",
+        format!(r#"nextnonce="{nonce}""#).parse().unwrap(),
+    );
+    h
+}
+
+/// (nonce, nc) of a signed attempt, `None` when it goes without `Authorization`.
+fn nonce_nc(signed: &Signed) -> Option<(String, String)> {
+    let hv = signed.header.as_ref()?;
+    assert!(hv.is_sensitive());
+    let ch = &parse_challenges(hv.to_str().unwrap()).unwrap()[0];
+    assert_eq!(ch.param("username"), Some("pub"));
+    Some((ch.param("nonce")?.to_owned(), ch.param("nc")?.to_owned()))
+}
+
+fn digest_auth() -> Authenticator {
+    Authenticator::new(
+        "digest:pub:priv".parse().unwrap(),
+        Url::parse("http://h/").unwrap(),
+    )
+}
+
+fn pair(nonce: &str, nc: u32) -> Option<(String, String)> {
+    Some((nonce.to_owned(), format!("{nc:08x}")))
 }
 
 #[tokio::test]
 async fn digest_header_is_none_until_challenged_then_nc_increments() {
-    let client = Client::new(&Default::default()).unwrap();
-    let auth = Authenticator::new(
-        "digest:pub:priv".parse().unwrap(),
-        Url::parse("http://h/").unwrap(),
-    );
-    let m = http::Method::GET;
+    let (client, m) = (client(), http::Method::GET);
+    let auth = digest_auth();
     assert!(auth.header(&client, &m, "/x").await.unwrap().is_none());
-    let mut h = HeaderMap::new();
-    h.insert(
-        WWW_AUTHENTICATE,
-        HeaderValue::from_static(r#"Digest realm="r", nonce="abc", algorithm=MD5, qop="auth""#),
-    );
-    assert!(auth.learn(StatusCode::UNAUTHORIZED, &h));
-    let ncs: Vec<String> = {
-        let mut v = Vec::new();
-        for _ in 0..3 {
-            let hv = auth.header(&client, &m, "/x?y=1").await.unwrap().unwrap();
-            assert!(hv.is_sensitive());
-            let ch = &parse_challenges(hv.to_str().unwrap()).unwrap()[0];
-            assert_eq!(ch.param("uri"), Some("/x?y=1"));
-            assert_eq!(ch.param("username"), Some("pub"));
-            v.push(ch.param("nc").unwrap().to_owned());
-        }
-        v
-    };
-    assert_eq!(ncs, ["00000001", "00000002", "00000003"]);
-
-    // nextnonce switches the nonce and restarts nc
-    let mut info = HeaderMap::new();
-    info.insert(
-        "authentication-info",
-        HeaderValue::from_static(r#"nextnonce="def""#),
-    );
-    assert!(!auth.learn(StatusCode::OK, &info));
-    let hv = auth.header(&client, &m, "/x").await.unwrap().unwrap();
+    let retry = auth
+        .learn(
+            &Signed::default(),
+            StatusCode::UNAUTHORIZED,
+            &challenge("abc", false),
+        )
+        .unwrap();
+    let first = auth.sign_retry(retry, &client, &m, "/x?y=1").await.unwrap();
+    let hv = first.header.as_ref().unwrap();
     let ch = &parse_challenges(hv.to_str().unwrap()).unwrap()[0];
-    assert_eq!(
-        (ch.param("nonce"), ch.param("nc")),
-        (Some("def"), Some("00000001"))
+    assert_eq!(ch.param("uri"), Some("/x?y=1"));
+    assert_eq!(nonce_nc(&first), pair("abc", 1));
+    assert!(auth
+        .learn(&first, StatusCode::OK, &HeaderMap::new())
+        .is_none());
+    for nc in 2..5 {
+        let signed = auth.sign(&client, &m, "/x").await.unwrap();
+        assert_eq!(nonce_nc(&signed), pair("abc", nc));
+    }
+    // nextnonce switches the nonce and restarts nc
+    assert!(auth
+        .learn(&first, StatusCode::OK, &next_nonce("def"))
+        .is_none());
+    let signed = auth.sign(&client, &m, "/x").await.unwrap();
+    assert_eq!(nonce_nc(&signed), pair("def", 1));
+}
+
+/// Two requests get 401s at once: each retry signs with its own 401's challenge, not with
+/// whatever the other left in the cache.
+#[tokio::test]
+async fn a_retry_signs_with_the_challenge_of_its_own_401() {
+    let (client, m) = (client(), http::Method::GET);
+    let auth = digest_auth();
+    let unsigned = Signed::default();
+    let b = auth
+        .learn(&unsigned, StatusCode::UNAUTHORIZED, &challenge("B", false))
+        .unwrap();
+    let c = auth
+        .learn(&unsigned, StatusCode::UNAUTHORIZED, &challenge("C", false))
+        .unwrap();
+    let with_c = auth.sign_retry(c, &client, &m, "/c").await.unwrap();
+    auth.learn(&with_c, StatusCode::OK, &HeaderMap::new());
+    let with_b = auth.sign_retry(b, &client, &m, "/b").await.unwrap();
+    assert_eq!(nonce_nc(&with_c), pair("C", 1));
+    assert_eq!(nonce_nc(&with_b), pair("B", 1), "not C's nonce, not nc 2");
+    // On a target that reuses nonces the retry's nonce is then shared, its nc running on.
+    auth.learn(&with_b, StatusCode::OK, &HeaderMap::new());
+    let next = auth.sign(&client, &m, "/d").await.unwrap();
+    assert_eq!(nonce_nc(&next), pair("B", 2));
+}
+
+/// Once the target hands out one-time nonces, a nonce goes to one request; the next answer's
+/// nextnonce refills the cache.
+#[tokio::test]
+async fn a_taken_nonce_is_not_handed_out_twice_and_nextnonce_refills() {
+    let (client, m) = (client(), http::Method::GET);
+    let auth = digest_auth();
+    let retry = auth
+        .learn(
+            &Signed::default(),
+            StatusCode::UNAUTHORIZED,
+            &challenge("A", false),
+        )
+        .unwrap();
+    let first = auth.sign_retry(retry, &client, &m, "/").await.unwrap();
+    auth.learn(&first, StatusCode::OK, &next_nonce("N1"));
+    let taken = auth.sign(&client, &m, "/1").await.unwrap();
+    let without = auth.sign(&client, &m, "/2").await.unwrap();
+    assert_eq!(nonce_nc(&taken), pair("N1", 1));
+    assert_eq!(nonce_nc(&without), None, "N1 was taken: no nonce to share");
+    // The request without one gets its own by the challenge round trip.
+    let retry = auth
+        .learn(&without, StatusCode::UNAUTHORIZED, &challenge("X", false))
+        .unwrap();
+    let retried = auth.sign_retry(retry, &client, &m, "/2").await.unwrap();
+    assert_eq!(nonce_nc(&retried), pair("X", 1));
+    auth.learn(&taken, StatusCode::OK, &next_nonce("N2"));
+    auth.learn(&retried, StatusCode::OK, &next_nonce("N3"));
+    let refilled: Vec<_> = [
+        auth.sign(&client, &m, "/3").await.unwrap(),
+        auth.sign(&client, &m, "/4").await.unwrap(),
+        auth.sign(&client, &m, "/5").await.unwrap(),
+    ]
+    .iter()
+    .map(nonce_nc)
+    .collect();
+    assert_eq!(refilled, [pair("N2", 1), pair("N3", 1), None]);
+    // Forged credentials may reuse a spent nonce: the last one known.
+    let reused = auth.sign_reusing(&client, &m, "/6").await.unwrap();
+    assert_eq!(nonce_nc(&reused), pair("X", 2));
+}
+
+/// A stale answer to a nonce's second use shows one-time nonces, unless a reuse was accepted
+/// before or the nonces were expired on purpose since it came.
+#[tokio::test]
+async fn stale_on_a_second_use_shows_one_time_nonces() {
+    let (client, m) = (client(), http::Method::GET);
+    let epoch = NonceEpoch::default();
+    let run = |accept_reuse: bool, expire: bool| {
+        let (client, m, epoch) = (&client, &m, &epoch);
+        async move {
+            let auth = digest_auth().with_epoch(epoch.clone());
+            let retry = auth
+                .learn(
+                    &Signed::default(),
+                    StatusCode::UNAUTHORIZED,
+                    &challenge("A", false),
+                )
+                .unwrap();
+            let first = auth.sign_retry(retry, client, m, "/").await.unwrap();
+            auth.learn(&first, StatusCode::OK, &HeaderMap::new());
+            if accept_reuse {
+                let second = auth.sign(client, m, "/").await.unwrap();
+                auth.learn(&second, StatusCode::OK, &HeaderMap::new());
+            }
+            let reused = auth.sign(client, m, "/").await.unwrap();
+            if expire {
+                epoch.advance();
+            }
+            auth.learn(&reused, StatusCode::UNAUTHORIZED, &challenge("B", true));
+            nonce_nc(&auth.sign(client, m, "/").await.unwrap())
+        }
+    };
+    assert_eq!(run(false, false).await, None, "one-time: nothing to share");
+    assert!(
+        run(true, false).await.is_some(),
+        "a reuse was accepted before"
+    );
+    assert!(
+        run(false, true).await.is_some(),
+        "the nonces were expired on purpose"
     );
 }
 
@@ -233,12 +378,15 @@ struct TestServer {
     state: Arc<AuthState>,
     base: Url,
     token_calls: Arc<AtomicUsize>,
+    /// Requests to anything but the token endpoint.
+    calls: Arc<AtomicUsize>,
 }
 
 #[derive(Clone)]
 struct AppState {
     auth: Arc<AuthState>,
     token_calls: Arc<AtomicUsize>,
+    calls: Arc<AtomicUsize>,
 }
 
 async fn protected(
@@ -247,10 +395,18 @@ async fn protected(
     uri: Uri,
     headers: AxHeaders,
 ) -> Response {
+    app.calls.fetch_add(1, Ordering::SeqCst);
     let pq = uri.path_and_query().map_or("/", |p| p.as_str());
     let authz = headers.get("authorization").and_then(|v| v.to_str().ok());
     match app.auth.authenticate(method.as_str(), pq, authz) {
-        Ok(principal) => principal.into_response(),
+        Ok(principal) => {
+            let mut r = principal.into_response();
+            if let Some(info) = app.auth.authentication_info(authz) {
+                r.headers_mut()
+                    .insert("authentication-info", info.parse().unwrap());
+            }
+            r
+        }
         Err(failure) => {
             let mut r = axum::http::StatusCode::UNAUTHORIZED.into_response();
             let h = r.headers_mut();
@@ -294,12 +450,14 @@ async fn spawn_server() -> TestServer {
     state.add_api_key("PUBKEY", "PRIV:KEY");
     state.add_oauth_client("mdb_sa_id_1", "mdb_sa_sk_secret");
     let token_calls = Arc::new(AtomicUsize::new(0));
+    let calls = Arc::new(AtomicUsize::new(0));
     let app = Router::new()
         .route("/api/oauth/token", post(token))
         .fallback(protected)
         .with_state(AppState {
             auth: state.clone(),
             token_calls: token_calls.clone(),
+            calls: calls.clone(),
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -311,6 +469,7 @@ async fn spawn_server() -> TestServer {
         state,
         base: Url::parse(&format!("http://{addr}/")).unwrap(),
         token_calls,
+        calls,
     }
 }
 
@@ -318,7 +477,8 @@ fn client() -> Client {
     Client::new(&Default::default()).unwrap()
 }
 
-/// What the runner does: send, learn, retry at most once. Returns (status, attempts).
+/// What the sender does: sign, send, learn from every answer, retry at most once with what
+/// the 401 gave. Returns (status, attempts).
 async fn send(
     auth: &Authenticator,
     client: &Client,
@@ -326,12 +486,13 @@ async fn send(
     method: http::Method,
     pq: &str,
 ) -> (StatusCode, usize) {
+    let mut signed = auth.sign(client, &method, pq).await.unwrap();
     let mut attempts = 0;
     loop {
         attempts += 1;
         let mut headers = HeaderMap::new();
-        if let Some(h) = auth.header(client, &method, pq).await.unwrap() {
-            headers.insert(AUTHORIZATION, h);
+        if let Some(h) = &signed.header {
+            headers.insert(AUTHORIZATION, h.clone());
         }
         let resp = client
             .send(&method, &base.join(pq).unwrap(), &headers, None, None)
@@ -339,10 +500,12 @@ async fn send(
             .answer
             .unwrap();
         let status = resp.status;
-        if auth.learn(status, &resp.headers) && attempts == 1 {
-            continue;
+        match auth.learn(&signed, status, &resp.headers) {
+            Some(retry) if attempts == 1 => {
+                signed = auth.sign_retry(retry, client, &method, pq).await.unwrap();
+            }
+            _ => return (status, attempts),
         }
-        return (status, attempts);
     }
 }
 
@@ -413,7 +576,42 @@ async fn digest_concurrent_requests_share_one_authenticator() {
         }));
     }
     for t in tasks {
-        assert_eq!(t.await.unwrap().0, StatusCode::OK);
+        // A target that reuses nonces: every request signs with the shared one, no retry.
+        assert_eq!(t.await.unwrap(), (StatusCode::OK, 1));
+    }
+    assert_eq!(srv.calls.load(Ordering::SeqCst), 2 + 40, "no request added");
+}
+
+/// Against one-time nonces, concurrent requests each pass with at most their one retry: a
+/// nonce goes to one request, the others get their own from their 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_concurrent_requests_pass_against_one_time_nonces() {
+    let srv = spawn_server().await;
+    srv.state.set_one_time_nonces(true);
+    let c = client();
+    let auth = Arc::new(Authenticator::new(
+        "digest:PUBKEY:PRIV:KEY".parse().unwrap(),
+        srv.base.clone(),
+    ));
+    for expected in [2, 1, 1] {
+        let sent = send(&auth, &c, &srv.base, http::Method::GET, "/").await;
+        assert_eq!(
+            sent,
+            (StatusCode::OK, expected),
+            "nextnonce keeps one at hand"
+        );
+    }
+    for _ in 0..5 {
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (auth, c, base) = (auth.clone(), c.clone(), srv.base.clone());
+            tasks.push(tokio::spawn(async move {
+                send(&auth, &c, &base, http::Method::GET, &format!("/p/{i}")).await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().0, StatusCode::OK);
+        }
     }
 }
 

@@ -32,9 +32,6 @@ pub enum Credential {
     Owner,
     /// The read-only credentials.
     ReadOnly,
-    /// The OAuth client's owner credentials, beside digest main credentials: a bearer token
-    /// from the token endpoint (contract section 10, both credential kinds in one run).
-    OAuthOwner,
     /// No `Authorization` header at all.
     None,
     /// Digest with the right user and a wrong password.
@@ -57,6 +54,10 @@ pub enum Credential {
     ClientWrongSecret,
     /// HTTP Basic with a client id the target never registered (token endpoint).
     ClientUnknown,
+    /// The OAuth client's owner credentials, beside digest main credentials: a bearer token
+    /// from the token endpoint, renewed once on a 401 (cases that use it require an OAuth client).
+    #[serde(rename = "oauth-owner")]
+    OAuthOwner,
 }
 
 /// A request body.

@@ -10,22 +10,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::auth::Authenticator;
-use crate::case::{Case, Category, Credential, Expect, Lane, Role, Step};
+use crate::case::{Case, Category, Expect, Lane, Role, Step};
 use crate::check;
 use crate::error::{Error, Result};
 use crate::exchange::{Exchange, Response};
 use crate::harness::Harness;
 use crate::model::{Family, OperationKind, ProjectKind, Wire};
 use crate::scrub::Scrubber;
+use crate::sender::{self, Keyring, Sender};
 use crate::server::{self, Fault, Integration, RunningServer, ServerConfig, ServerState, Variant};
 use crate::snapshot::{self, Volatile};
-use crate::target::{self, Client, Target};
+use crate::target::Target;
 
 use super::gen::{Call, Catalog, Who};
 use super::oracle::{expectation, outcome, test_step, IdMap, Oracle};
@@ -74,31 +74,6 @@ pub struct SequenceOutcome {
     pub warnings: BTreeSet<String>,
 }
 
-pub(super) struct Auths {
-    owner: Authenticator,
-    read_only: Option<Authenticator>,
-}
-
-impl Auths {
-    pub(super) fn new(target: &Target) -> Auths {
-        Auths {
-            owner: Authenticator::new(target.auth.clone(), target.base_url.clone()),
-            read_only: target
-                .read_only
-                .clone()
-                .map(|a| Authenticator::new(a, target.base_url.clone())),
-        }
-    }
-
-    pub(super) fn of(&self, credential: Credential) -> Option<&Authenticator> {
-        match credential {
-            Credential::Owner => Some(&self.owner),
-            Credential::ReadOnly => self.read_only.as_ref(),
-            _ => None,
-        }
-    }
-}
-
 /// The (project kind, type) pairs a target already holds, and the same integrations as the
 /// oracle stores them: (group id, family, integration).
 type Stock = (
@@ -124,8 +99,9 @@ pub struct Engine {
     /// Whether the target is the embedded server (then it is reset between sequences).
     pub embedded: bool,
     server: Option<RunningServer>,
-    client: Client,
-    t_auth: Auths,
+    /// Sends to the target, with the target's credentials in `keys`.
+    sender: Sender,
+    keys: Keyring,
     oracle: Oracle,
     /// The target's pre-existing integrations, as the oracle stores them.
     pre: Vec<(String, String, Integration)>,
@@ -193,7 +169,8 @@ impl Engine {
         };
         let client = target.client(opts.timeout.unwrap_or(Duration::from_secs(10)), 4 << 20)?;
         let oracle = Oracle::new(model.clone())?;
-        let t_auth = Auths::new(&target);
+        let sender = Sender::new(target.clone(), client, sender::Options::default());
+        let keys = sender.keyring();
         let families: Vec<String> = model
             .families
             .iter()
@@ -219,8 +196,8 @@ impl Engine {
             }),
             target,
             server,
-            client,
-            t_auth,
+            sender,
+            keys,
             oracle,
             pre: Vec::new(),
         };
@@ -575,34 +552,9 @@ impl Engine {
         index: usize,
         scrubber: &Scrubber,
     ) -> Exchange {
-        let out = match self.target.outgoing(family, &step.request, scrubber) {
-            Ok(o) => o,
-            Err((url, e)) => return target::failed(step, index, url, e),
-        };
-        let auth = self.t_auth.of(step.request.credential);
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let authorization = match auth {
-                Some(a) => match a.header(&self.client, &out.method, &out.uri).await {
-                    Ok(h) => h,
-                    Err(e) => {
-                        return target::failed(step, index, out.url.to_string(), e.to_string())
-                    }
-                },
-                None => None,
-            };
-            let sent = out.send(&self.client, authorization.as_ref(), None).await;
-            if let (Ok(answer), Some(a), 1) = (&sent.answer, auth, attempt) {
-                if answer.status == http::StatusCode::UNAUTHORIZED
-                    && a.learn(answer.status, &answer.headers)
-                {
-                    continue;
-                }
-            }
-            return out.record(step, index, sent, started.elapsed(), scrubber);
-        }
+        self.sender
+            .send(&self.keys, family, step, index, scrubber)
+            .await
     }
 }
 

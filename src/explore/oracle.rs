@@ -3,11 +3,15 @@
 //! by, at the level of the rule that applies, and the map between the ids each side assigned.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, HOST};
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, HOST};
+use http::Method;
 use serde_json::Value;
+use url::Url;
 
 use crate::auth::AuthSpec;
 use crate::case::{Case, Expect, Request, Role, Step};
@@ -17,21 +21,20 @@ use crate::exchange::Exchange;
 use crate::model::{ErrorRule, Family, Level, Model, ParamKind, Situation};
 use crate::outcome::{Outcome, Verdict};
 use crate::scrub::Scrubber;
+use crate::sender::{self, Keyring, Sender, Transport};
 use crate::server::{self, ServerConfig, ServerState};
-use crate::target::{self, Answer, Client, Outgoing, Sent, Target};
+use crate::target::{self, Answer, Sent, Target};
 
 use super::gen::Call;
-
-use super::engine::Auths;
 
 /// The faithful reference server, in process: requests go through its router, no socket.
 pub(crate) struct Oracle {
     pub(crate) state: Arc<ServerState>,
-    app: axum::Router,
     /// Its projects and credentials, as a target (the base URL is never dialled).
     pub(crate) target: Target,
-    auth: Auths,
-    client: Client,
+    /// Sends through the router, in process.
+    sender: Sender<InProcess>,
+    keys: Keyring,
 }
 
 impl Oracle {
@@ -62,12 +65,17 @@ impl Oracle {
         };
         // Digest needs no client; an authenticator asks for one all the same.
         let client = target.client(Duration::from_secs(10), 4 << 20)?;
-        Ok(Oracle {
-            auth: Auths::new(&target),
-            state,
-            app,
-            target,
+        let sender = Sender::with_transport(
+            target.clone(),
+            InProcess(app),
             client,
+            sender::Options::default(),
+        );
+        Ok(Oracle {
+            keys: sender.keyring(),
+            state,
+            target,
+            sender,
         })
     }
 
@@ -79,79 +87,66 @@ impl Oracle {
         index: usize,
         scrubber: &Scrubber,
     ) -> Exchange {
-        let out = match self.target.outgoing(family, &step.request, scrubber) {
-            Ok(o) => o,
-            Err((url, e)) => return target::failed(step, index, url, e),
-        };
-        let auth = self.auth.of(step.request.credential);
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let authorization = match auth {
-                Some(a) => a
-                    .header(&self.client, &out.method, &out.uri)
-                    .await
-                    .ok()
-                    .flatten(),
-                None => None,
-            };
-            let sent = self.call(&out, authorization.as_ref()).await;
-            if let (Ok(answer), Some(a), 1) = (&sent.answer, auth, attempt) {
-                if answer.status == http::StatusCode::UNAUTHORIZED
-                    && a.learn(answer.status, &answer.headers)
-                {
-                    continue;
-                }
-            }
-            return out.record(step, index, sent, started.elapsed(), scrubber);
-        }
+        self.sender
+            .send(&self.keys, family, step, index, scrubber)
+            .await
     }
+}
 
-    /// The request through the oracle's router, in process.
-    async fn call(&self, out: &Outgoing, authorization: Option<&HeaderValue>) -> Sent {
+/// The oracle's router, called in process: no socket, no timeout.
+struct InProcess(axum::Router);
+
+impl Transport for InProcess {
+    fn deliver(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &HeaderMap,
+        body: Option<&Bytes>,
+        _deadline: Option<Instant>,
+    ) -> impl Future<Output = Sent> + Send {
         use http_body_util::BodyExt as _;
         use tower_service::Service as _;
-        let mut headers = out.headers.clone();
+        let mut headers = headers.clone();
         headers.insert(HOST, HeaderValue::from_static("oracle.invalid"));
-        if let Some(a) = authorization {
-            headers.insert(AUTHORIZATION, a.clone());
-        }
-        if let Some(b) = &out.body {
+        if let Some(b) = body {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(b.len()));
         }
-        let mut req =
-            http::Request::new(axum::body::Body::from(out.body.clone().unwrap_or_default()));
-        *req.method_mut() = out.method.clone();
-        match out.uri.parse() {
-            Ok(uri) => *req.uri_mut() = uri,
-            Err(e) => {
+        let uri = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let mut req = http::Request::new(axum::body::Body::from(body.cloned().unwrap_or_default()));
+        *req.method_mut() = method.clone();
+        *req.headers_mut() = headers.clone();
+        let parsed = uri.parse().map(|u| *req.uri_mut() = u);
+        let mut app = self.0.clone();
+        async move {
+            if let Err(e) = parsed {
                 return Sent {
                     headers,
                     answer: Err(format!("bad URI: {e}")),
-                }
+                };
             }
-        }
-        *req.headers_mut() = headers.clone();
-        let mut app = self.app.clone();
-        let response = match app.call(req).await {
-            Ok(r) => r,
-            Err(never) => match never {},
-        };
-        let (parts, body) = response.into_parts();
-        let (body, error) = match body.collect().await {
-            Ok(c) => (c.to_bytes().to_vec(), None),
-            Err(e) => (Vec::new(), Some(e.to_string())),
-        };
-        Sent {
-            headers,
-            answer: Ok(Answer {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-                truncated: false,
-                error,
-            }),
+            let response = match app.call(req).await {
+                Ok(r) => r,
+                Err(never) => match never {},
+            };
+            let (parts, body) = response.into_parts();
+            let (body, error) = match body.collect().await {
+                Ok(c) => (c.to_bytes().to_vec(), None),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            };
+            Sent {
+                headers,
+                answer: Ok(Answer {
+                    status: parts.status,
+                    headers: parts.headers,
+                    body,
+                    truncated: false,
+                    error,
+                }),
+            }
         }
     }
 }
@@ -355,5 +350,61 @@ impl IdMap {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{Body, Credential, Project};
+    use crate::model::OperationKind;
+
+    /// A credential the oracle cannot make fails the step: the request is not sent without it
+    /// (the oracle would answer 401, and the target's answer would be judged by that).
+    #[tokio::test]
+    async fn an_authentication_error_is_an_error_not_an_unsigned_request() {
+        let model = crate::model::bundled().unwrap();
+        let mut oracle = Oracle::new(model.clone()).unwrap();
+        let family = &model.families[0];
+        let list = family.operation(OperationKind::List);
+        let version = family.versions.last().unwrap();
+        let step = test_step(Request {
+            method: list.method.clone(),
+            project: Project::Own,
+            path: "/integrations".into(),
+            base_path: family.base_path.clone(),
+            query: Vec::new(),
+            accept: Some(version.media_type.clone()),
+            content_type: None,
+            body: Body::None,
+            credential: Credential::Owner,
+            operation: list.id.clone(),
+            version: version.name.clone(),
+        });
+        let scrubber = Scrubber::new(oracle.target.secrets());
+        let ex = oracle.send(family, &step, 0, &scrubber).await;
+        assert_eq!(ex.response.map(|r| r.status), Some(200), "{:?}", ex.error);
+
+        let unusable = Target {
+            auth: AuthSpec::Bearer {
+                token: "not\na header value".into(),
+            },
+            ..oracle.target.clone()
+        };
+        let client = unusable.client(Duration::from_secs(1), 1024).unwrap();
+        oracle.keys = Sender::new(unusable, client, sender::Options::default()).keyring();
+        let sent = oracle.sender.requests();
+        let ex = oracle.send(family, &step, 0, &scrubber).await;
+        assert_eq!(
+            ex.response.map(|r| r.status),
+            None,
+            "the request went out without its credentials"
+        );
+        assert_eq!(oracle.sender.requests(), sent, "nothing was sent");
+        let error = ex.error.unwrap_or_default();
+        assert!(
+            error.starts_with("auth: ") && error.contains("not a valid header value"),
+            "{error}"
+        );
     }
 }

@@ -147,6 +147,9 @@ fn auth_options(
     let plain = |(opts, derived): (Vec<String>, Vec<Derived>)| (opts, derived, None);
     match credential {
         Credential::Owner => plain(login(Who::Owner)),
+        Credential::OAuthOwner if matches!(target.auth, AuthSpec::OAuth { .. }) => {
+            plain(login(Who::Owner))
+        }
         Credential::ReadOnly => plain(login(Who::ReadOnly)),
         Credential::OAuthOwner => plain(login(Who::OAuthClient)),
         Credential::None => (Vec::new(), Vec::new(), None),

@@ -15,16 +15,16 @@ use std::time::{Duration, Instant, SystemTime};
 use http::Method;
 use tokio::sync::Semaphore;
 
-use crate::auth::{AuthSpec, Authenticator};
+use crate::auth::AuthSpec;
 use crate::case::{Body, Case, Credential, Expect, Lane, Project, Requirement, Role, Step};
 use crate::check;
 use crate::error::Result;
 use crate::exchange::Exchange;
 use crate::model::{Family, OperationKind, ProjectKind};
 use crate::scrub::Scrubber;
-use crate::target::{Client, Target};
+use crate::sender::{self, Keyring, Sender};
+use crate::target::Target;
 
-mod send;
 mod stock;
 
 pub use crate::check::Baseline;
@@ -72,45 +72,17 @@ impl Default for RunOptions {
     }
 }
 
-struct LaneAuth {
-    owner: Authenticator,
-    read_only: Option<Authenticator>,
-    wrong: Option<Authenticator>,
-    /// The OAuth client beside digest main credentials.
-    oauth: Option<Authenticator>,
-}
-
 struct Runner<'a> {
     harness: &'a Harness,
     target: &'a Target,
-    client: Client,
+    /// Sends every request of the run: credentials, retries, pacing, the request count.
+    sender: Sender,
     opts: &'a RunOptions,
-    requests: std::sync::atomic::AtomicUsize,
     deadline: Option<Instant>,
     baseline: Baseline,
     limit: Semaphore,
     /// Cases that expire the target's nonces or tokens affect every lane: they run alone.
     exclusive: tokio::sync::RwLock<()>,
-    pace: Option<Pace>,
-}
-
-/// Spaces requests evenly to honour a requests-per-second cap.
-struct Pace {
-    next: std::sync::Mutex<Instant>,
-    interval: Duration,
-}
-
-impl Pace {
-    async fn wait(&self) {
-        let slot = {
-            let mut next = self.next.lock().expect("pace lock");
-            let now = Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + self.interval;
-            slot
-        };
-        tokio::time::sleep_until(slot.into()).await;
-    }
 }
 
 /// Run `cases` against `target`.
@@ -122,20 +94,23 @@ pub async fn run(
 ) -> Result<RunReport> {
     let started = SystemTime::now();
     let client = target.client(opts.timeout, opts.body_cap)?;
+    let deadline = opts.deadline.map(|d| Instant::now() + d);
+    let sending = sender::Options {
+        retries_429: opts.retries_429,
+        retry_after_cap: opts.retry_after_cap,
+        rate: opts.rate,
+        deadline,
+        cancel: opts.cancel.clone(),
+    };
     let mut runner = Runner {
         harness,
         target,
-        client,
+        sender: Sender::new(target.clone(), client, sending),
         opts,
-        requests: Default::default(),
-        deadline: opts.deadline.map(|d| Instant::now() + d),
+        deadline,
         baseline: Baseline::default(),
         limit: Semaphore::new(opts.jobs.max(1)),
         exclusive: tokio::sync::RwLock::new(()),
-        pace: opts.rate.filter(|r| *r > 0.0).map(|r| Pace {
-            next: std::sync::Mutex::new(Instant::now()),
-            interval: Duration::from_secs_f64(1.0 / r),
-        }),
     };
     let families: BTreeSet<&str> = cases.iter().map(|c| c.family.as_str()).collect();
     let mut unavailable: BTreeMap<String, String> = BTreeMap::new();
@@ -219,7 +194,7 @@ pub async fn run(
     Ok(RunReport {
         started,
         finished: SystemTime::now(),
-        requests: runner.requests.load(Ordering::Relaxed),
+        requests: runner.sender.requests(),
         pre_existing,
         interrupted: runner.cancelled(),
         deadline_reached: outcomes
@@ -307,7 +282,7 @@ impl Runner<'_> {
                     .insert(t.as_str());
             }
         }
-        let auth = self.lane_auth();
+        let keys = self.sender.keyring();
         let scrubber = Scrubber::new(self.target.secrets());
         let (mut swept, mut failed) = (Vec::new(), Vec::new());
         for (family_name, types) in touched {
@@ -322,7 +297,10 @@ impl Runner<'_> {
                 }
                 // A delete of what is already gone is a 404: nothing was left behind.
                 let delete = sweep_step(family, version, OperationKind::Delete, t);
-                let ex = self.send_raw(&auth, family, &delete, 0, &scrubber).await;
+                let ex = self
+                    .sender
+                    .send_once(&keys, family, &delete, 0, &scrubber)
+                    .await;
                 match ex.response.as_ref().map(|r| r.status) {
                     Some(404) => {}
                     Some(s) if (200..300).contains(&s) => swept.push(format!("{family_name} {t}")),
@@ -342,12 +320,12 @@ impl Runner<'_> {
         cases: Vec<&Case>,
         unavailable: &BTreeMap<String, String>,
     ) -> Vec<Outcome> {
-        let auth = self.lane_auth();
+        let keys = self.sender.keyring();
         let mut out = Vec::with_capacity(cases.len());
         for case in cases {
             let outcome = match self.skip_reason(case, unavailable) {
                 Some(reason) => skipped(case, reason),
-                None => self.run_case(&auth, case).await,
+                None => self.run_case(&keys, case).await,
             };
             if let Some(p) = &self.opts.progress {
                 p(&outcome);
@@ -366,39 +344,6 @@ impl Runner<'_> {
             }
         }
         names
-    }
-
-    fn lane_auth(&self) -> LaneAuth {
-        let base = self.target.base_url.clone();
-        let wrong = match &self.target.auth {
-            AuthSpec::Digest { public, private } => Some(Authenticator::new(
-                AuthSpec::Digest {
-                    public: public.clone(),
-                    private: format!("{private}-wrong"),
-                },
-                base.clone(),
-            )),
-            _ => None,
-        };
-        LaneAuth {
-            owner: Authenticator::new(self.target.auth.clone(), base.clone()),
-            read_only: self
-                .target
-                .read_only
-                .clone()
-                .map(|a| Authenticator::new(a, base.clone())),
-            wrong,
-            // With OAuth main credentials, those are the client.
-            oauth: self
-                .target
-                .oauth_client
-                .clone()
-                .or_else(|| {
-                    matches!(self.target.auth, AuthSpec::OAuth { .. })
-                        .then(|| self.target.auth.clone())
-                })
-                .map(|a| Authenticator::new(a, base.clone())),
-        }
     }
 
     fn family(&self, name: &str) -> &Family {
@@ -474,7 +419,7 @@ impl Runner<'_> {
         None
     }
 
-    async fn run_case(&self, auth: &LaneAuth, case: &Case) -> Outcome {
+    async fn run_case(&self, keys: &Keyring, case: &Case) -> Outcome {
         let global = case
             .requires
             .iter()
@@ -500,11 +445,14 @@ impl Runner<'_> {
                 continue;
             }
             if step.role == Role::Concurrent {
-                let group = self.send_together(auth, family, case, i, &scrubber).await;
+                let group = self
+                    .sender
+                    .send_together(keys, family, &case.steps, i, &scrubber)
+                    .await;
                 exchanges.extend(group);
                 continue;
             }
-            let ex = self.send(auth, family, step, i, &scrubber).await;
+            let ex = self.sender.send(keys, family, step, i, &scrubber).await;
             let failed_setup = step.role == Role::Setup
                 && !ex
                     .response
@@ -523,7 +471,7 @@ impl Runner<'_> {
             .enumerate()
             .filter(|(_, s)| s.role == Role::Cleanup)
         {
-            let ex = self.send(auth, family, step, i, &scrubber).await;
+            let ex = self.sender.send(keys, family, step, i, &scrubber).await;
             let ok = ex
                 .response
                 .as_ref()

@@ -28,13 +28,14 @@ impl Runner<'_> {
                 family.name
             )));
         };
-        let auth = self.lane_auth();
+        let keys = self.sender.keyring();
         let wire = &self.harness.model.wire;
         for version in &family.versions {
             let step = stock_request(wire, family, version, group);
             let ex = self
+                .sender
                 .send(
-                    &auth,
+                    &keys,
                     family,
                     &step,
                     0,

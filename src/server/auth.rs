@@ -181,6 +181,8 @@ struct Inner {
     nonces: HashMap<String, NonceEntry>,
     tokens: HashMap<String, TokenEntry>,
     faults: AuthFaults,
+    /// Variant `one-time-nonces`: a nonce answers one request.
+    one_time_nonces: bool,
     last_nonce_prune: Option<Instant>,
     last_token_prune: Option<Instant>,
 }
@@ -288,6 +290,12 @@ impl AuthState {
 
     pub fn faults(&self) -> AuthFaults {
         self.lock().faults
+    }
+
+    /// Variant `one-time-nonces`: every nonce is good for one request (any `nc`), a reused one
+    /// is stale, and [`authentication_info`](Self::authentication_info) hands out the next.
+    pub fn set_one_time_nonces(&self, on: bool) {
+        self.lock().one_time_nonces = on;
     }
 
     /// Makes every token issued so far count as expired (for tests).
@@ -439,7 +447,10 @@ impl AuthState {
         }
 
         let mut inner = self.lock();
-        let replay_ok = inner.faults.accept_replayed_nonce_count;
+        let (replay_ok, one_time) = (
+            inner.faults.accept_replayed_nonce_count,
+            inner.one_time_nonces,
+        );
         let Some(entry) = inner.nonces.get_mut(nonce) else {
             return Err(fail("digest nonce not issued by this server"));
         };
@@ -450,28 +461,50 @@ impl AuthState {
                 reason: "digest nonce expired",
             });
         }
+        if one_time && entry.max_nc > 0 && !replay_ok {
+            // RFC 7616 §3.3: the digest is right, the nonce is spent: stale=true.
+            return Err(AuthFailure {
+                stale: true,
+                reason: "digest nonce already used",
+            });
+        }
         if !entry.accept_nc(nc) && !replay_ok {
             return Err(fail("replayed digest nonce count"));
         }
         Ok(username.to_owned())
     }
 
+    /// A fresh nonce, remembered as issued now.
+    fn issue_nonce(&self) -> String {
+        let nonce = random_hex(16);
+        let mut inner = self.lock();
+        self.prune_nonces(&mut inner);
+        inner.nonces.insert(
+            nonce.clone(),
+            NonceEntry {
+                issued: Instant::now(),
+                expired: false,
+                max_nc: 0,
+                seen: 0,
+            },
+        );
+        nonce
+    }
+
+    /// The `Authentication-Info` value of an answer to a request whose `authorization` was
+    /// accepted (RFC 7616 §3.5): under `one-time-nonces`, for digest, the next nonce to use.
+    pub fn authentication_info(&self, authorization: Option<&str>) -> Option<String> {
+        let digest =
+            authorization.is_some_and(|a| split_scheme(a).0.eq_ignore_ascii_case("digest"));
+        if !digest || !self.lock().one_time_nonces {
+            return None;
+        }
+        Some(format!("nextnonce=\"{}\"", self.issue_nonce()))
+    }
+
     /// Issues a fresh nonce and returns the `WWW-Authenticate` value of the digest challenge.
     pub fn challenge(&self, stale: bool) -> String {
-        let nonce = random_hex(16);
-        {
-            let mut inner = self.lock();
-            self.prune_nonces(&mut inner);
-            inner.nonces.insert(
-                nonce.clone(),
-                NonceEntry {
-                    issued: Instant::now(),
-                    expired: false,
-                    max_nc: 0,
-                    seen: 0,
-                },
-            );
-        }
+        let nonce = self.issue_nonce();
         let mut out = format!(
             "Digest realm={}, domain=\"\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\"",
             quote(&self.config.realm)

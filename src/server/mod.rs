@@ -269,6 +269,7 @@ impl ServerState {
             .unwrap_or_default();
         let faults = FaultSet::new(&config.faults);
         auth.set_faults(faults.auth());
+        auth.set_one_time_nonces(variants.has(Variant::OneTimeNonces));
         let state = ServerState {
             model,
             auth,

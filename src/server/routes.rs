@@ -287,11 +287,19 @@ async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> 
         type_name: route.type_name.as_deref(),
         raw_query: &raw_query,
         faults,
+        info: None,
     };
-    match ctx.run(&mut fmt, body).await {
+    let mut response = match ctx.run(&mut fmt, body).await {
         Ok(r) => r,
         Err(e) => render::error(&with_challenge(state, e), &fmt),
+    };
+    if let Some(info) = ctx.info.take() {
+        response.headers_mut().insert(
+            axum::http::HeaderName::from_static("authentication-info"),
+            info,
+        );
     }
+    response
 }
 
 /// Variant `challenge-on-every-401`: a 401 that has no challenge (no access to the project, a

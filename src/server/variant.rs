@@ -143,6 +143,9 @@ variants! {
     ExtraResponseHeaders => "extra-response-headers",
         "every response carries X-Request-Id, Server-Timing, Cache-Control: no-store, Strict-Transport-Security and Vary: Accept",
         "§1: nothing in the contract forbids response headers it does not name";
+    OneTimeNonces => "one-time-nonces",
+        "every digest nonce is good for one request: a reused one gets 401 with stale=true, and every answer to an accepted digest carries Authentication-Info: nextnonce",
+        "§7/§10: any answer may be 401 stale=true for a nonce already used, with nextnonce in Authentication-Info";
 }
 
 impl fmt::Display for Variant {

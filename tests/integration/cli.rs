@@ -603,19 +603,18 @@ async fn serve_prints_how_to_reach_it_and_answers() {
     );
     let uri = url.trim_start_matches(base).to_owned();
     let mut answered = None;
+    let get = reqwest::Method::GET;
+    let mut signed = owner.sign(&client, &get, &uri).await.unwrap();
     for _ in 0..2 {
         let mut req = http
             .get(&url)
             .header("Accept", "application/vnd.atlas.2025-03-12+json");
-        if let Some(h) = owner
-            .header(&client, &reqwest::Method::GET, &uri)
-            .await
-            .unwrap()
-        {
-            req = req.header("Authorization", h);
+        if let Some(h) = &signed.header {
+            req = req.header("Authorization", h.clone());
         }
         let resp = req.send().await.unwrap();
-        if resp.status() == 401 && owner.learn(resp.status(), resp.headers()) {
+        if let Some(retry) = owner.learn(&signed, resp.status(), resp.headers()) {
+            signed = owner.sign_retry(retry, &client, &get, &uri).await.unwrap();
             continue;
         }
         answered = Some(resp);

@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// Each module and the modules it may import, in stage order: leaves first, then the spec's
 /// pipeline (spec → model → schema/case → harness), the sending side (credential → target →
-/// auth), the judging side (check → outcome), then the runner and what reads a run.
+/// auth → sender), the judging side (check → outcome), then the runner and what reads a run.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("scrub", &[]),
@@ -28,6 +28,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["case", "credential", "error", "exchange", "model", "scrub"],
     ),
     ("auth", &["credential", "error", "target"]),
+    // The one sender: credentials, nonces, retries, pacing. The runner and exploration (its
+    // oracle included) send through it; it knows no stage past the request it sends.
+    (
+        "sender",
+        &[
+            "auth", "case", "error", "exchange", "model", "scrub", "target",
+        ],
+    ),
     (
         "server",
         &["auth", "credential", "error", "model", "target"],
@@ -44,7 +52,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "runner",
         &[
             "auth", "case", "check", "error", "exchange", "harness", "model", "outcome", "scrub",
-            "target",
+            "sender", "target",
         ],
     ),
     ("snapshot", &["case", "check", "model", "outcome", "scrub"]),
@@ -59,7 +67,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "explore",
         &[
             "auth", "case", "check", "error", "exchange", "harness", "model", "outcome", "report",
-            "scrub", "server", "snapshot", "target",
+            "scrub", "sender", "server", "snapshot", "target",
         ],
     ),
     ("coverage", &["case", "model", "report"]),

@@ -10,6 +10,8 @@
 //!   concern of the contract (bodies, errors, lists, versions, state, auth, routes, faults).
 //! - `selftest`: every fault is caught by its category, with and without every variant on.
 //! - `variants`: every tolerated variant passes with the faithful server's snapshots; warnings.
+//! - `nonces`: one-time digest nonces on the wire, and the concurrency cases passing ten runs in a
+//!   row against them.
 //! - `cli`: the binary as a user runs it: exit codes, one-line reasons, serve, cases, completions.
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
@@ -30,6 +32,7 @@ mod fixture;
 mod hostile;
 mod house;
 mod negatives;
+mod nonces;
 mod report;
 mod rules;
 mod selftest;

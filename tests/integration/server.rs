@@ -32,7 +32,7 @@ use crate::fixture;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use integrations_conformance::auth::{AuthSpec, Authenticator};
+use integrations_conformance::auth::{AuthSpec, Authenticator, Signed};
 use integrations_conformance::model::{
     Family, Field, FieldKind, IntegrationType, Model, OperationKind, ProjectKind, SecretKind,
     Situation, Version,
@@ -217,18 +217,18 @@ impl Req<'_> {
             Who::OAuth => Some(&t.oauth),
             _ => None,
         };
+        let mut signed = match auth {
+            Some(a) => a.sign(&t.client, &self.method, &uri).await.unwrap(),
+            None => Signed::default(),
+        };
         for attempt in 0..2 {
             let mut rb = t.http.request(self.method.clone(), url.clone());
             for (k, v) in &self.headers {
                 rb = rb.header(k, v);
             }
-            match (&self.who, auth) {
+            match (&self.who, &signed.header) {
                 (Who::Raw(h), _) => rb = rb.header(AUTHORIZATION, h),
-                (_, Some(a)) => {
-                    if let Some(h) = a.header(&t.client, &self.method, &uri).await.unwrap() {
-                        rb = rb.header(AUTHORIZATION, h);
-                    }
-                }
+                (_, Some(h)) => rb = rb.header(AUTHORIZATION, h.clone()),
                 _ => {}
             }
             if let Some(b) = &self.body {
@@ -238,7 +238,12 @@ impl Req<'_> {
             let status = r.status();
             let headers = r.headers().clone();
             let text = r.text().await.unwrap();
-            if attempt == 0 && auth.is_some_and(|a| a.learn(status, &headers)) {
+            let retry = auth.and_then(|a| Some((a, a.learn(&signed, status, &headers)?)));
+            if let (0, Some((a, retry))) = (attempt, retry) {
+                signed = a
+                    .sign_retry(retry, &t.client, &self.method, &uri)
+                    .await
+                    .unwrap();
                 continue;
             }
             if t.srv.state.faults().is_empty() {

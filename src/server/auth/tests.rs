@@ -240,6 +240,44 @@ fn digest_replayed_nc_refused_unless_fault() {
 }
 
 #[test]
+fn one_time_nonces_answer_one_request_each_and_hand_out_the_next() {
+    let s = state();
+    let mut p = WwwAuthenticateHeader::parse(&s.challenge(false)).unwrap();
+    let first = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+    assert_eq!(s.authentication_info(Some(&first)), None, "variant off");
+    s.set_one_time_nonces(true);
+    assert_eq!(
+        s.authenticate("GET", URI, Some(&first)),
+        Ok("PUBKEY".to_owned())
+    );
+    // The same nonce with the next nc: spent, so stale (a right digest), not a replay.
+    let again = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+    let f = s.authenticate("GET", URI, Some(&again)).unwrap_err();
+    assert_eq!((f.stale, f.reason), (true, "digest nonce already used"));
+    let wrong = answer(&mut p, "PUBKEY", "bad", "GET", URI);
+    assert!(!s.authenticate("GET", URI, Some(&wrong)).unwrap_err().stale);
+    // nextnonce: a fresh nonce, good for one request at any nc.
+    let info = s.authentication_info(Some(&first)).unwrap();
+    assert!(info.starts_with("nextnonce=\""), "{info}");
+    p.nonce = parse_challenges(&format!("Digest {info}")).unwrap()[0]
+        .param("nextnonce")
+        .unwrap()
+        .to_owned();
+    p.nc = 6;
+    let next = answer(&mut p, "PUBKEY", "PRIV:KEY", "GET", URI);
+    assert!(s.authenticate("GET", URI, Some(&next)).is_ok());
+    assert!(s.authenticate("GET", URI, Some(&next)).unwrap_err().stale);
+    assert_eq!(s.authentication_info(Some("Bearer abc")), None);
+    assert_eq!(s.authentication_info(None), None);
+    // The replay fault accepts a spent nonce too.
+    s.set_faults(AuthFaults {
+        accept_replayed_nonce_count: true,
+        ..AuthFaults::default()
+    });
+    assert!(s.authenticate("GET", URI, Some(&next)).is_ok());
+}
+
+#[test]
 fn digest_nonce_not_issued_or_expired() {
     let s = state();
     let mut p = WwwAuthenticateHeader::parse(&s.challenge(false)).unwrap();

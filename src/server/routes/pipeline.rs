@@ -17,6 +17,8 @@ pub(super) struct Ctx<'a> {
     pub(super) type_name: Option<&'a str>,
     pub(super) raw_query: &'a RawQuery,
     pub(super) faults: FaultSet,
+    /// `Authentication-Info` for the answer, once the credentials are accepted.
+    pub(super) info: Option<HeaderValue>,
 }
 
 impl<'a> Ctx<'a> {
@@ -264,7 +266,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The principal, or `None` for an anonymous reader (fault `get-without-credentials`).
-    fn authenticate(&self) -> Result<Option<String>, ApiError> {
+    fn authenticate(&mut self) -> Result<Option<String>, ApiError> {
         let headers = &self.parts.headers;
         let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
         let uri = self
@@ -277,7 +279,11 @@ impl<'a> Ctx<'a> {
             .auth()
             .authenticate(self.parts.method.as_str(), uri, authorization)
         {
-            Ok(p) => Ok(Some(p)),
+            Ok(p) => {
+                let info = self.state.auth().authentication_info(authorization);
+                self.info = info.and_then(|i| HeaderValue::from_str(&i).ok());
+                Ok(Some(p))
+            }
             Err(_)
                 if self.faults.has(Fault::GetWithoutCredentials)
                     && !headers.contains_key(AUTHORIZATION)

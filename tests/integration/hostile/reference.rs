@@ -68,18 +68,18 @@ impl Reference {
         body: Option<&serde_json::Value>,
     ) -> (u16, Vec<u8>) {
         let url = Url::parse(&format!("{}{path}", self.srv.base_url)).expect("url");
+        let mut signed = self
+            .owner
+            .sign(&self.client, &method, url.path())
+            .await
+            .expect("digest header");
         for _ in 0..2 {
             let mut rb = self
                 .http
                 .request(method.clone(), url.clone())
                 .header("accept", "application/json");
-            if let Some(h) = self
-                .owner
-                .header(&self.client, &method, url.path())
-                .await
-                .expect("digest header")
-            {
-                rb = rb.header("authorization", h);
+            if let Some(h) = &signed.header {
+                rb = rb.header("authorization", h.clone());
             }
             if let Some(b) = body {
                 rb = rb
@@ -89,7 +89,12 @@ impl Reference {
             let r = rb.send().await.expect("reference server answers");
             let (status, headers) = (r.status(), r.headers().clone());
             let bytes = r.bytes().await.expect("body").to_vec();
-            if self.owner.learn(status, &headers) {
+            if let Some(retry) = self.owner.learn(&signed, status, &headers) {
+                signed = self
+                    .owner
+                    .sign_retry(retry, &self.client, &method, url.path())
+                    .await
+                    .expect("digest header");
                 continue;
             }
             return (status.as_u16(), bytes);

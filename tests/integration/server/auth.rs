@@ -85,11 +85,13 @@ async fn digest_nonces_expire_with_stale_and_counts_cannot_be_replayed() {
         Url::parse(&t.srv.base_url).unwrap(),
     );
     let h = {
-        wrong.learn(reqwest::StatusCode::from_u16(r.status).unwrap(), &r.headers);
+        let status = reqwest::StatusCode::from_u16(r.status).unwrap();
+        let retry = wrong.learn(&Signed::default(), status, &r.headers).unwrap();
         wrong
-            .header(&t.client, &Method::GET, &path)
+            .sign_retry(retry, &t.client, &Method::GET, &path)
             .await
             .unwrap()
+            .header
             .unwrap()
     };
     assert_eq!(

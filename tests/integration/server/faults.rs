@@ -183,11 +183,13 @@ async fn probe(t: &T, fault: Fault) -> String {
                 .who(Who::Anonymous)
                 .send()
                 .await;
-            wrong.learn(reqwest::StatusCode::from_u16(r.status).unwrap(), &r.headers);
+            let status = reqwest::StatusCode::from_u16(r.status).unwrap();
+            let retry = wrong.learn(&Signed::default(), status, &r.headers).unwrap();
             let h = wrong
-                .header(&t.client, &Method::GET, &cm.list_path())
+                .sign_retry(retry, &t.client, &Method::GET, &cm.list_path())
                 .await
                 .unwrap()
+                .header
                 .unwrap();
             cm.req(Method::GET, &cm.list_path())
                 .who(Who::Raw(h.to_str().unwrap().into()))

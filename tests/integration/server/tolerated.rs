@@ -145,7 +145,14 @@ async fn every_401_carries_the_challenges_with_a_fresh_nonce() {
     let nonce = nonce_of(&r);
     assert!(t.stored(&v1.group).is_empty());
     // the nonce is one the server accepts
-    assert!(t.owner.learn(reqwest::StatusCode::UNAUTHORIZED, &r.headers));
+    assert!(t
+        .owner
+        .learn(
+            &Default::default(),
+            reqwest::StatusCode::UNAUTHORIZED,
+            &r.headers
+        )
+        .is_some());
     let h = t
         .owner
         .header(&t.client, &Method::GET, &v1.list_path())
