@@ -125,12 +125,18 @@ pub(crate) async fn dispatch(State(state): State<Arc<ServerState>>, req: Request
         .headers
         .get(EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    // Variant early-413-close: a body refused for its size is not read at all (hyper closes the
-    // connection after the response, which says `Connection: close`).
+    // Variant early-413-close: a body refused for its size is answered before it is read (the
+    // response says `Connection: close`); what follows is read and thrown away behind the
+    // answer, a lingering close (RFC 9112 section 9.6), so that the client's receive buffer
+    // is not reset under the 413 it was sent.
     let early_close =
         variants.has(Variant::Early413Close) && response.status() == StatusCode::PAYLOAD_TOO_LARGE;
-    if let Some(body) = body.take().filter(|_| !expects_continue && !early_close) {
-        drain(body, DRAIN_LIMIT).await;
+    if let Some(body) = body.take().filter(|_| !expects_continue) {
+        if early_close {
+            tokio::spawn(drain(body, DRAIN_LIMIT));
+        } else {
+            drain(body, DRAIN_LIMIT).await;
+        }
     }
     response
 }
