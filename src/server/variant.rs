@@ -129,7 +129,7 @@ variants! {
         "an optional field without a value (and without a default) is returned as null instead of being left out",
         "§10: optional fields without a value may be absent or null in a response; a field with a default shows its default";
     Early413Close => "early-413-close",
-        "a create or update whose Content-Length is over 1 MiB is answered 413 with Connection: close without reading the body, and the connection is closed",
+        "a create or update whose Content-Length is over 1 MiB is answered 413 with Connection: close before its body is read; the rest is read away behind the answer and the connection closed",
         "§5: body over 1 MiB: 413 (contract choice, level C); nothing in the contract asks a server to read a refused body or keep the connection";
     ReasonPhraseCase => "reason-phrase-case",
         "every error reason is in another letter case: upper case for even statuses (NOT FOUND), lower case for odd ones (unauthorized)",
