@@ -76,7 +76,7 @@ impl Baseline {
         let known: BTreeSet<&str> = known.into_iter().collect();
         self.entries
             .keys()
-            .filter(|id| !known.contains(id.as_str()))
+            .filter(|id| !known.contains(id.as_str()) && !crate::case::is_exploration_id(id))
             .cloned()
             .collect()
     }

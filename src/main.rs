@@ -210,6 +210,14 @@ struct RunArgs {
     /// `conformance serve --list-variants`); repeatable. Not with --target.
     #[arg(long = "variant", value_name = "NAME", value_parser = parse_variant)]
     variants: Vec<VariantChoice>,
+    /// After the fixed cases, explore the target this many steps (request pairs judged by the
+    /// reference model); 0 turns exploration off. A divergence fails the run.
+    #[arg(long, value_name = "N", default_value_t = integrations_conformance::explore::gate::DEFAULT_STEPS)]
+    explore_steps: usize,
+    /// The exploration's seed: a number, or `random`. Default: fixed per release, so that a CI
+    /// run is deterministic.
+    #[arg(long, value_name = "N|random")]
+    explore_seed: Option<String>,
     /// Accept an invalid TLS certificate from the target.
     #[arg(long, env = "CONFORMANCE_INSECURE", hide_env_values = true)]
     insecure: bool,
@@ -530,6 +538,7 @@ fn runtime() -> CliResult<tokio::runtime::Runtime> {
 }
 
 fn load_harness(spec_path: Option<&Path>) -> CliResult<(Harness, String)> {
+    // (the callers wrap it in an `Arc` where exploration shares it)
     match spec_path {
         None => Ok((
             Harness::bundled().map_err(|e| Fatal(format!("the bundled spec is broken: {e}")))?,

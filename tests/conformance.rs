@@ -48,6 +48,70 @@ fn known_failures(all: &[case::Case]) -> Baseline {
     baseline
 }
 
+/// The run's exploration (`CONFORMANCE_EXPLORE_STEPS`, default the CLI's, 0 turns it off;
+/// `CONFORMANCE_EXPLORE_SEED`, default the release's): the trial's name and, when it diverged,
+/// its failure text. Not with a filter that leaves the exploration out.
+fn explore_gate(harness: &Arc<Harness>, args: &Arguments) -> Option<(String, Option<String>)> {
+    use explore::gate;
+    let steps = std::env::var("CONFORMANCE_EXPLORE_STEPS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(gate::DEFAULT_STEPS);
+    let seed = std::env::var("CONFORMANCE_EXPLORE_SEED")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(gate::DEFAULT_SEED);
+    let wanted = |family: &str| {
+        let id = gate::case_id(family, seed);
+        args.filter.as_ref().is_none_or(|f| id.contains(f.as_str()))
+            && !args.skip.iter().any(|s| id.contains(s.as_str()))
+    };
+    if steps == 0 || !harness.model.families.iter().any(|f| wanted(&f.name)) {
+        return None;
+    }
+    let target = match Target::from_env() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            std::process::exit(2);
+        }
+    };
+    let opts = explore::engine::Options {
+        target,
+        faults: Vec::new(),
+        variants: Vec::new(),
+        families: Vec::new(),
+        timeout: None,
+    };
+    let settings = explore::Settings {
+        seed,
+        steps,
+        ..explore::Settings::default()
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/conformance-explore");
+    match gate::run(harness.clone(), opts, settings, &dir) {
+        Ok(g) => {
+            eprintln!(
+                "conformance: explored {} steps in {} sequences (seed {seed})",
+                g.exploration.steps, g.exploration.sequences
+            );
+            let failure = (!g.outcome.findings.is_empty()).then(|| {
+                g.outcome
+                    .findings
+                    .iter()
+                    .map(|f| format!("[{}] {}", f.check, f.message))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Some((g.case.id, failure))
+        }
+        Err(e) => {
+            eprintln!("conformance: cannot explore the target: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
     let harness = Arc::new(Harness::bundled().expect("the bundled spec loads"));
@@ -159,6 +223,11 @@ fn main() -> std::process::ExitCode {
             (Some(report), volatile)
         })
     };
+    let exploration = if args.list {
+        None
+    } else {
+        explore_gate(&harness, &args)
+    };
     let snapshots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("snapshots");
     let volatile = Arc::new(volatile);
     let mut outcomes: BTreeMap<String, runner::Outcome> = report
@@ -224,6 +293,13 @@ fn main() -> std::process::ExitCode {
             .with_ignored_flag(ignored)
         })
         .collect();
+    // The same exploration `conformance run` ends with, as one more trial.
+    if let Some((id, failure)) = exploration {
+        trials.push(Trial::test(id, move || match failure {
+            Some(text) => Err(Failed::from(text)),
+            None => Ok(()),
+        }));
+    }
     trials.sort_by(|a, b| a.name().cmp(b.name()));
     libtest_mimic::run(&args, trials).exit_code()
 }

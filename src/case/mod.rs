@@ -54,10 +54,12 @@ pub enum Category {
     State,
     /// Concurrent requests on one type of one project (contract section 9).
     Concurrency,
+    /// A seeded exploration judged by the reference model (every rule, drawn at random).
+    Exploration,
 }
 
 impl Category {
-    pub const ALL: [Category; 9] = [
+    pub const ALL: [Category; 10] = [
         Category::Validation,
         Category::Redaction,
         Category::Pagination,
@@ -67,6 +69,7 @@ impl Category {
         Category::Versions,
         Category::State,
         Category::Concurrency,
+        Category::Exploration,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Category {
             Category::Versions => "versions",
             Category::State => "state",
             Category::Concurrency => "concurrency",
+            Category::Exploration => "exploration",
         }
     }
 
@@ -121,6 +125,31 @@ pub fn generate(model: &Model) -> Vec<Case> {
         bystander::generate(&cx, &mut cases);
     }
     sorted_unique(cases)
+}
+
+/// The operation component of the id of a run's exploration entry (no operation of the API is
+/// called that): `{family}/exploration/seed-N`.
+pub const EXPLORATION: &str = "exploration";
+
+/// The id of the exploration entry of a run for `family` and `seed`.
+pub fn exploration_id(family: &str, seed: u64) -> String {
+    format!("{family}/{EXPLORATION}/seed-{seed}")
+}
+
+/// Whether `id` names an exploration entry: a known-failures list may hold one although no
+/// generated case has that id.
+pub fn is_exploration_id(id: &str) -> bool {
+    let mut parts = id.split('/');
+    let (Some(family), Some(op), Some(seed), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    !family.is_empty()
+        && op == EXPLORATION
+        && seed
+            .strip_prefix("seed-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The cases sorted by id; panics naming both titles when two share an id.
@@ -176,5 +205,20 @@ mod tests {
             }
         }
         assert!(short > 0, "the cases send short secrets");
+    }
+
+    #[test]
+    fn exploration_ids_are_recognised_and_nothing_else() {
+        assert!(is_exploration_id(&exploration_id("atlas-v2", 42)));
+        assert!(is_exploration_id("cloud-manager/exploration/seed-20261206"));
+        for other in [
+            "atlas-v2/exploration/seed-",
+            "atlas-v2/exploration/seed-x1",
+            "atlas-v2/listGroupIntegrations/seed-1",
+            "atlas-v2/exploration/seed-1/more",
+            "/exploration/seed-1",
+        ] {
+            assert!(!is_exploration_id(other), "{other}");
+        }
     }
 }

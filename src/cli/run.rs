@@ -3,6 +3,7 @@
 // The binary's shared items (arguments, `note`, `print`, the harness loader) live in
 // `main.rs`; this module is part of its body, split for reading.
 use crate::*;
+use integrations_conformance::explore;
 
 /// A flag or variable given as text, `None` when absent or blank.
 pub(crate) fn given(v: &Option<String>) -> Option<String> {
@@ -185,6 +186,7 @@ impl RunPlan {
 
 pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
     let (harness, spec_source) = load_harness(args.selection.spec.as_deref())?;
+    let harness = Arc::new(harness);
     // Before the target's own checks: with --fault, --target is the mistake to point out.
     let target_given = given(&args.target).is_some();
     let plan = RunPlan::new(&args.ci, &harness.model, target_given)?;
@@ -199,7 +201,10 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
         ));
     }
     let cases = select(&harness.model, &args.selection)?;
-    if cases.is_empty() {
+    let only_exploration = args.selection.categories == [Category::Exploration]
+        && args.selection.filter.is_none()
+        && args.explore_steps > 0;
+    if cases.is_empty() && !only_exploration {
         return Err(Fatal(format!(
             "no case matches the selection ({})",
             describe_selection(&args.selection)
@@ -266,6 +271,29 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
             ))
         })?;
 
+        // Exploration inside the run: one more judged entry (`{family}/exploration/seed-N`).
+        let mut all_cases = cases.clone();
+        if let Some(gate) =
+            explore_gate(&args, &harness, &plan, &variants, &target, embedded, &run)?
+        {
+            note(&format!(
+                "explored {} steps in {} sequences (seed {}): {}",
+                gate.exploration.steps,
+                gate.exploration.sequences,
+                gate.exploration.seed,
+                if gate.outcome.verdict == Verdict::Failed {
+                    "a divergence from the reference model"
+                } else {
+                    "no divergence from the reference model"
+                }
+            ));
+            all_cases.push(gate.case);
+            run.outcomes.push(gate.outcome);
+        }
+        let cx = report::Context {
+            cases: &all_cases,
+            ..cx
+        };
         plan.ratchet(&mut run);
         let mut doc = report::build(&run, &cx);
         plan.judge(&mut doc, &cases, embedded);
@@ -275,6 +303,53 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
         note(&closing_line(&doc));
         Ok(verdict.exit_code())
     })
+}
+
+/// The exploration a run ends with, unless `--explore-steps 0`, a `--filter`, a `--category`
+/// list without `exploration`, or an interrupted run says otherwise.
+#[allow(clippy::too_many_arguments)]
+fn explore_gate(
+    args: &RunArgs,
+    harness: &Arc<Harness>,
+    plan: &RunPlan,
+    variants: &[Variant],
+    target: &Target,
+    embedded: bool,
+    run: &runner::RunReport,
+) -> CliResult<Option<explore::gate::Gate>> {
+    let selection = &args.selection;
+    let selected =
+        selection.categories.is_empty() || selection.categories.contains(&Category::Exploration);
+    if args.explore_steps == 0
+        || !selected
+        || selection.filter.is_some()
+        || run.interrupted
+        || run.deadline_reached
+    {
+        return Ok(None);
+    }
+    let seed = match args.explore_seed.as_deref().map(str::trim) {
+        None => explore::gate::DEFAULT_SEED,
+        Some("random") => rand::random(),
+        Some(n) => n
+            .parse()
+            .map_err(|_| Fatal("--explore-seed takes a number or `random`".into()))?,
+    };
+    let opts = explore::engine::Options {
+        target: (!embedded).then(|| target.clone()),
+        faults: plan.faults.clone(),
+        variants: variants.to_vec(),
+        families: selection.apis.clone(),
+        timeout: Some(args.timeout),
+    };
+    let settings = explore::Settings {
+        seed,
+        steps: args.explore_steps,
+        ..explore::Settings::default()
+    };
+    explore::gate::run(harness.clone(), opts, settings, &args.report_dir)
+        .map(Some)
+        .map_err(|e| Fatal(format!("cannot explore the target: {e}")))
 }
 
 /// `--write-baseline`: the run's failures as a known-failures file (the document is scrubbed).

@@ -11,6 +11,7 @@
 mod bodies;
 pub mod cli;
 pub mod engine;
+pub mod gate;
 pub mod gen;
 mod oracle;
 pub mod regression;

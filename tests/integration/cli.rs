@@ -162,8 +162,16 @@ fn run_without_a_target_judges_the_embedded_server_conformant_and_writes_every_r
     }
     let doc = read_json(&dir.join("report.json"));
     crate::report::assert_valid(&doc);
-    let total = all_cases().len();
+    // The generated cases and the run's exploration entry.
+    let total = all_cases().len() + 1;
     assert_eq!(doc["summary"]["total"], total, "the full suite ran");
+    let explored = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["category"] == "exploration")
+        .count();
+    assert_eq!(explored, 1, "one exploration entry");
     assert_eq!(doc["summary"]["passed"], total);
     assert_eq!(doc["summary"]["verdict"], "conformant");
     assert_eq!(doc["target"]["embedded"], true);

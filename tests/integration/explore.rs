@@ -307,3 +307,72 @@ fn a_kept_regression_is_an_ordinary_case_that_catches_its_fault() {
         "the kept reproduction no longer catches its fault"
     );
 }
+
+/// Exploration inside the gate: `conformance run` ends with a seeded exploration, a divergence
+/// fails the run in its exit code and reports, with the reproduction written beside them, and
+/// `--explore-steps 0` turns it off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_ends_with_an_exploration_whose_divergence_fails_the_run() {
+    use crate::cli::{conformance_async, read_json, scratch};
+    let dir = scratch("gate-fault");
+    let args: Vec<String> = [
+        "run",
+        "--fault",
+        "v2-update-stores-id",
+        "--category",
+        "exploration",
+        "--report-dir",
+        dir.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let ran = conformance_async(args, Vec::new()).await;
+    assert_eq!(ran.code, 1, "{ran:?}");
+    let doc = read_json(&dir.join("report.json"));
+    let cases = doc["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 1, "{doc}");
+    let entry = &cases[0];
+    assert_eq!(entry["category"], "exploration");
+    assert_eq!(entry["outcome"], "failed");
+    let finding = &entry["findings"][0];
+    assert_eq!(finding["check"], "reference_model");
+    let repro = dir.join(format!(
+        "repro-{}.json",
+        integrations_conformance::explore::gate::DEFAULT_SEED
+    ));
+    assert!(repro.is_file(), "{}", repro.display());
+    assert!(finding["message"]
+        .as_str()
+        .unwrap()
+        .contains("conformance replay"));
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(xml.contains("exploration/seed-"), "{xml}");
+
+    // The faithful server: the same exploration passes; without steps there is nothing to run.
+    let dir = scratch("gate-faithful");
+    let ran = conformance_async(
+        [
+            "run",
+            "--category",
+            "exploration",
+            "--explore-steps",
+            "800",
+            "--report-dir",
+        ]
+        .map(String::from)
+        .into_iter()
+        .chain([dir.to_str().unwrap().to_owned()])
+        .collect(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let ran = conformance_async(
+        ["run", "--category", "exploration", "--explore-steps", "0"]
+            .map(String::from)
+            .to_vec(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(ran.code, 2, "{ran:?}");
+}
