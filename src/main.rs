@@ -104,7 +104,7 @@ struct Selection {
     #[arg(long, value_name = "SUBSTRING")]
     filter: Option<String>,
     /// Only the categories named (validation, redaction, pagination, envelope, errors, auth,
-    /// versions, state, concurrency); repeatable. Default: all.
+    /// versions, state, concurrency, exploration); repeatable. Default: all.
     #[arg(long = "category", value_name = "NAME", value_parser = parse_category)]
     categories: Vec<Category>,
     /// The OpenAPI spec to generate the cases from. Default: the bundled
