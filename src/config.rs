@@ -1,5 +1,5 @@
-//! `conformance.toml`: every option of `conformance run` in a file, so that a team's CI runs a
-//! bare `conformance run`. Keys are the long flag names with `_` for `-` (`report_dir`,
+//! `conformance.toml`: every option of `conformance run` (and of `explore` and `replay`, which
+//! share its target settings) in a file, so that a team's CI runs a bare `conformance run`. Keys are the long flag names with `_` for `-` (`report_dir`,
 //! `readonly_auth`); string values may use `${NAME}` for an environment variable, so that
 //! credentials stay in the environment (`auth = "digest:${ATLAS_PUBLIC_KEY}:${ATLAS_PRIVATE_KEY}"`).
 //!
@@ -134,11 +134,13 @@ fn scalar(
     }
 }
 
-/// The flags the file `text` (read from `file`) adds to the `run` command line that produced
-/// `matches`: one for every option the command line and the environment left unset. Unknown
-/// keys, values of the wrong kind and unset `${NAME}` variables are errors.
+/// The flags the file `text` (read from `file`) adds to the command line of `cmd` that produced
+/// `matches`: one for every option the command line and the environment left unset. A key
+/// only one of `others` (the other subcommands that read the file) knows is left alone; other
+/// unknown keys, values of the wrong kind and unset `${NAME}` variables are errors.
 pub fn flags_from_file(
-    run: &Command,
+    cmd: &Command,
+    others: &[&Command],
     matches: &ArgMatches,
     text: &str,
     file: &Path,
@@ -152,10 +154,16 @@ pub fn flags_from_file(
         }
         ConfigError(line)
     })?;
-    let known = options(run);
+    let known = options(cmd);
     let mut flags = Vec::new();
     for (key, value) in &table {
         let Some((_, arg)) = known.iter().find(|(k, _)| k == key) else {
+            if others
+                .iter()
+                .any(|o| options(o).iter().any(|(k, _)| k == key))
+            {
+                continue;
+            }
             let names: Vec<&str> = known.iter().map(|(k, _)| k.as_str()).collect();
             return Err(ConfigError(format!(
                 "{}: unknown key `{key}`; known: {}",

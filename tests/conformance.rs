@@ -82,6 +82,8 @@ fn explore_gate(harness: &Arc<Harness>, args: &Arguments) -> Option<(String, Opt
         variants: Vec::new(),
         families: Vec::new(),
         timeout: None,
+        rate: None,
+        gateway: None,
     };
     let settings = explore::Settings {
         seed,

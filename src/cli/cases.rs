@@ -1,8 +1,39 @@
 //! `conformance init` and `conformance cases`: a starter configuration and the generated cases listed.
 
-// The binary's shared items (arguments, `note`, `print`, the harness loader) live in
-// `main.rs`; this module is part of its body, split for reading.
-use crate::*;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use integrations_conformance::case::{self, Role};
+use integrations_conformance::config;
+use integrations_conformance::report::Scrubber;
+use integrations_conformance::rules::Rules;
+use serde_json::json;
+
+use super::select::{describe_selection, load_harness, select, Selection};
+use super::{note, print, Cli, CliResult, Fatal};
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Overwrite an existing conformance.toml.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Format {
+    Text,
+    Json,
+}
+
+/// `cases` and `rules`: the selection and the output format.
+#[derive(Debug, Args)]
+pub(crate) struct CasesArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+    /// text: one case per line; json: an array of objects, for tools.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: Format,
+}
 
 pub(crate) fn init(args: InitArgs) -> CliResult<u8> {
     use clap::CommandFactory as _;
@@ -69,7 +100,7 @@ pub(crate) fn cases(args: CasesArgs) -> CliResult<u8> {
                         "operation": c.operation,
                         "category": c.category.as_str(),
                         "title": scrubber.clean(&c.title),
-                        "rules": integrations_conformance::rules::Rules::shared().of_case(&c.id),
+                        "rules": Rules::shared().of_case(&c.id),
                         "requires": c.requires,
                         "steps": c.steps.iter().map(|s| {
                             let mut step = json!({

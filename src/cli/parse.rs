@@ -1,8 +1,13 @@
 //! The command line completed by `conformance.toml`, and the one-line reasons for a command line or a configuration file that cannot be used.
 
-// The binary's shared items (arguments, `note`, `print`, the harness loader) live in
-// `main.rs`; this module is part of its body, split for reading.
-use crate::*;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, FromArgMatches as _, Parser as _};
+use integrations_conformance::config;
+
+use super::{note, Cli, READ_CONFIG};
 
 /// Why the command line (with its configuration file) cannot be used.
 pub(crate) enum Parse {
@@ -11,19 +16,23 @@ pub(crate) enum Parse {
     Config(String),
 }
 
-/// The command line, completed for `run` by the configuration file: the file's values become
-/// flags for the options neither the command line nor the environment set (see `config`).
+/// The command line, completed by the configuration file for the subcommands that reach a
+/// target (`run`, `explore`, `replay`): the file's values become flags for the options neither
+/// the command line nor the environment set (see `config`). A key that only another of those
+/// subcommands knows is left to it.
 pub(crate) fn parse_with_config() -> Result<Cli, Parse> {
-    use clap::{CommandFactory as _, FromArgMatches as _};
-    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv: Vec<OsString> = std::env::args_os().collect();
     let matches = Cli::command()
         .try_get_matches_from(&argv)
         .map_err(Parse::Clap)?;
-    let Some(("run", run)) = matches.subcommand() else {
+    let Some((name, sub)) = matches
+        .subcommand()
+        .filter(|(name, _)| READ_CONFIG.contains(name))
+    else {
         return Cli::from_arg_matches(&matches).map_err(Parse::Clap);
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let explicit = run.get_one::<PathBuf>("config");
+    let explicit = sub.get_one::<PathBuf>("config");
     let file = config::locate(explicit.map(PathBuf::as_path), &cwd)
         .map_err(|e| Parse::Config(e.to_string()))?;
     let Some(file) = file else {
@@ -32,11 +41,16 @@ pub(crate) fn parse_with_config() -> Result<Cli, Parse> {
     let text = std::fs::read_to_string(&file)
         .map_err(|e| Parse::Config(format!("cannot read {}: {e}", file.display())))?;
     let command = Cli::command();
-    let run_command = command
-        .find_subcommand("run")
-        .expect("the run command is defined");
+    let own = command
+        .find_subcommand(name)
+        .expect("the subcommand is defined");
+    let others: Vec<&clap::Command> = READ_CONFIG
+        .iter()
+        .filter(|other| **other != name)
+        .filter_map(|other| command.find_subcommand(other))
+        .collect();
     let env = |name: &str| std::env::var(name).ok();
-    let extra = config::flags_from_file(run_command, run, &text, &file, &env)
+    let extra = config::flags_from_file(own, &others, sub, &text, &file, &env)
         .map_err(|e| Parse::Config(e.to_string()))?;
     if extra.is_empty() {
         return Cli::from_arg_matches(&matches).map_err(Parse::Clap);

@@ -1,10 +1,13 @@
 //! `conformance rules`: the contract's rules (`spec/rules.yaml`) and the selected cases that
 //! exercise each.
 
-// The binary's shared items (arguments, `print`, the harness loader) live in `main.rs`; this
-// module is part of its body, split for reading.
-use crate::*;
 use integrations_conformance::rules::Rules;
+use serde_json::json;
+
+use super::cases::{CasesArgs, Format};
+use super::print;
+use super::select::{load_harness, select};
+use super::CliResult;
 
 pub(crate) fn rules(args: CasesArgs) -> CliResult<u8> {
     let (harness, _) = load_harness(args.selection.spec.as_deref())?;

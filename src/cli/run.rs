@@ -1,36 +1,111 @@
 //! `conformance run`: the target, the plan, the progress bar, the run itself, the reports and the baseline it writes.
 
-// The binary's shared items (arguments, `note`, `print`, the harness loader) live in
-// `main.rs`; this module is part of its body, split for reading.
-use crate::*;
-use integrations_conformance::explore;
+use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// A flag or variable given as text, `None` when absent or blank.
-pub(crate) fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use integrations_conformance::baseline::{self, Baseline};
+use integrations_conformance::case::{self, Case, Category};
+use integrations_conformance::coverage::{self, Required};
+use integrations_conformance::explore;
+use integrations_conformance::model::Model;
+use integrations_conformance::report;
+use integrations_conformance::runner::{self, Harness, Outcome, RunOptions, Verdict};
+use integrations_conformance::server::{
+    self, Fault, RunningServer, ServerConfig, ServerState, Variant,
+};
+use integrations_conformance::target::Target;
+
+use super::select::{describe_selection, load_harness, select, Selection};
+use super::target::TargetArgs;
+use super::{note, print, runtime, CliResult, Fatal};
+
+/// `conformance run`: the target settings every subcommand shares, then the run's own options.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+    /// Also write every recorded exchange as an HTTP Archive (HAR 1.2) to FILE, for browser
+    /// tools; scrubbed like the reports.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) har: Option<PathBuf>,
+    /// Where the reports go (created if needed).
+    #[arg(long, value_name = "DIR", default_value = "target/conformance")]
+    pub(crate) report_dir: PathBuf,
+    /// Cases in flight at the same time (cases of one project always run one after the other).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) jobs: u16,
+    /// Colour the console summary: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub(crate) color: ColorWhen,
+    /// After the fixed cases, explore the target this many steps (request pairs judged by the
+    /// reference model); 0 turns exploration off. A divergence fails the run.
+    #[arg(long, value_name = "N", default_value_t = explore::gate::DEFAULT_STEPS)]
+    pub(crate) explore_steps: usize,
+    /// The exploration's seed: a number, or `random`. Default: fixed per release, so that a CI
+    /// run is deterministic.
+    #[arg(long, value_name = "N|random")]
+    pub(crate) explore_seed: Option<String>,
+    #[command(flatten)]
+    pub(crate) ci: CiArgs,
 }
 
-/// The target the flags and `CONFORMANCE_*` variables describe; `None`: the embedded server.
-pub(crate) fn target_from(args: &RunArgs) -> CliResult<Option<Target>> {
-    let settings = target::Settings {
-        target: args.target.clone(),
-        auth: args.auth.clone(),
-        readonly_auth: args.readonly_auth.clone(),
-        group_id: args.group_id.clone(),
-        cm_group_id: args.cm_group_id.clone(),
-        other_group_id: args.other_group_id.clone(),
-        expired_token: args.expired_token.clone(),
-        oauth_client: args.oauth_client.clone(),
-        insecure: args.insecure,
+/// The options a team's CI lives with: accepted failures and required coverage.
+#[derive(Debug, Args)]
+pub(crate) struct CiArgs {
+    /// Known failures: one `case-id  reason` per line, `#` comments (the format of
+    /// tests/known-failures.txt). A listed case that fails does not fail the run (it is shown as
+    /// a known failure); a listed case that passes fails it (remove its line); an id no case
+    /// has is an error.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CONFORMANCE_KNOWN_FAILURES",
+        hide_env_values = true
+    )]
+    pub(crate) known_failures: Option<PathBuf>,
+    /// Write the run's failures to FILE in the known-failures format (sorted, each with its
+    /// first finding as the reason), to start a baseline for --known-failures.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) write_baseline: Option<PathBuf>,
+    /// Make a run that did not cover NAME inconclusive (exit code 2 instead of 0; a run with a
+    /// failure stays exit code 1); repeatable. NAME is a family (covered when at least one of
+    /// its cases was judged: a family without its project id is not), a category (covered when
+    /// none of its cases was skipped, except the cases only the embedded server can run, such as
+    /// the stale-nonce case against a real target), or `all` (every family and category the
+    /// selection has cases of).
+    #[arg(long = "require", value_name = "NAME")]
+    pub(crate) require: Vec<String>,
+}
+
+/// When the console summary is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Colours for stdout: `auto` means a terminal, no `NO_COLOR` (https://no-color.org) and a
+/// `TERM` other than `dumb`.
+fn paint(when: ColorWhen) -> report::text::Paint {
+    let on = match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+            std::io::stdout().is_terminal() && !no_color && !dumb
+        }
     };
-    settings.build().map_err(|e| match e {
-        // The sentence stands on its own on the command line.
-        integrations_conformance::error::Error::Usage(m) => Fatal(m),
-        e => Fatal(e.to_string()),
-    })
+    report::text::Paint { on }
 }
 
 /// Progress on stderr: a bar on a terminal, a line per tenth of the run otherwise.
@@ -126,14 +201,8 @@ pub(crate) struct RunPlan {
 }
 
 impl RunPlan {
-    fn new(ci: &CiArgs, model: &Model, target_given: bool) -> CliResult<RunPlan> {
-        if target_given && !ci.faults.is_empty() {
-            return Err(Fatal(
-                "--fault switches on a bug of the embedded reference server; it cannot be used \
-                 with --target (or CONFORMANCE_TARGET): drop one of them"
-                    .into(),
-            ));
-        }
+    fn new(ci: &CiArgs, target: &TargetArgs, model: &Model) -> CliResult<RunPlan> {
+        target.check_faults()?;
         let baseline = match &ci.known_failures {
             Some(path) => {
                 let b = Baseline::load(path)?;
@@ -159,7 +228,7 @@ impl RunPlan {
         Ok(RunPlan {
             baseline,
             required,
-            faults: ci.faults.clone(),
+            faults: target.faults.clone(),
         })
     }
 
@@ -188,18 +257,9 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
     let (harness, spec_source) = load_harness(args.selection.spec.as_deref())?;
     let harness = Arc::new(harness);
     // Before the target's own checks: with --fault, --target is the mistake to point out.
-    let target_given = given(&args.target).is_some();
-    let plan = RunPlan::new(&args.ci, &harness.model, target_given)?;
-    let given_target = target_from(&args)?;
-    // Also in front of the embedded server: a gateway's headers are sent to it as to any target.
-    let gateway = args.gateway.gateway()?;
-    let variants = variants_of(&args.variants);
-    if given_target.is_some() && !variants.is_empty() {
-        return Err(Fatal(
-            "--variant switches on a choice of the embedded server; it cannot apply to --target"
-                .into(),
-        ));
-    }
+    let plan = RunPlan::new(&args.ci, &args.target, &harness.model)?;
+    let resolved = args.target.resolve()?;
+    let (given_target, gateway, variants) = (resolved.given, resolved.gateway, resolved.variants);
     let cases = select(&harness.model, &args.selection)?;
     let only_exploration = args.selection.categories == [Category::Exploration]
         && args.selection.filter.is_none()
@@ -247,15 +307,15 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
         let progress = Progress::new(cases.len(), cancel.clone());
         let interrupts = on_interrupt(cancel.clone(), progress.clone());
         let opts = RunOptions {
-            timeout: args.timeout,
+            timeout: args.target.timeout,
             jobs: usize::from(args.jobs),
-            deadline: args.deadline,
+            deadline: args.target.deadline,
             progress: Some({
                 let progress = progress.clone();
                 Arc::new(move |o: &Outcome| progress.case_done(o))
             }),
             cancel: Some(cancel),
-            rate: args.rate,
+            rate: args.target.rate,
             ..RunOptions::default()
         };
         let result = runner::run(&harness, &cases, &target, &opts).await;
@@ -340,7 +400,9 @@ fn explore_gate(
         faults: plan.faults.clone(),
         variants: variants.to_vec(),
         families: selection.apis.clone(),
-        timeout: Some(args.timeout),
+        timeout: Some(args.target.timeout),
+        rate: args.target.rate,
+        gateway: Some(target.gateway.clone()),
     };
     let settings = explore::Settings {
         seed,
@@ -385,10 +447,6 @@ pub(crate) async fn start_embedded(
     };
     started.map_err(|e| Fatal(format!("cannot start the embedded server: {e}")))
 }
-
-// -------------------------------------------------------------------------------------------
-// serve
-// -------------------------------------------------------------------------------------------
 
 /// The first Ctrl-C cancels the run (the cases in flight finish and the sweep cleans up); a
 /// second one exits at once.

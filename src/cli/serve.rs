@@ -1,8 +1,71 @@
 //! `conformance serve`: the embedded reference server on its own, with fixed or generated credentials.
 
-// The binary's shared items (arguments, `note`, `print`, the harness loader) live in
-// `main.rs`; this module is part of its body, split for reading.
-use crate::*;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use integrations_conformance::server::{
+    self, ApiKey, Credentials, Fault, OAuthClient, ServerConfig, ServerState, Variant,
+};
+
+use super::select::load_harness;
+use super::target::{parse_fault, parse_variant, variants_of, VariantChoice};
+use super::{note, print, runtime, CliResult, Fatal};
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub(crate) bind: IpAddr,
+    /// Port to listen on (0: any free port; the JSON line says which).
+    #[arg(long, default_value_t = 8080)]
+    pub(crate) port: u16,
+    /// Switch on a deliberate bug of the server (see --list-faults); repeatable.
+    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    pub(crate) faults: Vec<Fault>,
+    /// Print every fault (name, category, description), one per line, and exit.
+    #[arg(long)]
+    pub(crate) list_faults: bool,
+    /// Switch on a tolerated variant: a choice the contract leaves to the implementer, which
+    /// the harness must pass (`all`: every one); repeatable.
+    #[arg(long = "variant", value_name = "NAME", value_parser = parse_variant)]
+    pub(crate) variants: Vec<VariantChoice>,
+    /// Print every tolerated variant (name, description, contract sentence), one per line, and
+    /// exit.
+    #[arg(long)]
+    pub(crate) list_variants: bool,
+    /// The owner's public API key (default: random).
+    #[arg(long, value_name = "KEY")]
+    pub(crate) public_key: Option<String>,
+    /// The owner's private API key (default: random).
+    #[arg(long, value_name = "KEY")]
+    pub(crate) private_key: Option<String>,
+    /// The read-only public API key (default: random).
+    #[arg(long, value_name = "KEY")]
+    pub(crate) readonly_public_key: Option<String>,
+    /// The read-only private API key (default: random).
+    #[arg(long, value_name = "KEY")]
+    pub(crate) readonly_private_key: Option<String>,
+    /// The OAuth client id (default: random).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// The OAuth client secret (default: random).
+    #[arg(long, value_name = "SECRET")]
+    pub(crate) client_secret: Option<String>,
+    /// The Atlas project id, 24 lower-case hex digits (default: random).
+    #[arg(long, value_name = "ID")]
+    pub(crate) group_id: Option<String>,
+    /// The Cloud Manager project id (default: random).
+    #[arg(long, value_name = "ID")]
+    pub(crate) cm_group_id: Option<String>,
+    /// The id of a project none of the credentials can access (default: random).
+    #[arg(long, value_name = "ID")]
+    pub(crate) other_group_id: Option<String>,
+    /// Serve the contract of this OpenAPI spec instead of the bundled one.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) spec: Option<PathBuf>,
+}
 
 pub(crate) fn serve(args: ServeArgs) -> CliResult<u8> {
     if args.list_faults {
@@ -123,6 +186,18 @@ pub(crate) fn fixed_credentials(a: &ServeArgs) -> Option<Credentials> {
     })
 }
 
-// -------------------------------------------------------------------------------------------
-// init
-// -------------------------------------------------------------------------------------------
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+pub(crate) async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -25,7 +25,7 @@ use crate::scrub::Scrubber;
 use crate::sender::{self, Keyring, Sender};
 use crate::server::{self, Fault, Integration, RunningServer, ServerConfig, ServerState, Variant};
 use crate::snapshot::{self, Volatile};
-use crate::target::Target;
+use crate::target::{Gateway, Target};
 
 use super::gen::{Call, Catalog, Who};
 use super::oracle::{expectation, outcome, test_step, IdMap, Oracle};
@@ -42,6 +42,11 @@ pub struct Options {
     /// The families explored; empty: all.
     pub families: Vec<String>,
     pub timeout: Option<Duration>,
+    /// At most this many requests per second to the target; `None`: as fast as it goes.
+    pub rate: Option<f64>,
+    /// What a gateway in front of the target asks for, the embedded server included; `None`:
+    /// the target's own.
+    pub gateway: Option<Gateway>,
 }
 
 /// The first step whose answers disagree.
@@ -151,7 +156,7 @@ impl Engine {
                 )));
             }
         }
-        let (target, server) = match opts.target {
+        let (mut target, server) = match opts.target {
             Some(t) => (t, None),
             None => {
                 let config = ServerConfig {
@@ -167,9 +172,16 @@ impl Engine {
                 (running.target()?, Some(running))
             }
         };
+        if let Some(gateway) = opts.gateway {
+            target.gateway = gateway;
+        }
         let client = target.client(opts.timeout.unwrap_or(Duration::from_secs(10)), 4 << 20)?;
         let oracle = Oracle::new(model.clone())?;
-        let sender = Sender::new(target.clone(), client, sender::Options::default());
+        let sending = sender::Options {
+            rate: opts.rate,
+            ..sender::Options::default()
+        };
+        let sender = Sender::new(target.clone(), client, sending);
         let keys = sender.keyring();
         let families: Vec<String> = model
             .families

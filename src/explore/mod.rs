@@ -9,7 +9,6 @@
 //! seed, spec and target state give the same sequences.
 
 mod bodies;
-pub mod cli;
 pub mod engine;
 pub mod gate;
 pub mod gen;

@@ -1,9 +1,23 @@
 //! Building the scrubbed [`Document`] from a run: every string goes through the scrubber here,
 //! bodies are cut to the report's limit, and the verdict follows from the counts.
 
-// The shared vocabulary (the scrubber, the limits, the run's types) comes from the parent,
-// whose body this is, split for reading.
-use super::*;
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use crate::case::{Case, Category, Role};
+use crate::exchange::Exchange;
+use crate::model::Model;
+use crate::outcome::{Outcome, RunReport, Verdict as RunVerdict};
+use crate::rules::{CaseState, RuleCounts, RuleCoverage, Rules};
+use crate::scrub::Scrubber;
+
+use super::curl::reproduce;
+use super::document::{
+    CaseReport, Context, Counts, Document, ExchangeReport, FamilySummary, FindingReport, Header,
+    OutcomeKind, ResponseReport, Selection, SpecInfo, Summary, TargetInfo, Tool, Verdict,
+    WarningReport,
+};
+use super::{BODY_LIMIT, SCHEMA_VERSION};
 
 /// Every secret a case sends: the ones it declares, and any value it puts in a field the model
 /// calls secret (a negative case may carry a valid secret it does not declare, and a faulty

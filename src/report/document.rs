@@ -1,9 +1,17 @@
 //! The types of `report.json`: the document, its cases, exchanges, counts and verdict, and
 //! the [`Context`] a document is built in. Their serde names are the report's schema.
 
-// The shared vocabulary (the scrubber, the limits, the run's types) comes from the parent,
-// whose body this is, split for reading.
-use super::*;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::{Case, Category};
+use crate::model::Model;
+use crate::rules::{RuleCounts, RuleCoverage};
+use crate::scrub::Scrubber;
+use crate::target::Target;
+
+use super::build::secrets_of_case;
 
 /// The whole report, as `report.json` holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

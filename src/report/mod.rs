@@ -19,17 +19,8 @@ pub mod text;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
-
-use crate::case::{Case, Category, Role};
 use crate::error::{Error, Result};
-use crate::exchange::Exchange;
-use crate::model::Model;
-use crate::outcome::{Outcome, RunReport, Verdict as RunVerdict};
-use crate::rules::{CaseState, RuleCounts, RuleCoverage, Rules};
-use crate::target::Target;
 
 use self::build::cut;
 pub use self::build::{build, display_url, secrets_of_case, verdict_of};

@@ -21,18 +21,16 @@ use axum::http::header::{
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
-use crate::model::{Family, IntegrationType, Operation, OperationKind, Situation, Version};
+use crate::model::{Family, IntegrationType, Operation, Version};
 
 use super::error::{quote_input, ApiError};
 use super::fault::{Fault, FaultSet};
-use super::query::{self, Params, RawQuery};
-use super::render::{self, Format, PageSpec, Payload, Reveal, JSON};
-use super::store::{Integration, StateError};
-use super::validate;
+use super::query::{Params, RawQuery};
+use super::render::{self, Format, JSON};
 use super::variant::{Variant, VariantSet};
-use super::{Role, ServerState};
+use super::ServerState;
 
 mod body;
 mod pipeline;

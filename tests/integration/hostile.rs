@@ -11,7 +11,8 @@
 //! The tests are grouped by misbehaviour: `slow` (silence, slow loris), `garbage` (not HTTP,
 //! resets, redirect loops, HTML), `size` (endless bodies), `overload` (500s, 429s, the rate
 //! cap), `cleanup` (failing deletes, deadlines, cancellation), `echoes` (echoed secrets), `wire`
-//! (TLS, the wire as recorded), `gateway` (proxies and gateways) and `binary` (the `conformance`
+//! (TLS, the wire as recorded), `gateway` (proxies and gateways), `reach` (`explore` and
+//! `replay` behind a gateway) and `binary` (the `conformance`
 //! binary). The servers they meet are in `tcp` (raw TCP scripts), `proxy` (a hooking proxy in
 //! front of the reference server) and `reference`; `cli` runs the binary.
 
@@ -24,6 +25,7 @@ mod gateway;
 mod overload;
 mod planted;
 mod proxy;
+mod reach;
 mod reference;
 mod size;
 mod slow;

@@ -2,7 +2,17 @@
 //! before `validate` reads what it says. A part of [`super::pipeline`]'s `Ctx`, in a room of its
 //! own.
 
-use super::*;
+use axum::body::Body;
+use axum::http::header::CONTENT_LENGTH;
+use serde_json::Value;
+
+use crate::model::Situation;
+use crate::server::error::ApiError;
+use crate::server::fault::Fault;
+use crate::server::variant::Variant;
+
+use super::pipeline::Ctx;
+use super::{content_type_ok, read_body, BodyError, BODY_LIMIT};
 
 /// How deeply a body may nest its arrays and objects under variant `deep-nesting-400` (the
 /// outermost object is level 1).

@@ -2,10 +2,23 @@
 //! (credentials, version, project, type, role, query) and then the operation itself, create
 //! and update reading and validating their body before touching the store.
 //!
-//! The wire helpers (body reading, negotiation, link hosts) stay in the parent module, which
-//! the glob import below brings in whole: this is the parent's own body, split for reading.
+//! The wire helpers (body reading, negotiation, link hosts) stay in the parent module.
 
-use super::*;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{request::Parts, HeaderValue, StatusCode};
+use axum::{body::Body, response::Response};
+use serde_json::{json, Map, Value};
+
+use crate::model::{Family, IntegrationType, Operation, OperationKind, Situation, Version};
+use crate::server::render::{self, PageSpec, Payload, Reveal};
+use crate::server::store::{Integration, StateError};
+use crate::server::{query, validate, Role};
+
+use super::{
+    effective_type, is_group_id, link_host, negotiate, quote_input, ApiError, Cow, Fault, FaultSet,
+    Format, Params, RawQuery, ServerState, Variant, CREATE_RACE_PAUSE, LINK_HOST_VARIANT,
+    PIECEMEAL_PAUSE,
+};
 
 /// One request to one of the five operations.
 pub(super) struct Ctx<'a> {

@@ -67,7 +67,7 @@ fn content_types_in_another_case() {
 
 #[test]
 fn links_carry_the_extra_parameters_once() {
-    use super::query::{extra_link_parameters, validate, RawQuery};
+    use crate::server::query::{extra_link_parameters, validate, RawQuery};
     let m = crate::model::bundled().unwrap();
     let op = m
         .family("cloud-manager")

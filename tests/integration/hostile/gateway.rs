@@ -16,7 +16,7 @@ const GATEWAY_KEY: &str = "gw-key-7f3a9c1e5b2d-never-print-me";
 const GATEWAY_TENANT: &str = "tenant-0b9e8d7c6a5f-also-secret";
 
 /// The address of the reference server (for a TLS front that forwards to it).
-fn backend(reference: &Reference) -> std::net::SocketAddr {
+pub(super) fn backend(reference: &Reference) -> std::net::SocketAddr {
     reference
         .srv
         .base_url
@@ -238,17 +238,17 @@ async fn hostile_gateway_headers_from_the_environment_one_a_line() {
 }
 
 /// A certificate authority of the test's own, and a certificate it issued.
-struct Pki {
-    ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+pub(super) struct Pki {
+    pub(super) ca: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
 }
 
-struct Issued {
-    cert: rcgen::Certificate,
-    key: rcgen::KeyPair,
+pub(super) struct Issued {
+    pub(super) cert: rcgen::Certificate,
+    pub(super) key: rcgen::KeyPair,
 }
 
 impl Pki {
-    fn new(name: &str) -> Pki {
+    pub(super) fn new(name: &str) -> Pki {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         params
@@ -264,7 +264,7 @@ impl Pki {
         }
     }
 
-    fn issue(&self, names: &[&str], usage: rcgen::ExtendedKeyUsagePurpose) -> Issued {
+    pub(super) fn issue(&self, names: &[&str], usage: rcgen::ExtendedKeyUsagePurpose) -> Issued {
         let mut params =
             rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .expect("params");
@@ -278,7 +278,7 @@ impl Pki {
         Issued { cert, key }
     }
 
-    fn roots(&self) -> rustls::RootCertStore {
+    pub(super) fn roots(&self) -> rustls::RootCertStore {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca.der().clone()).expect("root");
         roots
@@ -286,12 +286,12 @@ impl Pki {
 }
 
 impl Issued {
-    fn key_der(&self) -> rustls::pki_types::PrivateKeyDer<'static> {
+    pub(super) fn key_der(&self) -> rustls::pki_types::PrivateKeyDer<'static> {
         rustls::pki_types::PrivateKeyDer::Pkcs8(self.key.serialize_der().into())
     }
 }
 
-fn server_cert(pki: &Pki) -> Issued {
+pub(super) fn server_cert(pki: &Pki) -> Issued {
     pki.issue(
         &["127.0.0.1", "localhost"],
         rcgen::ExtendedKeyUsagePurpose::ServerAuth,

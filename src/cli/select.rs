@@ -1,0 +1,99 @@
+//! What `run`, `cases` and `rules` share: the spec the cases come from and the selection of
+//! cases (`--api`, `--filter`, `--category`, `--spec`).
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use integrations_conformance::case::{self, Case, Category};
+use integrations_conformance::explore::regression;
+use integrations_conformance::model::Model;
+use integrations_conformance::runner::Harness;
+use integrations_conformance::spec;
+
+use super::{CliResult, Fatal};
+
+/// Which cases: shared by `run` and `cases`.
+#[derive(Debug, Args)]
+pub(crate) struct Selection {
+    /// Only the families named (cloud-manager, atlas-v1, atlas-v2); repeatable. Default: all.
+    #[arg(long = "api", value_name = "FAMILY")]
+    pub(crate) apis: Vec<String>,
+    /// Only cases whose id contains SUBSTRING.
+    #[arg(long, value_name = "SUBSTRING")]
+    pub(crate) filter: Option<String>,
+    /// Only the categories named (validation, redaction, pagination, envelope, errors, auth,
+    /// versions, state, concurrency); repeatable. Default: all.
+    #[arg(long = "category", value_name = "NAME", value_parser = parse_category)]
+    pub(crate) categories: Vec<Category>,
+    /// The OpenAPI spec to generate the cases from. Default: the bundled
+    /// spec/integrations.openapi.yaml.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) spec: Option<PathBuf>,
+}
+
+fn parse_category(s: &str) -> Result<Category, String> {
+    Category::parse(s).ok_or_else(|| {
+        let known: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        format!("unknown category; known: {}", known.join(", "))
+    })
+}
+
+pub(crate) fn load_harness(spec_path: Option<&Path>) -> CliResult<(Harness, String)> {
+    match spec_path {
+        None => Ok((
+            Harness::bundled().map_err(|e| Fatal(format!("the bundled spec is broken: {e}")))?,
+            "bundled".into(),
+        )),
+        Some(path) => {
+            let loaded = spec::load(path).and_then(Harness::from_spec);
+            let harness =
+                loaded.map_err(|e| Fatal(format!("cannot use spec {}: {e}", path.display())))?;
+            Ok((harness, path.display().to_string()))
+        }
+    }
+}
+
+/// The cases the selection names, in id order.
+pub(crate) fn select(model: &Model, sel: &Selection) -> CliResult<Vec<Case>> {
+    let known: Vec<&str> = model.families.iter().map(|f| f.name.as_str()).collect();
+    for api in &sel.apis {
+        if !known.contains(&api.as_str()) {
+            return Err(Fatal(format!(
+                "unknown API family {api:?} (--api); known: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    let mut cases = case::generate(model);
+    // Reproductions kept in regressions/ (from the working directory) run as ordinary cases.
+    let regressions = Path::new(regression::DIR);
+    cases.extend(regression::cases(model, regressions)?);
+    cases.retain(|c| {
+        (sel.apis.is_empty() || sel.apis.contains(&c.family))
+            && (sel.categories.is_empty() || sel.categories.contains(&c.category))
+            && sel.filter.as_deref().is_none_or(|f| c.id.contains(f))
+    });
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(cases)
+}
+
+pub(crate) fn describe_selection(sel: &Selection) -> String {
+    let mut parts = Vec::new();
+    if !sel.apis.is_empty() {
+        parts.push(format!("--api {}", sel.apis.join(",")));
+    }
+    if !sel.categories.is_empty() {
+        parts.push(format!(
+            "--category {}",
+            sel.categories
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+    }
+    if let Some(f) = &sel.filter {
+        parts.push(format!("--filter {f:?}"));
+    }
+    parts.join(" ")
+}
