@@ -7,6 +7,9 @@ use super::fault::{Fault, FaultSet};
 
 /// The masked form of `value`, or `None` when the field is never returned (write-only).
 pub(crate) fn mask(kind: SecretKind, value: &str, faults: FaultSet) -> Option<String> {
+    if let Some(m) = super::reach::mask(kind, value, faults) {
+        return Some(m);
+    }
     match kind {
         SecretKind::MaskLast4 if faults.has(Fault::MaskKeepsFirstFour) => Some(keep_first4(value)),
         SecretKind::MaskLast4 if faults.has(Fault::MaskNotLengthPreserving) => {

@@ -17,6 +17,7 @@ mod error;
 mod fault;
 mod mask;
 mod query;
+mod reach;
 mod render;
 mod routes;
 mod store;
@@ -42,7 +43,7 @@ use self::fault::FaultSet;
 use self::store::Store;
 use self::validate::Patterns;
 
-pub use self::fault::Fault;
+pub use self::fault::{Fault, Reach};
 pub use self::store::Integration;
 pub use self::variant::Variant;
 

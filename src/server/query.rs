@@ -234,6 +234,7 @@ pub(crate) fn validate_with(
     strict_integers: bool,
 ) -> Result<Params, ApiError> {
     const KNOWN: [&str; 5] = [PAGE_NUM, ITEMS_PER_PAGE, INCLUDE_COUNT, PRETTY, ENVELOPE];
+    super::reach::reads_page_params(op, q, faults)?;
     let mut kept = Vec::with_capacity(q.0.len());
     let mut entries = q.0.clone();
     if faults.has(Fault::RepeatedParameterLastWins) {

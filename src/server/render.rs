@@ -361,7 +361,7 @@ pub(crate) struct PageSpec {
 }
 
 impl PageSpec {
-    fn href(&self, page: &BigCount) -> String {
+    pub(crate) fn href(&self, page: &BigCount) -> String {
         let query: Vec<String> = self
             .link_query
             .iter()

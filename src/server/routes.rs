@@ -240,15 +240,19 @@ async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> 
         faults,
         state.variant_set(),
     );
-    let path = parts.uri.path();
+    let path = super::reach::path(parts.uri.path(), faults);
+    let path = path.as_ref();
     let model = state.model();
 
     if path == model.token_path {
         return token(state, parts, body, &fmt).await;
     }
-    let Some(route) = route(&model.families, path) else {
+    let Some(mut route) = route(&model.families, path) else {
         return not_found(model, path, &fmt);
     };
+    super::reach::route(&mut route.group_id, &mut route.type_name, faults);
+    let accept = super::reach::accept(parts, route.family, faults);
+    let parts = accept.as_ref().unwrap_or(parts);
     let typed = route.type_name.is_some();
     let candidates: Vec<&Operation> = route
         .family
@@ -295,7 +299,10 @@ async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> 
     };
     let mut response = match ctx.run(&mut fmt, body).await {
         Ok(r) => r,
-        Err(e) => render::error(&with_challenge(state, e), &fmt),
+        Err(e) => {
+            let fmt = super::reach::error_format(&fmt, Some(op.kind));
+            render::error(&with_challenge(state, e), &fmt)
+        }
     };
     if let Some(info) = ctx.info.take() {
         response.headers_mut().insert(

@@ -37,6 +37,20 @@ type Projects = HashMap<String, BTreeMap<String, Integration>>;
 
 pub(crate) struct Store {
     inner: Mutex<Projects>,
+    /// What deletes left behind, per project: read only by faults (`list-stale-after-delete`,
+    /// `total-count-not-decremented`, `next-link-after-delete`, `delete-then-create-409`).
+    history: Mutex<HashMap<String, History>>,
+}
+
+/// The deletes of a project since the last reset.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct History {
+    /// How many integrations were deleted.
+    pub(crate) deletes: u64,
+    /// The types ever deleted.
+    pub(crate) deleted_types: std::collections::BTreeSet<String>,
+    /// The integration the last delete removed, until the next create or update.
+    pub(crate) last_deleted: Option<Integration>,
 }
 
 fn new_id() -> String {
@@ -47,6 +61,7 @@ impl Store {
     pub(crate) fn new() -> Self {
         Store {
             inner: Mutex::new(HashMap::new()),
+            history: Mutex::new(HashMap::new()),
         }
     }
 
@@ -56,8 +71,25 @@ impl Store {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn history_lock(&self) -> MutexGuard<'_, HashMap<String, History>> {
+        self.history.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The deletes of a project since the last reset.
+    pub(crate) fn history(&self, group: &str) -> History {
+        self.history_lock().get(group).cloned().unwrap_or_default()
+    }
+
+    /// A write forgets the last deleted integration (it refreshes a list cache).
+    fn written(&self, group: &str) {
+        if let Some(h) = self.history_lock().get_mut(group) {
+            h.last_deleted = None;
+        }
+    }
+
     /// Drops every integration, then stores `seed`.
     pub(crate) fn reset(&self, seed: &[(String, Integration)]) {
+        self.history_lock().clear();
         let mut inner = self.lock();
         inner.clear();
         for (group, integration) in seed {
@@ -106,6 +138,7 @@ impl Store {
             Some(_) => return Err(StateError::AlreadyConfigured),
             None => new_id(),
         };
+        self.written(group);
         project.insert(
             type_name.to_owned(),
             Integration {
@@ -128,6 +161,7 @@ impl Store {
         new_id_on_update: bool,
     ) -> Result<Vec<Integration>, StateError> {
         let mut inner = self.lock();
+        self.written(group);
         let project = inner.entry(group.to_owned()).or_default();
         match project.get_mut(type_name) {
             Some(existing) => {
@@ -218,7 +252,12 @@ impl Store {
             return Err(StateError::NotConfigured);
         }
         if !keep {
-            project.remove(type_name);
+            let gone = project.remove(type_name);
+            let mut history = self.history_lock();
+            let h = history.entry(group.to_owned()).or_default();
+            h.deletes += 1;
+            h.deleted_types.insert(type_name.to_owned());
+            h.last_deleted = gone;
         }
         Ok(())
     }

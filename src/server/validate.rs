@@ -124,6 +124,8 @@ pub(crate) fn body(
     patterns: &Patterns,
     faults: FaultSet,
 ) -> Result<Map<String, Value>, Rejection> {
+    let read = super::reach::body(t, body, faults);
+    let body = read.as_ref().unwrap_or(body);
     let Some(obj) = body.as_object() else {
         return Err(Rejection {
             situation: Situation::BodyNotObject,
@@ -140,6 +142,13 @@ pub(crate) fn body(
     for f in t.fields.iter().filter(|f| f.settable()) {
         if let Some(Value::String(s)) = sent(obj, f) {
             string_rules(f, s, patterns, faults)?;
+            if let Some((situation, why)) = super::reach::string_rule(f, s, faults) {
+                return Err(reject(
+                    situation,
+                    &f.name,
+                    format!("Invalid integration settings: {why}."),
+                ));
+            }
         }
     }
     conditional_required(t, obj, faults)?;

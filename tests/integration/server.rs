@@ -18,6 +18,7 @@ mod auth;
 mod envelope;
 mod errors;
 mod faults;
+mod faults_reach;
 mod lists;
 mod roundtrip;
 mod routes;

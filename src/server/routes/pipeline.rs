@@ -242,7 +242,8 @@ impl<'a> Ctx<'a> {
                 Ok(render::success(StatusCode::OK, Payload::List(page), fmt))
             }
             (OperationKind::Get, Some(t)) => {
-                let Some(rec) = self.state.store().get(&self.store_key(), &t.name) else {
+                let (gid, fam) = (self.group_id, &self.family.name);
+                let Some(rec) = crate::server::reach::get(self.state, gid, fam, &t.name) else {
                     return Err(self.not_configured(&t.name));
                 };
                 let reveal = Reveal {
@@ -431,7 +432,7 @@ impl<'a> Ctx<'a> {
         reveal: Reveal,
         fmt: &Format,
     ) -> serde_json::Map<String, Value> {
-        let all = self.state.store().all(&self.store_key());
+        let all = crate::server::reach::listed(self.state, self.group_id, &self.family.name);
         self.page_of(all, version, params, reveal, fmt)
     }
 
@@ -509,7 +510,14 @@ impl<'a> Ctx<'a> {
             include_count: !(family.include_count_honoured && params.include_count == Some(false)),
             link_query,
         };
-        render::page(items, &spec, faults)
+        let at = (
+            self.state,
+            self.store_key(),
+            self.raw_query,
+            family.include_count_honoured,
+        );
+        let total = items.len() as u64;
+        crate::server::reach::page(render::page(items, &spec, faults), &spec, total, at)
     }
 
     /// create and update: Content-Type, body, validation, then state.
@@ -532,8 +540,9 @@ impl<'a> Ctx<'a> {
         } else {
             StatusCode::from_u16(op.success_status).unwrap_or(StatusCode::OK)
         };
-        let page = self.page_of(all, version, params, Reveal::default(), fmt);
-        Ok(render::success(status, Payload::List(page), fmt))
+        let (params, fmt) = crate::server::reach::write_view(params, fmt, faults);
+        let page = self.page_of(all, version, &params, Reveal::default(), &fmt);
+        Ok(render::success(status, Payload::List(page), &fmt))
     }
 
     /// The settable fields of a valid body; an invalid one is refused (and, with a fault,
@@ -639,6 +648,10 @@ impl<'a> Ctx<'a> {
                 tokio::time::sleep(CREATE_RACE_PAUSE).await;
                 store.create(gid, &t.name, fields, true)
             }
+        } else if op.kind == OperationKind::Create
+            && crate::server::reach::recreate_refused(self.state, &self.store_key(), &t.name)
+        {
+            Err(StateError::AlreadyConfigured)
         } else if op.kind == OperationKind::Create {
             store.create(
                 &self.store_key(),

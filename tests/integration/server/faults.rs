@@ -635,6 +635,7 @@ async fn probe(t: &T, fault: Fault) -> String {
             statuses.sort_unstable();
             format!("{statuses:?}")
         }
+        _ => super::faults_reach::probe(t, fault).await,
     }
 }
 
