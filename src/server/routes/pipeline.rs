@@ -20,6 +20,8 @@ use super::{
     PIECEMEAL_PAUSE,
 };
 
+mod write_faults;
+
 /// One request to one of the five operations.
 pub(super) struct Ctx<'a> {
     pub(super) state: &'a ServerState,
@@ -557,14 +559,7 @@ impl<'a> Ctx<'a> {
         let fields = match validate::body(t, value, self.state.patterns(), faults) {
             Ok(f) => f,
             Err(r) => {
-                if faults.has(Fault::FailedWriteDropsOtherType) {
-                    let store = self.state.store();
-                    let key = self.store_key();
-                    if let Some(other) = store.all(&key).into_iter().find(|i| i.type_name != t.name)
-                    {
-                        let _ = store.delete(&key, &other.type_name, false);
-                    }
-                }
+                self.refusal_faults(t);
                 if faults.has(Fault::FailedUpdatePartiallyApplied)
                     && op.kind == OperationKind::Update
                 {
@@ -596,37 +591,6 @@ impl<'a> Ctx<'a> {
         };
 
         Ok(fields)
-    }
-
-    /// Faults `mask-sent-back-kept` (a secret sent back as its own mask keeps the stored
-    /// value) and `v2-update-stores-id` (an id string in the body replaces the assigned one).
-    fn update_faults(&self, t: &IntegrationType, fields: &mut Map<String, Value>, sent: &Value) {
-        let faults = self.faults;
-        let store = self.state.store();
-        let Some(old) = store.get(&self.store_key(), &t.name) else {
-            return;
-        };
-        if faults.has(Fault::MaskSentBackKept) {
-            for f in &t.fields {
-                let (Some(kind), Some(Value::String(was))) = (f.secret, old.fields.get(&f.name))
-                else {
-                    continue;
-                };
-                let shown = crate::server::mask::mask(kind, was, FaultSet::default());
-                if shown.is_some()
-                    && fields.get(&f.name).and_then(Value::as_str) == shown.as_deref()
-                {
-                    fields.insert(f.name.clone(), Value::String(was.clone()));
-                }
-            }
-        }
-        if faults.has(Fault::V2UpdateStoresId) {
-            for f in t.fields.iter().filter(|f| f.read_only) {
-                if let Some(Value::String(id)) = sent.get(&f.name) {
-                    store.set_id(&self.store_key(), &t.name, id);
-                }
-            }
-        }
     }
 
     /// Creates or updates the integration; every integration of the project afterwards.
