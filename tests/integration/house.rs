@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Each module and the modules it may import, in stage order: leaves first, then the spec's
-/// pipeline (spec → model → schema/case → harness), the sending side (credential → target →
-/// auth → sender), the judging side (check → outcome), then the runner and what reads a run.
+/// pipeline (spec → model → schema/case → harness), the sending side (credential → transport
+/// → auth → sender), the judging side (check → outcome), then the runner and what reads a run.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("scrub", &[]),
@@ -24,21 +24,27 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("harness", &["error", "model", "schema", "spec"]),
     ("exchange", &["case"]),
     (
-        "target",
+        "transport",
         &["case", "credential", "error", "exchange", "model", "scrub"],
     ),
-    ("auth", &["credential", "error", "target"]),
+    ("auth", &["credential", "error", "transport"]),
     // The one sender: credentials, nonces, retries, pacing. The runner and exploration (its
     // oracle included) send through it; it knows no stage past the request it sends.
     (
         "sender",
         &[
-            "auth", "case", "error", "exchange", "model", "scrub", "target",
+            "auth",
+            "case",
+            "error",
+            "exchange",
+            "model",
+            "scrub",
+            "transport",
         ],
     ),
     (
         "server",
-        &["auth", "credential", "error", "model", "target"],
+        &["auth", "credential", "error", "model", "transport"],
     ),
     (
         "check",
@@ -51,23 +57,52 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "runner",
         &[
-            "auth", "case", "check", "error", "exchange", "harness", "model", "outcome", "scrub",
-            "sender", "target",
+            "auth",
+            "case",
+            "check",
+            "error",
+            "exchange",
+            "harness",
+            "model",
+            "outcome",
+            "scrub",
+            "sender",
+            "transport",
         ],
     ),
     ("snapshot", &["case", "check", "model", "outcome", "scrub"]),
     (
         "report",
         &[
-            "auth", "case", "error", "exchange", "model", "outcome", "rules", "scrub", "target",
+            "auth",
+            "case",
+            "error",
+            "exchange",
+            "model",
+            "outcome",
+            "rules",
+            "scrub",
+            "transport",
         ],
     ),
     ("baseline", &["case", "check", "error", "outcome", "report"]),
     (
         "explore",
         &[
-            "auth", "case", "check", "error", "exchange", "harness", "model", "outcome", "report",
-            "scrub", "sender", "server", "snapshot", "target",
+            "auth",
+            "case",
+            "check",
+            "error",
+            "exchange",
+            "harness",
+            "model",
+            "outcome",
+            "report",
+            "scrub",
+            "sender",
+            "server",
+            "snapshot",
+            "transport",
         ],
     ),
     ("coverage", &["case", "model", "report"]),
