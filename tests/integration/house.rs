@@ -108,10 +108,31 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("coverage", &["case", "model", "report"]),
     ("config", &["error"]),
-    // The binary's subcommands: they reach the library as `integrations_conformance::`, and
-    // `main.rs` (which is not placed) as `crate::`, so they have no library edge to check.
-    ("cli", &[]),
+    // The binary (`main.rs` and its subcommands in `cli/`), at the top: it reaches the library
+    // as `integrations_conformance::NAME`, and nothing in the library may reach it.
+    (
+        "cli",
+        &[
+            "baseline",
+            "case",
+            "config",
+            "coverage",
+            "error",
+            "explore",
+            "harness",
+            "model",
+            "report",
+            "rules",
+            "runner",
+            "server",
+            "spec",
+            "transport",
+        ],
+    ),
 ];
+
+/// The binary's modules (`main.rs` and `cli/`), placed as one stage: `cli`.
+const BINARY: &str = "cli";
 
 /// The shipped part of a file: everything before its test module, the first `#[cfg(test)]`
 /// followed by `mod` (test modules come last in a file). A `#[cfg(test)]` on any other item (a
@@ -129,7 +150,8 @@ fn shipped(text: &str) -> &str {
     &text[..cut]
 }
 
-/// `crate::NAME` imports of every top-level module of `src/` (a directory counts as one).
+/// `crate::NAME` imports of every top-level module of `src/` (a directory counts as one), and
+/// the binary's `integrations_conformance::NAME` imports (`main.rs` and `cli/` count as `cli`).
 fn edges() -> BTreeMap<String, BTreeSet<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -153,9 +175,14 @@ fn edges() -> BTreeMap<String, BTreeSet<String>> {
                 .to_string_lossy()
                 .trim_end_matches(".rs")
                 .to_owned();
-            if top == "main" || top == "lib" {
+            if top == "lib" {
                 continue;
             }
+            let top = if top == "main" {
+                BINARY.to_owned()
+            } else {
+                top
+            };
             // A unit test module in a file of its own (`#[cfg(test)] mod tests;`) ships nothing.
             if path.file_name().and_then(|n| n.to_str()) == Some("tests.rs") {
                 continue;
@@ -170,12 +197,18 @@ fn edges() -> BTreeMap<String, BTreeSet<String>> {
 }
 
 /// The top-level modules the shipped code of `text` (a file of module `top`) names as
-/// `crate::NAME`, comments and string literals skipped.
+/// `crate::NAME` (or, in the binary, `integrations_conformance::NAME`), comments and string
+/// literals skipped.
 fn imports(top: &str, text: &str) -> BTreeSet<String> {
+    let prefix = if top == BINARY {
+        "integrations_conformance::"
+    } else {
+        "crate::"
+    };
     let mut targets = BTreeSet::new();
     for line in code_only(shipped(text)).lines() {
-        for (at, _) in line.match_indices("crate::") {
-            let name: String = line[at + 7..]
+        for (at, _) in line.match_indices(prefix) {
+            let name: String = line[at + prefix.len()..]
                 .chars()
                 .take_while(|c| c.is_ascii_lowercase() || *c == '_')
                 .collect();
@@ -206,13 +239,35 @@ fn the_import_reader_reads_past_a_test_only_item_and_stops_at_the_test_module() 
 
 #[test]
 fn imports_between_modules_follow_the_stage_order() {
+    let edges = edges();
+    // The binary is read: its real edges are checked like any module's.
+    assert!(
+        edges
+            .get(BINARY)
+            .is_some_and(|to| to.contains("runner") && to.contains("transport")),
+        "the binary's imports were not read: {:?}",
+        edges.get(BINARY)
+    );
+    let (unknown, forbidden) = breaches(edges);
+    assert!(
+        unknown.is_empty(),
+        "modules the stage order does not place (add them to ALLOWED): {unknown:?}"
+    );
+    assert!(
+        forbidden.is_empty(),
+        "imports the stage order does not allow: {forbidden:?}"
+    );
+}
+
+/// The modules [`ALLOWED`] does not place, and the edges it does not allow (`from → to`).
+fn breaches(edges: BTreeMap<String, BTreeSet<String>>) -> (Vec<String>, Vec<String>) {
     let allowed: BTreeMap<&str, BTreeSet<&str>> = ALLOWED
         .iter()
         .map(|(m, to)| (*m, to.iter().copied().collect()))
         .collect();
     let mut unknown = Vec::new();
     let mut forbidden = Vec::new();
-    for (from, targets) in edges() {
+    for (from, targets) in edges {
         let Some(ok) = allowed.get(from.as_str()) else {
             unknown.push(from);
             continue;
@@ -223,14 +278,31 @@ fn imports_between_modules_follow_the_stage_order() {
             }
         }
     }
-    assert!(
-        unknown.is_empty(),
-        "modules the stage order does not place (add them to ALLOWED): {unknown:?}"
+    (unknown, forbidden)
+}
+
+#[test]
+fn a_lower_stage_importing_the_binary_is_refused() {
+    // `cli` is the top stage: a library module that reached into it (planted here) would make
+    // the circle the glob imports used to hide.
+    let planted = "use crate::cli::run::RunArgs;\npub(crate) fn f() {}\n";
+    let edges: BTreeMap<String, BTreeSet<String>> = [
+        ("report".to_owned(), imports("report", planted)),
+        (
+            BINARY.to_owned(),
+            imports(BINARY, "use integrations_conformance::report;\n"),
+        ),
+    ]
+    .into();
+    let (unknown, forbidden) = breaches(edges);
+    assert!(unknown.is_empty(), "{unknown:?}");
+    assert_eq!(forbidden, ["report → cli"]);
+    // The binary's imports are read from `integrations_conformance::`, its own `crate::` not.
+    let found = imports(
+        BINARY,
+        "use integrations_conformance::spec;\nuse crate::cli::note;\n",
     );
-    assert!(
-        forbidden.is_empty(),
-        "imports the stage order does not allow: {forbidden:?}"
-    );
+    assert_eq!(found, BTreeSet::from(["spec".to_owned()]));
 }
 
 #[test]
