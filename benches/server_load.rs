@@ -205,7 +205,7 @@ impl Ctx {
 struct Client {
     http: reqwest::Client,
     /// The harness's own client, which the authenticator asks for tokens (digest never does).
-    harness_http: integrations_conformance::target::Client,
+    harness_http: integrations_conformance::transport::Client,
     auth: Authenticator,
     /// Latency of every HTTP request, in microseconds.
     lat: Vec<u32>,
@@ -242,7 +242,7 @@ impl Client {
             .expect("client");
         Client {
             http,
-            harness_http: integrations_conformance::target::Client::new(&Default::default())
+            harness_http: integrations_conformance::transport::Client::new(&Default::default())
                 .expect("client"),
             auth: Authenticator::new(ctx.owner.clone(), ctx.base_url.clone()),
             lat: Vec::new(),

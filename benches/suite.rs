@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use integrations_conformance::case;
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
-use integrations_conformance::target::{self, Target};
+use integrations_conformance::transport::{self, Target};
 use serde_json::{json, Value};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -48,7 +48,7 @@ fn status_kib(field: &str) -> Option<u64> {
 fn target_from_info(info: &Value) -> Target {
     let s = |v: &Value| v.as_str().expect("a string in the serve JSON").to_owned();
     let base = s(&info["base_url"]);
-    let url = target::parse_base_url(&base).expect("base_url");
+    let url = transport::parse_base_url(&base).expect("base_url");
     let host = url.host_str().unwrap_or("");
     assert!(
         host == "localhost" || host == "[::1]" || host.starts_with("127."),

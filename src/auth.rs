@@ -20,7 +20,7 @@ use url::Url;
 
 pub use crate::credential::AuthSpec;
 use crate::error::Error;
-use crate::target::Client;
+use crate::transport::Client;
 
 mod nonce;
 

@@ -3,7 +3,7 @@
 //! The pipeline: `spec::load` reads `spec/integrations.openapi.yaml`, `model::build` turns it into
 //! the typed [`model::Model`] that every later stage reads, `schema` compiles response and request
 //! validators from it, the reference server in [`server`] implements the same contract, and the
-//! client side ([`target`] addresses, [`auth`] signs, [`sender`] sends) talks to any target.
+//! client side ([`transport`] addresses, [`auth`] signs, [`sender`] sends) talks to any target.
 
 pub mod auth;
 pub mod baseline;
@@ -27,6 +27,6 @@ pub mod sender;
 pub mod server;
 pub mod snapshot;
 pub mod spec;
-pub mod target;
+pub mod transport;
 
 pub use error::{Error, Result};

@@ -18,7 +18,7 @@ use integrations_conformance::rules::{CaseState, RuleCounts, Rules};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
 use integrations_conformance::snapshot::{self, Volatile};
-use integrations_conformance::target::Target;
+use integrations_conformance::transport::Target;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The known failures (`CONFORMANCE_KNOWN_FAILURES`, default `tests/known-failures.txt`), parsed

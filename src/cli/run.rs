@@ -19,7 +19,7 @@ use integrations_conformance::runner::{self, Harness, Outcome, RunOptions, Verdi
 use integrations_conformance::server::{
     self, Fault, RunningServer, ServerConfig, ServerState, Variant,
 };
-use integrations_conformance::target::Target;
+use integrations_conformance::transport::Target;
 
 use super::select::{describe_selection, load_harness, select, Selection};
 use super::target::TargetArgs;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 use integrations_conformance::error::Error;
 use integrations_conformance::server::{Fault, Variant};
-use integrations_conformance::target::{self, Gateway, Target};
+use integrations_conformance::transport::{self, Gateway, Target};
 
 use super::{CliResult, Fatal};
 
@@ -196,7 +196,7 @@ impl TargetArgs {
     pub(crate) fn resolve(&self) -> CliResult<Resolved> {
         // Before the target's own checks: with --fault, --target is the mistake to point out.
         self.check_faults()?;
-        let settings = target::Settings {
+        let settings = transport::Settings {
             target: self.target.clone(),
             auth: self.auth.clone(),
             readonly_auth: self.readonly_auth.clone(),
@@ -232,12 +232,12 @@ impl GatewayArgs {
     fn gateway(&self) -> CliResult<Gateway> {
         let blank = |p: &Option<PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
         Ok(Gateway {
-            headers: target::parse_headers(&self.headers)?,
+            headers: transport::parse_headers(&self.headers)?,
             ca_certs: match blank(&self.ca_cert) {
-                Some(p) => target::read_certificates("--ca-cert", &p)?,
+                Some(p) => transport::read_certificates("--ca-cert", &p)?,
                 None => Vec::new(),
             },
-            client_identity: target::read_identity(
+            client_identity: transport::read_identity(
                 blank(&self.client_cert).as_deref(),
                 blank(&self.client_key).as_deref(),
             )?,

@@ -25,7 +25,7 @@ use crate::scrub::Scrubber;
 use crate::sender::{self, Keyring, Sender};
 use crate::server::{self, Fault, Integration, RunningServer, ServerConfig, ServerState, Variant};
 use crate::snapshot::{self, Volatile};
-use crate::target::{Gateway, Target};
+use crate::transport::{Gateway, Target};
 
 use super::gen::{Call, Catalog, Who};
 use super::oracle::{expectation, outcome, test_step, IdMap, Oracle};

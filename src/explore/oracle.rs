@@ -23,7 +23,7 @@ use crate::outcome::{Outcome, Verdict};
 use crate::scrub::Scrubber;
 use crate::sender::{self, Keyring, Sender, Transport};
 use crate::server::{self, ServerConfig, ServerState};
-use crate::target::{self, Answer, Sent, Target};
+use crate::transport::{self, Answer, Sent, Target};
 
 use super::gen::Call;
 
@@ -43,7 +43,7 @@ impl Oracle {
         let app = server::app(state.clone());
         let creds = state.credentials().clone();
         let target = Target {
-            base_url: target::parse_base_url("http://oracle.invalid")?,
+            base_url: transport::parse_base_url("http://oracle.invalid")?,
             atlas_group_id: Some(creds.atlas_group_id.clone()),
             cm_group_id: Some(creds.cm_group_id.clone()),
             other_group_id: Some(creds.other_group_id.clone()),

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::auth::AuthSpec;
 use crate::case::{Body, Case, Credential, Project, Role, Step};
 use crate::model::{Family, Model, ProjectKind};
-use crate::target::Target;
+use crate::transport::Target;
 
 mod shell;
 use shell::{single_quote, splice, wrap, Word};

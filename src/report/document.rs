@@ -9,7 +9,7 @@ use crate::case::{Case, Category};
 use crate::model::Model;
 use crate::rules::{RuleCounts, RuleCoverage};
 use crate::scrub::Scrubber;
-use crate::target::Target;
+use crate::transport::Target;
 
 use super::build::secrets_of_case;
 

@@ -23,7 +23,7 @@ use crate::exchange::Exchange;
 use crate::model::{Family, OperationKind, ProjectKind};
 use crate::scrub::Scrubber;
 use crate::sender::{self, Keyring, Sender};
-use crate::target::Target;
+use crate::transport::Target;
 
 mod stock;
 

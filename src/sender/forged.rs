@@ -12,7 +12,7 @@ use super::{Keyring, Sender, Transport};
 use crate::auth::{AuthSpec, Signed};
 use crate::case::Credential;
 use crate::error::{Error, Result};
-use crate::target::Outgoing;
+use crate::transport::Outgoing;
 
 impl<T: Transport> Sender<T> {
     /// The `Authorization` value `credential` puts on the first attempt of `out` (none: no

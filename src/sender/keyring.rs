@@ -5,7 +5,7 @@
 use crate::auth::{AuthSpec, Authenticator, NonceEpoch};
 use crate::case::Credential;
 use crate::error::{Error, Result};
-use crate::target::Target;
+use crate::transport::Target;
 
 /// The authenticators of one lane: each keeps its own nonce and token, shared by the lane's
 /// concurrent requests.

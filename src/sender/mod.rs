@@ -27,7 +27,7 @@ use crate::error::Error;
 use crate::exchange::Exchange;
 use crate::model::Family;
 use crate::scrub::Scrubber;
-use crate::target::{self, Client, Outgoing, Sent, Target};
+use crate::transport::{self, Client, Outgoing, Sent, Target};
 
 pub use keyring::Keyring;
 
@@ -223,9 +223,9 @@ impl<T: Transport> Sender<T> {
         let req = &step.request;
         let out = match self.target.outgoing(family, req, scrubber) {
             Ok(o) => o,
-            Err((url, e)) => return target::failed(step, index, url, e),
+            Err((url, e)) => return transport::failed(step, index, url, e),
         };
-        let failed = |e: Error| target::failed(step, index, out.url.to_string(), e.to_string());
+        let failed = |e: Error| transport::failed(step, index, out.url.to_string(), e.to_string());
         // Cleanup is never cut short by the deadline: the per-request timeout bounds it.
         let deadline = self.options.deadline.filter(|_| step.role != Role::Cleanup);
         let started = Instant::now();

@@ -472,11 +472,11 @@ impl RunningServer {
 
     /// The target this server is: its base URL and projects, its main (digest) and read-only
     /// credentials, and the power to expire a token or the nonces it issued.
-    pub fn target(&self) -> Result<crate::target::Target> {
+    pub fn target(&self) -> Result<crate::transport::Target> {
         let creds = &self.credentials;
         let state = self.state.clone();
         let oauth = creds.oauth.clone();
-        let expirer: crate::target::TokenExpirer = Arc::new(move || {
+        let expirer: crate::transport::TokenExpirer = Arc::new(move || {
             use base64::Engine as _;
             let basic = base64::engine::general_purpose::STANDARD
                 .encode(format!("{}:{}", oauth.client_id, oauth.client_secret));
@@ -489,8 +489,8 @@ impl RunningServer {
             state.auth().expire_all_tokens();
             Some(token)
         });
-        Ok(crate::target::Target {
-            base_url: crate::target::parse_base_url(&self.base_url)?,
+        Ok(crate::transport::Target {
+            base_url: crate::transport::parse_base_url(&self.base_url)?,
             atlas_group_id: Some(creds.atlas_group_id.clone()),
             cm_group_id: Some(creds.cm_group_id.clone()),
             other_group_id: Some(creds.other_group_id.clone()),
@@ -514,7 +514,7 @@ impl RunningServer {
             }),
             insecure: false,
             use_env_proxy: false,
-            gateway: crate::target::Gateway::default(),
+            gateway: crate::transport::Gateway::default(),
         })
     }
 

@@ -593,7 +593,7 @@ async fn serve_prints_how_to_reach_it_and_answers() {
         info["atlas_group_id"].as_str().unwrap()
     );
     let http = reqwest::Client::new();
-    let client = integrations_conformance::target::Client::new(&Default::default()).unwrap();
+    let client = integrations_conformance::transport::Client::new(&Default::default()).unwrap();
     let anonymous = http
         .get(&url)
         .header("Accept", "application/vnd.atlas.2025-03-12+json")

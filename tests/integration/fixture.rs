@@ -65,8 +65,8 @@ pub(crate) fn oauth(client: &OAuthClient, base_url: &str) -> Authenticator {
 }
 
 /// The harness's own HTTP client, which authenticators use for their token requests.
-pub(crate) fn target_client() -> integrations_conformance::target::Client {
-    integrations_conformance::target::Client::new(&Default::default()).expect("client")
+pub(crate) fn target_client() -> integrations_conformance::transport::Client {
+    integrations_conformance::transport::Client::new(&Default::default()).expect("client")
 }
 
 /// A plain HTTP client for talking to a local server directly: never through a proxy from

@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use integrations_conformance::auth::AuthSpec;
 use integrations_conformance::case::{self, Case, Category, Lane};
 use integrations_conformance::runner::{self, RunOptions, RunReport, Verdict};
-use integrations_conformance::target::{self, Target};
+use integrations_conformance::transport::{self, Target};
 use integrations_conformance::Error;
 
 use self::binary::{cannot_judge, tls_front};
@@ -67,7 +67,7 @@ const BEARER: &str = "bearer-token-6c1d0e9f8a7b-never-print-me";
 /// A target on a hostile server with made-up projects and digest credentials.
 fn target_at(url: &str) -> Target {
     Target {
-        base_url: target::parse_base_url(url).expect("url"),
+        base_url: transport::parse_base_url(url).expect("url"),
         atlas_group_id: Some(ATLAS_GROUP.into()),
         cm_group_id: Some(CM_GROUP.into()),
         other_group_id: Some(OTHER_GROUP.into()),

@@ -17,8 +17,9 @@
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
 //! - `explore`: exploration finds no divergence on a conformant server and one for every fault
 //!   it can reach; shrunk reproductions replay; same seed, same sequences.
-//! - `house`: the imports between modules follow the stage order, without cycles; file and
-//!   function sizes stay within their limits.
+//! - `house`: the imports between modules (the binary's included) follow the stage order,
+//!   without cycles; API names come from the model; one sender signs; file and function sizes
+//!   in `src/` and `tests/` stay within their limits, with named exceptions.
 //! - `rules`: every rule of the contract (`spec/rules.yaml`) has a case, every case a rule; the
 //!   reports' contract coverage; `conformance rules`.
 //! - `hostile`: misbehaving targets (silence, garbage, resets, 429s, TLS, proxies, gateways) and

@@ -412,7 +412,7 @@ async fn every_negative_baseline_is_accepted_by_the_reference_server() {
 #[test]
 fn the_curl_reproduction_of_an_oversized_body_writes_the_padded_valid_body() {
     use integrations_conformance::auth::AuthSpec;
-    use integrations_conformance::target::{self, Target};
+    use integrations_conformance::transport::{self, Target};
 
     let model = integrations_conformance::model::bundled().unwrap();
     let cases = case::generate(&model);
@@ -423,7 +423,7 @@ fn the_curl_reproduction_of_an_oversized_body_writes_the_padded_valid_body() {
     let failing = c.steps.iter().position(|s| std::ptr::eq(s, step)).unwrap();
     let family = model.families.iter().find(|f| f.name == c.family).unwrap();
     let target = Target {
-        base_url: target::parse_base_url("http://127.0.0.1:9").unwrap(),
+        base_url: transport::parse_base_url("http://127.0.0.1:9").unwrap(),
         atlas_group_id: Some("5e2211c17a3e5a48f5497de3".into()),
         cm_group_id: Some("5e2211c17a3e5a48f5497de4".into()),
         other_group_id: None,

@@ -10,7 +10,7 @@ use crate::fixture;
 use integrations_conformance::case::Case;
 use integrations_conformance::runner::{self, RunOptions, Verdict};
 use integrations_conformance::server::{ServerConfig, Variant};
-use integrations_conformance::target::Client;
+use integrations_conformance::transport::Client;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 
 fn concurrency_cases() -> Vec<Case> {

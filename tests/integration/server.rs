@@ -64,7 +64,7 @@ struct T {
     srv: RunningServer,
     http: reqwest::Client,
     /// The harness's own client, for the credentials' token requests.
-    client: integrations_conformance::target::Client,
+    client: integrations_conformance::transport::Client,
     owner: Authenticator,
     ro: Authenticator,
     oauth: Authenticator,

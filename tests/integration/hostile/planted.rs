@@ -11,7 +11,7 @@ use super::proxy::Proxy;
 use crate::fixture;
 use integrations_conformance::runner::{self, RunOptions, Verdict};
 use integrations_conformance::snapshot::{self, Volatile};
-use integrations_conformance::target;
+use integrations_conformance::transport;
 
 const PLANTED: &str = "plantedByTheProxy";
 
@@ -57,7 +57,7 @@ async fn a_field_planted_in_every_json_object_keeps_every_verdict_and_committed_
     })
     .await;
     let mut t = srv.target().expect("target");
-    t.base_url = target::parse_base_url(&proxy.url).expect("proxy url");
+    t.base_url = transport::parse_base_url(&proxy.url).expect("proxy url");
     let report = runner::run(harness, cases, &t, &RunOptions::default())
         .await
         .expect("the run completes");

@@ -4,14 +4,14 @@
 use crate::fixture;
 use integrations_conformance::auth::Authenticator;
 use integrations_conformance::server::{Integration, RunningServer};
-use integrations_conformance::target::{self, Target};
+use integrations_conformance::transport::{self, Target};
 use reqwest::Method;
 use url::Url;
 
 pub(crate) struct Reference {
     pub(crate) srv: RunningServer,
     http: reqwest::Client,
-    client: integrations_conformance::target::Client,
+    client: integrations_conformance::transport::Client,
     owner: Authenticator,
 }
 
@@ -43,7 +43,7 @@ impl Reference {
     /// The target for this server, addressed through `url` (a proxy in front of it).
     pub(crate) fn target_via(&self, url: &str) -> Target {
         let mut t = self.target();
-        t.base_url = target::parse_base_url(url).expect("proxy url");
+        t.base_url = transport::parse_base_url(url).expect("proxy url");
         t
     }
 

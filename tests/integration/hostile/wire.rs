@@ -242,7 +242,7 @@ async fn wire_recorded_request_headers_are_the_headers_sent() {
 /// proxy that refuses it is one clear line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wire_proxies_get_absolute_form_and_connect() {
-    use integrations_conformance::target::{record_headers, Client, ClientOptions, Proxy};
+    use integrations_conformance::transport::{record_headers, Client, ClientOptions, Proxy};
     let proxy = RawServer::start(|h: &Head| {
         if h.method == "CONNECT" {
             Action::Close(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n".to_vec())

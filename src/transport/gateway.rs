@@ -276,7 +276,7 @@ mod tests {
         let mut map = http::HeaderMap::new();
         map.insert(name, value);
         map.insert("x-plain", HeaderValue::from_static("abc"));
-        let recorded = crate::target::record_headers(&map, &crate::scrub::Scrubber::default());
+        let recorded = crate::transport::record_headers(&map, &crate::scrub::Scrubber::default());
         assert_eq!(
             recorded,
             [

@@ -1,0 +1,306 @@
+//! One vocabulary: the case generator, the checks and the runner read every API name from the
+//! model, never spell it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::shipped;
+
+/// Literals in the case generator, the checks and the runner that equal an API name but are not
+/// one: (file under `src/`, literal, why it stays). Each entry must still match something.
+const NOT_API_NAMES: &[(&str, &str, &str)] = &[
+    (
+        "case/mod.rs",
+        "envelope",
+        "the name of the envelope case category (filters, reports), not the query parameter",
+    ),
+    (
+        "case/data.rs",
+        "id",
+        "the serde tag of a literal project in a case's JSON form, not the integration's id",
+    ),
+    (
+        "check/mod.rs",
+        "envelope",
+        "the name of the envelope check, as findings and snapshots show it",
+    ),
+    (
+        "check/mod.rs",
+        "pretty",
+        "the name of the pretty-print check, as findings and snapshots show it",
+    ),
+    (
+        "check/mod.rs",
+        "links",
+        "the name of the pagination-links check, as findings and snapshots show it",
+    ),
+    (
+        "case/credentials.rs",
+        "password",
+        "the OAuth 2.0 grant type the token endpoint must refuse (RFC 6749), not a field",
+    ),
+    (
+        "check/expect.rs",
+        "error",
+        "the member of an OAuth 2.0 error response (RFC 6749 section 5.2), not the API's field",
+    ),
+];
+
+/// Every API name the spec defines: the property names of every component schema, every
+/// parameter name, and every integration type (path enums and discriminator mappings).
+fn api_names() -> BTreeSet<String> {
+    use serde_json::Value;
+    let raw = integrations_conformance::spec::bundled().unwrap().raw;
+    let mut names = BTreeSet::new();
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    for schema in raw["components"]["schemas"].as_object().unwrap().values() {
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            names.extend(props.keys().cloned());
+        }
+        if let Some(mapping) = schema
+            .pointer("/discriminator/mapping")
+            .and_then(Value::as_object)
+        {
+            names.extend(mapping.keys().cloned());
+        }
+    }
+    // Parameters are defined under components and inline under paths and operations.
+    let mut params: Vec<&Value> = raw["components"]["parameters"]
+        .as_object()
+        .unwrap()
+        .values()
+        .collect();
+    for item in raw["paths"].as_object().unwrap().values() {
+        params.extend(
+            item.get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        );
+        for op in item.as_object().unwrap().values() {
+            params.extend(
+                op.get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+    }
+    for p in params {
+        if let Some(name) = p.get("name").and_then(Value::as_str) {
+            names.insert(name.to_owned());
+            if name == "integrationType" {
+                names.extend(strings(p.pointer("/schema/enum")));
+            }
+        }
+    }
+    assert!(
+        names.contains("integrationType") && names.len() > 20,
+        "the spec's names were not all read: {names:?}"
+    );
+    names
+}
+
+/// The string literals of shipped code, with their line numbers: the text before the test
+/// module ([`shipped`]), comments skipped, raw strings included.
+fn literals(text: &str) -> Vec<(usize, String)> {
+    let chars: Vec<char> = shipped(text).chars().collect();
+    let mut out = Vec::new();
+    let (mut i, mut line) = (0, 1);
+    let at = |k: usize| chars.get(k).copied().unwrap_or('\0');
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\n' => line += 1,
+            '/' if at(i + 1) == '/' => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            '/' if at(i + 1) == '*' => {
+                i += 2;
+                while i < chars.len() && !(chars[i] == '*' && at(i + 1) == '/') {
+                    line += usize::from(chars[i] == '\n');
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            // A char literal ('"', '\'', 'x'); a lifetime ('a) has no closing quote after it.
+            '\'' if at(i + 1) == '\\' => {
+                i += 3;
+                while i < chars.len() && chars[i] != '\'' {
+                    i += 1;
+                }
+            }
+            '\'' if at(i + 2) == '\'' => i += 2,
+            'r' if (at(i + 1) == '"' || at(i + 1) == '#')
+                && !at(i.wrapping_sub(1)).is_alphanumeric() =>
+            {
+                let mut hashes = 0;
+                let mut k = i + 1;
+                while at(k) == '#' {
+                    hashes += 1;
+                    k += 1;
+                }
+                if at(k) == '"' {
+                    let close: String = std::iter::once('"')
+                        .chain(std::iter::repeat_n('#', hashes))
+                        .collect();
+                    let rest: String = chars[k + 1..].iter().collect();
+                    let len = rest.find(&close).unwrap_or(rest.len());
+                    let body: String = rest.chars().take(rest[..len].chars().count()).collect();
+                    out.push((line, body.clone()));
+                    line += body.matches('\n').count();
+                    i = k + 1 + body.chars().count() + close.chars().count();
+                    continue;
+                }
+            }
+            '"' => {
+                let (start, mut value) = (line, String::new());
+                i += 1;
+                while i < chars.len() && chars[i] != '"' {
+                    if chars[i] == '\\' {
+                        value.push(chars[i]);
+                        i += 1;
+                    }
+                    line += usize::from(at(i) == '\n');
+                    value.push(at(i));
+                    i += 1;
+                }
+                out.push((start, value));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `file:line: "literal"` for every literal of `text` that is an API name and not allowed.
+fn spelled(file: &str, text: &str, names: &BTreeSet<String>) -> Vec<String> {
+    literals(text)
+        .into_iter()
+        .filter(|(_, lit)| names.contains(lit))
+        .filter(|(_, lit)| !NOT_API_NAMES.iter().any(|(f, l, _)| *f == file && l == lit))
+        .map(|(line, lit)| format!("src/{file}:{line}: {lit:?}"))
+        .collect()
+}
+
+/// The shipped files that must read the API's names from the model: `case/`, `check/` and
+/// `runner/`, as (path under `src/`, text).
+fn model_readers() -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    // Each is a directory or a single file (the runner was one before it had rooms).
+    let mut files = Vec::new();
+    let mut stack = Vec::new();
+    for module in ["case", "check", "runner"] {
+        let file = src.join(format!("{module}.rs"));
+        if file.is_file() {
+            files.push(file);
+        }
+        stack.push(src.join(module));
+    }
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().and_then(|e| e.to_str()) == Some("rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn cases_checks_and_the_runner_spell_no_api_name() {
+    let names = api_names();
+    let files = model_readers();
+    assert!(
+        files.len() > 10,
+        "the scanned files were not found: {files:?}"
+    );
+    let found: Vec<String> = files
+        .iter()
+        .flat_map(|(file, text)| spelled(file, text, &names))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "API names spelled where the model must be read (model::Wire, the types and fields), \
+         or add a justified entry to NOT_API_NAMES:\n{}",
+        found.join("\n")
+    );
+    // An allow-list entry that no longer matches anything hides nothing and must go.
+    for (file, lit, _) in NOT_API_NAMES {
+        let used = files
+            .iter()
+            .any(|(f, text)| f == file && literals(text).iter().any(|(_, l)| l == lit));
+        assert!(
+            used,
+            "NOT_API_NAMES lists {lit:?} in {file}, which no longer spells it"
+        );
+    }
+}
+
+#[test]
+fn the_name_scanner_flags_a_planted_literal_and_nothing_else() {
+    let names: BTreeSet<String> = ["results", "pageNum", "SLACK"].map(str::to_owned).into();
+    let sample = r##"//! A module that reads "results" in its doc comment.
+use x::y;
+
+/* a block comment with "pageNum" */
+fn f(body: &Value) -> Option<&Value> {
+    let _c = '"';
+    let _quote = "a \" quoted \"results\" word";
+    let _raw = r#"results"#;
+    let _lifetime: &'static str = "fine";
+    body.get("results") // and "SLACK" in a trailing comment
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn t() {
+        let _ = "pageNum";
+    }
+}
+"##;
+    let found = spelled("case/sample.rs", sample, &names);
+    assert_eq!(
+        found,
+        [
+            "src/case/sample.rs:8: \"results\"",
+            "src/case/sample.rs:10: \"results\""
+        ],
+        "{found:?}"
+    );
+    // The allow list is per file: the same literal elsewhere is still flagged.
+    let label = "fn f() -> &'static str { \"envelope\" }";
+    let names: BTreeSet<String> = ["envelope".to_owned()].into();
+    assert!(spelled("check/mod.rs", label, &names).is_empty());
+    assert_eq!(spelled("check/body.rs", label, &names).len(), 1);
+}
