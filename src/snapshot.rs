@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::case::{Case, Expect, Role};
 use crate::check::reason;
-use crate::model::{ErrorRule, Family, Level, Model, Situation};
+use crate::model::{ErrorRule, Family, Level, Model};
 use crate::outcome::Outcome;
 use crate::scrub::Scrubber;
 
@@ -152,17 +152,13 @@ fn exchange(
             return;
         }
     }
-    let (status, status_open) = status_line(step, rule, resp.status);
+    let (status, status_open) = status_line(rule, resp.status);
     out.push_str(&format!("< {status}\n"));
     // The body of a 401 for bad credentials may be empty (then it has no media type); where
     // the row also accepts another status (a digest response for another uri: 400), which one
     // came is the target's choice, and so are its body and challenge.
-    let unauthenticated = rule.is_some_and(|r| {
-        matches!(
-            r.situation,
-            Situation::Unauthenticated | Situation::DigestUriMismatch
-        ) && (resp.status == 401 || status_open)
-    });
+    let unauthenticated = rule
+        .is_some_and(|r| r.situation.refuses_credentials() && (resp.status == 401 || status_open));
     if let Some(media) = resp.media_type().filter(|_| !unauthenticated) {
         if !resp.body.is_empty() || media.contains("vnd.") {
             out.push_str(&format!("< content-type: {media}\n"));
@@ -229,17 +225,12 @@ fn exchange(
 
 /// The status line of an answer: the status, or the set the step's level C row accepts when
 /// the status is one of them (then `true`: which one came is the target's choice).
-fn status_line(step: &crate::case::Step, rule: Option<&ErrorRule>, got: u16) -> (String, bool) {
+fn status_line(rule: Option<&ErrorRule>, got: u16) -> (String, bool) {
     let Some(rule) = rule.filter(|r| r.level == Level::C) else {
         return (got.to_string(), false);
     };
     let within = rule.status_ok(got) || rule.also_status.is_empty() && (400..500).contains(&got);
-    if !within
-        || !step
-            .expect
-            .iter()
-            .any(|e| matches!(e, Expect::Error { .. }))
-    {
+    if !within {
         return (got.to_string(), false);
     }
     let set = if rule.also_status.is_empty() {

@@ -62,7 +62,7 @@ fn explore_gate(harness: &Arc<Harness>, args: &Arguments) -> Option<(String, Opt
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(gate::DEFAULT_SEED);
     let wanted = |family: &str| {
-        let id = gate::case_id(family, seed);
+        let id = case::exploration_id(family, seed);
         args.filter.as_ref().is_none_or(|f| id.contains(f.as_str()))
             && !args.skip.iter().any(|s| id.contains(s.as_str()))
     };

@@ -221,16 +221,19 @@ impl CaseBuilder {
         // Every configured type is removed at the end, whatever happened.
         let touched = self.case.touches.clone();
         for t in touched {
-            let version = cx.default_version();
-            let req = cx.request(OperationKind::Delete, version, Some(&t));
-            self.case.steps.push(Step {
-                role: Role::Cleanup,
-                request: req,
-                expect: Vec::new(),
-                baseline: None,
-            });
+            self.case.steps.push(cleanup(cx, &t));
         }
         self.case
+    }
+}
+
+/// The step that removes `type_name` at the end of a case, whatever happened.
+pub(crate) fn cleanup(cx: &Ctx<'_>, type_name: &str) -> Step {
+    Step {
+        role: Role::Cleanup,
+        request: cx.request(OperationKind::Delete, cx.default_version(), Some(type_name)),
+        expect: Vec::new(),
+        baseline: None,
     }
 }
 

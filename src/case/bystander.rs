@@ -9,7 +9,7 @@
 //! the spec, or a new way to provoke one, gains its whole-project check without code.
 
 use super::values::{self, Fill};
-use super::{first_page, setup_create, Case, Category, Ctx, Expect, Project, Role, Step, View};
+use super::{first_page, setup_create, Case, Category, Ctx, Expect, Project, Role, View};
 use crate::model::{OperationKind, Situation};
 
 /// The scenario suffix of the copy.
@@ -88,17 +88,7 @@ fn with_bystander(cx: &Ctx<'_>, case: &Case, seen: &mut Vec<(String, Situation)>
     );
     copy.steps.insert(0, setup);
     copy.touches.push(bystander.name.clone());
-    // Removed at the end, whatever happened, as every configured type is.
-    copy.steps.push(Step {
-        role: Role::Cleanup,
-        request: cx.request(
-            OperationKind::Delete,
-            cx.default_version(),
-            Some(&bystander.name),
-        ),
-        expect: Vec::new(),
-        baseline: None,
-    });
+    copy.steps.push(super::build::cleanup(cx, &bystander.name));
     for s in values::secrets_of(bystander, &stored) {
         if !copy.secrets.contains(&s) {
             copy.secrets.push(s);

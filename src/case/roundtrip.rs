@@ -184,10 +184,10 @@ fn short_url_masks_sent_back(
             let mut case = Subject::new(cx, version, ty, kind)
                 .case(&s, Category::State, title)
                 .accepts(sent, Some(old), |r| r);
-            // The mask is what every answer shows, and a url it begins with (no path) is no
-            // secret either: only what the mask hides is scanned for.
+            // The mask is what every answer shows, and a url it shows whole (no path) is no
+            // secret either: only what a mask hides is scanned for.
             case.secrets
-                .retain(|s| *s != mask && !mask.starts_with(s.as_str()));
+                .retain(|s| !values::shown_by_its_mask(SecretKind::MaskUrl, s));
             out.push(case);
         }
     }

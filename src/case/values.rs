@@ -218,6 +218,12 @@ pub fn secrets_of(ty: &IntegrationType, body: &Map<String, Value>) -> Vec<String
         .collect()
 }
 
+/// Whether the correct mask of `value` shows it whole (a url that is all prefix, or a mask sent
+/// back): such a value is no secret an answer could leak.
+pub fn shown_by_its_mask(kind: SecretKind, value: &str) -> bool {
+    mask(kind, value).is_some_and(|m| m.contains(value))
+}
+
 /// Mask a value the way the contract's secret kind says; `None` for write-only.
 pub fn mask(kind: SecretKind, value: &str) -> Option<String> {
     match kind {

@@ -22,11 +22,7 @@ pub(super) fn error(
     if !status_matches(j, ex, resp, rule) {
         return;
     }
-    let credentials_refused = matches!(
-        rule.situation,
-        Situation::Unauthenticated | Situation::DigestUriMismatch
-    );
-    if credentials_refused && resp.status == 401 && resp.body.is_empty() {
+    if rule.situation.refuses_credentials() && resp.status == 401 && resp.body.is_empty() {
         return; // the contract allows an empty 401 for refused credentials
     }
     let Some(body) = resp

@@ -150,7 +150,13 @@ fn challenge(j: &mut Judge<'_>, ex: &Exchange, resp: &Response, stale: bool) {
         );
         return;
     }
-    if let Some(problem) = challenge_problem(resp) {
+    // Parsed once: the shape and the stale flag are both read from the same challenges.
+    let challenges = all_challenges(resp);
+    let problem = match &challenges {
+        Ok(cs) => challenge_problem(cs),
+        Err(e) => Some(format!("does not parse ({e})")),
+    };
+    if let Some(problem) = problem {
         j.fail(
             "status_code_conformance",
             ex.step,
@@ -158,25 +164,21 @@ fn challenge(j: &mut Judge<'_>, ex: &Exchange, resp: &Response, stale: bool) {
             Some("Digest realm=\"...\", nonce=\"...\", qop=\"auth\" (or Bearer)".into()),
             resp.header("www-authenticate").map(str::to_owned),
         );
-    } else if stale {
-        let flagged = resp.headers_named("www-authenticate").any(|v| {
-            crate::auth::parse_challenges(v).is_ok_and(|cs| {
-                cs.iter().any(|c| {
-                    c.scheme.eq_ignore_ascii_case("digest")
-                        && c.param("stale")
-                            .is_some_and(|s| s.eq_ignore_ascii_case("true"))
-                })
-            })
-        });
-        if !flagged {
-            j.fail(
-                "status_code_conformance",
-                ex.step,
-                "a digest response to an expired nonce must be answered with stale=true",
-                Some("Digest ... stale=true".into()),
-                resp.header("www-authenticate").map(str::to_owned),
-            );
-        }
+        return;
+    }
+    let flagged = challenges.iter().flatten().any(|c| {
+        c.scheme.eq_ignore_ascii_case("digest")
+            && c.param("stale")
+                .is_some_and(|s| s.eq_ignore_ascii_case("true"))
+    });
+    if stale && !flagged {
+        j.fail(
+            "status_code_conformance",
+            ex.step,
+            "a digest response to an expired nonce must be answered with stale=true",
+            Some("Digest ... stale=true".into()),
+            resp.header("www-authenticate").map(str::to_owned),
+        );
     }
 }
 
@@ -293,17 +295,19 @@ fn winner(
     }
 }
 
-/// What is wrong with a 401's challenges, if anything (contract section 7, RFC 7616 section
-/// 3.3): they parse, one names a scheme the contract offers (Digest or Bearer), and every Digest
-/// challenge names a realm, a nonce and `qop` with `auth`.
-fn challenge_problem(resp: &Response) -> Option<String> {
+/// Every challenge of every `WWW-Authenticate` header, or why one does not parse.
+fn all_challenges(resp: &Response) -> Result<Vec<crate::auth::Challenge>, &'static str> {
     let mut all = Vec::new();
     for v in resp.headers_named("www-authenticate") {
-        match crate::auth::parse_challenges(v) {
-            Ok(cs) => all.extend(cs),
-            Err(e) => return Some(format!("does not parse ({e})")),
-        }
+        all.extend(crate::auth::parse_challenges(v)?);
     }
+    Ok(all)
+}
+
+/// What is wrong with a 401's challenges, if anything (contract section 7, RFC 7616 section
+/// 3.3): one names a scheme the contract offers (Digest or Bearer), and every Digest challenge
+/// names a realm, a nonce and `qop` with `auth`.
+fn challenge_problem(all: &[crate::auth::Challenge]) -> Option<String> {
     let offered = |c: &crate::auth::Challenge| {
         c.scheme.eq_ignore_ascii_case("digest") || c.scheme.eq_ignore_ascii_case("bearer")
     };

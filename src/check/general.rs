@@ -23,12 +23,7 @@ pub(super) fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Resp
     let Some(def) = documented(j, step, ex, resp, op) else {
         return;
     };
-    let version = step
-        .request
-        .version
-        .as_deref()
-        .and_then(|v| j.cx.family.version(Some(v)))
-        .or_else(|| j.cx.family.versions.first());
+    let version = super::version_of_step(j.cx.family, step);
     let success = (200..300).contains(&resp.status);
     if !body_presence(j, ex, resp, def) {
         // A success without a body still names the negotiated media type where the family
@@ -62,11 +57,7 @@ pub(super) fn general(j: &mut Judge<'_>, step: &Step, ex: &Exchange, resp: &Resp
         .or_else(|| def.content.first())
         .map(|(_, p)| p.clone());
     let Some(pointer) = pointer else { return };
-    let frame = unlisted::Frame {
-        enveloped: step.request.enveloped(j.wire()),
-        list: success && op.kind.returns_list(),
-        error: !success,
-    };
+    let frame = unlisted::Frame::of(j.wire(), step, op.kind.returns_list(), resp.status);
     let mut listed = json;
     unlisted_fields(j, ex, version, &mut listed, frame);
     let body = unwrap_envelope(j.wire(), &listed, frame.enveloped, frame.list);

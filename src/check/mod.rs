@@ -114,9 +114,7 @@ impl<'a> Judge<'a> {
         self.case
             .steps
             .get(step)
-            .and_then(|s| s.request.version.as_deref())
-            .and_then(|v| family.version(Some(v)))
-            .or_else(|| family.versions.first())
+            .and_then(|s| version_of_step(family, s))
     }
 
     /// Whether the step's family version lists `field` for `type_name` (true when the type is
@@ -367,6 +365,18 @@ fn no_secret_leak(j: &mut Judge<'_>, ex: &Exchange) {
     }
 }
 
+/// The family version a step's request is read under: the one it names, else the family's first.
+pub(crate) fn version_of_step<'f>(
+    family: &'f Family,
+    step: &Step,
+) -> Option<&'f crate::model::Version> {
+    step.request
+        .version
+        .as_deref()
+        .and_then(|v| family.version(Some(v)))
+        .or_else(|| family.versions.first())
+}
+
 /// `body` (a response to `step`) with only what the contract lists, at every level: what
 /// snapshots show, so that fields a target may add never change them (contract section 10).
 pub fn listed_view(
@@ -376,23 +386,13 @@ pub fn listed_view(
     status: u16,
     body: &mut Value,
 ) {
-    let version = step
-        .request
-        .version
-        .as_deref()
-        .and_then(|v| family.version(Some(v)))
-        .or_else(|| family.versions.first());
-    let success = (200..300).contains(&status);
     let list = family
         .operations
         .iter()
         .find(|o| o.id == step.request.operation)
         .is_some_and(|o| o.kind.returns_list());
-    let frame = unlisted::Frame {
-        enveloped: step.request.enveloped(&model.wire),
-        list: success && list,
-        error: !success,
-    };
+    let frame = unlisted::Frame::of(&model.wire, step, list, status);
+    let version = version_of_step(family, step);
     unlisted::strip_all(model, family, version, body, frame, &[]);
 }
 

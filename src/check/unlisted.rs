@@ -28,7 +28,8 @@ pub(crate) enum Unlisted {
 /// One unlisted field of one object.
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
-    /// The integration type of the object, or what else the object is ([`OTHER_OBJECTS`]).
+    /// The integration type of the object, or what else the object is ([`ERROR_BODY`],
+    /// [`LIST_PAGE`], [`ENVELOPE`], [`LINK`]).
     pub(crate) type_name: String,
     pub(crate) field: String,
     pub(crate) class: Unlisted,
@@ -114,6 +115,24 @@ pub(crate) struct Frame {
     pub(crate) list: bool,
     /// An error answer (4xx, 5xx).
     pub(crate) error: bool,
+}
+
+impl Frame {
+    /// The frame of an answer with `status` to `step`, whose operation answers a list page on
+    /// success when `list_operation`.
+    pub(crate) fn of(
+        wire: &Wire,
+        step: &crate::case::Step,
+        list_operation: bool,
+        status: u16,
+    ) -> Frame {
+        let success = (200..300).contains(&status);
+        Frame {
+            enveloped: step.request.enveloped(wire),
+            list: success && list_operation,
+            error: !success,
+        }
+    }
 }
 
 /// Removes from `body` every field the contract does not list, at every level: the envelope,

@@ -260,7 +260,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
     let plan = RunPlan::new(&args.ci, &args.target, &harness.model)?;
     let resolved = args.target.resolve()?;
     let (given_target, gateway, variants) = (resolved.given, resolved.gateway, resolved.variants);
-    let cases = select(&harness.model, &args.selection)?;
+    let mut cases = select(&harness.model, &args.selection)?;
     let only_exploration = args.selection.categories == [Category::Exploration]
         && args.selection.filter.is_none()
         && args.explore_steps > 0;
@@ -282,16 +282,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
             }
         };
         target.gateway = gateway;
-        let cx = report::Context {
-            model: &harness.model,
-            cases: &cases,
-            target: &target,
-            embedded,
-            spec_source,
-            filter: args.selection.filter.clone(),
-            categories: args.selection.categories.clone(),
-        };
-        let scrubber = cx.scrubber();
+        let scrubber = context(&args, &harness, &cases, &target, embedded, &spec_source).scrubber();
         note(&format!(
             "running {} cases against {}{}",
             cases.len(),
@@ -332,7 +323,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
         })?;
 
         // Exploration inside the run: one more judged entry (`{family}/exploration/seed-N`).
-        let mut all_cases = cases.clone();
+        let fixed = cases.len();
         if let Some(gate) =
             explore_gate(&args, &harness, &plan, &variants, &target, embedded, &run)?
         {
@@ -347,22 +338,39 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
                     "no divergence from the reference model"
                 }
             ));
-            all_cases.push(gate.case);
+            cases.push(gate.case);
             run.outcomes.push(gate.outcome);
         }
-        let cx = report::Context {
-            cases: &all_cases,
-            ..cx
-        };
         plan.ratchet(&mut run);
+        let cx = context(&args, &harness, &cases, &target, embedded, &spec_source);
         let mut doc = report::build(&run, &cx);
-        plan.judge(&mut doc, &cases, embedded);
+        plan.judge(&mut doc, &cases[..fixed], embedded);
         write_outputs(&args, &doc)?;
 
         let verdict = doc.summary.verdict;
         note(&closing_line(&doc));
         Ok(verdict.exit_code())
     })
+}
+
+/// What the reports know of the run besides its outcomes.
+fn context<'a>(
+    args: &RunArgs,
+    harness: &'a Harness,
+    cases: &'a [Case],
+    target: &'a Target,
+    embedded: bool,
+    spec_source: &str,
+) -> report::Context<'a> {
+    report::Context {
+        model: &harness.model,
+        cases,
+        target,
+        embedded,
+        spec_source: spec_source.to_owned(),
+        filter: args.selection.filter.clone(),
+        categories: args.selection.categories.clone(),
+    }
 }
 
 /// The exploration a run ends with, unless `--explore-steps 0`, a `--filter`, a `--category`

@@ -86,18 +86,13 @@ pub fn run(harness: Arc<Harness>, opts: Options, settings: Settings, dir: &Path)
     })
 }
 
-/// The case id of the entry for `family` and `seed`.
-pub fn case_id(family: &str, seed: u64) -> String {
-    crate::case::exploration_id(family, seed)
-}
-
 fn entry(
     family: &str,
     ex: &Exploration,
     reproduction: Option<&Path>,
     took: Duration,
 ) -> (Case, Outcome) {
-    let id = case_id(family, ex.seed);
+    let id = crate::case::exploration_id(family, ex.seed);
     let title = format!(
         "{} steps of seeded exploration (seed {}) agree with the reference model",
         ex.steps, ex.seed

@@ -263,8 +263,7 @@ impl Call {
                 // mask sent back) is no secret the answer could leak.
                 let shown = f
                     .secret
-                    .and_then(|k| crate::case::values::mask(k, s))
-                    .is_some_and(|m| m.contains(s));
+                    .is_some_and(|k| crate::case::values::shown_by_its_mask(k, s));
                 if s.chars().count() >= 5 && !shown {
                     out.push(s.to_owned());
                 }

@@ -376,6 +376,17 @@ situations! {
     MethodNotAllowed => "method-not-allowed",
 }
 
+impl Situation {
+    /// The credentials themselves are refused (missing, wrong, or a digest for another `uri`):
+    /// a 401 whose body may be empty (contract sections 5 and 10).
+    pub fn refuses_credentials(self) -> bool {
+        matches!(
+            self,
+            Situation::Unauthenticated | Situation::DigestUriMismatch
+        )
+    }
+}
+
 impl fmt::Display for Situation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
