@@ -173,6 +173,8 @@ faults! {
         "the token endpoint issues a token whatever grant_type the request names";
     StaleFlagMissing => "stale-flag-missing", "auth", Fixed,
         "the challenge after an expired nonce lacks stale=true";
+    ChallengeWithoutQop => "challenge-without-qop", "auth", Fixed,
+        "the digest challenge that refuses a digest response names no qop (the first challenge, to a request without credentials, still does)";
     TokenAnyClientSecret => "token-any-client-secret", "auth", Fixed,
         "the token endpoint issues a token to a known client id whatever secret comes with it";
     NoAccessTellsKind => "no-access-tells-kind", "auth", Fixed,

@@ -327,10 +327,13 @@ impl<'a> Ctx<'a> {
                         "You are not authorized for this resource: missing, wrong, expired or unknown credentials.",
                     )
                     .internal(failure.to_string());
-                for challenge in [
-                    self.state.auth().challenge(stale),
-                    self.state.auth().bearer_challenge(),
-                ] {
+                let mut digest = self.state.auth().challenge(stale);
+                if self.faults.has(Fault::ChallengeWithoutQop)
+                    && headers.contains_key(AUTHORIZATION)
+                {
+                    digest = digest.replace(", qop=\"auth\"", "");
+                }
+                for challenge in [digest, self.state.auth().bearer_challenge()] {
                     if let Ok(v) = HeaderValue::from_str(&challenge) {
                         e = e.header(WWW_AUTHENTICATE, v);
                     }

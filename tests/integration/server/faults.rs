@@ -170,7 +170,7 @@ async fn probe(t: &T, fault: Fault) -> String {
                 .status
                 .to_string()
         }
-        WrongDigestPasswordAccepted => {
+        WrongDigestPasswordAccepted | ChallengeWithoutQop => {
             let wrong = Authenticator::new(
                 AuthSpec::Digest {
                     public: t.srv.credentials.owner.public.clone(),
@@ -191,12 +191,18 @@ async fn probe(t: &T, fault: Fault) -> String {
                 .unwrap()
                 .header
                 .unwrap();
-            cm.req(Method::GET, &cm.list_path())
+            let r = cm
+                .req(Method::GET, &cm.list_path())
                 .who(Who::Raw(h.to_str().unwrap().into()))
                 .send()
-                .await
-                .status
-                .to_string()
+                .await;
+            // The status, and whether the refusal's digest challenge names qop="auth".
+            let qop = r
+                .headers
+                .get_all("www-authenticate")
+                .iter()
+                .any(|v| v.to_str().unwrap_or("").contains("qop=\"auth\""));
+            format!("{} {qop}", r.status)
         }
         DigestUriUnchecked => {
             cm.list("").await;
