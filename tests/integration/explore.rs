@@ -128,6 +128,10 @@ const UNREACHABLE: &[(Fault, &str)] = &[
         "credentials are the owner's, read-only or none; never a wrong password",
     ),
     (
+        Fault::ChallengeWithoutQop,
+        "the bug shows only on the challenge that refuses a digest response, and exploration never sends a wrong or forged one",
+    ),
+    (
         Fault::DigestNcReplayAccepted,
         "the sender signs every request correctly; no replayed nonce count is drawn",
     ),
