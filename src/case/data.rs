@@ -38,6 +38,10 @@ pub enum Credential {
     WrongPassword,
     /// A bearer token the target never issued.
     BadBearer,
+    /// `Digest` without the parameters a digest response has.
+    MalformedDigest,
+    /// A scheme the contract does not name (`Negotiate`).
+    UnnamedScheme,
     /// A bearer token the target issued and then expired (embedded server only).
     ExpiredBearer,
     /// A digest response computed with a nonce the target never issued.

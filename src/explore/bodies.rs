@@ -9,6 +9,9 @@ use super::gen::Call;
 use crate::case::values::{self, Fill};
 use crate::model::{Field, FieldKind, IntegrationType, SecretKind, Situation, Version};
 
+/// The body modes below this make valid bodies; the others break one thing.
+pub(super) const VALID_MODES: u8 = 14;
+
 /// Fills the call's body: valid (minimal, full, or with diverse values) or broken in one way.
 pub(super) fn body(
     call: &mut Call,
@@ -32,7 +35,7 @@ pub(super) fn body(
             b
         }
     };
-    if mode < 14 {
+    if mode < VALID_MODES {
         let mut base = base;
         assigned_sent(ty, &mut base, rng);
         call.body = Some(Value::Object(base));

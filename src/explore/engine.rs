@@ -27,8 +27,9 @@ use crate::server::{self, Fault, Integration, RunningServer, ServerConfig, Serve
 use crate::snapshot::{self, Volatile};
 use crate::transport::{Gateway, Target};
 
-use super::gen::{Call, Catalog, Who};
+use super::gen::{Call, Catalog};
 use super::oracle::{expectation, outcome, test_step, IdMap, Oracle};
+use super::space::Reach;
 
 /// Where exploration sends its requests.
 #[derive(Clone, Default)]
@@ -77,6 +78,24 @@ pub struct SequenceOutcome {
     pub coverage: BTreeMap<(String, u16, String), usize>,
     /// `TYPE.field` returned but not listed by the contract.
     pub warnings: BTreeSet<String>,
+    /// Input-model class id → the reference model's answer (`status errorCode`) → how often.
+    pub classes: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+impl SequenceOutcome {
+    /// Counts a call of the input model's class `class` and the reference model's answer.
+    fn drew(&mut self, class: &str, wire: &Wire, answer: &Response) {
+        let answer = match error_code(wire, answer) {
+            Some(code) => format!("{} {code}", answer.status),
+            None => answer.status.to_string(),
+        };
+        *self
+            .classes
+            .entry(class.to_owned())
+            .or_default()
+            .entry(answer)
+            .or_default() += 1;
+    }
 }
 
 /// The (project kind, type) pairs a target already holds, and the same integrations as the
@@ -119,6 +138,17 @@ impl std::fmt::Debug for Engine {
             .field("target", &self.target)
             .field("embedded", &self.embedded)
             .finish_non_exhaustive()
+    }
+}
+
+/// What the input model may draw on this target.
+fn reach(target: &Target, families: &[String], skip: BTreeSet<(String, String)>) -> Reach {
+    Reach {
+        families: families.to_vec(),
+        skip,
+        read_only: target.read_only.is_some(),
+        digest: matches!(target.auth, crate::auth::AuthSpec::Digest { .. }),
+        no_access: target.other_group_id.is_some(),
     }
 }
 
@@ -200,12 +230,10 @@ impl Engine {
             rt,
             harness,
             embedded: server.is_some(),
-            catalog: Arc::new(Catalog {
-                model: model.clone(),
-                families: families.clone(),
-                skip: BTreeSet::new(),
-                read_only: target.read_only.is_some(),
-            }),
+            catalog: Arc::new(Catalog::new(
+                model.clone(),
+                reach(&target, &families, BTreeSet::new()),
+            )),
             target,
             server,
             sender,
@@ -215,12 +243,7 @@ impl Engine {
         };
         let (skip, pre) = engine.take_stock(&families)?;
         engine.pre = pre;
-        engine.catalog = Arc::new(Catalog {
-            model,
-            families,
-            skip,
-            read_only: engine.target.read_only.is_some(),
-        });
+        engine.catalog = Arc::new(Catalog::new(model, reach(&engine.target, &families, skip)));
         Ok(engine)
     }
 
@@ -241,17 +264,9 @@ impl Engine {
             let call = Call {
                 family: name.clone(),
                 version: version.name.clone(),
-                operation: "list".into(),
-                type_name: None,
-                credential: Who::Owner,
-                project: Default::default(),
-                query: vec![("itemsPerPage".into(), "500".into())],
-                content_type: None,
-                body: None,
-                raw: None,
-                broken: None,
-                field: None,
-                recipe: None,
+                operation: OperationKind::List.as_str().into(),
+                query: vec![(model.wire.page.items_per_page.clone(), "500".into())],
+                ..Call::default()
             };
             let (request, family) = call.request(model).map_err(Error::Usage)?;
             let step = test_step(request);
@@ -417,21 +432,12 @@ impl Engine {
             if version.integration_type(type_name).is_none() {
                 continue;
             }
-            let call = Call {
-                family: family.clone(),
-                version: version.name.clone(),
-                operation: "delete".into(),
-                type_name: Some(type_name.clone()),
-                credential: Who::Owner,
-                project: Default::default(),
-                query: Vec::new(),
-                content_type: None,
-                body: None,
-                raw: None,
-                broken: None,
-                field: None,
-                recipe: None,
-            };
+            let call = Call::plain(
+                family,
+                version.name.as_deref(),
+                OperationKind::Delete,
+                type_name,
+            );
             if let Ok((request, family)) = call.request(model) {
                 let step = Step {
                     role: Role::Cleanup,
@@ -482,6 +488,9 @@ impl Engine {
         };
         step.expect = expectation(model, family, &step.request, call, &o_resp);
         judged_whole_when_read_alike(&mut step, &t_ex);
+        if let (Some(class), false) = (&call.class, verify) {
+            out.drew(class, &model.wire, &o_resp);
+        }
         if let Some(r) = &t_ex.response {
             let code = error_code(&model.wire, r).unwrap_or_default();
             *out.coverage

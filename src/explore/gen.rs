@@ -1,13 +1,15 @@
-//! What exploration sends: a [`Call`] is one request, self-contained and serialisable (a
-//! reproduction is a list of them), drawn by proptest from the model alone.
+//! What exploration sends: sequences of [`Call`]s, drawn by proptest from the model alone.
+//!
+//! Most calls are drawn class-first from the input model ([`super::space`]): a group of parts
+//! by weight, a (part, kind, label), one of its concrete classes, and that class's one change to
+//! the plain call of its scope; while some (part, kind) pair is still undrawn, a share of the
+//! calls go to those. The others build and change state (plain writes, reads, deletes, lists,
+//! page parameters, bodies broken in one way) so that classes meet projects with integrations
+//! configured, deleted and written by the other version.
 //!
 //! Every choice is a small integer or an index that proptest shrinks towards zero, and zero is
 //! the plainest choice (owner credentials, no query, a minimal valid body), so that a shrunk
-//! sequence reads as the fewest, plainest requests that still diverge. Bodies are built from a
-//! seed with the case generator's value functions (`case::values`): valid bodies, their
-//! breakers, and the masks' inputs; this module adds only the diversity of values the fixed
-//! suite does not try (lengths at the bounds, separators, non-ASCII, URLs with port, query and
-//! user info) and the choice of exactly one thing to break.
+//! sequence reads as the fewest, plainest requests that still diverge.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -15,265 +17,15 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use rand::SeedableRng as _;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::bodies::body;
-use crate::case::{Body, Credential, Project, Request};
+use super::bodies::{body, VALID_MODES};
+pub use super::call::{Call, Recipe, Where, Who, NO_PROJECT};
+use super::space::{Class, Reach, Space};
 use crate::model::{Family, IntegrationType, Model, OperationKind, Situation, Version};
 
-/// Who sends a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Who {
-    Owner,
-    ReadOnly,
-    None,
-}
-
-/// Which project a call addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Where {
-    #[default]
-    Own,
-    /// A project of the other kind (Cloud Manager for Atlas families and vice versa).
-    OtherKind,
-}
-
-/// One request of an exploration, as data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Call {
-    pub family: String,
-    /// The media version (atlas-v2); `None` in families with one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// `list`, `get`, `create`, `update` or `delete`.
-    pub operation: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub type_name: Option<String>,
-    pub credential: Who,
-    #[serde(default)]
-    pub project: Where,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub query: Vec<(String, String)>,
-    /// A `Content-Type` other than the version's media type as written (still JSON).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    /// The JSON body (create, update).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
-    /// A body sent as these bytes (not JSON).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raw: Option<String>,
-    /// The one thing the body breaks (a situation of the error catalogue), and its field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub broken: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// How the body was made: a reproduction keeps this instead of the secret values it
-    /// carries, and [`Call::restore`] makes them again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recipe: Option<Recipe>,
-}
-
-/// The body choice and seed a call's body was built from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Recipe {
-    pub mode: u8,
-    pub seed: u32,
-}
-
-impl Call {
-    /// The plainest call of `kind` on the type `type_name`: the owner, the family's own
-    /// project, no query, no body.
-    pub fn plain(
-        family: &str,
-        version: Option<&str>,
-        kind: OperationKind,
-        type_name: &str,
-    ) -> Call {
-        Call {
-            family: family.to_owned(),
-            version: version.map(str::to_owned),
-            operation: kind.as_str().to_owned(),
-            type_name: Some(type_name.to_owned()),
-            credential: Who::Owner,
-            project: Where::Own,
-            query: Vec::new(),
-            content_type: None,
-            body: None,
-            raw: None,
-            broken: None,
-            field: None,
-            recipe: None,
-        }
-    }
-
-    /// The owner's plain get of this call's type, family and version: what shows that a
-    /// refused write changed nothing.
-    pub fn read_back(&self) -> Call {
-        Call::plain(
-            &self.family,
-            self.version.as_deref(),
-            OperationKind::Get,
-            self.type_name.as_deref().unwrap_or_default(),
-        )
-    }
-
-    /// The situation the body breaks, if it breaks one.
-    pub fn situation(&self) -> Option<Situation> {
-        self.broken.as_deref().and_then(Situation::parse)
-    }
-
-    pub fn kind(&self) -> Option<OperationKind> {
-        OperationKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == self.operation)
-    }
-
-    /// The call as a case request of its family, or why it names nothing of the model.
-    pub fn request<'m>(&self, model: &'m Model) -> Result<(Request, &'m Family), String> {
-        let family = model
-            .family(&self.family)
-            .ok_or_else(|| format!("unknown family {:?}", self.family))?;
-        let kind = self
-            .kind()
-            .ok_or_else(|| format!("unknown operation {:?}", self.operation))?;
-        let version = family
-            .version(self.version.as_deref())
-            .ok_or_else(|| format!("unknown version {:?}", self.version))?;
-        let op = family.operation(kind);
-        let path = match (&self.type_name, kind.has_type()) {
-            (Some(t), true) => format!("/integrations/{t}"),
-            _ => "/integrations".to_owned(),
-        };
-        let body = match (&self.raw, &self.body) {
-            (Some(raw), _) => Body::Raw(raw.clone()),
-            (None, Some(v)) => Body::Json(v.clone()),
-            (None, None) => Body::None,
-        };
-        let content_type = op.has_body.then(|| {
-            self.content_type
-                .clone()
-                .unwrap_or_else(|| version.media_type.clone())
-        });
-        Ok((
-            Request {
-                method: op.method.clone(),
-                project: match self.project {
-                    Where::Own => Project::Own,
-                    Where::OtherKind => Project::OtherKind,
-                },
-                path,
-                base_path: family.base_path.clone(),
-                query: self.query.clone(),
-                accept: Some(version.media_type.clone()),
-                content_type,
-                body,
-                credential: match self.credential {
-                    Who::Owner => Credential::Owner,
-                    Who::ReadOnly => Credential::ReadOnly,
-                    Who::None => Credential::None,
-                },
-                operation: op.id.clone(),
-                version: version.name.clone(),
-            },
-            family,
-        ))
-    }
-
-    /// The call with its body made again from its recipe, when the body it carries had its
-    /// secrets scrubbed (a reproduction file); `Err` when the recipe no longer makes that body
-    /// (a reproduction of another version of the generator).
-    pub fn restore(&self, model: &Model) -> Result<Call, String> {
-        let scrubbed = |c: &Call| {
-            serde_json::to_string(&(&c.body, &c.raw))
-                .unwrap_or_default()
-                .contains(crate::scrub::PLACEHOLDER)
-        };
-        if !scrubbed(self) {
-            return Ok(self.clone());
-        }
-        let recipe = self
-            .recipe
-            .ok_or("a scrubbed body without the recipe that made it")?;
-        let version = model
-            .family(&self.family)
-            .and_then(|f| f.version(self.version.as_deref()))
-            .ok_or("unknown family or version")?;
-        let ty = self
-            .type_name
-            .as_deref()
-            .and_then(|t| version.integration_type(t))
-            .ok_or("a body for a type the version does not have")?;
-        let mut made = self.clone();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(recipe.seed));
-        body(
-            &mut made,
-            ty,
-            version,
-            recipe.mode,
-            &mut rng,
-            &format!("x{:08x}", recipe.seed),
-        );
-        // Masks sent back (an update's echo of the last write) are no secrets: they stay as
-        // the file holds them, over the recipe's values.
-        if let (Some(Value::Object(kept)), Some(Value::Object(fresh))) =
-            (&self.body, &mut made.body)
-        {
-            for f in ty.secret_fields() {
-                if let Some(Value::String(v)) = kept.get(&f.name) {
-                    if v.contains("****") && !v.contains(crate::scrub::PLACEHOLDER) {
-                        fresh.insert(f.name.clone(), Value::String(v.clone()));
-                    }
-                }
-            }
-        }
-        let again = crate::scrub::Scrubber::new(made.secrets(model));
-        let shown =
-            |c: &Call| again.clean(&serde_json::to_string(&(&c.body, &c.raw)).unwrap_or_default());
-        if shown(&made) != shown(self) {
-            return Err("its recipe makes another body (written by another version?)".into());
-        }
-        Ok(made)
-    }
-
-    /// The secret values the call's body carries (five characters or more: shorter ones can
-    /// occur anywhere by chance).
-    pub fn secrets(&self, model: &Model) -> Vec<String> {
-        let mut out = Vec::new();
-        let Some(Value::Object(body)) = &self.body else {
-            return out;
-        };
-        let Some(ty) = model
-            .family(&self.family)
-            .and_then(|f| f.version(self.version.as_deref()))
-            .and_then(|v| {
-                self.type_name
-                    .as_deref()
-                    .and_then(|t| v.integration_type(t))
-            })
-        else {
-            return out;
-        };
-        for f in ty.secret_fields() {
-            if let Some(s) = body.get(&f.name).and_then(Value::as_str) {
-                // A value its own correct mask shows whole (a url that is all prefix, or a
-                // mask sent back) is no secret the answer could leak.
-                let shown = f
-                    .secret
-                    .is_some_and(|k| crate::case::values::shown_by_its_mask(k, s));
-                if s.chars().count() >= 5 && !shown {
-                    out.push(s.to_owned());
-                }
-            }
-        }
-        out
-    }
-}
-
-/// What exploration may draw from: the model, the families, the types to leave alone.
+/// What exploration may draw from: the model, the families, the types to leave alone, and the
+/// input model's classes over them.
 #[derive(Debug)]
 pub struct Catalog {
     pub model: Model,
@@ -283,6 +35,7 @@ pub struct Catalog {
     pub skip: BTreeSet<(String, String)>,
     /// Whether the target has read-only credentials.
     pub read_only: bool,
+    pub space: Space,
 }
 
 fn kind_of(family: &Family) -> String {
@@ -290,6 +43,19 @@ fn kind_of(family: &Family) -> String {
 }
 
 impl Catalog {
+    /// The catalog of `reach`'s families, with its input model.
+    pub fn new(model: Model, reach: Reach) -> Catalog {
+        let mut catalog = Catalog {
+            model,
+            families: reach.families.clone(),
+            skip: reach.skip.clone(),
+            read_only: reach.read_only,
+            space: Space::default(),
+        };
+        catalog.space = Space::new(&catalog.model, &reach, &catalog.family_sets());
+        catalog
+    }
+
     fn family(&self, name: &str) -> &Family {
         self.model.family(name).expect("catalog families exist")
     }
@@ -356,7 +122,17 @@ struct Draw {
     seed: u32,
     query: (u8, u8, u8, u8, u8),
     odd: u8,
+    /// (below [`CLASS_ODDS`]: a call of a class of the input model; the group of parts; the
+    /// (part, kind, label); the class among its concrete ones).
+    class: (u8, Index, Index, Index),
 }
+
+/// Of every ten calls, this many are drawn class-first from the input model (the others build
+/// and change state: plain writes, reads of what was written, deletes and lists after them).
+const CLASS_ODDS: u8 = 8;
+/// Of those, this many are drawn from the (part, kind) pairs no earlier sequence drew, while
+/// there are any: every class is reached early, whatever the budget.
+const FOCUS_ODDS: u8 = 3;
 
 fn draw() -> impl Strategy<Value = Draw> {
     (
@@ -369,9 +145,10 @@ fn draw() -> impl Strategy<Value = Draw> {
         any::<u32>(),
         (0u8..16, 0u8..16, 0u8..8, 0u8..12, 0u8..12),
         0u8..40,
+        (0u8..10, any::<Index>(), any::<Index>(), any::<Index>()),
     )
         .prop_map(
-            |(family, version, op, type_pick, who, body_mode, seed, query, odd)| Draw {
+            |(family, version, op, type_pick, who, body_mode, seed, query, odd, class)| Draw {
                 family,
                 version,
                 op,
@@ -381,15 +158,18 @@ fn draw() -> impl Strategy<Value = Draw> {
                 seed,
                 query,
                 odd,
+                class,
             },
         )
 }
 
 /// The sequence strategy: proptest-state-machine's sequential strategy over [`RefState`], with
-/// its shrinking (drop calls, then simplify each).
+/// its shrinking (drop calls, then simplify each). `focus` lists the (part, kind) pairs of the
+/// input model that earlier sequences have not drawn ([`Space::unreached`]).
 pub fn sequences(
     catalog: Arc<Catalog>,
     max_len: usize,
+    focus: Arc<Vec<usize>>,
 ) -> proptest_state_machine::strategy::Sequential<
     RefState,
     Call,
@@ -412,8 +192,11 @@ pub fn sequences(
         let catalog = catalog.clone();
         move |state: &RefState| {
             let catalog = catalog.clone();
+            let focus = focus.clone();
             let state = state.clone();
-            draw().prop_map(move |d| build(&catalog, &state, d)).boxed()
+            draw()
+                .prop_map(move |d| build(&catalog, &state, &focus, d))
+                .boxed()
         }
     };
     proptest_state_machine::strategy::Sequential::new(
@@ -430,7 +213,11 @@ fn apply(mut state: RefState, call: &Call) -> RefState {
     let plain = call.credential == Who::Owner
         && call.project == Where::Own
         && call.broken.is_none()
-        && call.content_type.is_none();
+        && call.content_type.is_none()
+        && call.omit.is_empty()
+        && call.method.is_none()
+        && call.path.is_none()
+        && call.raw.is_none();
     if let (true, Some(t)) = (plain, &call.type_name) {
         let key = (call.family.clone(), t.clone());
         match call.kind() {
@@ -463,13 +250,147 @@ const OPS: [OperationKind; 10] = [
     OperationKind::List,
 ];
 
-fn build(catalog: &Catalog, state: &RefState, d: Draw) -> Call {
+fn build(catalog: &Catalog, state: &RefState, focus: &[usize], d: Draw) -> Call {
+    let (odds, group, key, member) = d.class;
+    if odds < FOCUS_ODDS {
+        if let Some(class) = catalog
+            .space
+            .pick_focused(&state.families, focus, key, member)
+        {
+            return of_class(catalog, state, d, class);
+        }
+    }
+    if odds < CLASS_ODDS {
+        if let Some(class) = catalog.space.pick(&state.families, group, key, member) {
+            return of_class(catalog, state, d, class);
+        }
+    }
     let family = catalog.family(d.family.get(&state.families).as_str());
     let version = d.version.get(&family.versions);
     let kind = OPS[usize::from(d.op) % OPS.len()];
+    let type_name = pick_type(catalog, state, d, family, version, kind);
+    let credential = match d.who {
+        18 if catalog.read_only => Who::ReadOnly,
+        19 => Who::None,
+        _ => Who::Owner,
+    };
+    let mut call = Call {
+        family: family.name.clone(),
+        version: version.name.clone(),
+        operation: kind.as_str().to_owned(),
+        type_name: type_name.clone(),
+        credential,
+        project: if d.odd == 39 {
+            Where::OtherKind
+        } else {
+            Where::Own
+        },
+        query: query(d.query, d.seed, kind.writes()),
+        ..Call::default()
+    };
+    let op = family.operation(kind);
+    if op.has_body {
+        let ty = type_name
+            .as_deref()
+            .and_then(|t| version.integration_type(t));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(d.seed));
+        let tag = format!("x{:08x}", d.seed);
+        match ty {
+            Some(ty) => {
+                body(&mut call, ty, version, d.body_mode, &mut rng, &tag);
+                call.recipe = Some(Recipe {
+                    mode: d.body_mode,
+                    seed: d.seed,
+                });
+            }
+            // An unsupported type still gets a body naming it.
+            None => {
+                call.body = Some(json!({"type": type_name.clone().unwrap_or_default()}));
+            }
+        }
+        if (35..39).contains(&d.odd) {
+            call.content_type = Some(media_variant(&version.media_type, d.odd));
+        }
+        if let (OperationKind::Update, Some(ty), 0) = (kind, ty, d.seed % 3) {
+            masks_sent_back(&mut call, state, ty);
+        }
+    }
+    if credential == Who::None {
+        // Credentials come first: whatever else the call breaks, it meets this row.
+        call.broken = Some(Situation::Unauthenticated.as_str().to_owned());
+        call.field = None;
+    }
+    call
+}
+
+/// A call of one class of the input model: the plain call of the class's scope (what the scope
+/// leaves open drawn as for any call, a valid body), changed in the class's one way.
+fn of_class(catalog: &Catalog, state: &RefState, d: Draw, class: &Class) -> Call {
+    let family = catalog.family(&class.scope.family);
+    let version = class
+        .scope
+        .version
+        .as_deref()
+        .and_then(|v| family.version(Some(v)))
+        .unwrap_or_else(|| d.version.get(&family.versions));
+    let body_edit = class.edits_body();
+    let kind = match class.scope.op {
+        Some(k) => k,
+        None if body_edit && d.op % 3 == 0 => OperationKind::Update,
+        None if body_edit => OperationKind::Create,
+        None => OPS[usize::from(d.op) % OPS.len()],
+    };
+    let type_name = match &class.scope.type_name {
+        Some(t) => Some(t.clone()),
+        None => {
+            let plain = Draw {
+                type_pick: (d.type_pick.0 % 94, d.type_pick.1),
+                ..d
+            };
+            pick_type(catalog, state, plain, family, version, kind)
+        }
+    };
+    let mut call = Call {
+        family: family.name.clone(),
+        version: version.name.clone(),
+        operation: kind.as_str().to_owned(),
+        type_name: type_name.clone(),
+        ..Call::default()
+    };
+    let tag = format!("x{:08x}", d.seed);
+    if family.operation(kind).has_body {
+        match type_name
+            .as_deref()
+            .and_then(|t| version.integration_type(t))
+        {
+            Some(ty) => {
+                let mode = d.body_mode % VALID_MODES;
+                let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(d.seed));
+                body(&mut call, ty, version, mode, &mut rng, &tag);
+                call.recipe = Some(Recipe { mode, seed: d.seed });
+            }
+            None => {
+                call.body = Some(json!({"type": type_name.clone().unwrap_or_default()}));
+            }
+        }
+    }
+    class.apply(&mut call, &tag);
+    call
+}
+
+/// The type of a call of `kind`: mostly one the sequence configured (reads, updates, deletes)
+/// or any the version has; sometimes one the family refuses.
+fn pick_type(
+    catalog: &Catalog,
+    state: &RefState,
+    d: Draw,
+    family: &Family,
+    version: &Version,
+    kind: OperationKind,
+) -> Option<String> {
     let types = catalog.types(family, version);
     let (odds, index) = d.type_pick;
-    let type_name: Option<String> = if !kind.has_type() {
+    if !kind.has_type() {
         None
     } else if odds >= 94 || types.is_empty() {
         // A type the family refuses: unsupported, of another family, or no type at all.
@@ -500,59 +421,7 @@ fn build(catalog: &Catalog, state: &RefState, d: Draw) -> Call {
             index.get(&types).name.clone()
         };
         Some(pick)
-    };
-    let credential = match d.who {
-        18 if catalog.read_only => Who::ReadOnly,
-        19 => Who::None,
-        _ => Who::Owner,
-    };
-    let mut call = Call {
-        family: family.name.clone(),
-        version: version.name.clone(),
-        operation: kind.as_str().to_owned(),
-        type_name: type_name.clone(),
-        credential,
-        project: if d.odd == 39 {
-            Where::OtherKind
-        } else {
-            Where::Own
-        },
-        query: query(d.query, d.seed, kind.writes()),
-        content_type: None,
-        body: None,
-        raw: None,
-        broken: None,
-        field: None,
-        recipe: None,
-    };
-    let op = family.operation(kind);
-    if op.has_body {
-        let ty = type_name
-            .as_deref()
-            .and_then(|t| version.integration_type(t));
-        let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(d.seed));
-        let tag = format!("x{:08x}", d.seed);
-        match ty {
-            Some(ty) => {
-                body(&mut call, ty, version, d.body_mode, &mut rng, &tag);
-                call.recipe = Some(Recipe {
-                    mode: d.body_mode,
-                    seed: d.seed,
-                });
-            }
-            // An unsupported type still gets a body naming it.
-            None => {
-                call.body = Some(json!({"type": type_name.clone().unwrap_or_default()}));
-            }
-        }
-        if (35..39).contains(&d.odd) {
-            call.content_type = Some(media_variant(&version.media_type, d.odd));
-        }
-        if let (OperationKind::Update, Some(ty), 0) = (kind, ty, d.seed % 3) {
-            masks_sent_back(&mut call, state, ty);
-        }
     }
-    call
 }
 
 /// An update that sends back, for each masked secret, the mask the last write's value is shown

@@ -9,12 +9,14 @@
 //! seed, spec and target state give the same sequences.
 
 mod bodies;
+pub mod call;
 pub mod engine;
 pub mod gate;
 pub mod gen;
 mod oracle;
 pub mod regression;
 pub mod report;
+pub mod space;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -134,6 +136,12 @@ pub struct Exploration {
     pub coverage: BTreeMap<String, usize>,
     /// Fields returned that the contract does not list (warnings).
     pub warnings: BTreeSet<String>,
+    /// Input-model class id → the reference model's answers → how often (what
+    /// [`space::Coverage`] is made of).
+    #[serde(skip)]
+    pub classes: BTreeMap<String, BTreeMap<String, usize>>,
+    /// The input model's coverage: every part × class, how often drawn, which rule judged it.
+    pub input: space::Coverage,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -164,7 +172,7 @@ pub fn draw(
     n: usize,
     max_len: usize,
 ) -> Vec<Vec<Call>> {
-    let strategy = gen::sequences(catalog, max_len);
+    let strategy = gen::sequences(catalog, max_len, Default::default());
     let mut runner = runner(seed);
     (0..n)
         .filter_map(|_| strategy.new_tree(&mut runner).ok())
@@ -176,7 +184,6 @@ pub fn draw(
 /// shrinks.
 pub fn explore(engine: &Engine, settings: &Settings) -> Exploration {
     let started = Instant::now();
-    let strategy = gen::sequences(engine.catalog.clone(), settings.max_len);
     let mut runner = runner(settings.seed);
     let mut ex = Exploration {
         seed: settings.seed,
@@ -188,9 +195,15 @@ pub fn explore(engine: &Engine, settings: &Settings) -> Exploration {
         shrink_runs: 0,
         coverage: BTreeMap::new(),
         warnings: BTreeSet::new(),
+        classes: BTreeMap::new(),
+        input: space::Coverage::default(),
     };
     let out_of_time = |started: Instant| settings.budget.is_some_and(|b| started.elapsed() >= b);
+    let space = &engine.catalog.space;
     while ex.steps < settings.steps && !out_of_time(started) {
+        // Each sequence leans towards what the earlier ones left undrawn.
+        let focus = std::sync::Arc::new(space.unreached(&ex.classes));
+        let strategy = gen::sequences(engine.catalog.clone(), settings.max_len, focus);
         let Ok(mut tree) = strategy.new_tree(&mut runner) else {
             break;
         };
@@ -241,6 +254,7 @@ pub fn explore(engine: &Engine, settings: &Settings) -> Exploration {
         ));
         break;
     }
+    ex.input = space::Coverage::of(&engine.catalog.space, &ex.classes);
     ex.elapsed = started.elapsed();
     ex
 }
@@ -255,6 +269,12 @@ fn merge(ex: &mut Exploration, out: &engine::SequenceOutcome) {
         *ex.coverage.entry(key).or_default() += n;
     }
     ex.warnings.extend(out.warnings.iter().cloned());
+    for (id, answers) in &out.classes {
+        let row = ex.classes.entry(id.clone()).or_default();
+        for (a, n) in answers {
+            *row.entry(a.clone()).or_default() += n;
+        }
+    }
 }
 
 fn reproduction(

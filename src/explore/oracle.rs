@@ -249,6 +249,13 @@ pub(crate) fn expectation(
         .find(|r| Some(r.situation) == intent)
         .map(|r| (*r).clone())
         .or_else(|| least(coded.iter().copied().filter(|r| shape(r)).collect()))
+        // A row without an errorCode (level S or C) that the call meant to meet.
+        .or_else(|| {
+            rules
+                .iter()
+                .find(|r| r.error_code.is_none() && Some(r.situation) == intent)
+                .map(|r| (*r).clone())
+        })
         .or_else(|| least(coded.clone()))
         .or_else(|| {
             least(
@@ -270,11 +277,18 @@ pub(crate) fn expectation(
     } else {
         None
     };
-    vec![Expect::Error { rule, field }]
+    // Missing or wrong credentials: the 401 carries a challenge (contract section 5).
+    let challenge = rule.situation == Situation::Unauthenticated && resp.status == 401;
+    let mut expect = vec![Expect::Error { rule, field }];
+    if challenge {
+        expect.push(Expect::Challenge { stale: false });
+    }
+    expect
 }
 
 /// The invalid-query row of the request's operation when one of its integer parameters is
-/// spelt with a sign or a leading zero (`+1`, `01`): the contract leaves that reading open.
+/// spelt with a sign, a leading zero or spaces around it (`+1`, `01`, ` 2`): the contract
+/// leaves that reading open.
 fn open_integer_reading(family: &Family, request: &Request) -> Option<ErrorRule> {
     let op = family
         .operations
@@ -286,9 +300,12 @@ fn open_integer_reading(family: &Family, request: &Request) -> Option<ErrorRule>
             .iter()
             .any(|q| q.name == *k && q.kind == ParamKind::Integer);
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        // Spaces around a number are read or refused alike.
+        let padded = v.trim() != v && digits(v.trim());
         integer
             && (v.strip_prefix('+').is_some_and(digits)
-                || v.len() > 1 && v.starts_with('0') && digits(v))
+                || v.len() > 1 && v.starts_with('0') && digits(v)
+                || padded)
     });
     if !open {
         return None;

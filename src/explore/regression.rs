@@ -137,7 +137,14 @@ async fn case(model: &Model, oracle: &Oracle, stem: &str, repro: &Reproduction) 
         match (call.credential, call.project) {
             (Who::ReadOnly, _) => requires.push(Requirement::ReadOnlyCredentials),
             (_, super::Where::OtherKind) => requires.push(Requirement::OtherKindProject),
+            (_, super::Where::NoAccess) => requires.push(Requirement::NoAccessProject),
             _ => {}
+        }
+        if matches!(
+            call.credential,
+            Who::WrongPassword | Who::ForgedNonce | Who::OtherUri | Who::ReplayedNonceCount
+        ) {
+            requires.push(Requirement::Digest);
         }
         let (step, status) = judged_step(model, oracle, call, Role::Test, &scrubber).await?;
         steps.push(step);
@@ -300,18 +307,11 @@ async fn everything(
     scrubber: &Scrubber,
 ) -> Result<Vec<Value>> {
     let list = Call {
-        operation: "list".into(),
-        type_name: None,
-        credential: Who::Owner,
-        project: Default::default(),
+        family: call.family.clone(),
+        version: call.version.clone(),
+        operation: OperationKind::List.as_str().into(),
         query: vec![(model.wire.page.items_per_page.clone(), "500".into())],
-        content_type: None,
-        body: None,
-        raw: None,
-        broken: None,
-        field: None,
-        recipe: None,
-        ..call.clone()
+        ..Call::default()
     };
     let (request, family) = list.request(model).map_err(Error::Usage)?;
     let ex = oracle.send(family, &test_step(request), 0, scrubber).await;

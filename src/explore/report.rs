@@ -57,6 +57,7 @@ fn json_report(ex: &Exploration, engine: &Engine) -> String {
         "shrink_runs": ex.shrink_runs,
         "reproduction": reproduction,
         "coverage": ex.coverage,
+        "input_model": ex.input,
         "warnings": ex.warnings,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
@@ -152,6 +153,18 @@ fn markdown(ex: &Exploration) -> String {
     for (k, n) in &ex.coverage {
         let _ = writeln!(out, "| {k} | {n} |");
     }
+    let _ = write!(
+        out,
+        "\n## Input model: part × class (times drawn, rule)\n\n{} classes of {} drawn; never drawn: {}\n\n{}",
+        ex.input.classes.len() - ex.input.unreached.len(),
+        ex.input.classes.len(),
+        if ex.input.unreached.is_empty() {
+            "none".to_owned()
+        } else {
+            ex.input.unreached.join("; ")
+        },
+        ex.input.markdown()
+    );
     if !ex.warnings.is_empty() {
         out.push_str("\n## Warnings: fields the contract does not list\n\n");
         for w in &ex.warnings {

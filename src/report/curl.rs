@@ -170,6 +170,24 @@ fn auth_options(
             Vec::new(),
             None,
         ),
+        Credential::MalformedDigest => (
+            vec![
+                "-H".into(),
+                single_quote("Authorization: Digest username, realm=, nonce"),
+            ],
+            Vec::new(),
+            None,
+        ),
+        Credential::UnnamedScheme => (
+            vec![
+                "-H".into(),
+                single_quote(
+                    "Authorization: Negotiate YIIBhgYGKwYBBQUCoIIBejCCAXagMDAuBgkqhkiC9xIBAgI=",
+                ),
+            ],
+            Vec::new(),
+            None,
+        ),
         Credential::ExpiredBearer => (
             vec![
                 "-H".into(),

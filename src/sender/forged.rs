@@ -31,6 +31,12 @@ impl<T: Transport> Sender<T> {
             Credential::BadBearer => Ok(Signed::with(HeaderValue::from_static(
                 "Bearer 0f1e2d3c4b5a69788796a5b4c3d2e1f0-never-issued",
             ))),
+            Credential::MalformedDigest => Ok(Signed::with(HeaderValue::from_static(
+                "Digest username, realm=, nonce",
+            ))),
+            Credential::UnnamedScheme => Ok(Signed::with(HeaderValue::from_static(
+                "Negotiate YIIBhgYGKwYBBQUCoIIBejCCAXagMDAuBgkqhkiC9xIBAgI=",
+            ))),
             Credential::ExpiredBearer => {
                 let token = self.target.token_expirer.as_ref().and_then(|f| f());
                 let token = token

@@ -86,6 +86,8 @@ impl Keyring {
             }
             Credential::None
             | Credential::BadBearer
+            | Credential::MalformedDigest
+            | Credential::UnnamedScheme
             | Credential::ExpiredBearer
             | Credential::ForgedNonce
             | Credential::Client

@@ -264,10 +264,15 @@ pub(crate) fn validate_with(
                 if faults.has(Fault::SignedIntegersIgnored) && signed {
                     continue;
                 }
+                // Spaces around the digits: read as the number (an open reading, as a sign).
+                let padded = value.trim() != value;
                 // Variant: only plain digits without a leading zero are an integer.
-                if strict_integers && signed {
+                if strict_integers && (signed || padded) {
                     let p = declared.expect("declared");
                     return Err(reject(op, p, &value, "expected an integer"));
+                }
+                if padded {
+                    value = value.trim().to_owned();
                 }
                 let past_i64 = parse_integer(&value)
                     .is_some_and(|(negative, n)| !negative && n.value > i64::MAX as u64);

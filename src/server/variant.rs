@@ -58,7 +58,7 @@ variants! {
         "level C errors with no listed statuses use another 4xx: 422 for a type mismatch, 400 for an unsupported Content-Type",
         "§5 level C: any 4xx, with the error body shape";
     StrictIntegerSyntax => "strict-integer-syntax",
-        "query integers with a sign or a leading zero (+1, 01) are 400 INVALID_QUERY_PARAMETER",
+        "query integers with a sign, a leading zero or spaces (+1, 01, \" 2\") are 400 INVALID_QUERY_PARAMETER",
         "§3: pageNum and itemsPerPage are integers; whether +1 or 01 is one the contract does not say";
     // ---- the error body's open parts
     ReasonRfc2616 => "reason-rfc2616",
