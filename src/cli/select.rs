@@ -55,6 +55,24 @@ pub(crate) fn load_harness(spec_path: Option<&Path>) -> CliResult<(Harness, Stri
 
 /// The cases the selection names, in id order.
 pub(crate) fn select(model: &Model, sel: &Selection) -> CliResult<Vec<Case>> {
+    select_from(model, all_cases(model)?, sel)
+}
+
+/// Every case there is: the generated ones and the reproductions kept in `regressions/` (from
+/// the working directory), which run as ordinary cases.
+pub(crate) fn all_cases(model: &Model) -> CliResult<Vec<Case>> {
+    let mut cases = case::generate(model);
+    let regressions = Path::new(regression::DIR);
+    cases.extend(regression::cases(model, regressions)?);
+    Ok(cases)
+}
+
+/// The cases of `cases` the selection names, in id order.
+pub(crate) fn select_from(
+    model: &Model,
+    mut cases: Vec<Case>,
+    sel: &Selection,
+) -> CliResult<Vec<Case>> {
     let known: Vec<&str> = model.families.iter().map(|f| f.name.as_str()).collect();
     for api in &sel.apis {
         if !known.contains(&api.as_str()) {
@@ -64,10 +82,6 @@ pub(crate) fn select(model: &Model, sel: &Selection) -> CliResult<Vec<Case>> {
             )));
         }
     }
-    let mut cases = case::generate(model);
-    // Reproductions kept in regressions/ (from the working directory) run as ordinary cases.
-    let regressions = Path::new(regression::DIR);
-    cases.extend(regression::cases(model, regressions)?);
     cases.retain(|c| {
         (sel.apis.is_empty() || sel.apis.contains(&c.family))
             && (sel.categories.is_empty() || sel.categories.contains(&c.category))

@@ -13,6 +13,8 @@
 //! - `nonces`: one-time digest nonces on the wire, and the concurrency cases passing ten runs in a
 //!   row against them.
 //! - `cli`: the binary as a user runs it: exit codes, one-line reasons, serve, cases, completions.
+//! - `baseline`: known failures by signature: new findings fail, kept regressions read back,
+//!   `--update-baseline` prunes.
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
 //! - `explore`: exploration finds no divergence on a conformant server and one for every fault
@@ -25,6 +27,7 @@
 //! - `hostile`: misbehaving targets (silence, garbage, resets, 429s, TLS, proxies, gateways) and
 //!   the wire as sent; one submodule per misbehaviour, and the servers that misbehave.
 
+mod baseline;
 mod cases;
 mod ci;
 mod cli;
