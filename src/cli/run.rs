@@ -526,20 +526,64 @@ pub(crate) async fn start_embedded(
     started.map_err(|e| Fatal(format!("cannot start the embedded server: {e}")))
 }
 
-/// The first Ctrl-C cancels the run (the cases in flight finish and the sweep cleans up); a
-/// second one exits at once.
+/// The first Ctrl-C or SIGTERM (docker, Kubernetes and CI timeouts send it) cancels the run:
+/// nothing more is started, the cases in flight finish (each request within --timeout), the
+/// sweep removes what the run created, and the reports are written for what ran (exit code 2,
+/// or 1 when a case already failed). A second signal exits at once.
 fn on_interrupt(cancel: Arc<AtomicBool>, progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        let mut term = terminate();
+        if let Some(name) = signalled(&mut term).await {
             cancel.store(true, Ordering::Relaxed);
-            progress.note("interrupted: finishing the cases in flight and cleaning up (Ctrl-C again aborts at once)");
-            if tokio::signal::ctrl_c().await.is_ok() {
+            progress.note(&format!(
+                "interrupted ({name}): finishing the cases in flight, cleaning up and writing the \
+                 reports (a second signal aborts at once)"
+            ));
+            if signalled(&mut term).await.is_some() {
                 progress.finish();
                 note("aborted: integrations the run created may be left on the target");
                 std::process::exit(2);
             }
         }
     })
+}
+
+#[cfg(unix)]
+type Terminate = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Terminate = Option<()>;
+
+/// The SIGTERM listener (none where there is no SIGTERM, or it cannot be installed).
+fn terminate() -> Terminate {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        signal(SignalKind::terminate()).ok()
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// The next Ctrl-C or SIGTERM: its name (`None`: no signal can be listened to).
+async fn signalled(term: &mut Terminate) -> Option<&'static str> {
+    #[cfg(unix)]
+    let sigterm = async {
+        match term {
+            Some(t) => t.recv().await,
+            None => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let sigterm = {
+        let _ = term;
+        std::future::pending::<Option<()>>()
+    };
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.ok().map(|()| "Ctrl-C"),
+        Some(_) = sigterm => Some("SIGTERM"),
+    }
 }
 
 /// The reports, the HAR and the baseline asked for, then the summary on stdout.

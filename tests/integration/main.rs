@@ -24,6 +24,8 @@
 //!   in `src/` and `tests/` stay within their limits, with named exceptions.
 //! - `rules`: every rule of the contract (`spec/rules.yaml`) has a case, every case a rule; the
 //!   reports' contract coverage; `conformance rules`.
+//! - `signals`: SIGTERM mid-run against a separately started `serve`: cleaned up, reports
+//!   written, exit code 2.
 //! - `hostile`: misbehaving targets (silence, garbage, resets, 429s, TLS, proxies, gateways) and
 //!   the wire as sent; one submodule per misbehaviour, and the servers that misbehave.
 
@@ -41,5 +43,6 @@ mod report;
 mod rules;
 mod selftest;
 mod server;
+mod signals;
 mod spec;
 mod variants;
