@@ -84,6 +84,7 @@ fn describe(engine: &Engine) -> String {
 /// Runs `conformance explore`; the exit code.
 pub(crate) fn explore(args: ExploreArgs) -> CliResult<u8> {
     let engine = engine(&args.target, &args.apis)?;
+    super::writable_dir(&args.report_dir)?;
     let seed = args.seed.unwrap_or_else(rand::random);
     // The deadline bounds the exploration as a budget does.
     let budget = match (args.budget, args.target.deadline) {

@@ -23,7 +23,7 @@ use integrations_conformance::transport::Target;
 
 use super::select::{all_cases, describe_selection, load_harness, select_from, Selection};
 use super::target::TargetArgs;
-use super::{note, print, runtime, CliResult, Fatal};
+use super::{note, print, runtime, writable_dir, CliResult, Fatal};
 
 /// `conformance run`: the target settings every subcommand shares, then the run's own options.
 #[derive(Debug, Args)]
@@ -300,6 +300,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
             describe_selection(&args.selection)
         )));
     }
+    writable_dir(&args.report_dir)?;
     let rt = runtime()?;
     rt.block_on(async {
         let embedded = given_target.is_none();

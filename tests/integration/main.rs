@@ -16,6 +16,8 @@
 //! - `baseline`: known failures by signature: new findings fail, kept regressions read back,
 //!   `--update-baseline` prunes.
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
+//! - `early`: every flag is checked before the first request (a listener that counts
+//!   connections sees none), with a message for the user.
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
 //! - `explore`: exploration finds no divergence on a conformant server and one for every fault
 //!   it can reach; shrunk reproductions replay; same seed, same sequences.
@@ -33,6 +35,7 @@ mod baseline;
 mod cases;
 mod ci;
 mod cli;
+mod early;
 mod explore;
 mod fixture;
 mod hostile;
