@@ -12,6 +12,7 @@ pub(crate) mod run;
 pub(crate) mod select;
 pub(crate) mod serve;
 pub(crate) mod target;
+pub(crate) mod values;
 
 use std::io::Write as _;
 

@@ -34,24 +34,29 @@ pub(crate) struct RunArgs {
     pub(crate) selection: Selection,
     /// Also write every recorded exchange as an HTTP Archive (HAR 1.2) to FILE, for browser
     /// tools; scrubbed like the reports.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
     pub(crate) har: Option<PathBuf>,
     /// Where the reports go (created if needed).
-    #[arg(long, value_name = "DIR", default_value = "target/conformance")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "target/conformance",
+        help_heading = "Reports"
+    )]
     pub(crate) report_dir: PathBuf,
     /// Cases in flight at the same time (cases of one project always run one after the other).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Sending")]
     pub(crate) jobs: u16,
     /// Colour the console summary: auto (on a terminal, unless NO_COLOR is set), always, never.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto, help_heading = "Reports")]
     pub(crate) color: ColorWhen,
     /// After the fixed cases, explore the target this many steps (request pairs judged by the
     /// reference model); 0 turns exploration off. A divergence fails the run.
-    #[arg(long, value_name = "N", default_value_t = explore::gate::DEFAULT_STEPS)]
+    #[arg(long, value_name = "N", default_value_t = explore::gate::DEFAULT_STEPS, help_heading = "Exploration")]
     pub(crate) explore_steps: usize,
     /// The exploration's seed: a number, or `random`. Default: fixed per release, so that a CI
     /// run is deterministic.
-    #[arg(long, value_name = "N|random")]
+    #[arg(long, value_name = "N|random", help_heading = "Exploration")]
     pub(crate) explore_seed: Option<String>,
     #[command(flatten)]
     pub(crate) ci: CiArgs,
@@ -70,17 +75,18 @@ pub(crate) struct CiArgs {
         long,
         value_name = "FILE",
         env = "CONFORMANCE_KNOWN_FAILURES",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Baseline and coverage"
     )]
     pub(crate) known_failures: Option<PathBuf>,
     /// Write the run's failures to FILE in the known-failures format (sorted, one line per
     /// case and finding signature), to start a baseline for --known-failures.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Baseline and coverage")]
     pub(crate) write_baseline: Option<PathBuf>,
     /// Read FILE as --known-failures, then rewrite it without the lines of what passes (a
     /// listed case that passes does not fail the run); nothing is added unless --write-baseline
     /// is also given. Lines with an id alone become the signatures the case fails with now.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Baseline and coverage")]
     pub(crate) update_baseline: Option<PathBuf>,
     /// Make a run that did not cover NAME inconclusive (exit code 2 instead of 0; a run with a
     /// failure stays exit code 1); repeatable. NAME is a family (covered when at least one of
@@ -88,7 +94,7 @@ pub(crate) struct CiArgs {
     /// none of its cases was skipped, except the cases only the embedded server can run, such as
     /// the stale-nonce case against a real target), or `all` (every family and category the
     /// selection has cases of).
-    #[arg(long = "require", value_name = "NAME")]
+    #[arg(long = "require", value_name = "NAME", value_parser = super::values::requirements(), help_heading = "Baseline and coverage")]
     pub(crate) require: Vec<String>,
 }
 

@@ -16,22 +16,22 @@ use super::{CliResult, Fatal};
 #[derive(Debug, Args)]
 pub(crate) struct Selection {
     /// Only the families named (cloud-manager, atlas-v1, atlas-v2); repeatable. Default: all.
-    #[arg(long = "api", value_name = "FAMILY")]
+    #[arg(long = "api", value_name = "FAMILY", value_parser = super::values::families(), help_heading = "Selection")]
     pub(crate) apis: Vec<String>,
     /// Only cases whose id contains SUBSTRING.
-    #[arg(long, value_name = "SUBSTRING")]
+    #[arg(long, value_name = "SUBSTRING", help_heading = "Selection")]
     pub(crate) filter: Option<String>,
     /// Only the categories named (validation, redaction, pagination, envelope, errors, auth,
     /// versions, state, concurrency); repeatable. Default: all.
-    #[arg(long = "category", value_name = "NAME", value_parser = parse_category)]
+    #[arg(long = "category", value_name = "NAME", value_parser = super::values::categories(), help_heading = "Selection")]
     pub(crate) categories: Vec<Category>,
     /// The OpenAPI spec to generate the cases from. Default: the bundled
     /// spec/integrations.openapi.yaml.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Selection")]
     pub(crate) spec: Option<PathBuf>,
 }
 
-fn parse_category(s: &str) -> Result<Category, String> {
+pub(crate) fn parse_category(s: &str) -> Result<Category, String> {
     Category::parse(s).ok_or_else(|| {
         let known: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
         format!("unknown category; known: {}", known.join(", "))

@@ -18,6 +18,8 @@
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
 //! - `early`: every flag is checked before the first request (a listener that counts
 //!   connections sees none), with a message for the user.
+//! - `help`: help within the terminal's width, possible values in errors and completion, an
+//!   exploration budget given alone is the bound.
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
 //! - `explore`: exploration finds no divergence on a conformant server and one for every fault
 //!   it can reach; shrunk reproductions replay; same seed, same sequences.
@@ -38,6 +40,7 @@ mod cli;
 mod early;
 mod explore;
 mod fixture;
+mod help;
 mod hostile;
 mod house;
 mod negatives;
