@@ -291,7 +291,11 @@ impl RunPlan {
 pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
     let (harness, spec_source) = load_harness(args.selection.spec.as_deref())?;
     let harness = Arc::new(harness);
-    let all = all_cases(&harness.model)?;
+    let all = all_cases(
+        &harness.model,
+        &args.selection,
+        args.target.config.as_deref(),
+    )?;
     // Before the target's own checks: with --fault, --target is the mistake to point out.
     let plan = RunPlan::new(&args.ci, &args.target, &harness.model, &all)?;
     let resolved = args.target.resolve()?;

@@ -29,6 +29,11 @@ pub(crate) struct Selection {
     /// spec/integrations.openapi.yaml.
     #[arg(long, value_name = "PATH", help_heading = "Selection")]
     pub(crate) spec: Option<PathBuf>,
+    /// The kept reproductions to run as cases: every *.json that `conformance explore` wrote,
+    /// and nothing else (another file there is an error). Default: regressions/ beside
+    /// conformance.toml (--config), or in the working directory.
+    #[arg(long, value_name = "DIR", help_heading = "Selection")]
+    pub(crate) regressions: Option<PathBuf>,
 }
 
 pub(crate) fn parse_category(s: &str) -> Result<Category, String> {
@@ -55,16 +60,36 @@ pub(crate) fn load_harness(spec_path: Option<&Path>) -> CliResult<(Harness, Stri
 
 /// The cases the selection names, in id order.
 pub(crate) fn select(model: &Model, sel: &Selection) -> CliResult<Vec<Case>> {
-    select_from(model, all_cases(model)?, sel)
+    select_from(model, all_cases(model, sel, None)?, sel)
 }
 
-/// Every case there is: the generated ones and the reproductions kept in `regressions/` (from
-/// the working directory), which run as ordinary cases.
-pub(crate) fn all_cases(model: &Model) -> CliResult<Vec<Case>> {
+/// Every case there is: the generated ones and the reproductions kept in the regressions
+/// directory (see [`regressions_dir`]), which run as ordinary cases.
+pub(crate) fn all_cases(
+    model: &Model,
+    sel: &Selection,
+    config: Option<&Path>,
+) -> CliResult<Vec<Case>> {
     let mut cases = case::generate(model);
-    let regressions = Path::new(regression::DIR);
-    cases.extend(regression::cases(model, regressions)?);
+    let dir = regressions_dir(sel.regressions.as_deref(), config);
+    if sel.regressions.is_some() && !dir.is_dir() {
+        return Err(Fatal(format!(
+            "--regressions {}: not a directory",
+            dir.display()
+        )));
+    }
+    cases.extend(regression::cases(model, &dir)?);
     Ok(cases)
+}
+
+/// `--regressions DIR`, or `regressions/` beside the configuration file `--config` names, or
+/// in the working directory (where conformance.toml is read from).
+pub(crate) fn regressions_dir(explicit: Option<&Path>, config: Option<&Path>) -> PathBuf {
+    match (explicit, config.and_then(Path::parent)) {
+        (Some(dir), _) => dir.to_path_buf(),
+        (None, Some(beside)) => beside.join(regression::DIR),
+        (None, None) => PathBuf::from(regression::DIR),
+    }
 }
 
 /// The cases of `cases` the selection names, in id order.

@@ -86,3 +86,39 @@ fn every_flag_is_checked_before_the_first_request() {
         assert_eq!(count.load(Ordering::SeqCst), 0, "{args:?} sent a request");
     }
 }
+
+#[test]
+fn the_regressions_directory_holds_reproductions_and_nothing_else() {
+    let dir = scratch("regressions-explicit");
+    let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("regressions/failed-update-partially-applied.json");
+    std::fs::create_dir_all(dir.join("kept")).unwrap();
+    std::fs::copy(&kept, dir.join("kept/one.json")).unwrap();
+    // --regressions names the directory; its reproduction is a case.
+    let ran = conformance_in(&dir, &["cases", "--regressions", "kept"], &[]);
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert!(ran.stdout.contains("regression-one"), "{}", ran.stderr);
+    // The default: regressions/ in the working directory; none there, no regression case.
+    let ran = conformance_in(&dir, &["cases"], &[]);
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert!(!ran.stdout.contains("regression-"));
+    // A stray file, or a JSON file of another shape: an error that names it, before any run.
+    std::fs::write(dir.join("kept/notes.txt"), "stray").unwrap();
+    for args in [
+        &["cases", "--regressions", "kept"][..],
+        &["run", "--regressions", "kept"],
+    ] {
+        let ran = conformance_in(&dir, args, &[]);
+        assert_eq!(ran.code, 2, "{ran:?}");
+        assert!(ran.stderr.contains("notes.txt"), "{ran:?}");
+        assert!(ran.stderr.contains("not a kept reproduction"), "{ran:?}");
+    }
+    std::fs::remove_file(dir.join("kept/notes.txt")).unwrap();
+    std::fs::write(dir.join("kept/other.json"), "{\"results\": []}").unwrap();
+    let ran = conformance_in(&dir, &["cases", "--regressions", "kept"], &[]);
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(ran.stderr.contains("other.json"), "{ran:?}");
+    let ran = conformance_in(&dir, &["cases", "--regressions", "missing"], &[]);
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(ran.stderr.contains("missing"), "{ran:?}");
+}
