@@ -13,7 +13,7 @@ use std::process::ExitCode;
 mod cli;
 
 use cli::parse::{clap_error, parse_with_config, Parse};
-use cli::{dispatch, drop_empty_variables, note, Fatal};
+use cli::{dispatch, drop_empty_variables, note, unlabel, Fatal};
 
 fn main() -> ExitCode {
     drop_empty_variables();
@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     match dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(Fatal(message)) => {
-            note(&message);
+            note(&unlabel(&message));
             ExitCode::from(2)
         }
     }

@@ -5,7 +5,7 @@
 //! `CONFORMANCE_AUTH`, `CONFORMANCE_GROUP_ID`, `CONFORMANCE_CM_GROUP_ID`,
 //! `CONFORMANCE_OTHER_GROUP_ID`, `CONFORMANCE_READONLY_AUTH`). Known failures: the file
 //! `CONFORMANCE_KNOWN_FAILURES` names (default `tests/known-failures.txt`), one
-//! `case-id  reason` per line.
+//! `case-id  check:signature` per line (the format and parser of `run --known-failures`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,6 +44,14 @@ fn known_failures(all: &[case::Case]) -> Baseline {
             unknown.join(", ")
         );
         std::process::exit(2);
+    }
+    if baseline.bare_ids() > 0 {
+        eprintln!(
+            "conformance: {}: {} lines name a case without a finding signature and accept any \
+             finding of it; `conformance run --update-baseline FILE` rewrites them",
+            path.display(),
+            baseline.bare_ids()
+        );
     }
     baseline
 }
@@ -239,7 +247,7 @@ fn main() -> std::process::ExitCode {
         .into_iter()
         .map(|case| {
             let outcome = outcomes.remove(&case.id);
-            let known = known.reason(&case.id).map(str::to_owned);
+            let known = known.listed(&case.id).cloned();
             let ignored = matches!(
                 outcome.as_ref().map(|o| &o.verdict),
                 Some(Verdict::Skipped(_))
@@ -254,9 +262,23 @@ fn main() -> std::process::ExitCode {
                 };
                 match (&outcome.verdict, known) {
                     (Verdict::Skipped(_), _) => Ok(()),
-                    (Verdict::Failed, Some(_)) => Ok(()),
-                    (Verdict::Passed, Some(reason)) => {
-                        Err(Failed::from(Baseline::ratchet_message(&reason)))
+                    (Verdict::Failed, Some(listed)) => {
+                        let findings = outcome
+                            .findings
+                            .iter()
+                            .map(|f| (f.check.as_str(), f.message.as_str()));
+                        let new = listed.unexpected(findings);
+                        if new.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(Failed::from(format!(
+                                "a known failure failed with findings not listed: {}",
+                                new.join(", ")
+                            )))
+                        }
+                    }
+                    (Verdict::Passed, Some(listed)) => {
+                        Err(Failed::from(Baseline::ratchet_message(&listed.describe())))
                     }
                     (Verdict::Failed, None) => {
                         let text: Vec<String> = outcome

@@ -20,17 +20,18 @@ pub(crate) struct ExploreArgs {
     #[command(flatten)]
     pub(crate) target: TargetArgs,
     /// Only the families named (cloud-manager, atlas-v1, atlas-v2); repeatable. Default: all.
-    #[arg(long = "api", value_name = "FAMILY")]
+    #[arg(long = "api", value_name = "FAMILY", value_parser = super::values::families())]
     pub(crate) apis: Vec<String>,
     /// The seed: the same seed, spec and target state draw the same sequences. Default: a
     /// random one (printed).
     #[arg(long, value_name = "N")]
     pub(crate) seed: Option<u64>,
-    /// Steps (request pairs) to run at most.
-    #[arg(long, value_name = "N", default_value_t = 2000)]
-    pub(crate) steps: usize,
-    /// Wall-clock budget (30s, 5m, 1m30s, or seconds); exploration stops at whichever of the
-    /// steps, the budget and --deadline comes first.
+    /// Steps (request pairs) to run at most. Default: 2000, unless a --budget (or --deadline)
+    /// is given alone: then the duration is the bound.
+    #[arg(long, value_name = "N")]
+    pub(crate) steps: Option<usize>,
+    /// Wall-clock budget (30s, 5m, 1m30s, or seconds). Given alone, it is the bound; given
+    /// with --steps, whichever is reached first stops the exploration (--deadline too).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub(crate) budget: Option<Duration>,
     /// The longest sequence drawn.
@@ -49,7 +50,7 @@ pub(crate) struct ReplayArgs {
     #[command(flatten)]
     pub(crate) target: TargetArgs,
     /// Only the families named (cloud-manager, atlas-v1, atlas-v2); repeatable. Default: all.
-    #[arg(long = "api", value_name = "FAMILY")]
+    #[arg(long = "api", value_name = "FAMILY", value_parser = super::values::families())]
     pub(crate) apis: Vec<String>,
 }
 
@@ -81,26 +82,42 @@ fn describe(engine: &Engine) -> String {
     }
 }
 
+/// The step cap and how the start line says what bounds the exploration: a duration given
+/// alone is the bound, a step cap given alone is the bound, both: the first reached.
+fn bounds(steps: Option<usize>, budget: Option<Duration>) -> (usize, String) {
+    let time = |b: Duration| humantime::format_duration(b).to_string();
+    match (steps, budget) {
+        (Some(n), Some(b)) => (
+            n,
+            format!("until {n} steps or {}, whichever comes first", time(b)),
+        ),
+        (None, Some(b)) => (usize::MAX, format!("for {}", time(b))),
+        (Some(n), None) => (n, format!("{n} steps at most")),
+        (None, None) => (DEFAULT_STEPS, format!("{DEFAULT_STEPS} steps at most")),
+    }
+}
+
+/// The step cap of an exploration given neither --steps nor a duration.
+const DEFAULT_STEPS: usize = 2000;
+
 /// Runs `conformance explore`; the exit code.
 pub(crate) fn explore(args: ExploreArgs) -> CliResult<u8> {
     let engine = engine(&args.target, &args.apis)?;
+    super::writable_dir(&args.report_dir)?;
     let seed = args.seed.unwrap_or_else(rand::random);
     // The deadline bounds the exploration as a budget does.
     let budget = match (args.budget, args.target.deadline) {
         (Some(b), Some(d)) => Some(b.min(d)),
         (b, d) => b.or(d),
     };
+    let (steps, bound) = bounds(args.steps, budget);
     note(&format!(
-        "exploring {} with seed {seed} ({} steps at most{})",
-        describe(&engine),
-        args.steps,
-        budget
-            .map(|b| format!(", {}", humantime::format_duration(b)))
-            .unwrap_or_default()
+        "exploring {} with seed {seed} ({bound})",
+        describe(&engine)
     ));
     let settings = Settings {
         seed,
-        steps: args.steps,
+        steps,
         budget,
         max_len: args.max_len.max(1),
         ..Settings::default()

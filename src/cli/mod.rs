@@ -12,6 +12,7 @@ pub(crate) mod run;
 pub(crate) mod select;
 pub(crate) mod serve;
 pub(crate) mod target;
+pub(crate) mod values;
 
 use std::io::Write as _;
 
@@ -101,6 +102,30 @@ impl<E: std::fmt::Display> From<E> for Fatal {
 
 pub(crate) type CliResult<T> = Result<T, Fatal>;
 
+/// The library's internal labels (`auth: `, `target: `, `usage: `, `io: `: how its errors
+/// display) taken out of a message for the user, at its start or after a `: `.
+pub(crate) fn unlabel(message: &str) -> String {
+    const LABELS: [&str; 4] = ["auth: ", "target: ", "usage: ", "io: "];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    loop {
+        if let Some(label) = LABELS.iter().find(|l| rest.starts_with(**l)) {
+            rest = &rest[label.len()..];
+            continue;
+        }
+        match rest.find(": ") {
+            Some(at) => {
+                out.push_str(&rest[..at + 2]);
+                rest = &rest[at + 2..];
+            }
+            None => {
+                out.push_str(rest);
+                return out;
+            }
+        }
+    }
+}
+
 /// One line on stderr, prefixed; never fails (a closed stderr is nobody's business).
 pub(crate) fn note(message: &str) {
     let line: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -116,6 +141,22 @@ pub(crate) fn print(text: &str) -> CliResult<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// `--report-dir` checked before the first request: created if needed, and a file written and
+/// removed there, so that a verdict is never lost to a directory that cannot be written.
+pub(crate) fn writable_dir(dir: &std::path::Path) -> CliResult<()> {
+    let probe = dir.join(".conformance-write-probe");
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            Fatal(format!(
+                "--report-dir {}: the reports cannot be written there ({e}); give a directory \
+                 the run may create and write",
+                dir.display()
+            ))
+        })
 }
 
 pub(crate) fn runtime() -> CliResult<tokio::runtime::Runtime> {
@@ -143,5 +184,23 @@ pub(crate) fn drop_empty_variables() {
         .collect();
     for k in empty {
         std::env::remove_var(k);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unlabel;
+
+    #[test]
+    fn internal_labels_are_taken_out() {
+        assert_eq!(
+            unlabel("cannot judge the target: target: cannot reach http://h: io: refused"),
+            "cannot judge the target: cannot reach http://h: refused"
+        );
+        assert_eq!(
+            unlabel("auth: the token request failed"),
+            "the token request failed"
+        );
+        assert_eq!(unlabel("a mistarget: kept"), "a mistarget: kept");
     }
 }

@@ -107,6 +107,9 @@ pub(crate) fn clap_error(e: &clap::Error) -> ExitCode {
     for line in text.lines().map(str::trim) {
         if let Some(first) = line.strip_prefix("error: ") {
             parts.push(first.to_owned());
+        } else if line.starts_with("[possible values:") {
+            // clap names the values a flag takes on a line of its own: keep it.
+            parts.push(line.trim_matches(['[', ']']).to_owned());
         } else if let Some(tip) = line.strip_prefix("tip: ") {
             parts.push(tip.to_owned());
         } else if line.starts_with("Usage:") {

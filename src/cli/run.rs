@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use integrations_conformance::baseline::{self, Baseline};
-use integrations_conformance::case::{self, Case, Category};
+use integrations_conformance::case::{Case, Category};
 use integrations_conformance::coverage::{self, Required};
 use integrations_conformance::explore;
 use integrations_conformance::model::Model;
@@ -21,9 +21,9 @@ use integrations_conformance::server::{
 };
 use integrations_conformance::transport::Target;
 
-use super::select::{describe_selection, load_harness, select, Selection};
+use super::select::{all_cases, describe_selection, load_harness, select_from, Selection};
 use super::target::TargetArgs;
-use super::{note, print, runtime, CliResult, Fatal};
+use super::{note, print, runtime, writable_dir, CliResult, Fatal};
 
 /// `conformance run`: the target settings every subcommand shares, then the run's own options.
 #[derive(Debug, Args)]
@@ -34,24 +34,29 @@ pub(crate) struct RunArgs {
     pub(crate) selection: Selection,
     /// Also write every recorded exchange as an HTTP Archive (HAR 1.2) to FILE, for browser
     /// tools; scrubbed like the reports.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Reports")]
     pub(crate) har: Option<PathBuf>,
     /// Where the reports go (created if needed).
-    #[arg(long, value_name = "DIR", default_value = "target/conformance")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "target/conformance",
+        help_heading = "Reports"
+    )]
     pub(crate) report_dir: PathBuf,
     /// Cases in flight at the same time (cases of one project always run one after the other).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Sending")]
     pub(crate) jobs: u16,
     /// Colour the console summary: auto (on a terminal, unless NO_COLOR is set), always, never.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto, help_heading = "Reports")]
     pub(crate) color: ColorWhen,
     /// After the fixed cases, explore the target this many steps (request pairs judged by the
     /// reference model); 0 turns exploration off. A divergence fails the run.
-    #[arg(long, value_name = "N", default_value_t = explore::gate::DEFAULT_STEPS)]
+    #[arg(long, value_name = "N", default_value_t = explore::gate::DEFAULT_STEPS, help_heading = "Exploration")]
     pub(crate) explore_steps: usize,
     /// The exploration's seed: a number, or `random`. Default: fixed per release, so that a CI
     /// run is deterministic.
-    #[arg(long, value_name = "N|random")]
+    #[arg(long, value_name = "N|random", help_heading = "Exploration")]
     pub(crate) explore_seed: Option<String>,
     #[command(flatten)]
     pub(crate) ci: CiArgs,
@@ -60,28 +65,36 @@ pub(crate) struct RunArgs {
 /// The options a team's CI lives with: accepted failures and required coverage.
 #[derive(Debug, Args)]
 pub(crate) struct CiArgs {
-    /// Known failures: one `case-id  reason` per line, `#` comments (the format of
-    /// tests/known-failures.txt). A listed case that fails does not fail the run (it is shown as
-    /// a known failure); a listed case that passes fails it (remove its line); an id no case
-    /// has is an error.
+    /// Known failures: one `case-id  check:signature` per line, `#` comments (the format of
+    /// tests/known-failures.txt, documented at the top of a file --write-baseline writes). A
+    /// listed case that fails with the findings listed does not fail the run (it is shown as a
+    /// known failure); one that fails with a finding not listed fails it (the console names the
+    /// new findings); a listed case that passes fails it (remove its lines); an id no case has
+    /// is an error. A line with an id alone (older files) accepts any finding.
     #[arg(
         long,
         value_name = "FILE",
         env = "CONFORMANCE_KNOWN_FAILURES",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Baseline and coverage"
     )]
     pub(crate) known_failures: Option<PathBuf>,
-    /// Write the run's failures to FILE in the known-failures format (sorted, each with its
-    /// first finding as the reason), to start a baseline for --known-failures.
-    #[arg(long, value_name = "FILE")]
+    /// Write the run's failures to FILE in the known-failures format (sorted, one line per
+    /// case and finding signature), to start a baseline for --known-failures.
+    #[arg(long, value_name = "FILE", help_heading = "Baseline and coverage")]
     pub(crate) write_baseline: Option<PathBuf>,
+    /// Read FILE as --known-failures, then rewrite it without the lines of what passes (a
+    /// listed case that passes does not fail the run); nothing is added unless --write-baseline
+    /// is also given. Lines with an id alone become the signatures the case fails with now.
+    #[arg(long, value_name = "FILE", help_heading = "Baseline and coverage")]
+    pub(crate) update_baseline: Option<PathBuf>,
     /// Make a run that did not cover NAME inconclusive (exit code 2 instead of 0; a run with a
     /// failure stays exit code 1); repeatable. NAME is a family (covered when at least one of
     /// its cases was judged: a family without its project id is not), a category (covered when
     /// none of its cases was skipped, except the cases only the embedded server can run, such as
     /// the stale-nonce case against a real target), or `all` (every family and category the
     /// selection has cases of).
-    #[arg(long = "require", value_name = "NAME")]
+    #[arg(long = "require", value_name = "NAME", value_parser = super::values::requirements(), help_heading = "Baseline and coverage")]
     pub(crate) require: Vec<String>,
 }
 
@@ -196,25 +209,41 @@ impl Progress {
 /// requires, the faults it switches on in the embedded server.
 pub(crate) struct RunPlan {
     baseline: Option<Baseline>,
+    /// `--update-baseline`: the baseline is pruned, not ratcheted.
+    update: bool,
     required: Vec<Required>,
     faults: Vec<Fault>,
 }
 
 impl RunPlan {
-    fn new(ci: &CiArgs, target: &TargetArgs, model: &Model) -> CliResult<RunPlan> {
+    fn new(ci: &CiArgs, target: &TargetArgs, model: &Model, all: &[Case]) -> CliResult<RunPlan> {
         target.check_faults()?;
-        let baseline = match &ci.known_failures {
+        let (flag, file) = match (&ci.update_baseline, &ci.known_failures) {
+            (Some(path), _) => ("--update-baseline", Some(path)),
+            (None, path) => ("--known-failures", path.as_ref()),
+        };
+        let baseline = match file {
             Some(path) => {
-                let b = Baseline::load(path)?;
-                let all = case::generate(model);
+                let b = Baseline::load(path).map_err(super::target::fatal)?;
+                // The kept regressions are cases too: a baseline written with them reads back.
                 let unknown = b.unknown_ids(all.iter().map(|c| c.id.as_str()));
                 if !unknown.is_empty() {
                     return Err(Fatal(format!(
-                        "--known-failures {}: no case has the id{} {} (conformance cases lists them)",
+                        "{flag} {}: no case has the id{} {} (conformance cases lists them)",
                         path.display(),
                         if unknown.len() == 1 { "" } else { "s" },
                         unknown.join(", ")
                     )));
+                }
+                if b.bare_ids() > 0 && ci.update_baseline.is_none() {
+                    note(&format!(
+                        "{}: {} lines name a case without a finding signature and accept any \
+                         finding of it; `conformance run --update-baseline {}` rewrites them \
+                         with the signatures the cases fail with now",
+                        path.display(),
+                        b.bare_ids(),
+                        path.display()
+                    ));
                 }
                 Some(b)
             }
@@ -227,23 +256,29 @@ impl RunPlan {
             .collect::<CliResult<Vec<_>>>()?;
         Ok(RunPlan {
             baseline,
+            update: ci.update_baseline.is_some(),
             required,
             faults: target.faults.clone(),
         })
     }
 
-    /// Before the reports: a listed case that passed fails.
+    /// Before the reports: a listed case that passed fails (unless the baseline is being
+    /// updated: its line goes).
     fn ratchet(&self, run: &mut runner::RunReport) {
-        if let Some(b) = &self.baseline {
+        if let Some(b) = self.baseline.as_ref().filter(|_| !self.update) {
             b.ratchet(run);
         }
     }
 
-    /// After the document is built: accept the known failures, then hold the run to the
-    /// required coverage (a run that would be conformant without it is inconclusive).
+    /// After the document is built: accept the known failures (saying which listed cases
+    /// fail for a reason not listed), then hold the run to the required coverage (a run that
+    /// would be conformant without it is inconclusive).
     fn judge(&self, doc: &mut report::Document, cases: &[Case], embedded: bool) {
         if let Some(b) = &self.baseline {
-            b.accept(doc);
+            let new = b.accept(doc);
+            if !new.is_empty() {
+                note(&new_findings(&new));
+            }
         }
         let unmet = coverage::unmet(doc, cases, &self.required, embedded);
         if !unmet.is_empty() && doc.summary.verdict == report::Verdict::Conformant {
@@ -256,11 +291,16 @@ impl RunPlan {
 pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
     let (harness, spec_source) = load_harness(args.selection.spec.as_deref())?;
     let harness = Arc::new(harness);
+    let all = all_cases(
+        &harness.model,
+        &args.selection,
+        args.target.config.as_deref(),
+    )?;
     // Before the target's own checks: with --fault, --target is the mistake to point out.
-    let plan = RunPlan::new(&args.ci, &args.target, &harness.model)?;
+    let plan = RunPlan::new(&args.ci, &args.target, &harness.model, &all)?;
     let resolved = args.target.resolve()?;
     let (given_target, gateway, variants) = (resolved.given, resolved.gateway, resolved.variants);
-    let mut cases = select(&harness.model, &args.selection)?;
+    let mut cases = select_from(&harness.model, all, &args.selection)?;
     let only_exploration = args.selection.categories == [Category::Exploration]
         && args.selection.filter.is_none()
         && args.explore_steps > 0;
@@ -270,6 +310,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
             describe_selection(&args.selection)
         )));
     }
+    writable_dir(&args.report_dir)?;
     let rt = runtime()?;
     rt.block_on(async {
         let embedded = given_target.is_none();
@@ -345,7 +386,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
         let cx = context(&args, &harness, &cases, &target, embedded, &spec_source);
         let mut doc = report::build(&run, &cx);
         plan.judge(&mut doc, &cases[..fixed], embedded);
-        write_outputs(&args, &doc)?;
+        write_outputs(&args, &plan, &doc)?;
 
         let verdict = doc.summary.verdict;
         note(&closing_line(&doc));
@@ -432,6 +473,46 @@ pub(crate) fn write_baseline(path: &Path, doc: &report::Document) -> CliResult<(
         .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))
 }
 
+/// `--update-baseline`: the file without the lines of what passes (with `--write-baseline`
+/// too, with every failure of the run added).
+fn update_baseline(path: &Path, b: &Baseline, add: bool, doc: &report::Document) -> CliResult<()> {
+    let text = if add {
+        baseline::render(doc)
+    } else {
+        b.pruned(doc).render(doc)
+    };
+    let kept = Baseline::parse(&text).len();
+    std::fs::write(path, text)
+        .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+    note(&format!(
+        "{}: {} of {} listed cases kept",
+        path.display(),
+        kept,
+        b.len()
+    ));
+    Ok(())
+}
+
+/// The console's line for listed cases that fail with findings their lines do not name.
+fn new_findings(new: &[(String, Vec<String>)]) -> String {
+    const SHOWN: usize = 5;
+    let mut line = format!(
+        "{} listed known failure{} failed with a new finding (not in the known-failures file): ",
+        new.len(),
+        if new.len() == 1 { "" } else { "s" }
+    );
+    let shown: Vec<String> = new
+        .iter()
+        .take(SHOWN)
+        .map(|(id, sigs)| format!("{id} ({})", sigs.join(", ")))
+        .collect();
+    line.push_str(&shown.join("; "));
+    if new.len() > SHOWN {
+        line.push_str(&format!("; and {} more (see report.md)", new.len() - SHOWN));
+    }
+    line
+}
+
 pub(crate) async fn start_embedded(
     harness: &Harness,
     spec_path: &Option<PathBuf>,
@@ -456,14 +537,20 @@ pub(crate) async fn start_embedded(
     started.map_err(|e| Fatal(format!("cannot start the embedded server: {e}")))
 }
 
-/// The first Ctrl-C cancels the run (the cases in flight finish and the sweep cleans up); a
-/// second one exits at once.
+/// The first Ctrl-C or SIGTERM (docker, Kubernetes and CI timeouts send it) cancels the run:
+/// nothing more is started, the cases in flight finish (each request within --timeout), the
+/// sweep removes what the run created, and the reports are written for what ran (exit code 2,
+/// or 1 when a case already failed). A second signal exits at once.
 fn on_interrupt(cancel: Arc<AtomicBool>, progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        let mut term = terminate();
+        if let Some(name) = signalled(&mut term).await {
             cancel.store(true, Ordering::Relaxed);
-            progress.note("interrupted: finishing the cases in flight and cleaning up (Ctrl-C again aborts at once)");
-            if tokio::signal::ctrl_c().await.is_ok() {
+            progress.note(&format!(
+                "interrupted ({name}): finishing the cases in flight, cleaning up and writing the \
+                 reports (a second signal aborts at once)"
+            ));
+            if signalled(&mut term).await.is_some() {
                 progress.finish();
                 note("aborted: integrations the run created may be left on the target");
                 std::process::exit(2);
@@ -472,13 +559,54 @@ fn on_interrupt(cancel: Arc<AtomicBool>, progress: Arc<Progress>) -> tokio::task
     })
 }
 
+#[cfg(unix)]
+type Terminate = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Terminate = Option<()>;
+
+/// The SIGTERM listener (none where there is no SIGTERM, or it cannot be installed).
+fn terminate() -> Terminate {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        signal(SignalKind::terminate()).ok()
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// The next Ctrl-C or SIGTERM: its name (`None`: no signal can be listened to).
+async fn signalled(term: &mut Terminate) -> Option<&'static str> {
+    #[cfg(unix)]
+    let sigterm = async {
+        match term {
+            Some(t) => t.recv().await,
+            None => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let sigterm = {
+        let _ = term;
+        std::future::pending::<Option<()>>()
+    };
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.ok().map(|()| "Ctrl-C"),
+        Some(_) = sigterm => Some("SIGTERM"),
+    }
+}
+
 /// The reports, the HAR and the baseline asked for, then the summary on stdout.
-fn write_outputs(args: &RunArgs, doc: &report::Document) -> CliResult<()> {
+fn write_outputs(args: &RunArgs, plan: &RunPlan, doc: &report::Document) -> CliResult<()> {
     let written = report::write(&args.report_dir, doc)
         .map_err(|e| Fatal(format!("cannot write the reports: {e}")))?;
     if let Some(path) = &args.har {
         std::fs::write(path, report::har::render(doc))
             .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let (Some(path), Some(b)) = (&args.ci.update_baseline, &plan.baseline) {
+        update_baseline(path, b, args.ci.write_baseline.is_some(), doc)?;
     }
     if let Some(path) = &args.ci.write_baseline {
         write_baseline(path, doc)?;

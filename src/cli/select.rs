@@ -16,22 +16,27 @@ use super::{CliResult, Fatal};
 #[derive(Debug, Args)]
 pub(crate) struct Selection {
     /// Only the families named (cloud-manager, atlas-v1, atlas-v2); repeatable. Default: all.
-    #[arg(long = "api", value_name = "FAMILY")]
+    #[arg(long = "api", value_name = "FAMILY", value_parser = super::values::families(), help_heading = "Selection")]
     pub(crate) apis: Vec<String>,
     /// Only cases whose id contains SUBSTRING.
-    #[arg(long, value_name = "SUBSTRING")]
+    #[arg(long, value_name = "SUBSTRING", help_heading = "Selection")]
     pub(crate) filter: Option<String>,
     /// Only the categories named (validation, redaction, pagination, envelope, errors, auth,
     /// versions, state, concurrency); repeatable. Default: all.
-    #[arg(long = "category", value_name = "NAME", value_parser = parse_category)]
+    #[arg(long = "category", value_name = "NAME", value_parser = super::values::categories(), help_heading = "Selection")]
     pub(crate) categories: Vec<Category>,
     /// The OpenAPI spec to generate the cases from. Default: the bundled
     /// spec/integrations.openapi.yaml.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Selection")]
     pub(crate) spec: Option<PathBuf>,
+    /// The kept reproductions to run as cases: every *.json that `conformance explore` wrote,
+    /// and nothing else (another file there is an error). Default: regressions/ beside
+    /// conformance.toml (--config), or in the working directory.
+    #[arg(long, value_name = "DIR", help_heading = "Selection")]
+    pub(crate) regressions: Option<PathBuf>,
 }
 
-fn parse_category(s: &str) -> Result<Category, String> {
+pub(crate) fn parse_category(s: &str) -> Result<Category, String> {
     Category::parse(s).ok_or_else(|| {
         let known: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
         format!("unknown category; known: {}", known.join(", "))
@@ -55,6 +60,44 @@ pub(crate) fn load_harness(spec_path: Option<&Path>) -> CliResult<(Harness, Stri
 
 /// The cases the selection names, in id order.
 pub(crate) fn select(model: &Model, sel: &Selection) -> CliResult<Vec<Case>> {
+    select_from(model, all_cases(model, sel, None)?, sel)
+}
+
+/// Every case there is: the generated ones and the reproductions kept in the regressions
+/// directory (see [`regressions_dir`]), which run as ordinary cases.
+pub(crate) fn all_cases(
+    model: &Model,
+    sel: &Selection,
+    config: Option<&Path>,
+) -> CliResult<Vec<Case>> {
+    let mut cases = case::generate(model);
+    let dir = regressions_dir(sel.regressions.as_deref(), config);
+    if sel.regressions.is_some() && !dir.is_dir() {
+        return Err(Fatal(format!(
+            "--regressions {}: not a directory",
+            dir.display()
+        )));
+    }
+    cases.extend(regression::cases(model, &dir)?);
+    Ok(cases)
+}
+
+/// `--regressions DIR`, or `regressions/` beside the configuration file `--config` names, or
+/// in the working directory (where conformance.toml is read from).
+pub(crate) fn regressions_dir(explicit: Option<&Path>, config: Option<&Path>) -> PathBuf {
+    match (explicit, config.and_then(Path::parent)) {
+        (Some(dir), _) => dir.to_path_buf(),
+        (None, Some(beside)) => beside.join(regression::DIR),
+        (None, None) => PathBuf::from(regression::DIR),
+    }
+}
+
+/// The cases of `cases` the selection names, in id order.
+pub(crate) fn select_from(
+    model: &Model,
+    mut cases: Vec<Case>,
+    sel: &Selection,
+) -> CliResult<Vec<Case>> {
     let known: Vec<&str> = model.families.iter().map(|f| f.name.as_str()).collect();
     for api in &sel.apis {
         if !known.contains(&api.as_str()) {
@@ -64,10 +107,6 @@ pub(crate) fn select(model: &Model, sel: &Selection) -> CliResult<Vec<Case>> {
             )));
         }
     }
-    let mut cases = case::generate(model);
-    // Reproductions kept in regressions/ (from the working directory) run as ordinary cases.
-    let regressions = Path::new(regression::DIR);
-    cases.extend(regression::cases(model, regressions)?);
     cases.retain(|c| {
         (sel.apis.is_empty() || sel.apis.contains(&c.family))
             && (sel.categories.is_empty() || sel.categories.contains(&c.category))

@@ -10,7 +10,7 @@ use integrations_conformance::server::{
 };
 
 use super::select::load_harness;
-use super::target::{parse_fault, parse_variant, variants_of, VariantChoice};
+use super::target::{variants_of, VariantChoice};
 use super::{note, print, runtime, CliResult, Fatal};
 
 #[derive(Debug, Args)]
@@ -22,14 +22,14 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value_t = 8080)]
     pub(crate) port: u16,
     /// Switch on a deliberate bug of the server (see --list-faults); repeatable.
-    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    #[arg(long = "fault", value_name = "NAME", value_parser = super::values::faults())]
     pub(crate) faults: Vec<Fault>,
     /// Print every fault (name, category, description), one per line, and exit.
     #[arg(long)]
     pub(crate) list_faults: bool,
     /// Switch on a tolerated variant: a choice the contract leaves to the implementer, which
     /// the harness must pass (`all`: every one); repeatable.
-    #[arg(long = "variant", value_name = "NAME", value_parser = parse_variant)]
+    #[arg(long = "variant", value_name = "NAME", value_parser = super::values::variants())]
     pub(crate) variants: Vec<VariantChoice>,
     /// Print every tolerated variant (name, description, contract sentence), one per line, and
     /// exit.

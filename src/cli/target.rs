@@ -24,7 +24,8 @@ pub(crate) struct TargetArgs {
         long,
         value_name = "URL",
         env = "CONFORMANCE_TARGET",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Target"
     )]
     pub(crate) target: Option<String>,
     /// Credentials for the target: digest:PUBLIC_KEY:PRIVATE_KEY, bearer:TOKEN or
@@ -33,7 +34,8 @@ pub(crate) struct TargetArgs {
         long,
         value_name = "CREDENTIALS",
         env = "CONFORMANCE_AUTH",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Credentials"
     )]
     pub(crate) auth: Option<String>,
     /// Read-only credentials (Project Read Only), same forms as --auth; without them the
@@ -42,7 +44,8 @@ pub(crate) struct TargetArgs {
         long,
         value_name = "CREDENTIALS",
         env = "CONFORMANCE_READONLY_AUTH",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Credentials"
     )]
     pub(crate) readonly_auth: Option<String>,
     /// An OAuth client beside digest --auth: CLIENT_ID:SECRET. Every credential case and every
@@ -51,7 +54,8 @@ pub(crate) struct TargetArgs {
         long,
         value_name = "CLIENT_ID:SECRET",
         env = "CONFORMANCE_OAUTH_CLIENT",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Credentials"
     )]
     pub(crate) oauth_client: Option<String>,
     /// The Atlas project (atlas-v1 and atlas-v2 families).
@@ -59,7 +63,8 @@ pub(crate) struct TargetArgs {
         long,
         value_name = "ID",
         env = "CONFORMANCE_GROUP_ID",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Projects"
     )]
     pub(crate) group_id: Option<String>,
     /// The Cloud Manager project (cloud-manager family).
@@ -67,7 +72,8 @@ pub(crate) struct TargetArgs {
         long,
         value_name = "ID",
         env = "CONFORMANCE_CM_GROUP_ID",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Projects"
     )]
     pub(crate) cm_group_id: Option<String>,
     /// A project the credentials cannot access (for the access cases).
@@ -75,7 +81,8 @@ pub(crate) struct TargetArgs {
         long,
         value_name = "ID",
         env = "CONFORMANCE_OTHER_GROUP_ID",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Projects"
     )]
     pub(crate) other_group_id: Option<String>,
     /// A bearer token the target issued and that has since expired (for example one issued
@@ -85,36 +92,42 @@ pub(crate) struct TargetArgs {
         long,
         value_name = "TOKEN",
         env = "CONFORMANCE_EXPIRED_TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Credentials"
     )]
     pub(crate) expired_token: Option<String>,
     /// Accept an invalid TLS certificate from the target.
-    #[arg(long, env = "CONFORMANCE_INSECURE", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CONFORMANCE_INSECURE",
+        hide_env_values = true,
+        help_heading = "Target"
+    )]
     pub(crate) insecure: bool,
     #[command(flatten)]
     pub(crate) gateway: GatewayArgs,
     /// Per-request timeout: 10s, 2m, 1m30s, or a number of seconds (10, 0.5).
-    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10", value_parser = parse_duration, help_heading = "Sending")]
     pub(crate) timeout: Duration,
     /// Wall-clock budget (10s, 2m, 1m30s, or seconds): `run` skips the cases not started by
     /// then; `explore` stops by then (as --budget); `replay` cannot judge past it.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Sending")]
     pub(crate) deadline: Option<Duration>,
     /// At most this many requests per second (be gentle with a shared or rate-limited target).
-    #[arg(long, value_name = "PER_SEC", value_parser = parse_rate)]
+    #[arg(long, value_name = "PER_SEC", value_parser = parse_rate, help_heading = "Sending")]
     pub(crate) rate: Option<f64>,
     /// Switch on a tolerated variant of the embedded server (`all`: every one; see
     /// `conformance serve --list-variants`); repeatable. Not with --target.
-    #[arg(long = "variant", value_name = "NAME", value_parser = parse_variant)]
+    #[arg(long = "variant", value_name = "NAME", value_parser = super::values::variants(), help_heading = "Embedded server")]
     pub(crate) variants: Vec<VariantChoice>,
     /// Run against the embedded reference server with this deliberate bug switched on, to see a
     /// failing run (see `conformance serve --list-faults`); repeatable. Not with --target.
-    #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+    #[arg(long = "fault", value_name = "NAME", value_parser = super::values::faults(), help_heading = "Embedded server")]
     pub(crate) faults: Vec<Fault>,
     /// Read the options from this TOML file (default: conformance.toml in the working directory,
     /// when there is one; `conformance init` writes a commented one). Flags and environment
     /// variables win over the file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Configuration")]
     pub(crate) config: Option<PathBuf>,
 }
 
@@ -132,7 +145,8 @@ pub(crate) struct GatewayArgs {
         value_name = "NAME: VALUE",
         env = "CONFORMANCE_HEADERS",
         hide_env_values = true,
-        value_delimiter = '\n'
+        value_delimiter = '\n',
+        help_heading = "Gateway"
     )]
     pub(crate) headers: Vec<String>,
     /// Trust the certificates of this PEM file (one or more) in addition to the platform's
@@ -141,7 +155,8 @@ pub(crate) struct GatewayArgs {
         long,
         value_name = "FILE",
         env = "CONFORMANCE_CA_CERT",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Gateway"
     )]
     pub(crate) ca_cert: Option<PathBuf>,
     /// Present this client certificate (PEM; the chain, leaf first) when the target asks for
@@ -150,7 +165,8 @@ pub(crate) struct GatewayArgs {
         long,
         value_name = "FILE",
         env = "CONFORMANCE_CLIENT_CERT",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Gateway"
     )]
     pub(crate) client_cert: Option<PathBuf>,
     /// The private key of --client-cert (PEM: PKCS#8, PKCS#1 or SEC1).
@@ -158,7 +174,8 @@ pub(crate) struct GatewayArgs {
         long,
         value_name = "FILE",
         env = "CONFORMANCE_CLIENT_KEY",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Gateway"
     )]
     pub(crate) client_key: Option<PathBuf>,
 }

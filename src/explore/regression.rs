@@ -26,15 +26,32 @@ use super::{Call, Reproduction, Who};
 pub const DIR: &str = "regressions";
 
 /// The cases of every reproduction in `dir` (none when it does not exist), in file-name order.
+/// Only `*.json` reproductions belong there: any other file (hidden ones and folders aside) is
+/// an error that names it, as is a JSON file of another shape.
 pub fn cases(model: &Model, dir: &Path) -> Result<Vec<Case>> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(Vec::new());
     };
     let mut files: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     files.sort();
+    if let Some(other) = files
+        .iter()
+        .find(|p| p.extension().is_none_or(|x| x != "json"))
+    {
+        return Err(Error::Usage(format!(
+            "{} is not a kept reproduction: the regressions directory holds only the *.json \
+             files `conformance explore` writes (move it elsewhere, or point --regressions at \
+             another directory)",
+            other.display()
+        )));
+    }
     if files.is_empty() {
         return Ok(Vec::new());
     }

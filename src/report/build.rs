@@ -10,6 +10,7 @@ use crate::model::Model;
 use crate::outcome::{Outcome, RunReport, Verdict as RunVerdict};
 use crate::rules::{CaseState, RuleCounts, RuleCoverage, Rules};
 use crate::scrub::Scrubber;
+use crate::transport::Target;
 
 use super::curl::reproduce;
 use super::document::{
@@ -181,6 +182,7 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
             embedded: cx.embedded,
             auth_scheme: cx.target.auth.scheme().into(),
             read_only_auth_scheme: cx.target.read_only.as_ref().map(|a| a.scheme().into()),
+            projects: projects(cx.target),
         },
         started: rfc3339(run.started),
         finished: rfc3339(run.finished),
@@ -224,6 +226,19 @@ pub fn verdict_of(counts: &Counts, known_failures: usize, interrupted: bool) -> 
     } else {
         Verdict::Conformant
     }
+}
+
+/// The projects a target names, by role (the ones given).
+fn projects(t: &Target) -> BTreeMap<String, String> {
+    let roles = [
+        ("atlas", &t.atlas_group_id),
+        ("cloud_manager", &t.cm_group_id),
+        ("other", &t.other_group_id),
+    ];
+    roles
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), v.clone())))
+        .collect()
 }
 
 fn case_report(

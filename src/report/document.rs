@@ -69,6 +69,9 @@ pub struct TargetInfo {
     /// `digest`, `bearer` or `oauth`.
     pub auth_scheme: String,
     pub read_only_auth_scheme: Option<String>,
+    /// The projects (group ids) the run used: `atlas`, `cloud_manager`, `other`; the ones given.
+    #[serde(default)]
+    pub projects: BTreeMap<String, String>,
 }
 
 /// What the run was asked to run.

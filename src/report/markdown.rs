@@ -143,6 +143,21 @@ fn head(out: &mut String, doc: &Document) {
         "| tool | {} {} (report schema {}) |",
         doc.tool.name, doc.tool.version, doc.schema_version
     );
+    if !doc.target.projects.is_empty() {
+        let projects: Vec<String> = doc
+            .target
+            .projects
+            .iter()
+            .map(|(k, v)| format!("{} {}", k.replace('_', " "), code(v)))
+            .collect();
+        let _ = writeln!(out, "| projects | {} |", projects.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "| selection | families {}; categories {} |",
+        escape(&doc.selection.families.join(", ")),
+        escape(&doc.selection.categories.join(", "))
+    );
     if let Some(f) = &doc.selection.filter {
         let _ = writeln!(out, "| filter | {} |", escape(f));
     }

@@ -262,6 +262,20 @@ impl Settings {
             })?),
             None => None,
         };
+        // A project id has one shape; a wrong one would only show as every request refused.
+        let flags = [
+            ("--group-id", "CONFORMANCE_GROUP_ID"),
+            ("--cm-group-id", "CONFORMANCE_CM_GROUP_ID"),
+            ("--other-group-id", "CONFORMANCE_OTHER_GROUP_ID"),
+        ];
+        for ((flag, var), id) in flags.iter().zip(&groups) {
+            if id.as_deref().is_some_and(|id| !is_project_id(id)) {
+                return Err(usage(format!(
+                    "{flag} (or {var}) is not a project id: a project id is 24 lower-case \
+                     hexadecimal characters, as in the project's URL (…/v2/PROJECT_ID)"
+                )));
+            }
+        }
         let [atlas_group_id, cm_group_id, other_group_id] = groups;
         if atlas_group_id.is_none() && cm_group_id.is_none() {
             return Err(usage(
@@ -314,7 +328,16 @@ pub fn given_expired_token(token: String) -> TokenExpirer {
     Arc::new(move || Some(token.clone()))
 }
 
-/// Parse a target base URL: absolute http(s), no query or fragment; a trailing `/` is dropped.
+/// A project (group) id: 24 lower-case hexadecimal characters.
+pub fn is_project_id(id: &str) -> bool {
+    id.len() == 24
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Parse a target base URL: absolute http(s), no query or fragment, no API path (the harness
+/// adds `/api/...` itself); a trailing `/` is dropped.
 pub fn parse_base_url(s: &str) -> Result<Url> {
     let url = Url::parse(s.trim()).map_err(|e| Error::Usage(format!("target URL {s:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -329,6 +352,17 @@ pub fn parse_base_url(s: &str) -> Result<Url> {
     }
     let mut url = url;
     let path = url.path().trim_end_matches('/').to_owned();
+    if let Some(at) = path
+        .find("/api/")
+        .or_else(|| path.ends_with("/api").then(|| path.len() - 4))
+    {
+        let keep = format!("{}{}", url.origin().ascii_serialization(), &path[..at]);
+        return Err(Error::Usage(format!(
+            "the target URL holds an API path: drop `{}` and give {keep} (the harness adds \
+             /api/public/v1.0, /api/atlas/v1.0 and /api/atlas/v2 itself)",
+            &path[at..]
+        )));
+    }
     url.set_path(&path);
     Ok(url)
 }

@@ -13,7 +13,13 @@
 //! - `nonces`: one-time digest nonces on the wire, and the concurrency cases passing ten runs in a
 //!   row against them.
 //! - `cli`: the binary as a user runs it: exit codes, one-line reasons, serve, cases, completions.
+//! - `baseline`: known failures by signature: new findings fail, kept regressions read back,
+//!   `--update-baseline` prunes.
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
+//! - `early`: every flag is checked before the first request (a listener that counts
+//!   connections sees none), with a message for the user.
+//! - `help`: help within the terminal's width, possible values in errors and completion, an
+//!   exploration budget given alone is the bound.
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
 //! - `explore`: exploration finds no divergence on a conformant server and one for every fault
 //!   it can reach; shrunk reproductions replay; same seed, same sequences.
@@ -22,14 +28,19 @@
 //!   in `src/` and `tests/` stay within their limits, with named exceptions.
 //! - `rules`: every rule of the contract (`spec/rules.yaml`) has a case, every case a rule; the
 //!   reports' contract coverage; `conformance rules`.
+//! - `signals`: SIGTERM mid-run against a separately started `serve`: cleaned up, reports
+//!   written, exit code 2.
 //! - `hostile`: misbehaving targets (silence, garbage, resets, 429s, TLS, proxies, gateways) and
 //!   the wire as sent; one submodule per misbehaviour, and the servers that misbehave.
 
+mod baseline;
 mod cases;
 mod ci;
 mod cli;
+mod early;
 mod explore;
 mod fixture;
+mod help;
 mod hostile;
 mod house;
 mod negatives;
@@ -38,5 +49,6 @@ mod report;
 mod rules;
 mod selftest;
 mod server;
+mod signals;
 mod spec;
 mod variants;
