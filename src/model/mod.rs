@@ -16,7 +16,10 @@ mod wire;
 
 pub use build::build;
 
-pub use wire::{EnvelopeNames, ErrorNames, LinkNames, ListNames, PageParams, Wire};
+pub use wire::{EnvelopeNames, ErrorNames, LinkNames, ListNames, PageParams, QueryRole, Wire};
+
+/// The path parameter that names an integration's type.
+pub(crate) const TYPE_PARAM: &str = "integrationType";
 
 /// The whole contract, as data.
 #[derive(Debug, Clone, Serialize)]

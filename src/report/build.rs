@@ -42,7 +42,9 @@ pub fn secrets_of_case(case: &Case, model: &Model) -> Vec<String> {
         let crate::case::Body::Json(serde_json::Value::Object(body)) = &step.request.body else {
             continue;
         };
-        let type_name = body.get("type").and_then(serde_json::Value::as_str);
+        let type_name = body
+            .get(&model.wire.discriminator)
+            .and_then(serde_json::Value::as_str);
         let own: Vec<&&crate::model::IntegrationType> = all_types
             .iter()
             .filter(|t| Some(t.name.as_str()) == type_name)

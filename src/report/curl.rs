@@ -19,9 +19,9 @@ mod shell;
 use shell::{single_quote, splice, wrap, Word};
 
 /// Where in a JSON body a secret was sent (`TYPE.field`), for the prompt that asks for it.
-fn secret_field(body: &Value, secret: &str) -> Option<String> {
+fn secret_field(body: &Value, secret: &str, discriminator: &str) -> Option<String> {
     let obj = body.as_object()?;
-    let ty = obj.get("type").and_then(Value::as_str);
+    let ty = obj.get(discriminator).and_then(Value::as_str);
     obj.iter().find_map(|(k, v)| {
         let found = match v {
             Value::String(s) => s.contains(secret),
@@ -509,7 +509,7 @@ impl Script<'_> {
         for (var, from) in &self.groups {
             let _ = writeln!(out, "{var}=\"${from}\"");
         }
-        self.secret_prompts(&mut out);
+        self.secret_prompts(&mut out, &model.wire.discriminator);
         out
     }
 
@@ -542,7 +542,7 @@ impl Script<'_> {
 
     /// A check per secret the commands use, saying which field it goes in and how long the
     /// run's generated one was (never the value).
-    fn secret_prompts(&mut self, out: &mut String) {
+    fn secret_prompts(&mut self, out: &mut String, discriminator: &str) {
         self.used_secrets.sort_unstable();
         for &i in &self.used_secrets {
             let (value, var) = &self.secrets[i];
@@ -551,7 +551,7 @@ impl Script<'_> {
                 .steps
                 .iter()
                 .find_map(|s| match &s.request.body {
-                    Body::Json(v) => secret_field(v, value),
+                    Body::Json(v) => secret_field(v, value, discriminator),
                     _ => None,
                 })
                 .map(|f| format!("a {f} value"))
