@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use integrations_conformance::baseline::{self, Baseline};
 use integrations_conformance::case::{self, Case, Category};
 use integrations_conformance::coverage::{self, Required};
 use integrations_conformance::explore;
+use integrations_conformance::known_failures::{self, KnownFailures};
 use integrations_conformance::model::Model;
 use integrations_conformance::report;
 use integrations_conformance::runner::{self, Harness, Outcome, RunOptions, Verdict};
@@ -195,7 +195,7 @@ impl Progress {
 /// What `run` does besides sending the cases: the baseline it ratchets, the coverage it
 /// requires, the faults it switches on in the embedded server.
 pub(crate) struct RunPlan {
-    baseline: Option<Baseline>,
+    baseline: Option<KnownFailures>,
     required: Vec<Required>,
     faults: Vec<Fault>,
 }
@@ -205,7 +205,7 @@ impl RunPlan {
         target.check_faults()?;
         let baseline = match &ci.known_failures {
             Some(path) => {
-                let b = Baseline::load(path)?;
+                let b = KnownFailures::load(path)?;
                 let all = case::generate(model);
                 let unknown = b.unknown_ids(all.iter().map(|c| c.id.as_str()));
                 if !unknown.is_empty() {
@@ -246,8 +246,8 @@ impl RunPlan {
             b.accept(doc);
         }
         let unmet = coverage::unmet(doc, cases, &self.required, embedded);
-        if !unmet.is_empty() && doc.summary.verdict == report::Verdict::Conformant {
-            doc.summary.verdict = report::Verdict::Inconclusive;
+        if !unmet.is_empty() && doc.summary.verdict == report::RunVerdict::Conformant {
+            doc.summary.verdict = report::RunVerdict::Inconclusive;
         }
         doc.summary.not_covered = unmet;
     }
@@ -361,8 +361,8 @@ fn context<'a>(
     target: &'a Target,
     embedded: bool,
     spec_source: &str,
-) -> report::Context<'a> {
-    report::Context {
+) -> report::RunSetup<'a> {
+    report::RunSetup {
         model: &harness.model,
         cases,
         target,
@@ -428,7 +428,7 @@ pub(crate) fn write_baseline(path: &Path, doc: &report::Document) -> CliResult<(
         std::fs::create_dir_all(dir)
             .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
     }
-    std::fs::write(path, baseline::render(doc))
+    std::fs::write(path, known_failures::render(doc))
         .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))
 }
 
@@ -509,7 +509,7 @@ fn closing_line(doc: &report::Document) -> String {
         doc.requests,
         doc.duration_ms / 1000.0
     );
-    if doc.summary.verdict == report::Verdict::Inconclusive
+    if doc.summary.verdict == report::RunVerdict::Inconclusive
         && !doc.interrupted
         && doc.summary.not_covered.is_empty()
     {

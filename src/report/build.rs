@@ -4,18 +4,18 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use crate::case::{Case, Category, Role};
+use crate::case::{Case, Category};
 use crate::exchange::Exchange;
 use crate::model::Model;
-use crate::outcome::{Outcome, RunReport, Verdict as RunVerdict};
+use crate::outcome::{Outcome, RunReport, Verdict};
 use crate::rules::{CaseState, RuleCounts, RuleCoverage, Rules};
 use crate::scrub::Scrubber;
 
 use super::curl::reproduce;
 use super::document::{
-    CaseReport, Context, Counts, Document, ExchangeReport, FamilySummary, FindingReport, Header,
-    OutcomeKind, ResponseReport, Selection, SpecInfo, Summary, TargetInfo, Tool, Verdict,
-    WarningReport,
+    CaseReport, Counts, Document, ExchangeReport, FamilySummary, FindingReport, Header,
+    OutcomeKind, ResponseReport, RunSetup, RunVerdict, Selection, SpecInfo, Summary, TargetInfo,
+    Tool, WarningReport,
 };
 use super::{BODY_LIMIT, SCHEMA_VERSION};
 
@@ -102,7 +102,7 @@ pub(super) fn rule_coverage(cases: &[CaseReport]) -> Vec<RuleCoverage> {
 }
 
 /// Build the scrubbed document of a run.
-pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
+pub fn build(run: &RunReport, cx: &RunSetup<'_>) -> Document {
     let scrubber = cx.scrubber();
     let s = |t: &str| scrubber.clean(t);
     let cases_by_id: BTreeMap<&str, &Case> = cx.cases.iter().map(|c| (c.id.as_str(), c)).collect();
@@ -142,9 +142,9 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
     let mut reports = Vec::with_capacity(run.outcomes.len());
     for o in &run.outcomes {
         let kind = match &o.verdict {
-            RunVerdict::Passed => OutcomeKind::Passed,
-            RunVerdict::Failed => OutcomeKind::Failed,
-            RunVerdict::Skipped(_) => OutcomeKind::Skipped,
+            Verdict::Passed => OutcomeKind::Passed,
+            Verdict::Failed => OutcomeKind::Failed,
+            Verdict::Skipped(_) => OutcomeKind::Skipped,
         };
         counts.add(kind);
         let fam = per_family
@@ -218,13 +218,13 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
 
 /// The verdict of these counts: a failure nobody accepted makes the run non-conformant; an
 /// interrupted run, or one that judged no case, cannot vouch for the target.
-pub fn verdict_of(counts: &Counts, known_failures: usize, interrupted: bool) -> Verdict {
+pub fn verdict_of(counts: &Counts, known_failures: usize, interrupted: bool) -> RunVerdict {
     if counts.failed > known_failures {
-        Verdict::NonConformant
+        RunVerdict::NonConformant
     } else if interrupted || counts.passed + counts.failed == 0 {
-        Verdict::Inconclusive
+        RunVerdict::Inconclusive
     } else {
-        Verdict::Conformant
+        RunVerdict::Conformant
     }
 }
 
@@ -232,7 +232,7 @@ fn case_report(
     o: &Outcome,
     kind: OutcomeKind,
     case: Option<&Case>,
-    cx: &Context<'_>,
+    cx: &RunSetup<'_>,
     scrubber: &Scrubber,
 ) -> CaseReport {
     let s = |t: &str| scrubber.clean(t);
@@ -264,7 +264,7 @@ fn case_report(
             .collect(),
         outcome: kind,
         reason: match &o.verdict {
-            RunVerdict::Skipped(r) => Some(s(r)),
+            Verdict::Skipped(r) => Some(s(r)),
             _ => None,
         },
         duration_ms: millis(o.duration),
@@ -301,16 +301,6 @@ fn case_report(
     }
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Setup => "setup",
-        Role::Test => "test",
-        Role::Concurrent => "concurrent",
-        Role::Verify => "verify",
-        Role::Cleanup => "cleanup",
-    }
-}
-
 /// `text` cut to at most `limit` bytes on a char boundary; whether it was cut.
 pub(super) fn cut(text: &str, limit: usize) -> (&str, bool) {
     if text.len() <= limit {
@@ -344,7 +334,7 @@ fn exchange_report(e: &Exchange, scrubber: &Scrubber) -> ExchangeReport {
     };
     ExchangeReport {
         step: e.step,
-        role: role_name(e.role).into(),
+        role: e.role.as_str().into(),
         method: e.method.clone(),
         url: scrubber.clean(&e.url),
         request_headers: headers(&e.request_headers, scrubber),

@@ -49,10 +49,7 @@ fn group_var(project: &Project, kind: ProjectKind) -> Option<(&'static str, &'st
         ProjectKind::Atlas => "CONFORMANCE_GROUP_ID",
         ProjectKind::CloudManager => "CONFORMANCE_CM_GROUP_ID",
     };
-    let other = match kind {
-        ProjectKind::Atlas => ProjectKind::CloudManager,
-        ProjectKind::CloudManager => ProjectKind::Atlas,
-    };
+    let other = kind.other();
     match project {
         Project::Own => Some(("GROUP_ID", own(kind))),
         Project::OtherKind => Some(("OTHER_KIND_GROUP_ID", own(other))),
@@ -308,7 +305,7 @@ impl Script<'_> {
                 "-w".into(),
                 single_quote(&format!(
                     "step {i} ({}): %{{http_code}}\\n",
-                    role(step.role)
+                    step.role.as_str()
                 )),
             ]);
         }
@@ -337,7 +334,7 @@ impl Script<'_> {
         let body_file = self.body(i, &req.body, &mut args);
         args.push(self.url(req));
 
-        let mut cmd = format!("# step {i} ({})", role(step.role));
+        let mut cmd = format!("# step {i} ({})", step.role.as_str());
         if i == self.failing {
             cmd.push_str(": the failing request");
         }
@@ -566,16 +563,6 @@ impl Script<'_> {
                 prompt.replace(['"', '$', '`', '\\', '}'], "")
             );
         }
-    }
-}
-
-fn role(r: Role) -> &'static str {
-    match r {
-        Role::Setup => "setup",
-        Role::Test => "test",
-        Role::Concurrent => "concurrent",
-        Role::Verify => "verify",
-        Role::Cleanup => "cleanup",
     }
 }
 

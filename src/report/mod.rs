@@ -201,8 +201,8 @@ pub fn headline(doc: &Document) -> String {
     let c = &doc.summary.counts;
     let known = doc.summary.known_failures;
     let mut line = match doc.summary.verdict {
-        Verdict::Conformant => format!("conformant: {} of {} cases passed", c.passed, c.total),
-        Verdict::NonConformant => {
+        RunVerdict::Conformant => format!("conformant: {} of {} cases passed", c.passed, c.total),
+        RunVerdict::NonConformant => {
             format!(
                 "non-conformant: {} of {} cases failed",
                 c.failed - known.min(c.failed),
@@ -210,7 +210,7 @@ pub fn headline(doc: &Document) -> String {
             )
         }
         // The sentences say what was skipped; the general skip notes below would repeat it.
-        Verdict::Inconclusive if !doc.summary.not_covered.is_empty() => {
+        RunVerdict::Inconclusive if !doc.summary.not_covered.is_empty() => {
             return format!(
                 "inconclusive: {}; {} of {} cases passed",
                 doc.summary.not_covered.join("; "),
@@ -218,14 +218,14 @@ pub fn headline(doc: &Document) -> String {
                 c.total
             );
         }
-        Verdict::Inconclusive if doc.interrupted => {
+        RunVerdict::Inconclusive if doc.interrupted => {
             format!(
                 "inconclusive: the run was interrupted after {} of {} cases",
                 c.passed + c.failed,
                 c.total
             )
         }
-        Verdict::Inconclusive => format!(
+        RunVerdict::Inconclusive => format!(
             "inconclusive: none of the {} selected cases could be judged",
             c.total
         ),

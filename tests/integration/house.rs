@@ -65,7 +65,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("outcome", &["case", "check", "exchange"]),
-    ("rules", &["error"]),
+    ("rules", &["error", "model"]),
     (
         "runner",
         &[
@@ -97,7 +97,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "transport",
         ],
     ),
-    ("baseline", &["case", "check", "error", "outcome", "report"]),
+    (
+        "known_failures",
+        &["case", "check", "error", "outcome", "report"],
+    ),
     (
         "explore",
         &[
@@ -124,7 +127,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "baseline",
+            "known_failures",
             "case",
             "config",
             "coverage",

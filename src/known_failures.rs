@@ -22,15 +22,15 @@ const NO_REASON: &str = "no reason given";
 
 /// A parsed known-failures file: case id → reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Baseline {
+pub struct KnownFailures {
     entries: BTreeMap<String, String>,
 }
 
-impl Baseline {
+impl KnownFailures {
     /// Parse the text of a known-failures file: per line a case id, whitespace, the reason;
     /// blank lines and lines starting with `#` are ignored. A line with an id only is accepted
     /// (its reason is "no reason given"); an id listed twice keeps its last reason.
-    pub fn parse(text: &str) -> Baseline {
+    pub fn parse(text: &str) -> KnownFailures {
         let entries = text
             .lines()
             .map(str::trim)
@@ -43,18 +43,18 @@ impl Baseline {
                 None => (l.to_owned(), NO_REASON.to_owned()),
             })
             .collect();
-        Baseline { entries }
+        KnownFailures { entries }
     }
 
     /// Read and parse a known-failures file.
-    pub fn load(path: &Path) -> Result<Baseline> {
+    pub fn load(path: &Path) -> Result<KnownFailures> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::Io(std::io::Error::new(
                 e.kind(),
                 format!("cannot read the known failures {}: {e}", path.display()),
             ))
         })?;
-        Ok(Baseline::parse(&text))
+        Ok(KnownFailures::parse(&text))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -109,7 +109,7 @@ impl Baseline {
                 check: RATCHET_CHECK.into(),
                 case: o.id.clone(),
                 step,
-                message: Baseline::ratchet_message(reason),
+                message: KnownFailures::ratchet_message(reason),
                 expected: Some("the case fails, as the known-failures file says".into()),
                 actual: Some("the case passes".into()),
             });
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn parses_ids_reasons_and_comments() {
-        let b = Baseline::parse(
+        let b = KnownFailures::parse(
             "# header\n\n  a/b/c   the reason  \nd/e/f\ng/h/i\t tabbed reason\n# a/b/x commented\n",
         );
         assert_eq!(b.len(), 3);
