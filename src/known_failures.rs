@@ -14,8 +14,7 @@ use crate::error::{Error, Result};
 use crate::outcome::{RunReport, Verdict};
 use crate::report::{self, Document, OutcomeKind};
 
-/// The check name of the finding a listed case that passes gets.
-pub const RATCHET_CHECK: &str = "known_failures";
+pub use crate::report::RATCHET_CHECK;
 
 /// What a line without a reason stands for.
 const NO_REASON: &str = "no reason given";
@@ -114,25 +113,6 @@ impl KnownFailures {
                 actual: Some("the case passes".into()),
             });
         }
-    }
-
-    /// After the reports are built: every listed case that failed (other than by the ratchet)
-    /// is a known failure, which the verdict no longer counts against the target.
-    pub fn accept(&self, doc: &mut Document) {
-        let mut known = 0;
-        for c in &mut doc.cases {
-            if c.outcome != OutcomeKind::Failed
-                || c.findings.iter().any(|f| f.check == RATCHET_CHECK)
-            {
-                continue;
-            }
-            if let Some(reason) = self.reason(&c.id) {
-                c.known_failure = Some(reason.to_owned());
-                known += 1;
-            }
-        }
-        doc.summary.known_failures = known;
-        doc.summary.verdict = report::verdict_of(&doc.summary.counts, known, doc.interrupted);
     }
 }
 

@@ -239,17 +239,18 @@ impl RunPlan {
         }
     }
 
-    /// After the document is built: accept the known failures, then hold the run to the
-    /// required coverage (a run that would be conformant without it is inconclusive).
+    /// After the document is built: settle its verdict under the known failures and the
+    /// required coverage (report's one verdict function).
     fn judge(&self, doc: &mut report::Document, cases: &[Case], embedded: bool) {
-        if let Some(b) = &self.baseline {
-            b.accept(doc);
-        }
-        let unmet = coverage::unmet(doc, cases, &self.required, embedded);
-        if !unmet.is_empty() && doc.summary.verdict == report::RunVerdict::Conformant {
-            doc.summary.verdict = report::RunVerdict::Inconclusive;
-        }
-        doc.summary.not_covered = unmet;
+        let not_covered = coverage::unmet(doc, cases, &self.required, embedded);
+        let known = |id: &str| self.baseline.as_ref().and_then(|b| b.reason(id));
+        report::settle(
+            doc,
+            report::Terms {
+                known: &known,
+                not_covered,
+            },
+        );
     }
 }
 

@@ -166,9 +166,8 @@ pub fn build(run: &RunReport, cx: &RunSetup<'_>) -> Document {
             &scrubber,
         ));
     }
-    let verdict = verdict_of(&counts, 0, run.interrupted);
     let rules = rule_coverage(&reports);
-    Document {
+    let mut doc = Document {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "conformance".into(),
@@ -193,7 +192,8 @@ pub fn build(run: &RunReport, cx: &RunSetup<'_>) -> Document {
             filter: cx.filter.clone(),
         },
         summary: Summary {
-            verdict,
+            // Settled below, by the one function that computes a verdict.
+            verdict: RunVerdict::Inconclusive,
             counts,
             known_failures: 0,
             not_covered: Vec::new(),
@@ -213,19 +213,9 @@ pub fn build(run: &RunReport, cx: &RunSetup<'_>) -> Document {
         not_cleaned_up: run.not_cleaned_up.iter().map(|t| s(t)).collect(),
         rules,
         cases: reports,
-    }
-}
-
-/// The verdict of these counts: a failure nobody accepted makes the run non-conformant; an
-/// interrupted run, or one that judged no case, cannot vouch for the target.
-pub fn verdict_of(counts: &Counts, known_failures: usize, interrupted: bool) -> RunVerdict {
-    if counts.failed > known_failures {
-        RunVerdict::NonConformant
-    } else if interrupted || counts.passed + counts.failed == 0 {
-        RunVerdict::Inconclusive
-    } else {
-        RunVerdict::Conformant
-    }
+    };
+    super::verdict::settle(&mut doc, super::verdict::Terms::none());
+    doc
 }
 
 fn case_report(

@@ -16,6 +16,7 @@ mod junit;
 mod markdown;
 mod rules;
 pub mod text;
+mod verdict;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,9 +24,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use self::build::cut;
-pub use self::build::{build, display_url, secrets_of_case, verdict_of};
+pub use self::build::{build, display_url, secrets_of_case};
 pub use self::curl::reproduce;
 pub use self::document::*;
+pub use self::verdict::{settle, Terms, RATCHET_CHECK};
 pub use crate::scrub::{Scrubber, PLACEHOLDER};
 
 /// The `schema_version` of `report.json`; bumped on any incompatible change.
