@@ -108,6 +108,21 @@ const NOT_API_NAMES: &[(&str, &str, &str)] = &[
         "the request member of the HAR 1.2 format, not an integration's field",
     ),
     (
+        "report/har.rs",
+        "status",
+        "the response member of the HAR 1.2 format, not the envelope's field",
+    ),
+    (
+        "report/har.rs",
+        "content",
+        "the response member of the HAR 1.2 format, not the envelope's field",
+    ),
+    (
+        "server/auth.rs",
+        "status",
+        "a field of the Debug view of a token reply, not the envelope's field",
+    ),
+    (
         "cli/cases.rs",
         "id",
         "the id of a case in `cases --format json`, the harness's own output",
@@ -120,7 +135,9 @@ const NOT_API_NAMES: &[(&str, &str, &str)] = &[
 ];
 
 /// Every API name the spec defines: the property names of every component schema, every
-/// parameter name, and every integration type (path enums and discriminator mappings).
+/// parameter name, every integration type (path enums and discriminator mappings), and the wire
+/// names of the link relations, the envelope's wrapper and the error body (`x-link`,
+/// `x-envelope`, `x-error-fields`).
 fn api_names() -> BTreeSet<String> {
     use serde_json::Value;
     let raw = integrations_conformance::spec::bundled().unwrap().raw;
@@ -133,7 +150,15 @@ fn api_names() -> BTreeSet<String> {
             .map(str::to_owned)
             .collect()
     };
+    let wire_names = |node: &Value| -> Vec<String> {
+        ["x-link", "x-envelope", "x-error-fields"]
+            .iter()
+            .filter_map(|k| node.get(k).and_then(Value::as_object))
+            .flat_map(|m| m.values().filter_map(Value::as_str).map(str::to_owned))
+            .collect()
+    };
     for schema in raw["components"]["schemas"].as_object().unwrap().values() {
+        names.extend(wire_names(schema));
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
             names.extend(props.keys().cloned());
         }
@@ -167,6 +192,7 @@ fn api_names() -> BTreeSet<String> {
         }
     }
     for p in params {
+        names.extend(wire_names(p));
         if let Some(name) = p.get("name").and_then(Value::as_str) {
             names.insert(name.to_owned());
             if name == "integrationType" {
@@ -175,7 +201,10 @@ fn api_names() -> BTreeSet<String> {
         }
     }
     assert!(
-        names.contains("integrationType") && names.len() > 20,
+        ["integrationType", "content", "next"]
+            .iter()
+            .all(|n| names.contains(*n))
+            && names.len() > 20,
         "the spec's names were not all read: {names:?}"
     );
     names
