@@ -6,7 +6,6 @@
 //! client side ([`transport`] addresses, [`auth`] signs, [`sender`] sends) talks to any target.
 
 pub mod auth;
-pub mod baseline;
 pub mod case;
 pub mod check;
 pub mod config;
@@ -16,6 +15,7 @@ pub mod error;
 pub mod exchange;
 pub mod explore;
 pub mod harness;
+pub mod known_failures;
 pub mod model;
 pub mod outcome;
 pub mod report;

@@ -17,20 +17,10 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::model::Level;
 
 /// The bundled rule list.
 const BUNDLED: &str = include_str!("../spec/rules.yaml");
-
-/// How strictly a rule's expectation is judged (contract, top table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Level {
-    /// This status and this errorCode (or this exact value).
-    E,
-    /// This status, any non-empty errorCode.
-    S,
-    /// Any 4xx (or the listed statuses) in the error body shape.
-    C,
-}
 
 /// One rule of the contract.
 #[derive(Debug, Clone)]

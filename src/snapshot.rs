@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::case::{Case, Expect, Role};
 use crate::check::reason;
-use crate::model::{ErrorRule, Family, Level, Model};
+use crate::model::{ErrorRule, Family, Level, Model, Wire};
 use crate::outcome::Outcome;
 use crate::scrub::Scrubber;
 
@@ -84,7 +84,7 @@ pub fn render(model: &Model, case: &Case, outcome: &Outcome, volatile: &Volatile
         let step = &case.steps[ex.step];
         if step.role == Role::Concurrent {
             if !group_shown {
-                out.push_str(&concurrent_group(case, outcome));
+                out.push_str(&concurrent_group(case, outcome, &model.wire));
                 group_shown = true;
             }
             continue;
@@ -211,6 +211,7 @@ fn exchange(
                 status: resp.status,
                 status_open,
                 link_query: &family.link_query,
+                wire: &model.wire,
             };
             let text =
                 serde_json::to_string_pretty(&normalise(json, fixed, volatile)).unwrap_or_default();
@@ -247,7 +248,7 @@ fn status_line(rule: Option<&ErrorRule>, got: u16) -> (String, bool) {
 
 /// A group of concurrent steps as one block: the request line once and the answers counted by
 /// status and errorCode, since which request of the group wins varies from run to run.
-fn concurrent_group(case: &Case, outcome: &Outcome) -> String {
+fn concurrent_group(case: &Case, outcome: &Outcome, wire: &Wire) -> String {
     let members: Vec<_> = outcome
         .exchanges
         .iter()
@@ -261,7 +262,7 @@ fn concurrent_group(case: &Case, outcome: &Outcome) -> String {
         let answer = match &ex.response {
             Some(r) => {
                 let code = r.json().and_then(|v| {
-                    v.get("errorCode")
+                    v.get(&wire.error.code)
                         .and_then(Value::as_str)
                         .map(str::to_owned)
                 });
@@ -303,6 +304,8 @@ struct Fixed<'m> {
     status_open: bool,
     /// The link query parameters the contract fixes (others a link may carry are not shown).
     link_query: &'m [String],
+    /// The API's names.
+    wire: &'m Wire,
 }
 
 fn normalise(v: Value, level: Fixed<'_>, volatile: &Volatile) -> Value {
@@ -310,45 +313,7 @@ fn normalise(v: Value, level: Fixed<'_>, volatile: &Volatile) -> Value {
         Value::Object(map) => {
             let mut sorted: BTreeMap<String, Value> = BTreeMap::new();
             for (k, v) in map {
-                let v = match k.as_str() {
-                    "detail" => Value::String("{detail}".into()),
-                    "reason"
-                        if v.as_str()
-                            .is_some_and(|r| reason::is_phrase(level.status, r)) =>
-                    {
-                        Value::String("{reason}".into())
-                    }
-                    "error" | "status"
-                        if level.status_open && v.as_u64() == Some(u64::from(level.status)) =>
-                    {
-                        Value::String("{status}".into())
-                    }
-                    "errorCode" if !level.code => Value::String("{errorCode}".into()),
-                    "parameters" if !level.params => Value::String("{parameters}".into()),
-                    "id" if is_hex24(&v) => Value::String("{id}".into()),
-                    "href" => Value::String(normalise_href(
-                        v.as_str().unwrap_or_default(),
-                        level.link_query,
-                        volatile,
-                    )),
-                    "links" => {
-                        let mut links: Vec<Value> = v
-                            .as_array()
-                            .cloned()
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|l| normalise(l, level, volatile))
-                            .collect();
-                        links.sort_by_key(|l| {
-                            l.get("rel")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_owned()
-                        });
-                        Value::Array(links)
-                    }
-                    _ => normalise(v, level, volatile),
-                };
+                let v = normalise_field(&k, v, level, volatile);
                 sorted.insert(k, v);
             }
             Value::Object(sorted.into_iter().collect())
@@ -365,6 +330,49 @@ fn normalise(v: Value, level: Fixed<'_>, volatile: &Volatile) -> Value {
             None => Value::String(s),
         },
         other => other,
+    }
+}
+
+/// One field's value, its key read as the API's names: a placeholder (`{detail}`, `{status}`,
+/// …) where the value is the target's open choice, else the value normalised.
+fn normalise_field(k: &str, v: Value, level: Fixed<'_>, volatile: &Volatile) -> Value {
+    let w = level.wire;
+    let placeholder = |name: &str| Value::String(format!("{{{name}}}"));
+    let open_status = level.status_open && v.as_u64() == Some(u64::from(level.status));
+    let open_choice = k == w.error.detail
+        || (k == w.error.reason
+            && v.as_str()
+                .is_some_and(|r| reason::is_phrase(level.status, r)))
+        || (k == w.error.code && !level.code)
+        || (k == w.error.parameters && !level.params)
+        || (k == w.id && is_hex24(&v));
+    if (k == w.error.status || k == w.envelope.status) && open_status {
+        Value::String("{status}".into())
+    } else if open_choice {
+        placeholder(k)
+    } else if k == w.link.href {
+        Value::String(normalise_href(
+            v.as_str().unwrap_or_default(),
+            level.link_query,
+            volatile,
+        ))
+    } else if k == w.list.links {
+        let mut links: Vec<Value> = v
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| normalise(l, level, volatile))
+            .collect();
+        links.sort_by_key(|l| {
+            l.get(&w.link.rel)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        });
+        Value::Array(links)
+    } else {
+        normalise(v, level, volatile)
     }
 }
 
@@ -401,12 +409,14 @@ mod tests {
     use serde_json::json;
 
     fn fixed(status: u16, status_open: bool) -> Fixed<'static> {
+        static WIRE: std::sync::OnceLock<Wire> = std::sync::OnceLock::new();
         Fixed {
             code: true,
             params: true,
             status,
             status_open,
             link_query: &[],
+            wire: WIRE.get_or_init(|| crate::model::bundled().unwrap().wire),
         }
     }
 

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use integrations_conformance::baseline::Baseline;
 use integrations_conformance::case::{self, Category};
 use integrations_conformance::explore;
+use integrations_conformance::known_failures::KnownFailures;
 use integrations_conformance::rules::{CaseState, RuleCounts, Rules};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
@@ -23,13 +23,13 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The known failures (`CONFORMANCE_KNOWN_FAILURES`, default `tests/known-failures.txt`), parsed
 /// as `conformance run --known-failures` parses them; an id no generated case has is an error.
-fn known_failures(all: &[case::Case]) -> Baseline {
+fn known_failures(all: &[case::Case]) -> KnownFailures {
     let path = std::env::var("CONFORMANCE_KNOWN_FAILURES")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/known-failures.txt")
         });
-    let baseline = match Baseline::load(&path) {
+    let baseline = match KnownFailures::load(&path) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("conformance: {e}");
@@ -277,9 +277,9 @@ fn main() -> std::process::ExitCode {
                             )))
                         }
                     }
-                    (Verdict::Passed, Some(listed)) => {
-                        Err(Failed::from(Baseline::ratchet_message(&listed.describe())))
-                    }
+                    (Verdict::Passed, Some(listed)) => Err(Failed::from(
+                        KnownFailures::ratchet_message(&listed.describe()),
+                    )),
                     (Verdict::Failed, None) => {
                         let text: Vec<String> = outcome
                             .findings

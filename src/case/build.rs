@@ -28,10 +28,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub(crate) fn lane(&self) -> Lane {
-        match self.family.project_kind {
-            crate::model::ProjectKind::Atlas => Lane::Atlas,
-            crate::model::ProjectKind::CloudManager => Lane::CloudManager,
-        }
+        Lane::of(self.family.project_kind)
     }
 
     /// `{family}/{operationId}/{scenario}`.

@@ -216,6 +216,19 @@ pub enum Role {
     Cleanup,
 }
 
+impl Role {
+    /// The step's role as reports and `cases` show it (its serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Setup => "setup",
+            Role::Test => "test",
+            Role::Concurrent => "concurrent",
+            Role::Verify => "verify",
+            Role::Cleanup => "cleanup",
+        }
+    }
+}
+
 /// The integration a page or a single response must show, as the contract renders it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct View {
@@ -376,6 +389,16 @@ pub enum Lane {
     CloudManager,
     /// Requests that touch no project's integrations (bad group ids, no access, no credentials).
     Stateless,
+}
+
+impl Lane {
+    /// The lane of the cases of a project of `kind`.
+    pub fn of(kind: crate::model::ProjectKind) -> Lane {
+        match kind {
+            crate::model::ProjectKind::Atlas => Lane::Atlas,
+            crate::model::ProjectKind::CloudManager => Lane::CloudManager,
+        }
+    }
 }
 
 /// One generated case.

@@ -11,7 +11,7 @@ use super::{
     configure, prepared, setup_create, verify_state, Baseline, BaselineState, Body, Case,
     CaseBuilder, Category, Ctx, Expect, Lane, Project, Request, Requirement, Role,
 };
-use crate::model::{IntegrationType, OperationKind, ProjectKind, Situation, Version};
+use crate::model::{IntegrationType, OperationKind, Situation, Version};
 
 pub(super) fn generate(cx: &Ctx<'_>, out: &mut Vec<Case>) {
     let version = cx.default_version();
@@ -164,10 +164,7 @@ fn group_errors(
 fn other_kind(target: &Addressed<'_, '_>) -> Option<Case> {
     let (cx, kind) = (target.cx, target.kind);
     let rule = cx.op(kind).error(Situation::WrongProjectKind).cloned()?;
-    let lane = match cx.family.project_kind {
-        ProjectKind::Atlas => Lane::CloudManager,
-        ProjectKind::CloudManager => Lane::Atlas,
-    };
+    let lane = Lane::of(cx.family.project_kind.other());
     let req = target.base().with_project(Project::OtherKind);
     Some(
         CaseBuilder::new(cx, kind, "project-of-the-other-kind", Category::Errors)

@@ -32,13 +32,13 @@ const LINKS_CHECK: &str = "links";
 
 /// Per-family state the checks need: the integrations that existed before the run.
 #[derive(Debug, Clone, Default)]
-pub struct Baseline {
+pub struct Preexisting {
     /// (family, version label) → type → object as the target returned it.
     pub objects:
         std::collections::BTreeMap<(String, String), std::collections::BTreeMap<String, Value>>,
 }
 
-impl Baseline {
+impl Preexisting {
     pub fn for_version(&self, family: &str, version: &str) -> Vec<(String, Value)> {
         self.objects
             .get(&(family.to_owned(), version.to_owned()))
@@ -86,7 +86,9 @@ pub struct Judged {
 pub struct Context<'a> {
     pub harness: &'a Harness,
     pub family: &'a Family,
-    pub baseline: &'a Baseline,
+    /// The integrations that existed before the run (the field keeps the name exploration
+    /// sets).
+    pub baseline: &'a Preexisting,
     /// Secret values the case sent (they must never come back) and the target's credentials:
     /// none may appear in a finding.
     pub secrets: &'a [String],

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use integrations_conformance::case::{self, Role};
+use integrations_conformance::case;
 use integrations_conformance::config;
 use integrations_conformance::report::Scrubber;
 use integrations_conformance::rules::Rules;
@@ -61,16 +61,6 @@ pub(crate) fn init(args: InitArgs) -> CliResult<u8> {
 // cases
 // -------------------------------------------------------------------------------------------
 
-pub(crate) fn role(r: Role) -> &'static str {
-    match r {
-        Role::Setup => "setup",
-        Role::Test => "test",
-        Role::Concurrent => "concurrent",
-        Role::Verify => "verify",
-        Role::Cleanup => "cleanup",
-    }
-}
-
 pub(crate) fn cases(args: CasesArgs) -> CliResult<u8> {
     let (harness, _) = load_harness(args.selection.spec.as_deref())?;
     let cases = select(&harness.model, &args.selection)?;
@@ -104,7 +94,7 @@ pub(crate) fn cases(args: CasesArgs) -> CliResult<u8> {
                         "requires": c.requires,
                         "steps": c.steps.iter().map(|s| {
                             let mut step = json!({
-                                "role": role(s.role),
+                                "role": s.role.as_str(),
                                 "request": scrubber.clean(&s.request.line()),
                             });
                             // A negative's valid request, the one thing changed, and the state

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use integrations_conformance::baseline::{self, Baseline};
 use integrations_conformance::case::{Case, Category};
 use integrations_conformance::coverage::{self, Required};
 use integrations_conformance::explore;
+use integrations_conformance::known_failures::{self, KnownFailures};
 use integrations_conformance::model::Model;
 use integrations_conformance::report;
 use integrations_conformance::runner::{self, Harness, Outcome, RunOptions, Verdict};
@@ -208,7 +208,7 @@ impl Progress {
 /// What `run` does besides sending the cases: the baseline it ratchets, the coverage it
 /// requires, the faults it switches on in the embedded server.
 pub(crate) struct RunPlan {
-    baseline: Option<Baseline>,
+    baseline: Option<KnownFailures>,
     /// `--update-baseline`: the baseline is pruned, not ratcheted.
     update: bool,
     required: Vec<Required>,
@@ -224,7 +224,7 @@ impl RunPlan {
         };
         let baseline = match file {
             Some(path) => {
-                let b = Baseline::load(path).map_err(super::target::fatal)?;
+                let b = KnownFailures::load(path).map_err(super::target::fatal)?;
                 // The kept regressions are cases too: a baseline written with them reads back.
                 let unknown = b.unknown_ids(all.iter().map(|c| c.id.as_str()));
                 if !unknown.is_empty() {
@@ -270,21 +270,29 @@ impl RunPlan {
         }
     }
 
-    /// After the document is built: accept the known failures (saying which listed cases
-    /// fail for a reason not listed), then hold the run to the required coverage (a run that
-    /// would be conformant without it is inconclusive).
+    /// After the document is built: settle its verdict under the known failures (saying which
+    /// listed cases fail for a reason not listed) and the required coverage (report's one
+    /// verdict function).
     fn judge(&self, doc: &mut report::Document, cases: &[Case], embedded: bool) {
-        if let Some(b) = &self.baseline {
-            let new = b.accept(doc);
-            if !new.is_empty() {
-                note(&new_findings(&new));
+        let not_covered = coverage::unmet(doc, cases, &self.required, embedded);
+        let accepted = match &self.baseline {
+            Some(b) => {
+                let (accepted, new) = b.accepted(doc);
+                if !new.is_empty() {
+                    note(&new_findings(&new));
+                }
+                accepted
             }
-        }
-        let unmet = coverage::unmet(doc, cases, &self.required, embedded);
-        if !unmet.is_empty() && doc.summary.verdict == report::Verdict::Conformant {
-            doc.summary.verdict = report::Verdict::Inconclusive;
-        }
-        doc.summary.not_covered = unmet;
+            None => Default::default(),
+        };
+        let known = |id: &str| accepted.get(id).map(String::as_str);
+        report::settle(
+            doc,
+            report::Terms {
+                known: &known,
+                not_covered,
+            },
+        );
     }
 }
 
@@ -402,8 +410,8 @@ fn context<'a>(
     target: &'a Target,
     embedded: bool,
     spec_source: &str,
-) -> report::Context<'a> {
-    report::Context {
+) -> report::RunSetup<'a> {
+    report::RunSetup {
         model: &harness.model,
         cases,
         target,
@@ -469,19 +477,24 @@ pub(crate) fn write_baseline(path: &Path, doc: &report::Document) -> CliResult<(
         std::fs::create_dir_all(dir)
             .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
     }
-    std::fs::write(path, baseline::render(doc))
+    std::fs::write(path, known_failures::render(doc))
         .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))
 }
 
 /// `--update-baseline`: the file without the lines of what passes (with `--write-baseline`
 /// too, with every failure of the run added).
-fn update_baseline(path: &Path, b: &Baseline, add: bool, doc: &report::Document) -> CliResult<()> {
+fn update_baseline(
+    path: &Path,
+    b: &KnownFailures,
+    add: bool,
+    doc: &report::Document,
+) -> CliResult<()> {
     let text = if add {
-        baseline::render(doc)
+        known_failures::render(doc)
     } else {
         b.pruned(doc).render(doc)
     };
-    let kept = Baseline::parse(&text).len();
+    let kept = KnownFailures::parse(&text).len();
     std::fs::write(path, text)
         .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
     note(&format!(
@@ -637,7 +650,7 @@ fn closing_line(doc: &report::Document) -> String {
         doc.requests,
         doc.duration_ms / 1000.0
     );
-    if doc.summary.verdict == report::Verdict::Inconclusive
+    if doc.summary.verdict == report::RunVerdict::Inconclusive
         && !doc.interrupted
         && doc.summary.not_covered.is_empty()
     {

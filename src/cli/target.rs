@@ -213,7 +213,7 @@ impl TargetArgs {
     pub(crate) fn resolve(&self) -> CliResult<Resolved> {
         // Before the target's own checks: with --fault, --target is the mistake to point out.
         self.check_faults()?;
-        let settings = transport::Settings {
+        let settings = transport::TargetSettings {
             target: self.target.clone(),
             auth: self.auth.clone(),
             readonly_auth: self.readonly_auth.clone(),

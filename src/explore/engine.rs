@@ -498,12 +498,12 @@ impl Engine {
                 .or_default() += 1;
         }
         let case = step_case(family, step, index, secrets);
-        let baseline = check::Baseline::default();
+        let preexisting = check::Preexisting::default();
         let judged = check::judge(
             &check::Context {
                 harness: &self.harness,
                 family,
-                baseline: &baseline,
+                baseline: &preexisting,
                 secrets: &all_secrets,
                 sent: secrets.len(),
             },

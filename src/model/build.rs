@@ -79,7 +79,7 @@ fn build_family(raw: &Value, name: &str, ext: &spec::FamilyExt) -> Result<Family
         }
         let operation = build_operation(raw, name, path, method, op)?;
         if operation.kind.has_type() {
-            let types = spec::path_param_enum(raw, path, op, "integrationType");
+            let types = spec::path_param_enum(raw, path, op, super::TYPE_PARAM);
             if types.is_empty() {
                 return Err(invalid(format!(
                     "operation {}: integrationType path parameter has no enum",

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -16,7 +16,10 @@ mod wire;
 
 pub use build::build;
 
-pub use wire::{EnvelopeNames, ErrorNames, LinkNames, ListNames, PageParams, Wire};
+pub use wire::{EnvelopeNames, ErrorNames, LinkNames, ListNames, PageParams, QueryRole, Wire};
+
+/// The path parameter that names an integration's type.
+pub(crate) const TYPE_PARAM: &str = "integrationType";
 
 /// The whole contract, as data.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +44,16 @@ pub struct Model {
 pub enum ProjectKind {
     Atlas,
     CloudManager,
+}
+
+impl ProjectKind {
+    /// The other kind of project (Cloud Manager for Atlas and vice versa).
+    pub fn other(self) -> ProjectKind {
+        match self {
+            ProjectKind::Atlas => ProjectKind::CloudManager,
+            ProjectKind::CloudManager => ProjectKind::Atlas,
+        }
+    }
 }
 
 /// One API family (`cloud-manager`, `atlas-v1`, `atlas-v2`).
@@ -315,10 +328,11 @@ impl Operation {
     }
 }
 
-/// How strictly an error expectation is judged (contract section 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// How strictly an expectation is judged (contract section 5 and its top table): an error
+/// row's and a contract rule's alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Level {
-    /// Exact: this status and this errorCode.
+    /// Exact: this status and this errorCode (or this exact value).
     E,
     /// Status: this status and any non-empty errorCode.
     S,

@@ -38,6 +38,48 @@ pub struct Wire {
     pub error: ErrorNames,
     /// The property that names an integration's type in every body.
     pub discriminator: String,
+    /// The read-only property that holds an integration's server-assigned id in every body.
+    pub id: String,
+    /// The path parameter that names an integration's type.
+    pub type_param: String,
+}
+
+/// The page and format query parameters, by what each does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryRole {
+    PageNum,
+    ItemsPerPage,
+    IncludeCount,
+    Pretty,
+    Envelope,
+}
+
+impl QueryRole {
+    pub const ALL: [QueryRole; 5] = [
+        QueryRole::PageNum,
+        QueryRole::ItemsPerPage,
+        QueryRole::IncludeCount,
+        QueryRole::Pretty,
+        QueryRole::Envelope,
+    ];
+}
+
+impl Wire {
+    /// The wire name of a page or format query parameter.
+    pub fn query(&self, role: QueryRole) -> &str {
+        match role {
+            QueryRole::PageNum => &self.page.page_num,
+            QueryRole::ItemsPerPage => &self.page.items_per_page,
+            QueryRole::IncludeCount => &self.page.include_count,
+            QueryRole::Pretty => &self.pretty,
+            QueryRole::Envelope => &self.envelope.param,
+        }
+    }
+
+    /// What the query parameter `name` does, if it is one of the page or format parameters.
+    pub fn query_role(&self, name: &str) -> Option<QueryRole> {
+        QueryRole::ALL.into_iter().find(|&r| self.query(r) == name)
+    }
 }
 
 /// The fields of a list body (every page schema of every list operation).
@@ -122,6 +164,8 @@ pub(super) fn build(raw: &Value, families: &[Family]) -> Result<Wire> {
             parameters: property(error_schema, error, "parameters", ERROR_SCHEMA)?,
         },
         discriminator: discriminator(families)?,
+        id: id_field(families)?,
+        type_param: super::TYPE_PARAM.to_owned(),
     })
 }
 
@@ -240,6 +284,25 @@ fn discriminator(families: &[Family]) -> Result<String> {
     Ok(first.to_owned())
 }
 
+/// The read-only id property, which every integration type that has one shares.
+fn id_field(families: &[Family]) -> Result<String> {
+    let mut names = families
+        .iter()
+        .flat_map(|f| &f.versions)
+        .flat_map(|v| &v.types)
+        .filter_map(|t| t.fields.iter().find(|f| f.read_only && !f.discriminator))
+        .map(|f| f.name.as_str());
+    let first = names
+        .next()
+        .ok_or_else(|| invalid("no integration type has a read-only id property"))?;
+    if let Some(other) = names.find(|n| *n != first) {
+        return Err(invalid(format!(
+            "integration bodies use two id properties, {first} and {other}"
+        )));
+    }
+    Ok(first.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +343,10 @@ mod tests {
         assert_eq!(wire.error.code, "errorCode");
         assert_eq!(wire.error.parameters, "parameters");
         assert_eq!(wire.discriminator, "type");
+        assert_eq!([&wire.id, &wire.type_param], ["id", "integrationType"]);
+        assert_eq!(wire.query_role("pageNum"), Some(QueryRole::PageNum));
+        assert_eq!(wire.query(QueryRole::Envelope), "envelope");
+        assert_eq!(wire.query_role("groupId"), None);
     }
 
     #[test]

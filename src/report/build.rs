@@ -4,19 +4,19 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use crate::case::{Case, Category, Role};
+use crate::case::{Case, Category};
 use crate::exchange::Exchange;
 use crate::model::Model;
-use crate::outcome::{Outcome, RunReport, Verdict as RunVerdict};
+use crate::outcome::{Outcome, RunReport, Verdict};
 use crate::rules::{CaseState, RuleCounts, RuleCoverage, Rules};
 use crate::scrub::Scrubber;
 use crate::transport::Target;
 
 use super::curl::reproduce;
 use super::document::{
-    CaseReport, Context, Counts, Document, ExchangeReport, FamilySummary, FindingReport, Header,
-    OutcomeKind, ResponseReport, Selection, SpecInfo, Summary, TargetInfo, Tool, Verdict,
-    WarningReport,
+    CaseReport, Counts, Document, ExchangeReport, FamilySummary, FindingReport, Header,
+    OutcomeKind, ResponseReport, RunSetup, RunVerdict, Selection, SpecInfo, Summary, TargetInfo,
+    Tool, WarningReport,
 };
 use super::{BODY_LIMIT, SCHEMA_VERSION};
 
@@ -43,7 +43,9 @@ pub fn secrets_of_case(case: &Case, model: &Model) -> Vec<String> {
         let crate::case::Body::Json(serde_json::Value::Object(body)) = &step.request.body else {
             continue;
         };
-        let type_name = body.get("type").and_then(serde_json::Value::as_str);
+        let type_name = body
+            .get(&model.wire.discriminator)
+            .and_then(serde_json::Value::as_str);
         let own: Vec<&&crate::model::IntegrationType> = all_types
             .iter()
             .filter(|t| Some(t.name.as_str()) == type_name)
@@ -101,7 +103,7 @@ pub(super) fn rule_coverage(cases: &[CaseReport]) -> Vec<RuleCoverage> {
 }
 
 /// Build the scrubbed document of a run.
-pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
+pub fn build(run: &RunReport, cx: &RunSetup<'_>) -> Document {
     let scrubber = cx.scrubber();
     let s = |t: &str| scrubber.clean(t);
     let cases_by_id: BTreeMap<&str, &Case> = cx.cases.iter().map(|c| (c.id.as_str(), c)).collect();
@@ -141,9 +143,9 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
     let mut reports = Vec::with_capacity(run.outcomes.len());
     for o in &run.outcomes {
         let kind = match &o.verdict {
-            RunVerdict::Passed => OutcomeKind::Passed,
-            RunVerdict::Failed => OutcomeKind::Failed,
-            RunVerdict::Skipped(_) => OutcomeKind::Skipped,
+            Verdict::Passed => OutcomeKind::Passed,
+            Verdict::Failed => OutcomeKind::Failed,
+            Verdict::Skipped(_) => OutcomeKind::Skipped,
         };
         counts.add(kind);
         let fam = per_family
@@ -165,9 +167,8 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
             &scrubber,
         ));
     }
-    let verdict = verdict_of(&counts, 0, run.interrupted);
     let rules = rule_coverage(&reports);
-    Document {
+    let mut doc = Document {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "conformance".into(),
@@ -193,7 +194,8 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
             filter: cx.filter.clone(),
         },
         summary: Summary {
-            verdict,
+            // Settled below, by the one function that computes a verdict.
+            verdict: RunVerdict::Inconclusive,
             counts,
             known_failures: 0,
             not_covered: Vec::new(),
@@ -213,19 +215,9 @@ pub fn build(run: &RunReport, cx: &Context<'_>) -> Document {
         not_cleaned_up: run.not_cleaned_up.iter().map(|t| s(t)).collect(),
         rules,
         cases: reports,
-    }
-}
-
-/// The verdict of these counts: a failure nobody accepted makes the run non-conformant; an
-/// interrupted run, or one that judged no case, cannot vouch for the target.
-pub fn verdict_of(counts: &Counts, known_failures: usize, interrupted: bool) -> Verdict {
-    if counts.failed > known_failures {
-        Verdict::NonConformant
-    } else if interrupted || counts.passed + counts.failed == 0 {
-        Verdict::Inconclusive
-    } else {
-        Verdict::Conformant
-    }
+    };
+    super::verdict::settle(&mut doc, super::verdict::Terms::none());
+    doc
 }
 
 /// The projects a target names, by role (the ones given).
@@ -245,7 +237,7 @@ fn case_report(
     o: &Outcome,
     kind: OutcomeKind,
     case: Option<&Case>,
-    cx: &Context<'_>,
+    cx: &RunSetup<'_>,
     scrubber: &Scrubber,
 ) -> CaseReport {
     let s = |t: &str| scrubber.clean(t);
@@ -277,7 +269,7 @@ fn case_report(
             .collect(),
         outcome: kind,
         reason: match &o.verdict {
-            RunVerdict::Skipped(r) => Some(s(r)),
+            Verdict::Skipped(r) => Some(s(r)),
             _ => None,
         },
         duration_ms: millis(o.duration),
@@ -314,16 +306,6 @@ fn case_report(
     }
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Setup => "setup",
-        Role::Test => "test",
-        Role::Concurrent => "concurrent",
-        Role::Verify => "verify",
-        Role::Cleanup => "cleanup",
-    }
-}
-
 /// `text` cut to at most `limit` bytes on a char boundary; whether it was cut.
 pub(super) fn cut(text: &str, limit: usize) -> (&str, bool) {
     if text.len() <= limit {
@@ -357,7 +339,7 @@ fn exchange_report(e: &Exchange, scrubber: &Scrubber) -> ExchangeReport {
     };
     ExchangeReport {
         step: e.step,
-        role: role_name(e.role).into(),
+        role: e.role.as_str().into(),
         method: e.method.clone(),
         url: scrubber.clean(&e.url),
         request_headers: headers(&e.request_headers, scrubber),

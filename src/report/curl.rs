@@ -19,9 +19,9 @@ mod shell;
 use shell::{single_quote, splice, wrap, Word};
 
 /// Where in a JSON body a secret was sent (`TYPE.field`), for the prompt that asks for it.
-fn secret_field(body: &Value, secret: &str) -> Option<String> {
+fn secret_field(body: &Value, secret: &str, discriminator: &str) -> Option<String> {
     let obj = body.as_object()?;
-    let ty = obj.get("type").and_then(Value::as_str);
+    let ty = obj.get(discriminator).and_then(Value::as_str);
     obj.iter().find_map(|(k, v)| {
         let found = match v {
             Value::String(s) => s.contains(secret),
@@ -49,10 +49,7 @@ fn group_var(project: &Project, kind: ProjectKind) -> Option<(&'static str, &'st
         ProjectKind::Atlas => "CONFORMANCE_GROUP_ID",
         ProjectKind::CloudManager => "CONFORMANCE_CM_GROUP_ID",
     };
-    let other = match kind {
-        ProjectKind::Atlas => ProjectKind::CloudManager,
-        ProjectKind::CloudManager => ProjectKind::Atlas,
-    };
+    let other = kind.other();
     match project {
         Project::Own => Some(("GROUP_ID", own(kind))),
         Project::OtherKind => Some(("OTHER_KIND_GROUP_ID", own(other))),
@@ -326,7 +323,7 @@ impl Script<'_> {
                 "-w".into(),
                 single_quote(&format!(
                     "step {i} ({}): %{{http_code}}\\n",
-                    role(step.role)
+                    step.role.as_str()
                 )),
             ]);
         }
@@ -355,7 +352,7 @@ impl Script<'_> {
         let body_file = self.body(i, &req.body, &mut args);
         args.push(self.url(req));
 
-        let mut cmd = format!("# step {i} ({})", role(step.role));
+        let mut cmd = format!("# step {i} ({})", step.role.as_str());
         if i == self.failing {
             cmd.push_str(": the failing request");
         }
@@ -527,7 +524,7 @@ impl Script<'_> {
         for (var, from) in &self.groups {
             let _ = writeln!(out, "{var}=\"${from}\"");
         }
-        self.secret_prompts(&mut out);
+        self.secret_prompts(&mut out, &model.wire.discriminator);
         out
     }
 
@@ -560,7 +557,7 @@ impl Script<'_> {
 
     /// A check per secret the commands use, saying which field it goes in and how long the
     /// run's generated one was (never the value).
-    fn secret_prompts(&mut self, out: &mut String) {
+    fn secret_prompts(&mut self, out: &mut String, discriminator: &str) {
         self.used_secrets.sort_unstable();
         for &i in &self.used_secrets {
             let (value, var) = &self.secrets[i];
@@ -569,7 +566,7 @@ impl Script<'_> {
                 .steps
                 .iter()
                 .find_map(|s| match &s.request.body {
-                    Body::Json(v) => secret_field(v, value),
+                    Body::Json(v) => secret_field(v, value, discriminator),
                     _ => None,
                 })
                 .map(|f| format!("a {f} value"))
@@ -584,16 +581,6 @@ impl Script<'_> {
                 prompt.replace(['"', '$', '`', '\\', '}'], "")
             );
         }
-    }
-}
-
-fn role(r: Role) -> &'static str {
-    match r {
-        Role::Setup => "setup",
-        Role::Test => "test",
-        Role::Concurrent => "concurrent",
-        Role::Verify => "verify",
-        Role::Cleanup => "cleanup",
     }
 }
 

@@ -1,5 +1,5 @@
 //! The types of `report.json`: the document, its cases, exchanges, counts and verdict, and
-//! the [`Context`] a document is built in. Their serde names are the report's schema.
+//! the [`RunSetup`] a document is built in. Their serde names are the report's schema.
 
 use std::collections::BTreeMap;
 
@@ -88,7 +88,7 @@ pub struct Selection {
 /// The run's judgement, which the exit code follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Verdict {
+pub enum RunVerdict {
     /// No judged case failed (exit code 0).
     Conformant,
     /// At least one case failed (exit code 1).
@@ -98,20 +98,20 @@ pub enum Verdict {
     Inconclusive,
 }
 
-impl Verdict {
+impl RunVerdict {
     pub fn exit_code(self) -> u8 {
         match self {
-            Verdict::Conformant => 0,
-            Verdict::NonConformant => 1,
-            Verdict::Inconclusive => 2,
+            RunVerdict::Conformant => 0,
+            RunVerdict::NonConformant => 1,
+            RunVerdict::Inconclusive => 2,
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Conformant => "conformant",
-            Verdict::NonConformant => "non-conformant",
-            Verdict::Inconclusive => "inconclusive",
+            RunVerdict::Conformant => "conformant",
+            RunVerdict::NonConformant => "non-conformant",
+            RunVerdict::Inconclusive => "inconclusive",
         }
     }
 }
@@ -137,7 +137,7 @@ impl Counts {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
-    pub verdict: Verdict,
+    pub verdict: RunVerdict,
     #[serde(flatten)]
     pub counts: Counts,
     /// Failed cases a known-failures file (`run --known-failures`) lists: counted in `failed`,
@@ -290,7 +290,7 @@ pub struct ResponseReport {
 }
 
 /// What [`build`] needs besides the run itself.
-pub struct Context<'a> {
+pub struct RunSetup<'a> {
     pub model: &'a Model,
     /// The cases that were run (for the reproductions and the secrets to scrub).
     pub cases: &'a [Case],
@@ -302,7 +302,7 @@ pub struct Context<'a> {
     pub categories: Vec<Category>,
 }
 
-impl Context<'_> {
+impl RunSetup<'_> {
     /// A scrubber for everything this run may show: the target's credentials and every
     /// secret of every selected case (a leaked secret may turn up in another case's response).
     pub fn scrubber(&self) -> Scrubber {

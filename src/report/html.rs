@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::{
     category_totals, matrix, skip_reasons, warning_groups, CaseReport, Counts, Document,
-    OutcomeKind, Verdict,
+    OutcomeKind, RunVerdict,
 };
 
 /// Failures shown expanded; later ones are collapsed so a broken target's page stays usable.
@@ -322,9 +322,9 @@ pub(crate) fn render(doc: &Document) -> String {
 fn head(out: &mut String, doc: &Document) {
     let c = &doc.summary.counts;
     let (class, label) = match doc.summary.verdict {
-        Verdict::Conformant => ("conformant", "CONFORMANT"),
-        Verdict::NonConformant => ("non-conformant", "NOT CONFORMANT"),
-        Verdict::Inconclusive => ("inconclusive", "INCONCLUSIVE"),
+        RunVerdict::Conformant => ("conformant", "CONFORMANT"),
+        RunVerdict::NonConformant => ("non-conformant", "NOT CONFORMANT"),
+        RunVerdict::Inconclusive => ("inconclusive", "INCONCLUSIVE"),
     };
     let _ = writeln!(
         out,

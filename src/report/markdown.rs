@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::{
     category_totals, matrix, skip_reasons, warning_groups, CaseReport, Counts, Document,
-    OutcomeKind, Verdict,
+    OutcomeKind, RunVerdict,
 };
 
 /// Text with Markdown's inline syntax characters escaped.
@@ -95,9 +95,9 @@ pub(crate) fn render(doc: &Document) -> String {
 fn head(out: &mut String, doc: &Document) {
     let c = &doc.summary.counts;
     let verdict = match doc.summary.verdict {
-        Verdict::Conformant => "✅ **CONFORMANT**",
-        Verdict::NonConformant => "❌ **NOT CONFORMANT**",
-        Verdict::Inconclusive => "⚠️ **INCONCLUSIVE**",
+        RunVerdict::Conformant => "✅ **CONFORMANT**",
+        RunVerdict::NonConformant => "❌ **NOT CONFORMANT**",
+        RunVerdict::Inconclusive => "⚠️ **INCONCLUSIVE**",
     };
     let _ = writeln!(out, "# Conformance report\n");
     let _ = writeln!(out, "{verdict}: {}.\n", escape(&super::headline(doc)));

@@ -16,6 +16,7 @@ mod junit;
 mod markdown;
 mod rules;
 pub mod text;
+mod verdict;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,9 +24,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use self::build::cut;
-pub use self::build::{build, display_url, secrets_of_case, verdict_of};
+pub use self::build::{build, display_url, secrets_of_case};
 pub use self::curl::reproduce;
 pub use self::document::*;
+pub use self::verdict::{settle, Terms, RATCHET_CHECK};
 pub use crate::scrub::{Scrubber, PLACEHOLDER};
 
 /// The `schema_version` of `report.json`; bumped on any incompatible change.
@@ -201,8 +203,8 @@ pub fn headline(doc: &Document) -> String {
     let c = &doc.summary.counts;
     let known = doc.summary.known_failures;
     let mut line = match doc.summary.verdict {
-        Verdict::Conformant => format!("conformant: {} of {} cases passed", c.passed, c.total),
-        Verdict::NonConformant => {
+        RunVerdict::Conformant => format!("conformant: {} of {} cases passed", c.passed, c.total),
+        RunVerdict::NonConformant => {
             format!(
                 "non-conformant: {} of {} cases failed",
                 c.failed - known.min(c.failed),
@@ -210,7 +212,7 @@ pub fn headline(doc: &Document) -> String {
             )
         }
         // The sentences say what was skipped; the general skip notes below would repeat it.
-        Verdict::Inconclusive if !doc.summary.not_covered.is_empty() => {
+        RunVerdict::Inconclusive if !doc.summary.not_covered.is_empty() => {
             return format!(
                 "inconclusive: {}; {} of {} cases passed",
                 doc.summary.not_covered.join("; "),
@@ -218,14 +220,14 @@ pub fn headline(doc: &Document) -> String {
                 c.total
             );
         }
-        Verdict::Inconclusive if doc.interrupted => {
+        RunVerdict::Inconclusive if doc.interrupted => {
             format!(
                 "inconclusive: the run was interrupted after {} of {} cases",
                 c.passed + c.failed,
                 c.total
             )
         }
-        Verdict::Inconclusive => format!(
+        RunVerdict::Inconclusive => format!(
             "inconclusive: none of the {} selected cases could be judged",
             c.total
         ),

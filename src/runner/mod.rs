@@ -20,14 +20,14 @@ use crate::case::{Body, Case, Credential, Expect, Lane, Project, Requirement, Ro
 use crate::check;
 use crate::error::Result;
 use crate::exchange::Exchange;
-use crate::model::{Family, OperationKind, ProjectKind};
+use crate::model::{Family, OperationKind};
 use crate::scrub::Scrubber;
 use crate::sender::{self, Keyring, Sender};
 use crate::transport::Target;
 
 mod stock;
 
-pub use crate::check::Baseline;
+pub use crate::check::Preexisting;
 pub use crate::harness::Harness;
 pub use crate::outcome::{Outcome, RunReport, Verdict};
 
@@ -79,7 +79,7 @@ struct Runner<'a> {
     sender: Sender,
     opts: &'a RunOptions,
     deadline: Option<Instant>,
-    baseline: Baseline,
+    baseline: Preexisting,
     limit: Semaphore,
     /// Cases that expire the target's nonces or tokens affect every lane: they run alone.
     exclusive: tokio::sync::RwLock<()>,
@@ -108,7 +108,7 @@ pub async fn run(
         sender: Sender::new(target.clone(), client, sending),
         opts,
         deadline,
-        baseline: Baseline::default(),
+        baseline: Preexisting::default(),
         limit: Semaphore::new(opts.jobs.max(1)),
         exclusive: tokio::sync::RwLock::new(()),
     };
@@ -364,10 +364,7 @@ impl Runner<'_> {
             return Some(format!("{INTERRUPTED} before this case started"));
         }
         let family = self.family(&case.family);
-        let other_kind = match family.project_kind {
-            ProjectKind::Atlas => ProjectKind::CloudManager,
-            ProjectKind::CloudManager => ProjectKind::Atlas,
-        };
+        let other_kind = family.project_kind.other();
         for r in &case.requires {
             let missing =
                 match r {

@@ -10,7 +10,7 @@
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
-use crate::model::{ErrorRule, Level, Operation, Situation};
+use crate::model::{ErrorNames, ErrorRule, Level, Operation, Situation};
 
 use super::variant::{Variant, VariantSet};
 
@@ -216,20 +216,26 @@ impl ApiError {
     }
 
     /// The error body, in the public API's wire order.
-    pub(crate) fn body(&self, with_reason: bool, variants: VariantSet) -> Value {
-        let mut body = json!({
-            "detail": self.detail,
-            "error": self.status.as_u16(),
-            "errorCode": self.code,
-            "parameters": self.parameters,
-        });
+    pub(crate) fn body(
+        &self,
+        names: &ErrorNames,
+        with_reason: bool,
+        variants: VariantSet,
+    ) -> Value {
+        let mut body = serde_json::Map::new();
+        body.insert(names.detail.clone(), json!(self.detail));
+        body.insert(names.status.clone(), json!(self.status.as_u16()));
+        body.insert(names.code.clone(), json!(self.code));
+        body.insert(names.parameters.clone(), json!(self.parameters));
         if with_reason {
             let canonical = self.status.canonical_reason().unwrap_or("Unknown");
             let status = self.status.as_u16();
-            body["reason"] =
-                json!(variants.reason_case(status, variants.reason(status, canonical)));
+            body.insert(
+                names.reason.clone(),
+                json!(variants.reason_case(status, variants.reason(status, canonical))),
+            );
         }
-        body
+        Value::Object(body)
     }
 }
 
@@ -261,7 +267,11 @@ mod tests {
             (e.status.as_u16(), e.code.as_str()),
             (415, "UNSUPPORTED_MEDIA_TYPE")
         );
-        let body = e.body(true, VariantSet::default());
+        let body = e.body(
+            &model::bundled().unwrap().wire.error,
+            true,
+            VariantSet::default(),
+        );
         let keys: Vec<&str> = body
             .as_object()
             .unwrap()

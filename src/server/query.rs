@@ -10,17 +10,10 @@ use serde_json::json;
 #[cfg(test)]
 use serde_json::Value;
 
-use crate::model::{Operation, ParamKind, QueryParam, Situation};
+use crate::model::{Operation, ParamKind, QueryParam, QueryRole, Situation, Wire};
 
 use super::error::{quote_input, ApiError};
 use super::fault::{Fault, FaultSet};
-
-/// The names the contract gives the page and format parameters.
-pub(crate) const PAGE_NUM: &str = "pageNum";
-pub(crate) const ITEMS_PER_PAGE: &str = "itemsPerPage";
-pub(crate) const INCLUDE_COUNT: &str = "includeCount";
-pub(crate) const PRETTY: &str = "pretty";
-pub(crate) const ENVELOPE: &str = "envelope";
 
 /// The decoded query string, in order.
 #[derive(Debug, Clone, Default)]
@@ -47,6 +40,11 @@ impl RawQuery {
     /// query is validated).
     pub(crate) fn is_true(&self, name: &str) -> bool {
         self.first(name) == Some("true")
+    }
+
+    /// The first value of a page or format parameter (its name read from the model).
+    pub(crate) fn of(&self, wire: &Wire, role: QueryRole) -> Option<&str> {
+        self.first(wire.query(role))
     }
 }
 
@@ -128,13 +126,13 @@ pub(crate) struct Params {
 
 impl Params {
     /// The defaults, for formatting when no operation applies.
-    pub(crate) fn lenient(q: &RawQuery) -> Self {
+    pub(crate) fn lenient(q: &RawQuery, wire: &Wire) -> Self {
         Params {
             page_num: BigCount::from_u64(1),
             items_per_page: 100,
             include_count: None,
-            pretty: q.is_true(PRETTY),
-            envelope: q.is_true(ENVELOPE),
+            pretty: q.is_true(wire.query(QueryRole::Pretty)),
+            envelope: q.is_true(wire.query(QueryRole::Envelope)),
         }
     }
 }
@@ -201,7 +199,7 @@ fn default_of(p: &QueryParam) -> Parsed {
 }
 
 /// Validates the parameters `op` declares, in the operation's order.
-pub(crate) fn validate(op: &Operation, q: &RawQuery) -> Result<Params, ApiError> {
+pub(crate) fn validate(op: &Operation, q: &RawQuery, wire: &Wire) -> Result<Params, ApiError> {
     let mut params = Params {
         page_num: BigCount::from_u64(1),
         items_per_page: 100,
@@ -214,12 +212,12 @@ pub(crate) fn validate(op: &Operation, q: &RawQuery) -> Result<Params, ApiError>
             Some(v) => parse_param(op, p, v)?,
             None => default_of(p),
         };
-        match (p.name.as_str(), parsed) {
-            (PAGE_NUM, Parsed::Int(n)) => params.page_num = n,
-            (ITEMS_PER_PAGE, Parsed::Int(n)) => params.items_per_page = n.value,
-            (INCLUDE_COUNT, Parsed::Bool(b)) => params.include_count = Some(b),
-            (PRETTY, Parsed::Bool(b)) => params.pretty = b,
-            (ENVELOPE, Parsed::Bool(b)) => params.envelope = b,
+        match (wire.query_role(&p.name), parsed) {
+            (Some(QueryRole::PageNum), Parsed::Int(n)) => params.page_num = n,
+            (Some(QueryRole::ItemsPerPage), Parsed::Int(n)) => params.items_per_page = n.value,
+            (Some(QueryRole::IncludeCount), Parsed::Bool(b)) => params.include_count = Some(b),
+            (Some(QueryRole::Pretty), Parsed::Bool(b)) => params.pretty = b,
+            (Some(QueryRole::Envelope), Parsed::Bool(b)) => params.envelope = b,
             _ => {}
         }
     }
@@ -232,9 +230,9 @@ pub(crate) fn validate_with(
     q: &RawQuery,
     faults: FaultSet,
     strict_integers: bool,
+    wire: &Wire,
 ) -> Result<Params, ApiError> {
-    const KNOWN: [&str; 5] = [PAGE_NUM, ITEMS_PER_PAGE, INCLUDE_COUNT, PRETTY, ENVELOPE];
-    super::reach::reads_page_params(op, q, faults)?;
+    super::reach::reads_page_params(op, q, faults, wire)?;
     let mut kept = Vec::with_capacity(q.0.len());
     let mut entries = q.0.clone();
     if faults.has(Fault::RepeatedParameterLastWins) {
@@ -243,7 +241,8 @@ pub(crate) fn validate_with(
     }
     for (name, value) in &entries {
         let declared = op.query_param(name);
-        if faults.has(Fault::UnknownQueryParameterRefused) && !KNOWN.contains(&name.as_str()) {
+        let role = wire.query_role(name);
+        if faults.has(Fault::UnknownQueryParameterRefused) && role.is_none() {
             return Err(ApiError::of(
                 Some(op),
                 Situation::InvalidQueryParameter,
@@ -255,7 +254,7 @@ pub(crate) fn validate_with(
         match declared.map(|p| p.kind) {
             Some(ParamKind::Boolean)
                 if faults.has(Fault::BooleansCaseInsensitive)
-                    && (name == PRETTY || name == ENVELOPE) =>
+                    && matches!(role, Some(QueryRole::Pretty | QueryRole::Envelope)) =>
             {
                 value = value.to_ascii_lowercase();
             }
@@ -276,7 +275,10 @@ pub(crate) fn validate_with(
                 }
                 let past_i64 = parse_integer(&value)
                     .is_some_and(|(negative, n)| !negative && n.value > i64::MAX as u64);
-                if faults.has(Fault::PageNumBoundedToI64) && name == PAGE_NUM && past_i64 {
+                if faults.has(Fault::PageNumBoundedToI64)
+                    && role == Some(QueryRole::PageNum)
+                    && past_i64
+                {
                     let p = declared.expect("declared");
                     return Err(reject(op, p, &value, "the maximum is 9223372036854775807"));
                 }
@@ -285,7 +287,7 @@ pub(crate) fn validate_with(
         }
         kept.push((name.clone(), value));
     }
-    validate(op, &RawQuery(kept))
+    validate(op, &RawQuery(kept), wire)
 }
 
 /// Variant `extra-link-parameters`: a link's query also carries `includeCount`, `pretty` and
@@ -296,6 +298,7 @@ pub(crate) fn extra_link_parameters(
     params: &Params,
     q: &RawQuery,
     op: &Operation,
+    wire: &Wire,
 ) {
     fn add(link: &mut Vec<(String, Option<String>)>, name: String, value: String) {
         if !name.is_empty() && !link.iter().any(|(k, _)| *k == name) {
@@ -303,11 +306,15 @@ pub(crate) fn extra_link_parameters(
         }
     }
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    for (name, value) in [
-        (INCLUDE_COUNT, params.include_count.unwrap_or(true)),
-        (PRETTY, params.pretty),
-        (ENVELOPE, params.envelope),
+    for (role, value) in [
+        (
+            QueryRole::IncludeCount,
+            params.include_count.unwrap_or(true),
+        ),
+        (QueryRole::Pretty, params.pretty),
+        (QueryRole::Envelope, params.envelope),
     ] {
+        let name = wire.query(role);
         add(link, name.to_owned(), value.to_string());
     }
     for (name, value) in &q.0 {
@@ -318,8 +325,8 @@ pub(crate) fn extra_link_parameters(
 }
 
 /// The default `itemsPerPage` of an operation (for the `items-per-page-ignored` fault).
-pub(crate) fn default_items_per_page(op: &Operation) -> u64 {
-    op.query_param(ITEMS_PER_PAGE)
+pub(crate) fn default_items_per_page(op: &Operation, wire: &Wire) -> u64 {
+    op.query_param(wire.query(QueryRole::ItemsPerPage))
         .and_then(|p| p.default.as_u64())
         .unwrap_or(100)
 }
@@ -344,7 +351,7 @@ mod tests {
     fn run(family: &str, kind: OperationKind, q: &str) -> Result<Value, (u16, String)> {
         let m = model::bundled().unwrap();
         let op = m.family(family).unwrap().operation(kind).clone();
-        validate(&op, &RawQuery::parse(Some(q)))
+        validate(&op, &RawQuery::parse(Some(q)), &m.wire)
             .map(|p| as_json(&p))
             .map_err(|e| (e.status.as_u16(), e.code.clone()))
     }

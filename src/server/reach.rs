@@ -14,11 +14,11 @@ use axum::http::HeaderValue;
 use serde_json::{json, Map, Value};
 
 use crate::model::{Family, Field, FieldKind, IntegrationType, Operation, OperationKind};
-use crate::model::{SecretKind, Situation};
+use crate::model::{QueryRole, SecretKind, Situation, Wire};
 
 use super::error::{quote_input, ApiError};
 use super::fault::{Fault, FaultSet};
-use super::query::{BigCount, Params, RawQuery, INCLUDE_COUNT, ITEMS_PER_PAGE, PAGE_NUM};
+use super::query::{BigCount, Params, RawQuery};
 use super::render::{Format, PageSpec};
 use super::store::Integration;
 use super::ServerState;
@@ -151,6 +151,7 @@ pub(crate) fn reads_page_params(
     op: &Operation,
     q: &RawQuery,
     faults: FaultSet,
+    wire: &Wire,
 ) -> Result<(), ApiError> {
     if !faults.has(Fault::PageParamsValidatedOnGet)
         || !matches!(op.kind, OperationKind::Get | OperationKind::Delete)
@@ -158,18 +159,24 @@ pub(crate) fn reads_page_params(
         return Ok(());
     }
     let int = |v: &str, max: u64| v.parse::<u64>().is_ok_and(|n| (1..=max).contains(&n));
-    for (name, ok) in [
-        (PAGE_NUM, q.first(PAGE_NUM).is_none_or(|v| int(v, u64::MAX))),
+    for (role, ok) in [
         (
-            ITEMS_PER_PAGE,
-            q.first(ITEMS_PER_PAGE).is_none_or(|v| int(v, 500)),
+            QueryRole::PageNum,
+            q.of(wire, QueryRole::PageNum)
+                .is_none_or(|v| int(v, u64::MAX)),
         ),
         (
-            INCLUDE_COUNT,
-            q.first(INCLUDE_COUNT)
+            QueryRole::ItemsPerPage,
+            q.of(wire, QueryRole::ItemsPerPage)
+                .is_none_or(|v| int(v, 500)),
+        ),
+        (
+            QueryRole::IncludeCount,
+            q.of(wire, QueryRole::IncludeCount)
                 .is_none_or(|v| v == "true" || v == "false"),
         ),
     ] {
+        let name = wire.query(role);
         if !ok {
             let value = q.first(name).unwrap_or_default();
             return Err(ApiError::of(
@@ -184,7 +191,11 @@ pub(crate) fn reads_page_params(
 }
 
 /// The parameters and format the list body of a create or update is rendered with.
-pub(crate) fn write_view(params: &Params, fmt: &Format, faults: FaultSet) -> (Params, Format) {
+pub(crate) fn write_view<'w>(
+    params: &Params,
+    fmt: &Format<'w>,
+    faults: FaultSet,
+) -> (Params, Format<'w>) {
     let mut params = params.clone();
     let mut fmt = fmt.clone();
     if faults.has(Fault::IncludeCountIgnoredOnWrites) {
@@ -201,7 +212,10 @@ pub(crate) fn write_view(params: &Params, fmt: &Format, faults: FaultSet) -> (Pa
 }
 
 /// The format of an error answer of an operation of `kind`.
-pub(crate) fn error_format(fmt: &Format, kind: Option<OperationKind>) -> Cow<'_, Format> {
+pub(crate) fn error_format<'f, 'w>(
+    fmt: &'f Format<'w>,
+    kind: Option<OperationKind>,
+) -> Cow<'f, Format<'w>> {
     if kind == Some(OperationKind::Delete) && fmt.faults.has(Fault::PrettyIgnoredOnDeleteErrors) {
         let mut f = fmt.clone();
         f.pretty = false;
@@ -283,27 +297,30 @@ pub(crate) fn page(
 ) -> Map<String, Value> {
     let faults = state.fault_set();
     let history = state.store().history(&key);
+    let wire = &state.model().wire;
+    let (count, rel) = (&wire.list.total_count, &wire.link.rel);
     if faults.has(Fault::TotalCountNotDecremented) {
-        if let Some(n) = body.get("totalCount").and_then(Value::as_u64) {
-            body.insert("totalCount".into(), json!(n + history.deletes));
+        if let Some(n) = body.get(count).and_then(Value::as_u64) {
+            body.insert(count.clone(), json!(n + history.deletes));
         }
     }
     if faults.has(Fault::NextLinkAfterDelete) && history.deletes > 0 {
         let page = spec.page_num.value;
         let end = page.saturating_mul(spec.items_per_page);
-        let links = body.get_mut("links").and_then(Value::as_array_mut);
-        if let Some(links) = links.filter(|l| l.iter().all(|l| l["rel"] != "next")) {
+        let links = body.get_mut(&wire.list.links).and_then(Value::as_array_mut);
+        let next = &wire.link.next;
+        if let Some(links) = links.filter(|l| l.iter().all(|l| l[rel.as_str()] != next.as_str())) {
             if end < total + history.deletes {
-                let next = BigCount::from_u64(page.saturating_add(1));
-                links.push(json!({"href": spec.href(&next), "rel": "next"}));
+                let n = BigCount::from_u64(page.saturating_add(1));
+                links.push(super::render::link(wire, next, spec.href(&n)));
             }
         }
     }
     if faults.has(Fault::IncludeCountHonouredOnCm)
         && !honoured
-        && raw.first(INCLUDE_COUNT) == Some("false")
+        && raw.of(wire, QueryRole::IncludeCount) == Some("false")
     {
-        body.remove("totalCount");
+        body.remove(count);
     }
     body
 }

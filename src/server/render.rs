@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use crate::model::IntegrationType;
+use crate::model::{IntegrationType, Wire};
 
 use super::error::ApiError;
 use super::fault::{Fault, FaultSet};
@@ -22,7 +22,9 @@ pub(crate) const JSON: &str = "application/json";
 
 /// How the response of one request is formatted.
 #[derive(Debug, Clone)]
-pub(crate) struct Format {
+pub(crate) struct Format<'w> {
+    /// The API's names (the envelope's wrapper, the error body's fields).
+    pub(crate) wire: &'w Wire,
     pub(crate) pretty: bool,
     pub(crate) envelope: bool,
     /// The Content-Type of successes (the negotiated version's media type).
@@ -33,14 +35,16 @@ pub(crate) struct Format {
     pub(crate) variants: VariantSet,
 }
 
-impl Format {
+impl<'w> Format<'w> {
     pub(crate) fn new(
+        wire: &'w Wire,
         pretty: bool,
         envelope: bool,
         faults: FaultSet,
         variants: VariantSet,
     ) -> Self {
         Format {
+            wire,
             pretty,
             envelope,
             media_type: JSON.to_owned(),
@@ -178,7 +182,7 @@ pub(crate) enum Payload {
 }
 
 /// A success.
-pub(crate) fn success(status: StatusCode, payload: Payload, fmt: &Format) -> Response {
+pub(crate) fn success(status: StatusCode, payload: Payload, fmt: &Format<'_>) -> Response {
     let media = if fmt.faults.has(Fault::ResponseMediaTypePlainJson) {
         JSON
     } else {
@@ -192,11 +196,11 @@ pub(crate) fn success(status: StatusCode, payload: Payload, fmt: &Format) -> Res
             let ct = fmt.versioned.then_some(media);
             return response(status, ct, Body::empty());
         }
-        Payload::Single(v) if fmt.envelope() => json!({ "status": code, "content": v }),
+        Payload::Single(v) if fmt.envelope() => wrapped(fmt.wire, code, v),
         Payload::Single(v) => v,
         Payload::List(mut m) => {
             if fmt.envelope() {
-                m.insert("status".to_owned(), code);
+                m.insert(fmt.wire.envelope.status.clone(), code);
             }
             Value::Object(m)
         }
@@ -208,7 +212,23 @@ pub(crate) fn success(status: StatusCode, payload: Payload, fmt: &Format) -> Res
     )
 }
 
-fn envelope_status(status: StatusCode, fmt: &Format) -> u16 {
+/// A body wrapped under `envelope=true`: the status, then the body as its content.
+fn wrapped(wire: &Wire, status: Value, content: Value) -> Value {
+    let mut m = Map::new();
+    m.insert(wire.envelope.status.clone(), status);
+    m.insert(wire.envelope.content.clone(), content);
+    Value::Object(m)
+}
+
+/// A link object of a list body.
+pub(crate) fn link(wire: &Wire, rel: &str, href: String) -> Value {
+    let mut m = Map::new();
+    m.insert(wire.link.href.clone(), Value::String(href));
+    m.insert(wire.link.rel.clone(), Value::String(rel.to_owned()));
+    Value::Object(m)
+}
+
+fn envelope_status(status: StatusCode, fmt: &Format<'_>) -> u16 {
     if fmt.faults.has(Fault::EnvelopeStatusAlways200) {
         200
     } else {
@@ -217,12 +237,13 @@ fn envelope_status(status: StatusCode, fmt: &Format) -> u16 {
 }
 
 /// An error, in the error shape (wrapped when `envelope=true`), always `application/json`.
-pub(crate) fn error(e: &ApiError, fmt: &Format) -> Response {
+pub(crate) fn error(e: &ApiError, fmt: &Format<'_>) -> Response {
     let faults = fmt.faults;
     let e = &e.clone().with_variants(fmt.variants);
-    let mut body = e.body(!faults.has(Fault::ErrorReasonMissing), fmt.variants);
-    if faults.has(Fault::ErrorReasonOfAnotherStatus) && body.get("reason").is_some() {
-        body["reason"] = json!("Bad Request");
+    let names = &fmt.wire.error;
+    let mut body = e.body(names, !faults.has(Fault::ErrorReasonMissing), fmt.variants);
+    if faults.has(Fault::ErrorReasonOfAnotherStatus) && body.get(&names.reason).is_some() {
+        body[&names.reason] = json!("Bad Request");
     }
     let mut status = e.status;
     if fmt.variants.has(Variant::Empty401Body)
@@ -249,7 +270,7 @@ pub(crate) fn error(e: &ApiError, fmt: &Format) -> Response {
     );
     let skip = early && faults.has(Fault::EnvelopeSkippedOnEarlyErrors);
     if fmt.envelope() && !faults.has(Fault::EnvelopeMissingOnErrors) && !skip {
-        body = json!({ "status": envelope_status(e.status, fmt), "content": body });
+        body = wrapped(fmt.wire, json!(envelope_status(e.status, fmt)), body);
         if faults.has(Fault::EnvelopeHttp200) {
             status = StatusCode::OK;
         }
@@ -376,7 +397,12 @@ impl PageSpec {
 }
 
 /// The page of `all` (already rendered, in list order) that `spec` selects.
-pub(crate) fn page(all: Vec<Value>, spec: &PageSpec, faults: FaultSet) -> Map<String, Value> {
+pub(crate) fn page(
+    all: Vec<Value>,
+    spec: &PageSpec,
+    faults: FaultSet,
+    wire: &Wire,
+) -> Map<String, Value> {
     let total = all.len() as u64;
     let page = spec.page_num.value;
     let per = spec.items_per_page.max(1);
@@ -392,14 +418,15 @@ pub(crate) fn page(all: Vec<Value>, spec: &PageSpec, faults: FaultSet) -> Map<St
         .skip(usize::try_from(start).unwrap_or(usize::MAX))
         .take(usize::try_from(per).unwrap_or(usize::MAX))
         .collect();
-    let link = |rel: &str, n: &BigCount| json!({ "href": spec.href(n), "rel": rel });
-    let mut links = vec![link("self", &spec.page_num)];
+    let names = &wire.link;
+    let link = |rel: &str, n: &BigCount| link(wire, rel, spec.href(n));
+    let mut links = vec![link(&names.this_page, &spec.page_num)];
     if page > 1 || faults.has(Fault::PreviousOnFirstPage) {
-        links.push(link("previous", &spec.page_num.pred()));
+        links.push(link(&names.previous, &spec.page_num.pred()));
     }
     if end < total && !faults.has(Fault::MissingNextLink) {
         let next = BigCount::from_u64(page.saturating_add(1));
-        links.push(link("next", &next));
+        links.push(link(&names.next, &next));
     }
     let count = if faults.has(Fault::TotalCountCountsPage) {
         results.len() as u64
@@ -407,10 +434,10 @@ pub(crate) fn page(all: Vec<Value>, spec: &PageSpec, faults: FaultSet) -> Map<St
         total
     };
     let mut body = Map::new();
-    body.insert("links".to_owned(), Value::Array(links));
-    body.insert("results".to_owned(), Value::Array(results));
+    body.insert(wire.list.links.clone(), Value::Array(links));
+    body.insert(wire.list.results.clone(), Value::Array(results));
     if spec.include_count || faults.has(Fault::IncludeCountIgnored) {
-        body.insert("totalCount".to_owned(), json!(count));
+        body.insert(wire.list.total_count.clone(), json!(count));
     }
     body
 }
@@ -518,6 +545,8 @@ mod tests {
     fn pages_and_links() {
         let items: Vec<Value> = (0..5).map(|i| json!(i)).collect();
         let none = FaultSet::default();
+        let m = crate::model::bundled().unwrap();
+        let page = |items, spec: &PageSpec, faults| page(items, spec, faults, &m.wire);
         let p = page(items.clone(), &spec(1, 2), none);
         assert_eq!(p["results"], json!([0, 1]));
         assert_eq!(p["totalCount"], 5);

@@ -233,8 +233,10 @@ async fn transport_variants(response: Response, variants: VariantSet) -> Respons
 async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> Response {
     let faults = state.fault_set();
     let raw_query = RawQuery::parse(parts.uri.query());
-    let lenient = Params::lenient(&raw_query);
+    let wire = &state.model().wire;
+    let lenient = Params::lenient(&raw_query, wire);
     let mut fmt = Format::new(
+        wire,
         lenient.pretty,
         lenient.envelope,
         faults,
@@ -331,7 +333,7 @@ fn with_challenge(state: &ServerState, e: ApiError) -> ApiError {
     .fold(e, |e, v| e.header(WWW_AUTHENTICATE, v))
 }
 
-fn not_found(model: &crate::model::Model, path: &str, fmt: &Format) -> Response {
+fn not_found(model: &crate::model::Model, path: &str, fmt: &Format<'_>) -> Response {
     if fmt.faults.has(Fault::PlainTextNotFound) {
         let mut r = Response::new(Body::from("Not Found"));
         *r.status_mut() = StatusCode::NOT_FOUND;
@@ -360,7 +362,7 @@ async fn token(
     state: &ServerState,
     parts: &Parts,
     body: &mut Option<Body>,
-    fmt: &Format,
+    fmt: &Format<'_>,
 ) -> Response {
     if parts.method != Method::POST {
         let e = ApiError::new(

@@ -84,10 +84,7 @@ impl Target {
     /// The group id a request of `family` for `project` goes to (empty when the target has
     /// none: such cases are skipped before they are sent).
     pub fn group(&self, family: &Family, project: &Project) -> String {
-        let other = match family.project_kind {
-            ProjectKind::Atlas => ProjectKind::CloudManager,
-            ProjectKind::CloudManager => ProjectKind::Atlas,
-        };
+        let other = family.project_kind.other();
         match project {
             Project::Own => self.group_for(family.project_kind),
             Project::OtherKind => self.group_for(other),
@@ -146,9 +143,9 @@ impl Target {
     }
 
     /// The target described by the `CONFORMANCE_*` environment variables, if
-    /// `CONFORMANCE_TARGET` is set: the same checks as the command line's (see [`Settings`]).
+    /// `CONFORMANCE_TARGET` is set: the same checks as the command line's (see [`TargetSettings`]).
     pub fn from_env() -> Result<Option<Target>> {
-        let Some(mut target) = Settings::from_env().build()? else {
+        let Some(mut target) = TargetSettings::from_env().build()? else {
             return Ok(None);
         };
         target.gateway = gateway_from_env()?;
@@ -178,7 +175,7 @@ fn gateway_from_env() -> Result<Gateway> {
 /// checked: the command line and the cargo front-end both build their [`Target`] through it, so
 /// they make the same checks. Blank values count as not given. No `Debug`: it holds secrets.
 #[derive(Clone, Default)]
-pub struct Settings {
+pub struct TargetSettings {
     pub target: Option<String>,
     pub auth: Option<String>,
     pub readonly_auth: Option<String>,
@@ -194,11 +191,11 @@ pub struct Settings {
 
 const AUTH_FORMS: &str = "digest:PUBLIC_KEY:PRIVATE_KEY, bearer:TOKEN or oauth:CLIENT_ID:SECRET";
 
-impl Settings {
+impl TargetSettings {
     /// The settings the `CONFORMANCE_*` variables hold.
-    pub fn from_env() -> Settings {
+    pub fn from_env() -> TargetSettings {
         let var = |name: &str| std::env::var(name).ok();
-        Settings {
+        TargetSettings {
             target: var("CONFORMANCE_TARGET"),
             auth: var("CONFORMANCE_AUTH"),
             readonly_auth: var("CONFORMANCE_READONLY_AUTH"),
@@ -371,7 +368,7 @@ pub fn parse_base_url(s: &str) -> Result<Url> {
 mod settings_tests {
     use super::*;
 
-    fn err(s: Settings) -> String {
+    fn err(s: TargetSettings) -> String {
         match s.build() {
             Err(Error::Usage(m)) => m,
             Err(e) => panic!("not a usage error: {e}"),
@@ -382,50 +379,50 @@ mod settings_tests {
     #[test]
     fn settings_make_the_same_checks_for_every_front_end() {
         assert!(
-            Settings::default().build().unwrap().is_none(),
+            TargetSettings::default().build().unwrap().is_none(),
             "no target: embedded"
         );
-        let blank = Settings {
+        let blank = TargetSettings {
             target: Some("  ".into()),
             auth: Some(String::new()),
-            ..Settings::default()
+            ..TargetSettings::default()
         };
         assert!(
             blank.build().unwrap().is_none(),
             "blank counts as not given"
         );
-        let no_target = Settings {
+        let no_target = TargetSettings {
             auth: Some("digest:pub:priv".into()),
-            ..Settings::default()
+            ..TargetSettings::default()
         };
         assert!(err(no_target).contains("but no target"));
-        let target = |extra: Settings| Settings {
+        let target = |extra: TargetSettings| TargetSettings {
             target: Some("https://api.example".into()),
             ..extra
         };
-        assert!(err(target(Settings::default())).contains("--target needs credentials"));
-        let bad = err(target(Settings {
+        assert!(err(target(TargetSettings::default())).contains("--target needs credentials"));
+        let bad = err(target(TargetSettings {
             auth: Some("digest:only-one-part-s3cr3t".into()),
-            ..Settings::default()
+            ..TargetSettings::default()
         }));
         assert!(bad.starts_with("--auth (or CONFORMANCE_AUTH)") && !bad.contains("s3cr3t"));
-        let no_project = err(target(Settings {
+        let no_project = err(target(TargetSettings {
             auth: Some("bearer:tok".into()),
-            ..Settings::default()
+            ..TargetSettings::default()
         }));
         assert!(no_project.contains("--target needs a project"));
-        let with_user = Settings {
+        let with_user = TargetSettings {
             target: Some("https://u:p@api.example".into()),
             auth: Some("bearer:tok".into()),
             group_id: Some("5e2211c17a3e5a48f5497de3".into()),
-            ..Settings::default()
+            ..TargetSettings::default()
         };
         assert!(err(with_user).contains("must not carry credentials"));
-        let ok = target(Settings {
+        let ok = target(TargetSettings {
             auth: Some(" bearer:tok ".into()),
             group_id: Some("5e2211c17a3e5a48f5497de3".into()),
             expired_token: Some("old-token".into()),
-            ..Settings::default()
+            ..TargetSettings::default()
         })
         .build()
         .unwrap()

@@ -8,7 +8,8 @@
 //! helper) is read on.
 //!
 //! Its rooms, each rule with a planted control that must fail:
-//! - [`names`]: the case generator, the checks and the runner spell no API name.
+//! - [`names`]: no shipped code past the spec's readers (`spec`, `model/`, `schema`) spells an API
+//!   name, except the modules named, each with its reason, in `names::PENDING`.
 //! - [`sender`]: one sender: no module but `src/sender/` (and `auth` itself) calls the
 //!   authenticator's signing.
 //! - [`size`]: no file under `src/` or `tests/` is over 700 lines and no function over 120,
@@ -64,7 +65,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("outcome", &["case", "check", "exchange"]),
-    ("rules", &["error"]),
+    ("rules", &["error", "model"]),
     (
         "runner",
         &[
@@ -96,7 +97,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "transport",
         ],
     ),
-    ("baseline", &["case", "check", "error", "outcome", "report"]),
+    (
+        "known_failures",
+        &["case", "check", "error", "outcome", "report"],
+    ),
     (
         "explore",
         &[
@@ -123,7 +127,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "baseline",
+            "known_failures",
             "case",
             "config",
             "coverage",

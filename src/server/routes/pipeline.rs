@@ -9,7 +9,9 @@ use axum::http::{request::Parts, HeaderValue, StatusCode};
 use axum::{body::Body, response::Response};
 use serde_json::{json, Map, Value};
 
-use crate::model::{Family, IntegrationType, Operation, OperationKind, Situation, Version};
+use crate::model::{
+    Family, IntegrationType, Operation, OperationKind, QueryRole, Situation, Version,
+};
 use crate::server::render::{self, PageSpec, Payload, Reveal};
 use crate::server::store::{Integration, StateError};
 use crate::server::{query, validate, Role};
@@ -52,7 +54,7 @@ impl<'a> Ctx<'a> {
 
     pub(super) async fn run(
         &mut self,
-        fmt: &mut Format,
+        fmt: &mut Format<'_>,
         body: &mut Option<Body>,
     ) -> Result<Response, ApiError> {
         // credentials
@@ -77,7 +79,7 @@ impl<'a> Ctx<'a> {
 
         // query
         let strict = self.state.variant_set().has(Variant::StrictIntegerSyntax);
-        let params = query::validate_with(self.op, self.raw_query, self.faults, strict)?;
+        let params = query::validate_with(self.op, self.raw_query, self.faults, strict, fmt.wire)?;
         fmt.pretty = params.pretty;
         fmt.envelope = params.envelope;
 
@@ -222,7 +224,7 @@ impl<'a> Ctx<'a> {
         itype: Option<Cow<'_, IntegrationType>>,
         version: &Version,
         params: &Params,
-        fmt: &mut Format,
+        fmt: &mut Format<'_>,
         body: &mut Option<Body>,
     ) -> Result<Response, ApiError> {
         let faults = self.faults;
@@ -231,7 +233,7 @@ impl<'a> Ctx<'a> {
             (OperationKind::List, _) => {
                 let page = self.page(version, params, Reveal::default(), fmt);
                 let empty = page
-                    .get("results")
+                    .get(&fmt.wire.list.results)
                     .and_then(Value::as_array)
                     .is_some_and(Vec::is_empty);
                 if faults.has(Fault::PagePastEnd404) && empty && params.page_num.value > 1 {
@@ -354,16 +356,17 @@ impl<'a> Ctx<'a> {
         Self: 'f,
     {
         let family = self.family;
+        let type_param = &self.state.model().wire.type_param;
         let invalid = || {
             self.err(
                 Situation::InvalidIntegrationType,
                 format!(
-                    "An invalid enumeration value {} was specified for integrationType; expected one of {}.",
+                    "An invalid enumeration value {} was specified for {type_param}; expected one of {}.",
                     quote_input(name),
                     family.path_types.join(", ")
                 ),
             )
-            .params(vec![json!("integrationType"), json!(quote_input(name))])
+            .params(vec![json!(type_param), json!(quote_input(name))])
         };
         if family.unsupported_types.iter().any(|t| t == name) {
             if self.faults.has(Fault::UnsupportedTypeGenericCode) {
@@ -392,7 +395,7 @@ impl<'a> Ctx<'a> {
         t: &IntegrationType,
         rec: &Integration,
         reveal: Reveal,
-        fmt: &Format,
+        fmt: &Format<'_>,
     ) -> Value {
         let mut v = render::integration(t, rec, reveal, self.faults, fmt.variants);
         if self.faults.has(Fault::AssignedIdInV1) && t.fields.iter().all(|f| !f.read_only) {
@@ -435,7 +438,7 @@ impl<'a> Ctx<'a> {
         version: &Version,
         params: &Params,
         reveal: Reveal,
-        fmt: &Format,
+        fmt: &Format<'_>,
     ) -> serde_json::Map<String, Value> {
         let all = crate::server::reach::listed(self.state, self.group_id, &self.family.name);
         self.page_of(all, version, params, reveal, fmt)
@@ -447,7 +450,7 @@ impl<'a> Ctx<'a> {
         version: &Version,
         params: &Params,
         mut reveal: Reveal,
-        fmt: &Format,
+        fmt: &Format<'_>,
     ) -> serde_json::Map<String, Value> {
         let faults = self.faults;
         let family = self.family;
@@ -470,7 +473,7 @@ impl<'a> Ctx<'a> {
             .map(|(t, rec)| self.render(t, rec, reveal, fmt))
             .collect();
         let items_per_page = if faults.has(Fault::ItemsPerPageIgnored) {
-            query::default_items_per_page(self.op)
+            query::default_items_per_page(self.op, fmt.wire)
         } else {
             params.items_per_page
         };
@@ -479,26 +482,31 @@ impl<'a> Ctx<'a> {
             .link_query
             .iter()
             .filter_map(|name| {
-                let value = match name.as_str() {
-                    query::PAGE_NUM => None,
-                    query::ITEMS_PER_PAGE => Some(items_per_page.to_string()),
-                    query::INCLUDE_COUNT => Some(
+                let value = match fmt.wire.query_role(name)? {
+                    QueryRole::PageNum => None,
+                    QueryRole::ItemsPerPage => Some(items_per_page.to_string()),
+                    QueryRole::IncludeCount => Some(
                         params
                             .include_count
                             .or_else(|| self.op.query_param(name).and_then(|p| p.default.as_bool()))
                             .unwrap_or(true)
                             .to_string(),
                     ),
-                    query::PRETTY => Some(params.pretty.to_string()),
-                    query::ENVELOPE => Some(params.envelope.to_string()),
-                    _ => return None,
+                    QueryRole::Pretty => Some(params.pretty.to_string()),
+                    QueryRole::Envelope => Some(params.envelope.to_string()),
                 };
                 Some((name.clone(), value))
             })
             .collect();
         let variants = fmt.variants;
         if variants.has(Variant::ExtraLinkParameters) {
-            query::extra_link_parameters(&mut link_query, params, self.raw_query, self.op);
+            query::extra_link_parameters(
+                &mut link_query,
+                params,
+                self.raw_query,
+                self.op,
+                fmt.wire,
+            );
         }
         if variants.has(Variant::LinkQueryOrder) {
             link_query.reverse();
@@ -522,7 +530,8 @@ impl<'a> Ctx<'a> {
             family.include_count_honoured,
         );
         let total = items.len() as u64;
-        crate::server::reach::page(render::page(items, &spec, faults), &spec, total, at)
+        let page = render::page(items, &spec, faults, fmt.wire);
+        crate::server::reach::page(page, &spec, total, at)
     }
 
     /// create and update: Content-Type, body, validation, then state.
@@ -531,7 +540,7 @@ impl<'a> Ctx<'a> {
         t: &IntegrationType,
         version: &Version,
         params: &Params,
-        fmt: &Format,
+        fmt: &Format<'_>,
         body: &mut Option<Body>,
     ) -> Result<Response, ApiError> {
         let faults = self.faults;

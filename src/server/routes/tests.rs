@@ -76,9 +76,9 @@ fn links_carry_the_extra_parameters_once() {
     let q = RawQuery::parse(Some(
         "pretty=true&includeCount=false&x=1&x=2&a%20b=c%26d&=z",
     ));
-    let params = validate(op, &q).unwrap();
+    let params = validate(op, &q, &m.wire).unwrap();
     let mut link = vec![("pageNum".to_owned(), None)];
-    extra_link_parameters(&mut link, &params, &q, op);
+    extra_link_parameters(&mut link, &params, &q, op, &m.wire);
     let got: Vec<(&str, Option<&str>)> = link
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_deref()))

@@ -1,14 +1,33 @@
-//! One vocabulary: the case generator, the checks and the runner read every API name from the
-//! model, never spell it.
+//! One vocabulary: every shipped file under `src/` reads the API's names from the model, never
+//! spells them, except the modules that read the spec itself (`spec`, `model/`, `schema`) and
+//! the modules named, each with its reason, in [`PENDING`].
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use super::shipped;
 
-/// Literals in the case generator, the checks and the runner that equal an API name but are not
-/// one: (file under `src/`, literal, why it stays). Each entry must still match something.
+/// The modules that read the API's names from the spec itself, and so may spell them: a file
+/// under `src/` whose path starts with one of these is not scanned.
+const SPEC_READERS: &[&str] = &["spec.rs", "spec/", "model/", "schema.rs", "schema/"];
+
+/// Modules not yet scanned, each with its reason: (path prefix under `src/`, why). An entry
+/// whose module spells no API name any more must go.
+const PENDING: &[(&str, &str)] = &[(
+    "explore/",
+    "exploration is being reworked on another branch (issue 19, one sender); it still spells the \
+     page and format parameters (gen.rs, engine.rs), the discriminator `type` and `id` \
+     (engine.rs, oracle.rs, gen.rs, regression.rs) and the list's `results` and the envelope's \
+     `content` (oracle.rs): 28 literals",
+)];
+
+/// Literals in shipped code that equal an API name but are not one: (file under `src/`,
+/// literal, why it stays). Each entry must still match something.
 const NOT_API_NAMES: &[(&str, &str, &str)] = &[
+    (
+        "known_failures.rs",
+        "id",
+        "the placeholder word a finding signature has for a hexadecimal id, not the id field",
+    ),
     (
         "case/mod.rs",
         "envelope",
@@ -44,10 +63,87 @@ const NOT_API_NAMES: &[(&str, &str, &str)] = &[
         "error",
         "the member of an OAuth 2.0 error response (RFC 6749 section 5.2), not the API's field",
     ),
+    (
+        "auth.rs",
+        "scheme",
+        "a field of the Debug view of an authentication challenge (RFC 9110), not the API's",
+    ),
+    (
+        "auth.rs",
+        "error",
+        "the member of an OAuth 2.0 token error response (RFC 6749 section 5.2)",
+    ),
+    (
+        "server/auth.rs",
+        "error",
+        "the member of the OAuth 2.0 token error the server answers (RFC 6749 section 5.2)",
+    ),
+    (
+        "server/auth.rs",
+        "username",
+        "the parameter of a Digest Authorization header (RFC 7616), not the API's field",
+    ),
+    (
+        "server/routes.rs",
+        "error",
+        "the member of the OAuth 2.0 token error for an unreadable body (RFC 6749 section 5.2)",
+    ),
+    (
+        "server/fault.rs",
+        "envelope",
+        "the name of the envelope fault category (as --faults lists and reports show it)",
+    ),
+    (
+        "snapshot.rs",
+        "error",
+        "the snapshot's text for an error body it does not compare, not a field",
+    ),
+    (
+        "snapshot.rs",
+        "pretty",
+        "the snapshot's name of a body's layout (pretty or compact), not the query parameter",
+    ),
+    (
+        "outcome.rs",
+        "reason",
+        "the serde content key of the harness's own outcome JSON, not the error body's field",
+    ),
+    (
+        "report/har.rs",
+        "url",
+        "the request member of the HAR 1.2 format, not an integration's field",
+    ),
+    (
+        "report/har.rs",
+        "status",
+        "the response member of the HAR 1.2 format, not the envelope's field",
+    ),
+    (
+        "report/har.rs",
+        "content",
+        "the response member of the HAR 1.2 format, not the envelope's field",
+    ),
+    (
+        "server/auth.rs",
+        "status",
+        "a field of the Debug view of a token reply, not the envelope's field",
+    ),
+    (
+        "cli/cases.rs",
+        "id",
+        "the id of a case in `cases --format json`, the harness's own output",
+    ),
+    (
+        "cli/rules.rs",
+        "id",
+        "the id of a contract rule in `rules --format json`, the harness's own output",
+    ),
 ];
 
 /// Every API name the spec defines: the property names of every component schema, every
-/// parameter name, and every integration type (path enums and discriminator mappings).
+/// parameter name, every integration type (path enums and discriminator mappings), and the wire
+/// names of the link relations, the envelope's wrapper and the error body (`x-link`,
+/// `x-envelope`, `x-error-fields`).
 fn api_names() -> BTreeSet<String> {
     use serde_json::Value;
     let raw = integrations_conformance::spec::bundled().unwrap().raw;
@@ -60,7 +156,15 @@ fn api_names() -> BTreeSet<String> {
             .map(str::to_owned)
             .collect()
     };
+    let wire_names = |node: &Value| -> Vec<String> {
+        ["x-link", "x-envelope", "x-error-fields"]
+            .iter()
+            .filter_map(|k| node.get(k).and_then(Value::as_object))
+            .flat_map(|m| m.values().filter_map(Value::as_str).map(str::to_owned))
+            .collect()
+    };
     for schema in raw["components"]["schemas"].as_object().unwrap().values() {
+        names.extend(wire_names(schema));
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
             names.extend(props.keys().cloned());
         }
@@ -94,6 +198,7 @@ fn api_names() -> BTreeSet<String> {
         }
     }
     for p in params {
+        names.extend(wire_names(p));
         if let Some(name) = p.get("name").and_then(Value::as_str) {
             names.insert(name.to_owned());
             if name == "integrationType" {
@@ -102,7 +207,10 @@ fn api_names() -> BTreeSet<String> {
         }
     }
     assert!(
-        names.contains("integrationType") && names.len() > 20,
+        ["integrationType", "content", "next"]
+            .iter()
+            .all(|n| names.contains(*n))
+            && names.len() > 20,
         "the spec's names were not all read: {names:?}"
     );
     names
@@ -195,55 +303,45 @@ fn spelled(file: &str, text: &str, names: &BTreeSet<String>) -> Vec<String> {
         .collect()
 }
 
-/// The shipped files that must read the API's names from the model: `case/`, `check/` and
-/// `runner/`, as (path under `src/`, text).
+/// Whether the file `rel` (a path under `src/`) must read the API's names from the model: any
+/// shipped file but the spec's readers, the pending modules and unit test files of their own
+/// (`tests.rs`, a `#[cfg(test)] mod tests;`).
+fn scanned(rel: &str) -> bool {
+    let test_file = rel == "tests.rs" || rel.ends_with("/tests.rs");
+    !test_file
+        && !SPEC_READERS.iter().any(|p| rel.starts_with(p))
+        && !PENDING.iter().any(|(p, _)| rel.starts_with(p))
+}
+
+/// The shipped files that must read the API's names from the model, as (path under `src/`,
+/// text).
 fn model_readers() -> Vec<(String, String)> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    // Each is a directory or a single file (the runner was one before it had rooms).
-    let mut files = Vec::new();
-    let mut stack = Vec::new();
-    for module in ["case", "check", "runner"] {
-        let file = src.join(format!("{module}.rs"));
-        if file.is_file() {
-            files.push(file);
-        }
-        stack.push(src.join(module));
-    }
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.expect("a directory entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().and_then(|e| e.to_str()) == Some("rs") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+    super::sources()
         .into_iter()
-        .map(|p| {
-            let rel = p
-                .strip_prefix(&src)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            (rel, std::fs::read_to_string(&p).unwrap())
-        })
+        .filter(|(rel, _)| scanned(rel))
         .collect()
 }
 
 #[test]
-fn cases_checks_and_the_runner_spell_no_api_name() {
+fn shipped_code_spells_no_api_name() {
     let names = api_names();
     let files = model_readers();
-    assert!(
-        files.len() > 10,
-        "the scanned files were not found: {files:?}"
-    );
+    // Every stage past the model is read: the server, the snapshots and the reports included.
+    for must in [
+        "case/",
+        "check/",
+        "runner/",
+        "server/",
+        "report/",
+        "snapshot.rs",
+        "cli/",
+    ] {
+        assert!(
+            files.iter().any(|(f, _)| f.starts_with(must)),
+            "{must} was not scanned: {:?}",
+            files.iter().map(|(f, _)| f).collect::<Vec<_>>()
+        );
+    }
     let found: Vec<String> = files
         .iter()
         .flat_map(|(file, text)| spelled(file, text, &names))
@@ -264,6 +362,50 @@ fn cases_checks_and_the_runner_spell_no_api_name() {
             "NOT_API_NAMES lists {lit:?} in {file}, which no longer spells it"
         );
     }
+    // A pending module that spells no API name any more is scanned from now on.
+    for (prefix, _) in PENDING {
+        let still = super::sources().into_iter().any(|(f, text)| {
+            f.starts_with(prefix)
+                && !f.ends_with("tests.rs")
+                && !spelled(&f, &text, &names).is_empty()
+        });
+        assert!(
+            still,
+            "PENDING lists {prefix}, which spells no API name: remove it"
+        );
+    }
+}
+
+#[test]
+fn a_planted_api_name_outside_the_spec_readers_fails() {
+    // A fixture string with an API name in the reference server (the place that spelled them
+    // last): the rule must flag it, as it would in any file the scan reads.
+    let names = api_names();
+    let planted = "pub(crate) const PAGE_NUM: &str = \"pageNum\";\n";
+    for file in ["server/query.rs", "report/mod.rs", "snapshot.rs", "lib.rs"] {
+        assert!(scanned(file), "{file} is not scanned");
+        assert_eq!(
+            spelled(file, planted, &names),
+            [format!("src/{file}:1: \"pageNum\"")]
+        );
+    }
+    // The spec's readers, the pending modules and test files are not scanned.
+    for file in [
+        "spec.rs",
+        "model/wire.rs",
+        "schema.rs",
+        "explore/gen.rs",
+        "server/routes/tests.rs",
+    ] {
+        assert!(!scanned(file), "{file} is scanned");
+    }
+    // A `#[cfg(test)] use` does not end the shipped code: the literal after it is still read.
+    let hidden = "#[cfg(test)]\nuse serde_json::Value;\nconst P: &str = \"pageNum\";\n\
+                  #[cfg(test)]\nmod tests {\n    const Q: &str = \"itemsPerPage\";\n}\n";
+    assert_eq!(
+        spelled("server/query.rs", hidden, &names),
+        ["src/server/query.rs:3: \"pageNum\""]
+    );
 }
 
 #[test]

@@ -20,8 +20,11 @@ use crate::error::{Error, Result};
 use crate::outcome::{RunReport, Verdict};
 use crate::report::{self, Document, OutcomeKind};
 
-/// The check name of the finding a listed case that passes gets.
-pub const RATCHET_CHECK: &str = "known_failures";
+pub use crate::report::RATCHET_CHECK;
+
+/// Listed cases that failed with findings their lines do not name: each id with those
+/// signatures.
+pub type NewFindings = Vec<(String, Vec<String>)>;
 
 /// What a bare id line without a reason stands for.
 const NO_REASON: &str = "no reason given";
@@ -70,7 +73,7 @@ impl Listed {
 
 /// A parsed known-failures file: case id → what it may fail with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Baseline {
+pub struct KnownFailures {
     entries: BTreeMap<String, Listed>,
 }
 
@@ -167,12 +170,12 @@ fn is_signature(rest: &str) -> bool {
     }
 }
 
-impl Baseline {
+impl KnownFailures {
     /// Parse the text of a known-failures file: per line a case id, whitespace, then either a
     /// signature (`check:shape`) or nothing (or, in the older format, a free-text reason): the
     /// case may then fail with anything. Blank lines and lines starting with `#` are ignored; an
     /// id's signature lines add up; an id-only line wins over its signature lines.
-    pub fn parse(text: &str) -> Baseline {
+    pub fn parse(text: &str) -> KnownFailures {
         let mut entries: BTreeMap<String, Listed> = BTreeMap::new();
         for line in text.lines().map(str::trim) {
             if line.is_empty() || line.starts_with('#') {
@@ -196,18 +199,18 @@ impl Baseline {
                 Listed::Any(_) => {}
             }
         }
-        Baseline { entries }
+        KnownFailures { entries }
     }
 
     /// Read and parse a known-failures file.
-    pub fn load(path: &Path) -> Result<Baseline> {
+    pub fn load(path: &Path) -> Result<KnownFailures> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::Usage(format!(
                 "cannot read the known failures {}: {e}",
                 path.display()
             ))
         })?;
-        Ok(Baseline::parse(&text))
+        Ok(KnownFailures::parse(&text))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -282,21 +285,21 @@ impl Baseline {
                 check: RATCHET_CHECK.into(),
                 case: o.id.clone(),
                 step,
-                message: Baseline::ratchet_message(&listed.describe()),
+                message: KnownFailures::ratchet_message(&listed.describe()),
                 expected: Some("the case fails, as the known-failures file says".into()),
                 actual: Some("the case passes".into()),
             });
         }
     }
 
-    /// After the reports are built: every listed case that failed (other than by the ratchet)
-    /// with findings its lines all name is a known failure, which the verdict no longer counts
-    /// against the target. The listed cases that failed with a finding not listed: each id with
-    /// its new signatures (they stay failures).
-    pub fn accept(&self, doc: &mut Document) -> Vec<(String, Vec<String>)> {
-        let mut known = 0;
+    /// The failed cases of `doc` this list accepts (id → the listing, for the report's "known
+    /// failure" note), and the listed cases that failed with findings their lines do not name
+    /// (id → those signatures). The ratchet's own failures are neither. `report::settle` marks
+    /// the accepted ones and computes the verdict.
+    pub fn accepted(&self, doc: &Document) -> (BTreeMap<String, String>, NewFindings) {
+        let mut accepted = BTreeMap::new();
         let mut new = Vec::new();
-        for c in &mut doc.cases {
+        for c in &doc.cases {
             if c.outcome != OutcomeKind::Failed
                 || c.findings.iter().any(|f| f.check == RATCHET_CHECK)
             {
@@ -308,23 +311,22 @@ impl Baseline {
                 .map(|f| (f.check.as_str(), f.message.as_str()));
             match self.unexpected(&c.id, findings) {
                 Some(unlisted) if unlisted.is_empty() => {
-                    c.known_failure = self.entries.get(&c.id).map(Listed::describe);
-                    known += 1;
+                    if let Some(listed) = self.entries.get(&c.id) {
+                        accepted.insert(c.id.clone(), listed.describe());
+                    }
                 }
                 Some(unlisted) => new.push((c.id.clone(), unlisted)),
                 None => {}
             }
         }
-        doc.summary.known_failures = known;
-        doc.summary.verdict = report::verdict_of(&doc.summary.counts, known, doc.interrupted);
-        new
+        (accepted, new)
     }
 
     /// The list pruned by a run: a listed case that passed loses its lines; one that failed
     /// keeps the lines of the findings it still has (an id-only line becomes the signatures of
     /// the findings it has now); a case the run did not judge (not selected, skipped) keeps its
     /// lines. Nothing is added.
-    pub fn pruned(&self, doc: &Document) -> Baseline {
+    pub fn pruned(&self, doc: &Document) -> KnownFailures {
         let mut entries = self.entries.clone();
         for c in &doc.cases {
             let Some(listed) = entries.get_mut(&c.id) else {
@@ -349,12 +351,12 @@ impl Baseline {
                 *listed = Listed::Signatures(kept);
             }
         }
-        Baseline { entries }
+        KnownFailures { entries }
     }
 
     /// Every failed case of `doc` with the signatures of its findings (a case that failed only
     /// because the ratchet caught it passing is left out: it passes).
-    pub fn of_failures(doc: &Document) -> Baseline {
+    pub fn of_failures(doc: &Document) -> KnownFailures {
         let entries = doc
             .cases
             .iter()
@@ -362,7 +364,7 @@ impl Baseline {
             .filter(|c| !c.findings.iter().any(|f| f.check == RATCHET_CHECK))
             .map(|c| (c.id.clone(), Listed::Signatures(signatures_of(c))))
             .collect();
-        Baseline { entries }
+        KnownFailures { entries }
     }
 
     /// The file's text: a commented header that documents the format, then one line per case
@@ -414,10 +416,10 @@ fn signatures_of(c: &report::CaseReport) -> BTreeSet<String> {
 }
 
 /// The text of a known-failures file listing every failed case of `doc` with the signatures of
-/// its findings (see [`Baseline::of_failures`]). The document is scrubbed, and a signature keeps
+/// its findings (see [`KnownFailures::of_failures`]). The document is scrubbed, and a signature keeps
 /// no value, so no secret reaches the file.
 pub fn render(doc: &Document) -> String {
-    Baseline::of_failures(doc).render(doc)
+    KnownFailures::of_failures(doc).render(doc)
 }
 
 #[cfg(test)]
@@ -426,7 +428,7 @@ mod tests {
 
     #[test]
     fn parses_signatures_bare_ids_and_comments() {
-        let b = Baseline::parse(
+        let b = KnownFailures::parse(
             "# header\n\n  a/b/c   state:slack.apitoken-differs  \na/b/c status:post-path-answered-201-not-200\n\
              d/e/f\ng/h/i\t an old free-text reason\ng/h/i x:y\n# a/b/x commented\n",
         );
