@@ -130,8 +130,8 @@ struct Draw {
 /// Of every ten calls, this many are drawn class-first from the input model (the others build
 /// and change state: plain writes, reads of what was written, deletes and lists after them).
 const CLASS_ODDS: u8 = 8;
-/// Of those, this many are drawn from the (part, kind) pairs no earlier sequence drew, while
-/// there are any: every class is reached early, whatever the budget.
+/// Of those, this many are drawn from the (part, kind, label) values no earlier sequence drew,
+/// while there are any: every class is reached early, whatever the budget.
 const FOCUS_ODDS: u8 = 3;
 
 fn draw() -> impl Strategy<Value = Draw> {
@@ -164,8 +164,8 @@ fn draw() -> impl Strategy<Value = Draw> {
 }
 
 /// The sequence strategy: proptest-state-machine's sequential strategy over [`RefState`], with
-/// its shrinking (drop calls, then simplify each). `focus` lists the (part, kind) pairs of the
-/// input model that earlier sequences have not drawn ([`Space::unreached`]).
+/// its shrinking (drop calls, then simplify each). `focus` lists the (part, kind, label) values
+/// of the input model that earlier sequences have not drawn ([`Space::unreached`]).
 pub fn sequences(
     catalog: Arc<Catalog>,
     max_len: usize,
@@ -334,11 +334,18 @@ fn of_class(catalog: &Catalog, state: &RefState, d: Draw, class: &Class) -> Call
         .and_then(|v| family.version(Some(v)))
         .unwrap_or_else(|| d.version.get(&family.versions));
     let body_edit = class.edits_body();
-    let kind = match class.scope.op {
-        Some(k) => k,
-        None if body_edit && d.op % 3 == 0 => OperationKind::Update,
-        None if body_edit => OperationKind::Create,
-        None => OPS[usize::from(d.op) % OPS.len()],
+    // A body's class is sent where the body is read: an update of a type the sequence has
+    // configured, a create of one it has not (else the answer is a 404 or 409 of the state).
+    let configured = |t: &str| {
+        state
+            .configured
+            .contains(&(family.name.clone(), t.to_owned()))
+    };
+    let kind = match (class.scope.op, &class.scope.type_name) {
+        (Some(k), _) => k,
+        (None, Some(t)) if body_edit && configured(t) => OperationKind::Update,
+        (None, _) if body_edit => OperationKind::Create,
+        (None, _) => OPS[usize::from(d.op) % OPS.len()],
     };
     let type_name = match &class.scope.type_name {
         Some(t) => Some(t.clone()),

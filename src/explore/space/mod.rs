@@ -208,10 +208,11 @@ pub struct Space {
     /// For each set of families a sequence may use, for each group of parts: each
     /// (part, kind, label) with a class in them, and those classes.
     by_set: BTreeMap<Vec<String>, [Vec<Vec<usize>>; GROUPS]>,
-    /// The (part, kind) pairs the coverage counts, in order, with the position of each class's.
-    cover: Vec<Key>,
+    /// Every (part, kind, label), in order, with the position of each class's: what the
+    /// focus on the undrawn counts.
+    cover: Vec<(String, Kind, String)>,
     cover_of: Vec<usize>,
-    /// For each set of families: the classes of each (part, kind) in them.
+    /// For each set of families: the classes of each (part, kind, label) in them.
     cover_by_set: BTreeMap<Vec<String>, Vec<Vec<usize>>>,
 }
 
@@ -240,18 +241,19 @@ impl Space {
             }
             by_set.insert(set.clone(), groups);
         }
-        let cover: Vec<Key> = classes
+        let value = |c: &Class| (c.part.clone(), c.kind, c.label.clone());
+        let cover: Vec<(String, Kind, String)> = classes
             .iter()
-            .map(|c| (c.part.clone(), c.kind))
-            .collect::<BTreeSet<Key>>()
+            .map(value)
+            .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
         let cover_of: Vec<usize> = classes
             .iter()
             .map(|c| {
                 cover
-                    .binary_search(&(c.part.clone(), c.kind))
-                    .expect("every class's key is listed")
+                    .binary_search(&value(c))
+                    .expect("every class's value is listed")
             })
             .collect();
         let cover_by_set = family_sets
@@ -276,7 +278,7 @@ impl Space {
         }
     }
 
-    /// The (part, kind) pairs (as positions) none of whose classes `drawn` names.
+    /// The (part, kind, label) values (as positions) none of whose classes `drawn` names.
     pub fn unreached(&self, drawn: &BTreeMap<String, BTreeMap<String, usize>>) -> Vec<usize> {
         let mut reached = vec![false; self.cover.len()];
         for id in drawn.keys() {
@@ -287,7 +289,7 @@ impl Space {
         (0..self.cover.len()).filter(|k| !reached[*k]).collect()
     }
 
-    /// A class of one of the (part, kind) pairs `focus` lists that has a class among
+    /// A class of one of the (part, kind, label) values `focus` lists that has a class among
     /// `families`; `None` when none has.
     pub fn pick_focused(
         &self,
