@@ -1,9 +1,11 @@
 //! The conformance suite as `cargo test`: one libtest-mimic trial per generated case, named by
 //! its id, plus one insta snapshot per case in `snapshots/`.
 //!
-//! Target: the embedded reference server, or the one `CONFORMANCE_TARGET` names (with
-//! `CONFORMANCE_AUTH`, `CONFORMANCE_GROUP_ID`, `CONFORMANCE_CM_GROUP_ID`,
-//! `CONFORMANCE_OTHER_GROUP_ID`, `CONFORMANCE_READONLY_AUTH`). Known failures: the file
+//! Target: the embedded reference server, or the one `CONFORMANCE_TARGET` names, with the
+//! other variables of the command line's target flags (`transport::env`: credentials,
+//! projects, `CONFORMANCE_INSECURE`, and the gateway's headers, CA and client certificate, sent
+//! to the embedded server too), read and checked by the library code the command line uses
+//! (`TargetSettings`, `GatewaySettings`). Known failures: the file
 //! `CONFORMANCE_KNOWN_FAILURES` names (default `tests/known-failures.txt`), one
 //! `case-id  check:signature` per line (the format and parser of `run --known-failures`).
 
@@ -18,7 +20,7 @@ use integrations_conformance::rules::{CaseState, RuleCounts, Rules};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
 use integrations_conformance::snapshot::{self, Volatile};
-use integrations_conformance::transport::Target;
+use integrations_conformance::transport::{Gateway, GatewaySettings, Target};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The known failures (`CONFORMANCE_KNOWN_FAILURES`, default `tests/known-failures.txt`), parsed
@@ -56,6 +58,15 @@ fn known_failures(all: &[case::Case]) -> KnownFailures {
     baseline
 }
 
+/// The gateway the `CONFORMANCE_*` variables describe, in front of any target (the embedded
+/// server's too, as on the command line); a mistake ends the run.
+fn gateway() -> Gateway {
+    GatewaySettings::from_env().build().unwrap_or_else(|e| {
+        eprintln!("conformance: {e}");
+        std::process::exit(2);
+    })
+}
+
 /// The run's exploration (`CONFORMANCE_EXPLORE_STEPS`, default the CLI's, 0 turns it off;
 /// `CONFORMANCE_EXPLORE_SEED`, default the release's): the trial's name and, when it diverged,
 /// its failure text. Not with a filter that leaves the exploration out.
@@ -91,7 +102,7 @@ fn explore_gate(harness: &Arc<Harness>, args: &Arguments) -> Option<(String, Opt
         families: Vec::new(),
         timeout: None,
         rate: None,
-        gateway: None,
+        gateway: Some(gateway()),
     };
     let settings = explore::Settings {
         seed,
@@ -159,7 +170,9 @@ fn main() -> std::process::ExitCode {
                 Ok(Some(t)) => (t, None),
                 Ok(None) => {
                     let server = server::spawn(ServerConfig::default()).await.expect("the embedded server starts");
-                    (server.target().expect("embedded target"), Some(server))
+                    let mut target = server.target().expect("embedded target");
+                    target.gateway = gateway();
+                    (target, Some(server))
                 }
                 Err(e) => {
                     eprintln!("conformance: {e}");

@@ -101,6 +101,7 @@ pub(crate) struct TargetArgs {
         long,
         env = "CONFORMANCE_INSECURE",
         hide_env_values = true,
+        value_parser = transport::env::switch,
         help_heading = "Target"
     )]
     pub(crate) insecure: bool,
@@ -247,18 +248,13 @@ impl TargetArgs {
 impl GatewayArgs {
     /// Read and check everything the flags name; a mistake is one line, never a header value.
     fn gateway(&self) -> CliResult<Gateway> {
-        let blank = |p: &Option<PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
-        Ok(Gateway {
-            headers: transport::parse_headers(&self.headers)?,
-            ca_certs: match blank(&self.ca_cert) {
-                Some(p) => transport::read_certificates("--ca-cert", &p)?,
-                None => Vec::new(),
-            },
-            client_identity: transport::read_identity(
-                blank(&self.client_cert).as_deref(),
-                blank(&self.client_key).as_deref(),
-            )?,
-        })
+        let settings = transport::GatewaySettings {
+            headers: self.headers.clone(),
+            ca_cert: self.ca_cert.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+        };
+        settings.build().map_err(fatal)
     }
 }
 

@@ -300,20 +300,21 @@ impl Engine {
                 .group_for(family.project_kind)
                 .unwrap_or_default()
                 .to_owned();
+            let wire = &self.harness.model.wire;
             for item in body
-                .get(&self.harness.model.wire.list.results)
+                .get(&wire.list.results)
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {
-                let Some(t) = item.get("type").and_then(Value::as_str) else {
+                let Some(t) = item.get(&wire.discriminator).and_then(Value::as_str) else {
                     continue;
                 };
                 skip.insert((format!("{:?}", family.project_kind), t.to_owned()));
                 let mut fields: Map<String, Value> = item.as_object().cloned().unwrap_or_default();
-                fields.remove("type");
+                fields.remove(&wire.discriminator);
                 let id = fields
-                    .remove("id")
+                    .remove(&wire.id)
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_else(|| "000000000000000000000000".into());
                 pre.push((
@@ -521,7 +522,7 @@ impl Engine {
             }
         }
         if let (Some(o), Some(t)) = (o_resp.json(), t_ex.response.as_ref().and_then(|r| r.json())) {
-            if let Some(m) = ids.check(&o, &t) {
+            if let Some(m) = ids.check(&self.harness.model.wire, &o, &t) {
                 messages.push(m);
             }
         }

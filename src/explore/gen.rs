@@ -22,7 +22,9 @@ use serde_json::{json, Value};
 use super::bodies::{body, VALID_MODES};
 pub use super::call::{Call, Recipe, Where, Who, NO_PROJECT};
 use super::space::{Class, Reach, Space};
-use crate::model::{Family, IntegrationType, Model, OperationKind, Situation, Version};
+use crate::model::{
+    Family, IntegrationType, Model, OperationKind, QueryRole, Situation, Version, Wire,
+};
 
 /// What exploration may draw from: the model, the families, the types to leave alone, and the
 /// input model's classes over them.
@@ -285,7 +287,7 @@ fn build(catalog: &Catalog, state: &RefState, focus: &[usize], d: Draw) -> Call 
         } else {
             Where::Own
         },
-        query: query(d.query, d.seed, kind.writes()),
+        query: query(&catalog.model.wire, d.query, d.seed, kind.writes()),
         ..Call::default()
     };
     let op = family.operation(kind);
@@ -305,7 +307,7 @@ fn build(catalog: &Catalog, state: &RefState, focus: &[usize], d: Draw) -> Call 
             }
             // An unsupported type still gets a body naming it.
             None => {
-                call.body = Some(json!({"type": type_name.clone().unwrap_or_default()}));
+                call.body = Some(naming(&catalog.model.wire, type_name.as_deref()));
             }
         }
         if (35..39).contains(&d.odd) {
@@ -377,7 +379,7 @@ fn of_class(catalog: &Catalog, state: &RefState, d: Draw, class: &Class) -> Call
                 call.recipe = Some(Recipe { mode, seed: d.seed });
             }
             None => {
-                call.body = Some(json!({"type": type_name.clone().unwrap_or_default()}));
+                call.body = Some(naming(&catalog.model.wire, type_name.as_deref()));
             }
         }
     }
@@ -463,55 +465,68 @@ fn media_variant(media: &str, pick: u8) -> String {
     }
 }
 
+/// A body that holds only the discriminator naming `type_name` (the empty name if none).
+fn naming(wire: &Wire, type_name: Option<&str>) -> Value {
+    json!({ wire.discriminator.as_str(): type_name.unwrap_or_default() })
+}
+
 /// Page, count, pretty and envelope parameters; mostly absent, sometimes out of range.
 fn query(
+    wire: &Wire,
     (page, items, count, pretty, envelope): (u8, u8, u8, u8, u8),
     seed: u32,
     writes: bool,
 ) -> Vec<(String, String)> {
     let mut q = Vec::new();
+    let name = |role| wire.query(role).to_owned();
     let bad = |s: u32, options: &[&str]| options[s as usize % options.len()].to_owned();
     match page {
-        10 | 11 => q.push(("pageNum".into(), "1".into())),
-        12 | 13 => q.push(("pageNum".into(), "2".into())),
+        10 | 11 => q.push((name(QueryRole::PageNum), "1".into())),
+        12 | 13 => q.push((name(QueryRole::PageNum), "2".into())),
         // Edges: past every integer type, a sign, a leading zero. A sign or a leading zero is a
         // reading the contract leaves open (read as 1 or refused), so only reads draw them: a
         // write the target refuses and the reference model accepts would part their states.
         14 if writes => q.push((
-            "pageNum".into(),
+            name(QueryRole::PageNum),
             bad(seed >> 5, &["3", "9223372036854775808"]),
         )),
         14 => q.push((
-            "pageNum".into(),
+            name(QueryRole::PageNum),
             bad(seed >> 5, &["3", "9223372036854775808", "+1", "01"]),
         )),
-        15 => q.push(("pageNum".into(), bad(seed, &["0", "abc", "-1"]))),
+        15 => q.push((name(QueryRole::PageNum), bad(seed, &["0", "abc", "-1"]))),
         _ => {}
     }
     match items {
-        10 | 11 => q.push(("itemsPerPage".into(), "1".into())),
-        12 | 13 => q.push(("itemsPerPage".into(), "2".into())),
-        14 if writes => q.push(("itemsPerPage".into(), "100".into())),
-        14 => q.push(("itemsPerPage".into(), bad(seed >> 7, &["100", "+1", "01"]))),
-        15 => q.push(("itemsPerPage".into(), bad(seed >> 3, &["0", "501", "x"]))),
+        10 | 11 => q.push((name(QueryRole::ItemsPerPage), "1".into())),
+        12 | 13 => q.push((name(QueryRole::ItemsPerPage), "2".into())),
+        14 if writes => q.push((name(QueryRole::ItemsPerPage), "100".into())),
+        14 => q.push((
+            name(QueryRole::ItemsPerPage),
+            bad(seed >> 7, &["100", "+1", "01"]),
+        )),
+        15 => q.push((
+            name(QueryRole::ItemsPerPage),
+            bad(seed >> 3, &["0", "501", "x"]),
+        )),
         _ => {}
     }
     match count {
-        4 => q.push(("includeCount".into(), "false".into())),
-        5 => q.push(("includeCount".into(), "true".into())),
+        4 => q.push((name(QueryRole::IncludeCount), "false".into())),
+        5 => q.push((name(QueryRole::IncludeCount), "true".into())),
         // A repeated parameter (its first value counts) and one no operation declares.
-        6 => q.push(("pageNum".into(), "7".into())),
+        6 => q.push((name(QueryRole::PageNum), "7".into())),
         7 => q.push(("unknownParameter".into(), "1".into())),
         _ => {}
     }
     match pretty {
-        10 => q.push(("pretty".into(), "true".into())),
-        11 => q.push(("pretty".into(), "false".into())),
+        10 => q.push((name(QueryRole::Pretty), "true".into())),
+        11 => q.push((name(QueryRole::Pretty), "false".into())),
         _ => {}
     }
     match envelope {
-        10 => q.push(("envelope".into(), "true".into())),
-        11 => q.push(("envelope".into(), "false".into())),
+        10 => q.push((name(QueryRole::Envelope), "true".into())),
+        11 => q.push((name(QueryRole::Envelope), "false".into())),
         _ => {}
     }
     q

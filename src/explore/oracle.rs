@@ -18,7 +18,7 @@ use crate::case::{Case, Expect, Request, Role, Step};
 use crate::check;
 use crate::error::Result;
 use crate::exchange::Exchange;
-use crate::model::{ErrorRule, Family, Level, Model, ParamKind, Situation};
+use crate::model::{ErrorRule, Family, Level, Model, ParamKind, Situation, Wire};
 use crate::outcome::{Outcome, Verdict};
 use crate::scrub::Scrubber;
 use crate::sender::{self, Keyring, Sender, Transport};
@@ -237,7 +237,7 @@ pub(crate) fn expectation(
         .filter(|r| code.is_some() && r.error_code.as_deref() == code)
         .collect();
     let shape = |r: &ErrorRule| match r.parameters.as_slice() {
-        [p] if p == "{field}" => params.len() == 1 && params[0] != "type",
+        [p] if p == "{field}" => params.len() == 1 && params[0] != wire.discriminator,
         [p] => params == [p.as_str()],
         _ => true,
     };
@@ -324,12 +324,12 @@ pub(super) struct IdMap {
     target_to_oracle: HashMap<String, String>,
 }
 
-fn ids_by_type(v: &Value) -> BTreeMap<String, String> {
-    let v = match v.get("content") {
+fn ids_by_type(wire: &Wire, v: &Value) -> BTreeMap<String, String> {
+    let v = match v.get(&wire.envelope.content) {
         Some(c) if c.is_object() => c,
         _ => v,
     };
-    let objects: Vec<&Value> = match v.get("results").and_then(Value::as_array) {
+    let objects: Vec<&Value> = match v.get(&wire.list.results).and_then(Value::as_array) {
         Some(items) => items.iter().collect(),
         None => vec![v],
     };
@@ -337,17 +337,17 @@ fn ids_by_type(v: &Value) -> BTreeMap<String, String> {
         .into_iter()
         .filter_map(|o| {
             Some((
-                o.get("type")?.as_str()?.to_owned(),
-                o.get("id")?.as_str()?.to_owned(),
+                o.get(&wire.discriminator)?.as_str()?.to_owned(),
+                o.get(&wire.id)?.as_str()?.to_owned(),
             ))
         })
         .collect()
 }
 
 impl IdMap {
-    pub(super) fn check(&mut self, oracle: &Value, target: &Value) -> Option<String> {
-        let theirs = ids_by_type(target);
-        for (type_name, oid) in ids_by_type(oracle) {
+    pub(super) fn check(&mut self, wire: &Wire, oracle: &Value, target: &Value) -> Option<String> {
+        let theirs = ids_by_type(wire, target);
+        for (type_name, oid) in ids_by_type(wire, oracle) {
             let Some(tid) = theirs.get(&type_name) else {
                 continue;
             };

@@ -16,7 +16,7 @@ use crate::case::{
     Case, Category, Credential, Expect, Lane, PageExpect, Project, Requirement, Role, Step, View,
 };
 use crate::error::{Error, Result};
-use crate::model::{Family, Model, OperationKind, ProjectKind};
+use crate::model::{Family, Model, OperationKind, ProjectKind, Wire};
 use crate::scrub::Scrubber;
 
 use super::oracle::{expectation, test_step, Oracle};
@@ -84,8 +84,8 @@ fn load(model: &Model, files: &[std::path::PathBuf]) -> Result<Vec<Case>> {
 }
 
 /// The object as a view: the read-only (server-assigned) fields as [`ASSIGNED`].
-fn view(family: &Family, version: Option<&str>, object: &Value) -> Option<View> {
-    let type_name = object.get("type")?.as_str()?.to_owned();
+fn view(wire: &Wire, family: &Family, version: Option<&str>, object: &Value) -> Option<View> {
+    let type_name = object.get(&wire.discriminator)?.as_str()?.to_owned();
     let mut object = object.as_object()?.clone();
     if let Some(t) = family
         .version(version)
@@ -281,7 +281,9 @@ async fn judged_step(
                         page: PageExpect {
                             all: all
                                 .iter()
-                                .filter_map(|o| view(family, call.version.as_deref(), o))
+                                .filter_map(|o| {
+                                    view(&model.wire, family, call.version.as_deref(), o)
+                                })
                                 .collect(),
                             page_num: query_u64(call, &model.wire.page.page_num, 1),
                             items_per_page: query_u64(call, &model.wire.page.items_per_page, 100),
@@ -297,7 +299,7 @@ async fn judged_step(
                     } else {
                         json
                     };
-                    if let Some(v) = view(family, call.version.as_deref(), &object) {
+                    if let Some(v) = view(&model.wire, family, call.version.as_deref(), &object) {
                         expect.push(Expect::Single { view: v });
                     }
                 }

@@ -6,20 +6,17 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use serde_json::json;
 
 use crate::case::{Case, Category, Lane, Role, Step};
 use crate::error::Result;
 use crate::model::ProjectKind;
+use crate::report::html::{self, escape};
+use crate::report::junit;
 
+use super::space::Coverage;
 use super::{Engine, Exploration, Reproduction};
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// One line: the seed, the steps and what was found.
 pub fn headline(ex: &Exploration) -> String {
@@ -63,38 +60,30 @@ fn json_report(ex: &Exploration, engine: &Engine) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
+/// `explore-junit.xml`: one suite for the seed, one test case for the whole exploration, failed
+/// with the divergence's messages and its text when something diverged.
 fn junit(ex: &Exploration) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let failures = usize::from(ex.reproduction.is_some());
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"conformance explore\" tests=\"1\" failures=\"{failures}\">\n  <testsuite name=\"explore seed {}\" tests=\"1\" failures=\"{failures}\" time=\"{:.3}\">",
-        ex.seed,
-        ex.elapsed.as_secs_f64()
-    );
-    let _ = writeln!(
-        out,
-        "    <properties><property name=\"seed\" value=\"{}\"/><property name=\"steps\" value=\"{}\"/></properties>",
-        ex.seed, ex.steps
-    );
-    let _ = write!(
-        out,
-        "    <testcase classname=\"explore\" name=\"seed {} ({} steps)\"",
-        ex.seed, ex.steps
-    );
-    match &ex.reproduction {
-        None => out.push_str("/>\n"),
+    let status = match &ex.reproduction {
+        None => TestCaseStatus::success(),
         Some(r) => {
-            let _ = writeln!(
-                out,
-                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                xml(&r.divergence.messages.join("; ")),
-                xml(&divergence_text(r))
-            );
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(r.divergence.messages.join("; "));
+            s.set_description(divergence_text(r));
+            s
         }
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+    };
+    let mut case = TestCase::new(format!("seed {} ({} steps)", ex.seed, ex.steps), status);
+    case.set_classname("explore");
+    case.set_time(ex.elapsed);
+    let mut suite = TestSuite::new(format!("explore seed {}", ex.seed));
+    suite.add_property(Property::new("seed", ex.seed.to_string()));
+    suite.add_property(Property::new("steps", ex.steps.to_string()));
+    suite.set_time(ex.elapsed);
+    suite.add_test_case(case);
+    let mut report = Report::new("conformance explore");
+    report.set_time(ex.elapsed);
+    report.add_test_suite(suite);
+    junit::to_xml(&report)
 }
 
 /// The calls, where they diverge, and expected vs actual, as text.
@@ -130,7 +119,8 @@ fn divergence_text(r: &Reproduction) -> String {
     t
 }
 
-fn markdown(ex: &Exploration) -> String {
+/// `explore.md`; `code` is the error body's code field, which the coverage keys end with.
+fn markdown(ex: &Exploration, code: &str) -> String {
     let mut out = format!(
         "# conformance explore\n\nseed **{}** · {} steps in {} sequences · {:.1}s · {:.0} steps/s\n\n**{}**\n",
         ex.seed,
@@ -149,7 +139,10 @@ fn markdown(ex: &Exploration) -> String {
             divergence_text(r)
         );
     }
-    out.push_str("\n## Coverage (operation, status, errorCode)\n\n| answer | count |\n|---|---|\n");
+    let _ = write!(
+        out,
+        "\n## Coverage (operation, status, {code})\n\n| answer | count |\n|---|---|\n"
+    );
     for (k, n) in &ex.coverage {
         let _ = writeln!(out, "| {k} | {n} |");
     }
@@ -174,32 +167,96 @@ fn markdown(ex: &Exploration) -> String {
     out
 }
 
-fn html(ex: &Exploration) -> String {
-    let mut out = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>conformance explore, seed {}</title></head><body>\n<h1>conformance explore</h1>\n<p>seed <b>{}</b> · {} steps in {} sequences · {:.0} steps/s</p>\n<p><b>{}</b></p>\n",
-        ex.seed,
+/// `explore.html`, every text from the run escaped; `code` as for [`markdown`].
+fn html(ex: &Exploration, code: &str) -> String {
+    let mut out = String::new();
+    html::open_page(&mut out, &format!("conformance explore, seed {}", ex.seed));
+    let (class, label) = match ex.reproduction {
+        None => ("conformant", "NO DIVERGENCE"),
+        Some(_) => ("non-conformant", "DIVERGENCE"),
+    };
+    let _ = writeln!(
+        out,
+        "<h1>conformance explore</h1>\n<div class=\"verdict {class}\">{label}</div>\n<p class=\"headline\">{}</p>",
+        escape(&headline(ex))
+    );
+    let _ = writeln!(
+        out,
+        "<table class=\"meta\">\n<tr><td>seed</td><td><b>{}</b></td></tr>\n<tr><td>steps</td><td>{} in {} sequences</td></tr>\n<tr><td>time</td><td>{:.1}s · {:.0} steps/s</td></tr>\n</table>",
         ex.seed,
         ex.steps,
         ex.sequences,
-        ex.steps_per_second(),
-        xml(&headline(ex))
+        ex.elapsed.as_secs_f64(),
+        ex.steps_per_second()
     );
     if let Some(r) = &ex.reproduction {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<h2>Reproduction ({} calls)</h2>\n<pre>{}</pre>\n",
+            "<h2>Reproduction ({} calls)</h2>\n<p>Replay: <code>conformance replay repro-{}.json</code></p>\n<pre>{}</pre>",
             r.steps.len(),
-            xml(&divergence_text(r))
+            ex.seed,
+            escape(&divergence_text(r))
         );
     }
-    out.push_str(
-        "<h2>Coverage</h2>\n<table><tr><th>operation status errorCode</th><th>count</th></tr>\n",
+    let _ = writeln!(
+        out,
+        "<h2>Coverage</h2>\n<table class=\"checks\">\n<tr><th>operation status {}</th><th>count</th></tr>",
+        escape(code)
     );
     for (k, n) in &ex.coverage {
-        let _ = writeln!(out, "<tr><td>{}</td><td>{n}</td></tr>", xml(k));
+        let _ = writeln!(out, "<tr><td>{}</td><td>{n}</td></tr>", escape(k));
     }
-    out.push_str("</table>\n</body></html>\n");
+    out.push_str("</table>\n");
+    input_model_html(&mut out, &ex.input);
+    if !ex.warnings.is_empty() {
+        out.push_str("<h2>Warnings: fields the contract does not list</h2>\n<ul>\n");
+        for w in &ex.warnings {
+            let _ = writeln!(out, "<li><code>{}</code></li>", escape(w));
+        }
+        out.push_str("</ul>\n");
+    }
+    html::close_page(
+        &mut out,
+        "machine-readable: explore.json, explore-junit.xml",
+    );
     out
+}
+
+/// The input model's part × class table (times drawn, rule), as the Markdown shows it.
+fn input_model_html(out: &mut String, input: &Coverage) {
+    let drawn = input.classes.len() - input.unreached.len();
+    let _ = writeln!(
+        out,
+        "<h2>Input model: part × class (times drawn, rule)</h2>\n<p>{drawn} classes of {} drawn; never drawn: {}</p>",
+        input.classes.len(),
+        if input.unreached.is_empty() {
+            "none".to_owned()
+        } else {
+            escape(&input.unreached.join("; "))
+        }
+    );
+    let (kinds, rows) = input.grid();
+    out.push_str("<table class=\"checks\">\n<tr><th>part</th>");
+    for k in &kinds {
+        let _ = write!(out, "<th>{}</th>", escape(k.as_str()));
+    }
+    out.push_str("</tr>\n");
+    for (part, row) in rows {
+        let _ = write!(out, "<tr><td>{}</td>", escape(part));
+        for d in row {
+            match d {
+                None => out.push_str("<td></td>"),
+                Some(d) if d.drawn == 0 => {
+                    let _ = write!(out, "<td><b>0</b> ({})</td>", escape(&d.rule));
+                }
+                Some(d) => {
+                    let _ = write!(out, "<td>{} ({})</td>", d.drawn, escape(&d.rule));
+                }
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
 }
 
 /// The curl script of a reproduction: every call, the diverging one with `-i`, then deletes of
@@ -290,11 +347,12 @@ pub fn curl_script(engine: &Engine, r: &Reproduction) -> String {
 /// Writes the four reports, and the reproduction files when something diverged.
 pub fn write(dir: &Path, ex: &Exploration, engine: &Engine) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
+    let code = &engine.harness.model.wire.error.code;
     let mut files = vec![
         (dir.join("explore.json"), json_report(ex, engine)),
         (dir.join("explore-junit.xml"), junit(ex)),
-        (dir.join("explore.md"), markdown(ex)),
-        (dir.join("explore.html"), html(ex)),
+        (dir.join("explore.md"), markdown(ex, code)),
+        (dir.join("explore.html"), html(ex, code)),
     ];
     if let Some(r) = &ex.reproduction {
         files.push((
@@ -316,4 +374,114 @@ pub fn write(dir: &Path, ex: &Exploration, engine: &Engine) -> Result<Vec<PathBu
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
+
+    use super::*;
+    use crate::explore::Divergence;
+
+    const NASTY: &str = "a <tag> & \"quotes\" ]]> 'too'";
+
+    fn diverged() -> Exploration {
+        Exploration {
+            seed: 7,
+            steps: 12,
+            sequences: 2,
+            elapsed: Duration::from_millis(1500),
+            first_divergence_at: Some(11),
+            reproduction: Some(Reproduction {
+                format: "conformance-explore/1".into(),
+                seed: 7,
+                steps: Vec::new(),
+                requests: vec![format!("GET /x?q={NASTY}")],
+                divergence: Divergence {
+                    step: 0,
+                    verify: false,
+                    request: "GET /x?q=<&\"".into(),
+                    messages: vec![NASTY.into(), "second <&\"".into()],
+                    expected: "200 {\"a\":\"<&>\"}".into(),
+                    actual: "500 <html>&nbsp;</html>".into(),
+                },
+                original_len: 3,
+            }),
+            shrink_runs: 1,
+            coverage: [("list 200 <&\"".to_owned(), 2)].into(),
+            warnings: Default::default(),
+            classes: Default::default(),
+            input: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_divergence_with_markup_in_it_gives_junit_that_parses_back_to_the_same_text() {
+        let ex = diverged();
+        let xml = junit(&ex);
+        let report = Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+        assert_eq!(
+            report.name.as_ref().map(|n| n.as_str()),
+            Some("conformance explore")
+        );
+        let [suite] = report.test_suites.as_slice() else {
+            panic!("one suite: {xml}")
+        };
+        assert_eq!(suite.name.as_str(), "explore seed 7");
+        let [case] = suite.test_cases.as_slice() else {
+            panic!("one case: {xml}")
+        };
+        assert_eq!(case.name.as_str(), "seed 7 (12 steps)");
+        let TestCaseStatus::NonSuccess {
+            kind: NonSuccessKind::Failure,
+            message,
+            description,
+            ..
+        } = &case.status
+        else {
+            panic!("a failure: {xml}")
+        };
+        let r = ex.reproduction.as_ref().unwrap();
+        assert_eq!(
+            message.as_ref().map(|m| m.as_str()),
+            Some(r.divergence.messages.join("; ").as_str())
+        );
+        // The reader trims the text node's trailing newline.
+        assert_eq!(
+            description.as_ref().map(|d| d.as_str()),
+            Some(divergence_text(r).trim_end())
+        );
+        assert!(!xml.contains(NASTY), "unescaped: {xml}");
+    }
+
+    #[test]
+    fn no_divergence_is_one_passing_case() {
+        let ex = Exploration {
+            reproduction: None,
+            first_divergence_at: None,
+            ..diverged()
+        };
+        let report = Report::deserialize_from_str(&junit(&ex)).expect("valid JUnit XML");
+        let case = &report.test_suites[0].test_cases[0];
+        assert!(matches!(case.status, TestCaseStatus::Success { .. }));
+        let props: Vec<(&str, &str)> = report.test_suites[0]
+            .properties
+            .iter()
+            .map(|p| (p.name.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(props, [("seed", "7"), ("steps", "12")]);
+    }
+
+    #[test]
+    fn the_html_escapes_what_the_run_says() {
+        let html = html(&diverged(), "errorCode");
+        assert!(!html.contains(NASTY), "{html}");
+        assert!(
+            html.contains("a &lt;tag&gt; &amp; &quot;quotes&quot;"),
+            "{html}"
+        );
+        assert!(html.contains("list 200 &lt;&amp;&quot;"), "{html}");
+    }
 }

@@ -105,6 +105,26 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
+/// The start of a self-contained page in the reports' style, up to its `<main>`: the head
+/// with `title` (escaped here) and the inline style sheet.
+pub(crate) fn open_page(out: &mut String, title: &str) {
+    let _ = writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>",
+        escape(title)
+    );
+}
+
+/// The end of a page [`open_page`] began: the footer (`footer`, escaped here) and the closing
+/// tags.
+pub(crate) fn close_page(out: &mut String, footer: &str) {
+    let _ = writeln!(
+        out,
+        "<footer>{}</footer>\n</main>\n</body>\n</html>",
+        escape(footer)
+    );
+}
+
 /// A fragment id for a case (ids are ASCII, but keep it to safe characters anyway).
 fn anchor(id: &str) -> String {
     let mut out = String::from("case-");
@@ -326,10 +346,9 @@ fn head(out: &mut String, doc: &Document) {
         RunVerdict::NonConformant => ("non-conformant", "NOT CONFORMANT"),
         RunVerdict::Inconclusive => ("inconclusive", "INCONCLUSIVE"),
     };
-    let _ = writeln!(
+    open_page(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Conformance report: {label} ({})</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>",
-        escape(&doc.target.base_url)
+        &format!("Conformance report: {label} ({})", doc.target.base_url),
     );
     let _ = writeln!(out, "<h1>Conformance report</h1>");
     let _ = writeln!(out, "<div class=\"verdict {class}\">{label}</div>");
@@ -566,12 +585,9 @@ fn target_state(out: &mut String, doc: &Document) {
         }
         out.push_str("</ul>\n");
     }
-    let _ = writeln!(
-        out,
-        "<footer>{} {} · started {} · finished {} · machine-readable: report.json, junit.xml</footer>\n</main>\n</body>\n</html>",
-        escape(&doc.tool.name),
-        escape(&doc.tool.version),
-        escape(&doc.started),
-        escape(&doc.finished)
+    let footer = format!(
+        "{} {} · started {} · finished {} · machine-readable: report.json, junit.xml",
+        doc.tool.name, doc.tool.version, doc.started, doc.finished
     );
+    close_page(out, &footer);
 }

@@ -3,6 +3,7 @@
 //! case's request becomes an exchange with it ([`Client`], [`Outgoing`]).
 
 mod client;
+pub mod env;
 mod gateway;
 mod request;
 
@@ -142,33 +143,61 @@ impl Target {
             })
     }
 
-    /// The target described by the `CONFORMANCE_*` environment variables, if
-    /// `CONFORMANCE_TARGET` is set: the same checks as the command line's (see [`TargetSettings`]).
+    /// The target described by the `CONFORMANCE_*` environment variables ([`env`]), if
+    /// `CONFORMANCE_TARGET` is set: the same checks as the command line's (see [`TargetSettings`]
+    /// and [`GatewaySettings`]).
     pub fn from_env() -> Result<Option<Target>> {
-        let Some(mut target) = TargetSettings::from_env().build()? else {
+        let Some(mut target) = TargetSettings::from_env()?.build()? else {
             return Ok(None);
         };
-        target.gateway = gateway_from_env()?;
+        target.gateway = GatewaySettings::from_env().build()?;
         Ok(Some(target))
     }
 }
 
-/// The gateway `CONFORMANCE_HEADERS` (one `NAME: VALUE` a line), `CONFORMANCE_CA_CERT`,
-/// `CONFORMANCE_CLIENT_CERT` and `CONFORMANCE_CLIENT_KEY` describe.
-fn gateway_from_env() -> Result<Gateway> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let path = |name: &str| var(name).map(std::path::PathBuf::from);
-    Ok(Gateway {
-        headers: parse_headers(&var("CONFORMANCE_HEADERS").into_iter().collect::<Vec<_>>())?,
-        ca_certs: match path("CONFORMANCE_CA_CERT") {
-            Some(p) => read_certificates("--ca-cert", &p)?,
-            None => Vec::new(),
-        },
-        client_identity: read_identity(
-            path("CONFORMANCE_CLIENT_CERT").as_deref(),
-            path("CONFORMANCE_CLIENT_KEY").as_deref(),
-        )?,
-    })
+/// What a user says about a gateway in front of the target (`--header`, `--ca-cert`,
+/// `--client-cert`, `--client-key` or their variables), before it is read: the command line
+/// and the cargo front end both build their [`Gateway`] through it. Blank values count as not
+/// given. No `Debug`: the headers are secrets.
+#[derive(Clone, Default)]
+pub struct GatewaySettings {
+    /// `NAME: VALUE` lines (a value may hold several, one a line).
+    pub headers: Vec<String>,
+    pub ca_cert: Option<std::path::PathBuf>,
+    pub client_cert: Option<std::path::PathBuf>,
+    pub client_key: Option<std::path::PathBuf>,
+}
+
+impl GatewaySettings {
+    /// The settings the `CONFORMANCE_*` variables hold ([`env::HEADERS`]: one header a line).
+    pub fn from_env() -> GatewaySettings {
+        let path = |name: &str| env::var(name).map(std::path::PathBuf::from);
+        GatewaySettings {
+            headers: env::var(env::HEADERS).into_iter().collect(),
+            ca_cert: path(env::CA_CERT),
+            client_cert: path(env::CLIENT_CERT),
+            client_key: path(env::CLIENT_KEY),
+        }
+    }
+
+    /// The gateway they name, every file read and checked; a mistake is one sentence naming
+    /// the flag, never a header value.
+    pub fn build(self) -> Result<Gateway> {
+        let given = |p: Option<std::path::PathBuf>| {
+            p.filter(|p| !p.as_os_str().to_string_lossy().trim().is_empty())
+        };
+        Ok(Gateway {
+            headers: parse_headers(&self.headers)?,
+            ca_certs: match given(self.ca_cert) {
+                Some(p) => read_certificates("--ca-cert", &p)?,
+                None => Vec::new(),
+            },
+            client_identity: read_identity(
+                given(self.client_cert).as_deref(),
+                given(self.client_key).as_deref(),
+            )?,
+        })
+    }
 }
 
 /// What a user says about a target, from flags or the `CONFORMANCE_*` variables, before it is
@@ -192,20 +221,26 @@ pub struct TargetSettings {
 const AUTH_FORMS: &str = "digest:PUBLIC_KEY:PRIVATE_KEY, bearer:TOKEN or oauth:CLIENT_ID:SECRET";
 
 impl TargetSettings {
-    /// The settings the `CONFORMANCE_*` variables hold.
-    pub fn from_env() -> TargetSettings {
-        let var = |name: &str| std::env::var(name).ok();
-        TargetSettings {
-            target: var("CONFORMANCE_TARGET"),
-            auth: var("CONFORMANCE_AUTH"),
-            readonly_auth: var("CONFORMANCE_READONLY_AUTH"),
-            group_id: var("CONFORMANCE_GROUP_ID"),
-            cm_group_id: var("CONFORMANCE_CM_GROUP_ID"),
-            other_group_id: var("CONFORMANCE_OTHER_GROUP_ID"),
-            expired_token: var("CONFORMANCE_EXPIRED_TOKEN"),
-            oauth_client: var("CONFORMANCE_OAUTH_CLIENT"),
-            insecure: var("CONFORMANCE_INSECURE").is_some_and(|v| v == "1" || v == "true"),
-        }
+    /// The settings the `CONFORMANCE_*` variables hold ([`env`]); a `CONFORMANCE_INSECURE`
+    /// that is not a switch is a usage error, as on the command line.
+    pub fn from_env() -> Result<TargetSettings> {
+        let var = env::var;
+        let insecure = match var(env::INSECURE) {
+            Some(v) => env::switch(&v)
+                .map_err(|e| Error::Usage(format!("--insecure (or {}): {e}", env::INSECURE)))?,
+            None => false,
+        };
+        Ok(TargetSettings {
+            target: var(env::TARGET),
+            auth: var(env::AUTH),
+            readonly_auth: var(env::READONLY_AUTH),
+            group_id: var(env::GROUP_ID),
+            cm_group_id: var(env::CM_GROUP_ID),
+            other_group_id: var(env::OTHER_GROUP_ID),
+            expired_token: var(env::EXPIRED_TOKEN),
+            oauth_client: var(env::OAUTH_CLIENT),
+            insecure,
+        })
     }
 
     /// The target they name, or `None` when they name none (the embedded server is judged).

@@ -27,27 +27,20 @@ pub(crate) fn all_cases() -> Vec<case::Case> {
     all
 }
 
-/// Variables that would point a run somewhere else than the test says.
-const AMBIENT: [&str; 18] = [
-    "CONFORMANCE_TARGET",
-    "CONFORMANCE_KNOWN_FAILURES",
-    "CONFORMANCE_AUTH",
-    "CONFORMANCE_READONLY_AUTH",
-    "CONFORMANCE_GROUP_ID",
-    "CONFORMANCE_CM_GROUP_ID",
-    "CONFORMANCE_OTHER_GROUP_ID",
-    "CONFORMANCE_INSECURE",
-    "CONFORMANCE_EXPIRED_TOKEN",
-    "CONFORMANCE_HEADERS",
-    "CONFORMANCE_CA_CERT",
-    "CONFORMANCE_CLIENT_CERT",
-    "CONFORMANCE_CLIENT_KEY",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-];
+/// Variables that would point a run somewhere else than the test says: the target settings'
+/// (all of them, as the library names them), the known failures' and the proxies'.
+fn ambient() -> impl Iterator<Item = &'static str> {
+    integrations_conformance::transport::env::ALL
+        .into_iter()
+        .chain([
+            "CONFORMANCE_KNOWN_FAILURES",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+        ])
+}
 
 /// What a run of the binary left behind.
 #[derive(Debug)]
@@ -73,7 +66,7 @@ pub(crate) fn conformance(args: &[&str], env: &[(&str, &str)]) -> Ran {
 pub(crate) fn conformance_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
     let mut cmd = Command::new(BIN);
     cmd.args(args).current_dir(dir);
-    for v in AMBIENT {
+    for v in ambient() {
         cmd.env_remove(v);
     }
     cmd.envs(env.iter().copied());
@@ -886,7 +879,7 @@ fn the_summary_is_coloured_only_when_asked_or_on_a_terminal_without_no_color() {
         cmd.args(["-qec", &command, "/dev/null"])
             .env("TERM", "xterm")
             .env_remove("NO_COLOR");
-        for v in AMBIENT {
+        for v in ambient() {
             cmd.env_remove(v);
         }
         if let Some(v) = no_color {

@@ -137,3 +137,31 @@ fn an_exploration_budget_alone_is_the_bound() {
         "{ran:?}"
     );
 }
+
+/// The target settings' variables are named once, in the library (`transport::env`): `run`,
+/// `explore` and `replay` read exactly those (and `run` its known-failures file), so the cargo
+/// front end, which reads them through the library, takes what the command line takes.
+#[test]
+fn the_target_flags_read_the_variables_the_library_names() {
+    use std::collections::BTreeSet;
+
+    use integrations_conformance::transport::env;
+
+    let named = regex::Regex::new(r"\[env:\s+(CONFORMANCE_[A-Z_]+)\]").unwrap();
+    let library: BTreeSet<&str> = env::ALL.into_iter().collect();
+    for (command, own) in [
+        ("run", &["CONFORMANCE_KNOWN_FAILURES"][..]),
+        ("explore", &[][..]),
+        ("replay", &[][..]),
+    ] {
+        let ran = conformance(&[command, "--help"], &[]);
+        assert_eq!(ran.code, 0, "{ran:?}");
+        let help: BTreeSet<String> = named
+            .captures_iter(&ran.stdout)
+            .map(|c| c[1].to_owned())
+            .filter(|v| !own.contains(&v.as_str()))
+            .collect();
+        let help: BTreeSet<&str> = help.iter().map(String::as_str).collect();
+        assert_eq!(help, library, "{command} --help");
+    }
+}

@@ -359,6 +359,9 @@ pub struct Drawn {
     pub answers: BTreeMap<String, usize>,
 }
 
+/// One part's row of [`Coverage::grid`]: the part, and its (part, kind) in each column.
+pub type GridRow<'a> = (&'a str, Vec<Option<&'a Drawn>>);
+
 /// The coverage of the input model: every (part, kind), drawn or not.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Coverage {
@@ -406,9 +409,9 @@ impl Coverage {
         }
     }
 
-    /// Parts × kinds as a Markdown table: one row per part, one column per kind.
-    pub fn markdown(&self) -> String {
-        use std::fmt::Write as _;
+    /// Parts × kinds: the kinds that occur (the columns), and per part (a row, in part order)
+    /// the (part, kind) drawn in each column, if the part has that kind.
+    pub fn grid(&self) -> (Vec<Kind>, Vec<GridRow<'_>>) {
         let kinds: Vec<Kind> = Kind::ALL
             .into_iter()
             .filter(|k| self.classes.iter().any(|d| d.kind == *k))
@@ -417,6 +420,17 @@ impl Coverage {
         for d in &self.classes {
             parts.entry(&d.part).or_default().insert(d.kind, d);
         }
+        let rows = parts
+            .into_iter()
+            .map(|(part, row)| (part, kinds.iter().map(|k| row.get(k).copied()).collect()))
+            .collect();
+        (kinds, rows)
+    }
+
+    /// Parts × kinds as a Markdown table: one row per part, one column per kind.
+    pub fn markdown(&self) -> String {
+        use std::fmt::Write as _;
+        let (kinds, rows) = self.grid();
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -428,10 +442,10 @@ impl Coverage {
                 .join(" | ")
         );
         let _ = writeln!(out, "|---|{}", "---|".repeat(kinds.len()));
-        for (part, row) in parts {
-            let cells: Vec<String> = kinds
+        for (part, row) in rows {
+            let cells: Vec<String> = row
                 .iter()
-                .map(|k| match row.get(k) {
+                .map(|d| match d {
                     None => String::new(),
                     Some(d) if d.drawn == 0 => format!("**0** ({})", d.rule),
                     Some(d) => format!("{} ({})", d.drawn, d.rule),

@@ -137,7 +137,7 @@ pub(super) fn classes(model: &Model, reach: &Reach) -> Vec<Class> {
             classes: Vec::new(),
         };
         request::methods(&mut out);
-        request::paths(&mut out);
+        request::paths(&mut out, model);
         request::query(&mut out, model);
         headers::accept(&mut out);
         headers::content_type(&mut out, model);

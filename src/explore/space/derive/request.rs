@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::{Out, Rows};
 use crate::explore::gen::Where;
 use crate::explore::space::{Edit, Kind};
-use crate::model::{Model, OperationKind, ParamKind, QueryParam, Situation};
+use crate::model::{Family, Model, OperationKind, ParamKind, QueryParam, Situation};
 
 /// A method the path does not serve: 405 with `Allow`.
 pub(super) fn methods(out: &mut Out<'_>) {
@@ -36,7 +36,7 @@ pub(super) fn methods(out: &mut Out<'_>) {
 }
 
 /// Path shapes, and the group id's and the type's segments.
-pub(super) fn paths(out: &mut Out<'_>) {
+pub(super) fn paths(out: &mut Out<'_>, model: &Model) {
     let path = |p: &str| Edit::Path(p.to_owned());
     let get = Some(OperationKind::Get);
     let list = Some(OperationKind::List);
@@ -79,7 +79,8 @@ pub(super) fn paths(out: &mut Out<'_>) {
     );
 
     let scope = out.scope(None, get, None);
-    let mut rows = Rows::new(&mut *out, "path groupId", scope);
+    let group = format!("path {}", group_param(out.family));
+    let mut rows = Rows::new(&mut *out, group, scope);
     let (bad, invalid) = (Some(Situation::InvalidGroupId), "5.invalid-group-id");
     // What follows the group id is written right after it: a suffix makes another segment.
     let space = path("%20/integrations/{type}");
@@ -131,11 +132,21 @@ pub(super) fn paths(out: &mut Out<'_>) {
             );
         }
     }
-    type_segments(out);
+    type_segments(out, model);
+}
+
+/// The path parameter that names the project: the first `{…}` segment of the family's paths.
+fn group_param(family: &Family) -> &str {
+    family
+        .operations
+        .first()
+        .and_then(|o| o.path.split_once('{'))
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .map_or("", |(name, _)| name)
 }
 
 /// The `{integrationType}` segment: percent-encoded, in another case, padded, far too long.
-fn type_segments(out: &mut Out<'_>) {
+fn type_segments(out: &mut Out<'_>, model: &Model) {
     for t in out.family.path_types.clone() {
         if !out
             .family
@@ -146,7 +157,8 @@ fn type_segments(out: &mut Out<'_>) {
             continue;
         }
         let scope = out.scope(None, Some(OperationKind::Get), Some(&t));
-        let mut rows = Rows::new(&mut *out, "path integrationType", scope);
+        let part = format!("path {}", model.wire.type_param);
+        let mut rows = Rows::new(&mut *out, part, scope);
         let enc = {
             let mut chars = t.chars();
             let first = chars.next().unwrap_or('X');
