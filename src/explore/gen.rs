@@ -21,9 +21,9 @@ use serde_json::{json, Value};
 
 use super::bodies::{body, VALID_MODES};
 pub use super::call::{Call, Recipe, Where, Who, NO_PROJECT};
-use super::space::{Class, Reach, Space};
+use super::space::{Class, Edit, Reach, Space};
 use crate::model::{
-    Family, IntegrationType, Model, OperationKind, QueryRole, Situation, Version, Wire,
+    Family, IntegrationType, Model, OperationKind, QueryRole, SecretKind, Situation, Version, Wire,
 };
 
 /// What exploration may draw from: the model, the families, the types to leave alone, and the
@@ -384,6 +384,14 @@ fn of_class(catalog: &Catalog, state: &RefState, d: Draw, class: &Class) -> Call
         }
     }
     class.apply(&mut call, &tag);
+    if let (Edit::MaskBack(field), Some(ty)) = (
+        &class.edit,
+        type_name
+            .as_deref()
+            .and_then(|t| version.integration_type(t)),
+    ) {
+        mask_back(&mut call, state, ty, field);
+    }
     call
 }
 
@@ -436,6 +444,17 @@ fn pick_type(
 /// An update that sends back, for each masked secret, the mask the last write's value is shown
 /// as: a new value, not "unchanged" (contract section 4).
 fn masks_sent_back(call: &mut Call, state: &RefState, ty: &crate::model::IntegrationType) {
+    masks_of_last(call, state, ty, None);
+}
+
+/// The masks of the last write's secrets (of `only`, when it names one field) in the call's
+/// body.
+fn masks_of_last(
+    call: &mut Call,
+    state: &RefState,
+    ty: &crate::model::IntegrationType,
+    only: Option<&str>,
+) {
     let (Some(t), None, None) = (&call.type_name, &call.broken, &call.raw) else {
         return;
     };
@@ -445,7 +464,10 @@ fn masks_sent_back(call: &mut Call, state: &RefState, ty: &crate::model::Integra
     let Some(Value::Object(body)) = &mut call.body else {
         return;
     };
-    for f in ty.secret_fields() {
+    for f in ty
+        .secret_fields()
+        .filter(|f| only.is_none_or(|o| o == f.name))
+    {
         let (Some(kind), Some(Value::String(was))) = (f.secret, last.get(&f.name)) else {
             continue;
         };
@@ -454,6 +476,33 @@ fn masks_sent_back(call: &mut Call, state: &RefState, ty: &crate::model::Integra
         }
     }
     // The recipe still makes the rest; `restore` keeps the masks the file holds.
+}
+
+/// The class "its last value's mask sent back": the mask of the field's last value where that
+/// mask is not its own mask (so that storing it shows: `https://h.example` is shown as
+/// `https://h.example/****`, which is shown as `https://h.example/********`); else a value
+/// whose mask is not, written now, for a later call to send back.
+fn mask_back(call: &mut Call, state: &RefState, ty: &crate::model::IntegrationType, field: &str) {
+    let Some(kind) = ty.field(field).and_then(|f| f.secret) else {
+        return;
+    };
+    let shows = |v: &str| crate::case::values::mask(kind, v);
+    let last = call.type_name.as_ref().and_then(|t| {
+        state
+            .sent
+            .get(&(call.family.clone(), t.clone()))
+            .and_then(|b| b.get(field))
+            .and_then(Value::as_str)
+    });
+    let telling = last.is_some_and(|v| {
+        let once = shows(v);
+        once.as_deref().and_then(shows) != once
+    });
+    if telling {
+        masks_of_last(call, state, ty, Some(field));
+    } else if let (Some(Value::Object(body)), SecretKind::MaskUrl) = (&mut call.body, kind) {
+        body.insert(field.to_owned(), json!("https://h.example/ab"));
+    }
 }
 
 /// A `Content-Type` that names the same media type differently (contract §9: parameters are

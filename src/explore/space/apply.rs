@@ -69,6 +69,8 @@ impl Class {
                     body.insert(key.clone(), made);
                 }
             }
+            // The generator, which knows the last write, puts the masks in.
+            Edit::MaskBack(_) => {}
             Edit::Raw(template) => {
                 let body = match &call.body {
                     Some(Value::Object(b)) => b.clone(),

@@ -132,6 +132,9 @@ pub enum Edit {
     AddKey(String, Val),
     /// The body sent as these bytes; `{body}` stands for the valid body's JSON text.
     Raw(String),
+    /// A secret field sent back as the mask the last write's value is shown as (exploration
+    /// knows the last write; an ordinary new value, contract section 4).
+    MaskBack(String),
 }
 
 /// One class of the input model.
@@ -159,7 +162,7 @@ impl Class {
     pub fn edits_body(&self) -> bool {
         matches!(
             self.edit,
-            Edit::Set(..) | Edit::Remove(_) | Edit::AddKey(..) | Edit::Raw(_)
+            Edit::Set(..) | Edit::Remove(_) | Edit::AddKey(..) | Edit::Raw(_) | Edit::MaskBack(_)
         )
     }
 }
