@@ -13,6 +13,7 @@ pub(crate) mod select;
 pub(crate) mod serve;
 pub(crate) mod target;
 pub(crate) mod values;
+pub(crate) mod wait;
 
 use std::io::Write as _;
 

@@ -10,11 +10,13 @@
 mod build;
 pub(crate) mod curl;
 mod document;
+pub mod groups;
 pub mod har;
 mod html;
 mod junit;
 mod markdown;
 mod rules;
+pub mod summary;
 pub mod text;
 mod verdict;
 
@@ -37,7 +39,14 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const BODY_LIMIT: usize = 8 * 1024;
 
 /// The files [`write`] creates, in that order.
-pub const FILES: [&str; 4] = ["report.json", "junit.xml", "report.md", "report.html"];
+/// `summary.md` is the bounded one, for a CI job summary.
+pub const FILES: [&str; 5] = [
+    "report.json",
+    "junit.xml",
+    "report.md",
+    "report.html",
+    "summary.md",
+];
 
 /// The JSON text of `report.json`.
 pub fn to_json(doc: &Document) -> String {
@@ -55,7 +64,7 @@ fn write_json(path: &Path, doc: &Document) -> std::io::Result<()> {
     out.flush()
 }
 
-/// Write the four reports into `dir` (created if needed); returns their paths.
+/// Write the reports ([`FILES`]) into `dir` (created if needed); returns their paths.
 pub fn write(dir: &Path, doc: &Document) -> Result<Vec<PathBuf>> {
     let io = |path: &Path, e: std::io::Error| {
         Error::Io(std::io::Error::new(
@@ -69,7 +78,12 @@ pub fn write(dir: &Path, doc: &Document) -> Result<Vec<PathBuf>> {
     let path = dir.join(FILES[0]);
     write_json(&path, doc).map_err(|e| io(&path, e))?;
     paths.push(path);
-    let renderers: [fn(&Document) -> String; 3] = [junit::render, markdown::render, html::render];
+    let renderers: [fn(&Document) -> String; 4] = [
+        junit::render,
+        markdown::render,
+        html::render,
+        summary::render,
+    ];
     for (name, render) in FILES[1..].iter().zip(renderers) {
         let path = dir.join(name);
         std::fs::write(&path, render(doc)).map_err(|e| io(&path, e))?;

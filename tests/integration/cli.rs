@@ -28,7 +28,7 @@ pub(crate) fn all_cases() -> Vec<case::Case> {
 }
 
 /// Variables that would point a run somewhere else than the test says.
-const AMBIENT: [&str; 18] = [
+pub(crate) const AMBIENT: [&str; 18] = [
     "CONFORMANCE_TARGET",
     "CONFORMANCE_KNOWN_FAILURES",
     "CONFORMANCE_AUTH",
