@@ -79,11 +79,22 @@ pub fn failures_in_order(doc: &Document) -> Vec<&CaseReport> {
         .collect()
 }
 
-/// The one-line command that runs case `id` again as this run did: the embedded server with the
-/// same faults and variants, or the same `--target` (credentials from the same `CONFORMANCE_*`
-/// variables), and the same `--spec`.
+/// The one-line command that runs case `id` again as this run did (an exploration entry: the
+/// exploration with its seed): the embedded server with the same faults and variants, or the
+/// same `--target` (credentials from the same `CONFORMANCE_*` variables), and the same `--spec`.
 pub fn rerun(doc: &Document, id: &str) -> String {
-    let mut line = format!("conformance run --filter {}", shell_word(id));
+    // The exploration entry is not a case a filter selects: its seed explores again.
+    let seed = id
+        .rsplit_once("/seed-")
+        .filter(|_| crate::case::is_exploration_id(id))
+        .map(|(_, seed)| seed);
+    let mut line = match seed {
+        Some(seed) => format!(
+            "conformance run --category exploration --explore-seed {}",
+            shell_word(seed)
+        ),
+        None => format!("conformance run --filter {}", shell_word(id)),
+    };
     if doc.target.embedded {
         for f in &doc.target.faults {
             line.push_str(&format!(" --fault {}", shell_word(f)));

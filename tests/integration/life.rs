@@ -230,6 +230,11 @@ fn failures_are_grouped_by_first_finding_with_a_re_run_line_and_scrubbed_values_
     assert!(ran.stdout.contains("by first finding"), "{}", ran.stdout);
     assert!(ran.stdout.contains(&rerun), "{}", ran.stdout);
     assert_eq!(doc.target.faults, [FAULT]);
+    let exploration = "atlas-v2/exploration/seed-7";
+    assert_eq!(
+        report::groups::rerun(&doc, exploration),
+        format!("conformance run --category exploration --explore-seed 7 --fault {FAULT}")
+    );
     let md = std::fs::read_to_string(dir.join("r/report.md")).unwrap();
     assert!(md.contains("By first finding, largest group first"), "{md}");
     assert!(
