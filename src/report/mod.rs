@@ -1,7 +1,7 @@
 //! Stage 6: the reports of a run. One scrubbed [`Document`] is built from the runner's
-//! [`RunReport`] and rendered four ways: `report.json` (versioned; its JSON Schema is
-//! `docs/report-schema.json`), `junit.xml` for CI, and `report.md` / `report.html` for people,
-//! with a `curl` reproduction per failure.
+//! [`RunReport`] and rendered five ways: `report.json` (versioned; its JSON Schema is
+//! `docs/report-schema.json`), `junit.xml` for CI, `report.md` / `report.html` for people, with
+//! a `curl` reproduction per failure, and `summary.md`, bounded, for a CI job summary.
 //!
 //! Nothing leaves this module unscrubbed: every string of the document went through a
 //! [`Scrubber`] that knows the target's credentials and every secret the selected cases
