@@ -155,6 +155,20 @@ fn token(text: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
+/// Record in `doc` the signature of every failed case's first finding, by which the human
+/// reports group failures ([`Document::signatures`]).
+pub fn mark_signatures(doc: &mut Document) {
+    doc.signatures = doc
+        .cases
+        .iter()
+        .filter(|c| c.outcome == OutcomeKind::Failed)
+        .filter_map(|c| {
+            let f = c.findings.first()?;
+            Some((c.id.clone(), signature(&f.check, &f.message)))
+        })
+        .collect();
+}
+
 /// Whether the text after a case id is one signature (`check:shape`, no spaces).
 fn is_signature(rest: &str) -> bool {
     match rest.split_once(':') {

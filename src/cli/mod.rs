@@ -13,6 +13,7 @@ pub(crate) mod select;
 pub(crate) mod serve;
 pub(crate) mod target;
 pub(crate) mod values;
+pub(crate) mod wait;
 
 use std::io::Write as _;
 
@@ -40,12 +41,12 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the conformance cases against a target (default: the embedded reference server) and
-    /// write report.json, junit.xml, report.md and report.html.
+    /// write report.json, junit.xml, report.md, report.html and summary.md.
     ///
     /// Exit code 0: conformant; 1: at least one case failed; 2: could not judge.
     Run(Box<RunArgs>),
-    /// Start the reference server and print how to reach it as one JSON line; serves until
-    /// Ctrl-C or SIGTERM.
+    /// Start the reference server and print how to reach it as one JSON line (with --env, as
+    /// `export` lines to eval); serves until Ctrl-C or SIGTERM.
     Serve(Box<ServeArgs>),
     /// List the generated cases (id, category, title).
     Cases(CasesArgs),

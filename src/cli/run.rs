@@ -47,6 +47,11 @@ pub(crate) struct RunArgs {
     /// Cases in flight at the same time (cases of one project always run one after the other).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Sending")]
     pub(crate) jobs: u16,
+    /// Before the first case, wait up to DURATION (30s, 2m, or seconds) for the target to answer
+    /// anything at its base URL (a target still starting); one that never answers is an error
+    /// (exit code 2). Not with the embedded server, which is up before the run.
+    #[arg(long, value_name = "DURATION", env = "CONFORMANCE_WAIT_FOR_TARGET", value_parser = super::target::parse_duration, help_heading = "Sending")]
+    pub(crate) wait_for_target: Option<Duration>,
     /// Colour the console summary: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto, help_heading = "Reports")]
     pub(crate) color: ColorWhen,
@@ -331,6 +336,9 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
             }
         };
         target.gateway = gateway;
+        if let (Some(within), false) = (args.wait_for_target, embedded) {
+            super::wait::until_it_answers(&target, within).await?;
+        }
         let scrubber = context(&args, &harness, &cases, &target, embedded, &spec_source).scrubber();
         note(&format!(
             "running {} cases against {}{}",
@@ -394,6 +402,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
         let cx = context(&args, &harness, &cases, &target, embedded, &spec_source);
         let mut doc = report::build(&run, &cx);
         plan.judge(&mut doc, &cases[..fixed], embedded);
+        known_failures::mark_signatures(&mut doc);
         write_outputs(&args, &plan, &doc)?;
 
         let verdict = doc.summary.verdict;
@@ -419,6 +428,16 @@ fn context<'a>(
         spec_source: spec_source.to_owned(),
         filter: args.selection.filter.clone(),
         categories: args.selection.categories.clone(),
+        faults: args
+            .target
+            .faults
+            .iter()
+            .map(|f| f.name().to_owned())
+            .collect(),
+        variants: super::target::variants_of(&args.target.variants)
+            .iter()
+            .map(|v| v.name().to_owned())
+            .collect(),
     }
 }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use clap::Args;
 use integrations_conformance::server::{
-    self, ApiKey, Credentials, Fault, OAuthClient, ServerConfig, ServerState, Variant,
+    self, ApiKey, Credentials, Fault, OAuthClient, RunningServer, ServerConfig, ServerState,
+    Variant,
 };
 
 use super::select::load_harness;
@@ -65,6 +66,12 @@ pub(crate) struct ServeArgs {
     /// Serve the contract of this OpenAPI spec instead of the bundled one.
     #[arg(long, value_name = "PATH")]
     pub(crate) spec: Option<PathBuf>,
+    /// Print `export VAR=VALUE` lines instead of the JSON line: the `CONFORMANCE_*` variables
+    /// `conformance run` reads (target, credentials, OAuth client, projects, an expired token)
+    /// and CONFORMANCE_SERVE_PID; then close stdout, so that
+    /// `eval "$(conformance serve --port 0 --env &)"` returns while the server serves on.
+    #[arg(long)]
+    pub(crate) env: bool,
 }
 
 pub(crate) fn serve(args: ServeArgs) -> CliResult<u8> {
@@ -125,8 +132,13 @@ pub(crate) fn serve(args: ServeArgs) -> CliResult<u8> {
                     "cannot listen on {addr}: {e} (--port 0 picks a free port)"
                 ))
             })?;
-        let line = serde_json::to_string(&server.info_json())?;
-        print(&format!("{line}\n"))?;
+        if args.env {
+            print(&env_lines(&server))?;
+            close_stdout();
+        } else {
+            let line = serde_json::to_string(&server.info_json())?;
+            print(&format!("{line}\n"))?;
+        }
         let faults: Vec<&str> = args.faults.iter().map(Fault::name).collect();
         let variants: Vec<&str> = variants.iter().map(Variant::name).collect();
         let list = |l: &[&str]| {
@@ -147,6 +159,56 @@ pub(crate) fn serve(args: ServeArgs) -> CliResult<u8> {
         note("stopped");
         Ok(0)
     })
+}
+
+/// `export VAR=VALUE` for every variable `conformance run` reads that this server answers to,
+/// each value single-quoted for the shell.
+fn env_lines(server: &RunningServer) -> String {
+    let c = &server.credentials;
+    let expired = server.info_json()["expired_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let vars = [
+        ("CONFORMANCE_TARGET", server.base_url.clone()),
+        (
+            "CONFORMANCE_AUTH",
+            format!("digest:{}:{}", c.owner.public, c.owner.private),
+        ),
+        (
+            "CONFORMANCE_READONLY_AUTH",
+            format!("digest:{}:{}", c.read_only.public, c.read_only.private),
+        ),
+        (
+            "CONFORMANCE_OAUTH_CLIENT",
+            format!("{}:{}", c.oauth.client_id, c.oauth.client_secret),
+        ),
+        ("CONFORMANCE_GROUP_ID", c.atlas_group_id.clone()),
+        ("CONFORMANCE_CM_GROUP_ID", c.cm_group_id.clone()),
+        ("CONFORMANCE_OTHER_GROUP_ID", c.other_group_id.clone()),
+        ("CONFORMANCE_EXPIRED_TOKEN", expired),
+        ("CONFORMANCE_SERVE_PID", std::process::id().to_string()),
+    ];
+    vars.iter()
+        .map(|(k, v)| format!("export {k}='{}'\n", v.replace('\'', r"'\''")))
+        .collect()
+}
+
+/// Close stdout (what reads it sees its end) and put `/dev/null` in its place, so that nothing
+/// later opened takes descriptor 1.
+fn close_stdout() {
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    #[cfg(unix)]
+    {
+        use std::os::fd::{FromRawFd as _, IntoRawFd as _, OwnedFd};
+        // SAFETY: descriptor 1 is stdout, open for the process's life and owned by nothing
+        // else here; it is closed once, and the lowest free descriptor, 1, goes to /dev/null.
+        drop(unsafe { OwnedFd::from_raw_fd(1) });
+        if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+            let _ = null.into_raw_fd();
+        }
+    }
 }
 
 /// Random credentials with whatever the flags fix; `None` when no flag fixes anything.

@@ -184,6 +184,8 @@ pub fn build(run: &RunReport, cx: &RunSetup<'_>) -> Document {
             auth_scheme: cx.target.auth.scheme().into(),
             read_only_auth_scheme: cx.target.read_only.as_ref().map(|a| a.scheme().into()),
             projects: projects(cx.target),
+            faults: cx.faults.clone(),
+            variants: cx.variants.clone(),
         },
         started: rfc3339(run.started),
         finished: rfc3339(run.finished),
@@ -215,6 +217,7 @@ pub fn build(run: &RunReport, cx: &RunSetup<'_>) -> Document {
         not_cleaned_up: run.not_cleaned_up.iter().map(|t| s(t)).collect(),
         rules,
         cases: reports,
+        signatures: BTreeMap::new(),
     };
     super::verdict::settle(&mut doc, super::verdict::Terms::none());
     doc

@@ -3,8 +3,8 @@
 //! every generated secret is a shell variable, never a value. The script reads the variables
 //! `conformance run` reads, in the same forms (`CONFORMANCE_TARGET`, `CONFORMANCE_AUTH` as
 //! `digest:PUBLIC:PRIVATE`, `bearer:TOKEN` or `oauth:ID:SECRET`, split by the script,
-//! `CONFORMANCE_GROUP_ID`, …), so that what runs the harness runs its reproductions; it asks
-//! for `$SECRET_1`… where the case sent generated secrets.
+//! `CONFORMANCE_GROUP_ID`, …), so that what runs the harness runs its reproductions; where the
+//! case sent generated secrets, it reads `$SECRET_1`… or makes random ones of the same length.
 
 use std::fmt::Write as _;
 
@@ -555,8 +555,9 @@ impl Script<'_> {
         }
     }
 
-    /// A check per secret the commands use, saying which field it goes in and how long the
-    /// run's generated one was (never the value).
+    /// A value per secret the commands use: the one given in the environment, or a random one
+    /// as long as the run's generated one (never the value), with a comment saying which field
+    /// it goes in.
     fn secret_prompts(&mut self, out: &mut String, discriminator: &str) {
         self.used_secrets.sort_unstable();
         for &i in &self.used_secrets {
@@ -571,14 +572,15 @@ impl Script<'_> {
                 })
                 .map(|f| format!("a {f} value"))
                 .unwrap_or_else(|| "a secret value".into());
-            let prompt = format!(
-                "set {var} to {what} (the run sent a generated one of {} characters)",
-                value.chars().count()
+            let n = value.chars().count().max(1);
+            let note = format!(
+                "{var}: {what}; given, or a random one of {n} hex digits (the run sent a generated one of {n} characters)"
             );
+            let _ = writeln!(out, "# {}", note.replace(['\n', '\r'], " "));
             let _ = writeln!(
                 out,
-                ": \"${{{var}:?{}}}\"",
-                prompt.replace(['"', '$', '`', '\\', '}'], "")
+                ": \"${{{var}:=$(head -c {} /dev/urandom | od -An -tx1 | tr -d ' \\n' | cut -c1-{n})}}\"",
+                n.div_ceil(2)
             );
         }
     }

@@ -44,6 +44,11 @@ pub struct Document {
     pub rules: Vec<RuleCoverage>,
     /// Every selected case, in id order.
     pub cases: Vec<CaseReport>,
+    /// Failed case id → the signature of its first finding (`check:shape`, as a known-failures
+    /// file lists it), by which the human reports group failures; filled by
+    /// `known_failures::mark_signatures`, not part of `report.json`.
+    #[serde(skip)]
+    pub signatures: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +77,12 @@ pub struct TargetInfo {
     /// The projects (group ids) the run used: `atlas`, `cloud_manager`, `other`; the ones given.
     #[serde(default)]
     pub projects: BTreeMap<String, String>,
+    /// The embedded server's deliberate bugs (`run --fault`), when any were on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<String>,
+    /// The embedded server's tolerated variants (`run --variant`), when any were on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<String>,
 }
 
 /// What the run was asked to run.
@@ -300,6 +311,9 @@ pub struct RunSetup<'a> {
     pub spec_source: String,
     pub filter: Option<String>,
     pub categories: Vec<Category>,
+    /// The embedded server's faults and variants by name (for the reports and re-run lines).
+    pub faults: Vec<String>,
+    pub variants: Vec<String>,
 }
 
 impl RunSetup<'_> {

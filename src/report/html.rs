@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::groups::{rerun, shown};
 use super::{
     category_totals, matrix, skip_reasons, warning_groups, CaseReport, Counts, Document,
     OutcomeKind, RunVerdict,
@@ -172,7 +173,7 @@ fn cell(c: Counts) -> String {
     format!("<td class=\"{class}\" title=\"{title}\"><b>{main}</b><small>{rest}</small></td>")
 }
 
-fn failure(out: &mut String, case: &CaseReport, open: bool) {
+fn failure(out: &mut String, doc: &Document, case: &CaseReport, open: bool) {
     let _ = writeln!(
         out,
         "<details class=\"failure\" id=\"{}\"{}>\n<summary><h3>{}</h3><div class=\"title\"><span class=\"tag\">{}</span><span class=\"tag\">{}</span>{}</div></summary>\n<div class=\"body\">",
@@ -196,12 +197,12 @@ fn failure(out: &mut String, case: &CaseReport, open: bool) {
             "<div class=\"finding\"><div class=\"msg\"><span class=\"check\">{}</span>step {}: {}</div>",
             escape(&f.check),
             f.step,
-            escape(&f.message)
+            escape(&shown(&f.message))
         );
         if f.expected.is_some() || f.actual.is_some() {
             let show = |v: &Option<String>| {
                 v.as_deref()
-                    .map(escape)
+                    .map(|v| escape(&shown(v)))
                     .unwrap_or_else(|| "<i>(not stated)</i>".into())
             };
             let _ = writeln!(
@@ -224,9 +225,14 @@ fn failure(out: &mut String, case: &CaseReport, open: bool) {
         let _ = writeln!(
             out,
             "<div class=\"answer\"><div class=\"label\">the answer</div><pre>{}</pre></div>",
-            escape(&answer)
+            escape(&shown(&answer))
         );
     }
+    let _ = writeln!(
+        out,
+        "<div class=\"rerun\"><div class=\"label\">re-run</div><pre>{}</pre></div>",
+        escape(&rerun(doc, &case.id))
+    );
     if let Some(r) = &case.reproduction {
         let _ = writeln!(
             out,
@@ -509,10 +515,10 @@ fn failures(out: &mut String, doc: &Document) {
         let _ = writeln!(
             out,
             "<p>Each reproduction reads the target and credentials from the environment as <code>conformance run</code> does (<code>CONFORMANCE_TARGET</code>, \
-             <code>CONFORMANCE_AUTH</code>, <code>CONFORMANCE_GROUP_ID</code>, <code>CONFORMANCE_CM_GROUP_ID</code>, …) and asks for every secret it sends (<code>SECRET_1</code>, …); \
+             <code>CONFORMANCE_AUTH</code>, <code>CONFORMANCE_GROUP_ID</code>, <code>CONFORMANCE_CM_GROUP_ID</code>, …) and makes its own value for every generated secret it sends unless one is given (<code>SECRET_1</code>, …); \
              no value is written here.{}</p>",
             if doc.target.embedded {
-                " This run used the embedded server, which is gone: start one with <code>conformance serve --fault …</code> and set those variables from what it prints."
+                " This run used the embedded server, which is gone: start one with <code>conformance serve --port 0 --env</code> (and its <code>--fault</code>s) and <code>eval</code> what it prints."
             } else {
                 ""
             }
@@ -520,7 +526,7 @@ fn failures(out: &mut String, doc: &Document) {
         finding_groups(out, &failed);
         failure_index(out, &failed);
         for (i, case) in failed.iter().take(DETAILED_FAILURES).enumerate() {
-            failure(out, case, i < OPEN_FAILURES);
+            failure(out, doc, case, i < OPEN_FAILURES);
         }
         if failed.len() > DETAILED_FAILURES {
             let _ = writeln!(

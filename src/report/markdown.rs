@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
+use super::groups::{failure_groups, rerun, shown};
 use super::{
-    category_totals, matrix, skip_reasons, warning_groups, CaseReport, Counts, Document,
-    OutcomeKind, RunVerdict,
+    category_totals, matrix, skip_reasons, warning_groups, CaseReport, Counts, Document, RunVerdict,
 };
 
 /// Text with Markdown's inline syntax characters escaped.
@@ -26,7 +26,7 @@ pub(crate) fn escape(s: &str) -> String {
 }
 
 /// `s` as an inline code span, fenced with more backticks than it contains in a row.
-fn code(s: &str) -> String {
+pub(super) fn code(s: &str) -> String {
     let s = s.replace(['\n', '\r'], " ");
     let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
@@ -201,7 +201,7 @@ fn not_judged(out: &mut String, doc: &Document) {
 }
 
 /// Cases per family and category.
-fn matrix_table(out: &mut String, doc: &Document) {
+pub(super) fn matrix_table(out: &mut String, doc: &Document) {
     let _ = writeln!(out, "\n## Conformance matrix\n");
     let _ = write!(out, "| family |");
     for cat in &doc.selection.categories {
@@ -227,36 +227,53 @@ fn matrix_table(out: &mut String, doc: &Document) {
     let _ = writeln!(out, " {} |", cell(doc.summary.counts));
 }
 
-/// Every failed case, with its findings, the answer and a reproduction.
+/// The failures: grouped by first finding (largest group first), then every failed case in that
+/// order (the simplest of each group first) with its findings, the answer, its re-run line and a
+/// reproduction.
 fn failures(out: &mut String, doc: &Document) {
-    let failed: Vec<_> = doc
-        .cases
-        .iter()
-        .filter(|c| c.outcome == OutcomeKind::Failed)
-        .collect();
-    if !failed.is_empty() {
-        let _ = writeln!(out, "\n## Failures ({})\n", failed.len());
+    let groups = failure_groups(doc);
+    if groups.is_empty() {
+        return;
+    }
+    let failed: usize = groups.iter().map(|g| g.cases.len()).sum();
+    let _ = writeln!(out, "\n## Failures ({failed})\n");
+    let _ = writeln!(
+        out,
+        "By first finding, largest group first:\n\n| cases | check | first finding (of the simplest case) | simplest case |\n|---|---|---|---|"
+    );
+    for g in &groups {
+        let message = g.example().map_or("", |f| f.message.as_str());
+        let first = g.cases.first().map_or("", |c| c.id.as_str());
         let _ = writeln!(
             out,
-            "Each reproduction reads the target and credentials from the environment \
-             as `conformance run` does (`CONFORMANCE_TARGET`, `CONFORMANCE_AUTH`, \
-             `CONFORMANCE_GROUP_ID`, `CONFORMANCE_CM_GROUP_ID`, …) and asks for every secret it sends \
-             (`SECRET_1`, …); no value is written here.{}\n",
-            if doc.target.embedded {
-                " This run used the embedded server, which is gone: start one with \
-                 `conformance serve --fault …` and set those variables from what it prints."
-            } else {
-                ""
-            }
+            "| {} | {} | {} | {} |",
+            g.cases.len(),
+            code(g.check()),
+            escape(&shown(message)),
+            code(first)
         );
-        for case in failed {
-            failure(out, case);
+    }
+    let _ = writeln!(
+        out,
+        "\nEach failure has its one-line re-run and a `curl` reproduction. A reproduction reads \
+         the target and credentials from the environment as `conformance run` does \
+         (`CONFORMANCE_TARGET`, `CONFORMANCE_AUTH`, `CONFORMANCE_GROUP_ID`, \
+         `CONFORMANCE_CM_GROUP_ID`, …) and makes its own value for every generated secret it \
+         sends unless one is given (`SECRET_1`, …); no value is written here.{}\n",
+        if doc.target.embedded {
+            " This run used the embedded server, which is gone: start one with \
+             `conformance serve --port 0 --env` (and its `--fault`s) and `eval` what it prints."
+        } else {
+            ""
         }
+    );
+    for case in groups.iter().flat_map(|g| &g.cases) {
+        failure(out, doc, case);
     }
 }
 
 /// One failed case: its findings, cleanup failures, the failing answer and the reproduction.
-fn failure(out: &mut String, case: &CaseReport) {
+fn failure(out: &mut String, doc: &Document, case: &CaseReport) {
     let _ = writeln!(out, "### {}\n", code(&case.id));
     if let Some(reason) = &case.known_failure {
         let _ = writeln!(
@@ -278,20 +295,21 @@ fn failure(out: &mut String, case: &CaseReport) {
             "- **{}** (step {}): {}",
             escape(&f.check),
             f.step,
-            escape(&f.message)
+            escape(&shown(&f.message))
         );
         if let Some(e) = &f.expected {
-            let _ = writeln!(out, "  - expected: {}", code(e));
+            let _ = writeln!(out, "  - expected: {}", code(&shown(e)));
         }
         if let Some(a) = &f.actual {
-            let _ = writeln!(out, "  - actual: {}", code(a));
+            let _ = writeln!(out, "  - actual: {}", code(&shown(a)));
         }
     }
     for cf in &case.cleanup_failures {
         let _ = writeln!(out, "- cleanup failed: {}", code(cf));
     }
+    let _ = writeln!(out, "\nRe-run: {}", code(&rerun(doc, &case.id)));
     if let Some(answer) = super::failing_answer(case, 1500) {
-        let _ = writeln!(out, "\nThe answer:\n\n{}", block("text", &answer));
+        let _ = writeln!(out, "\nThe answer:\n\n{}", block("text", &shown(&answer)));
     }
     if let Some(r) = &case.reproduction {
         let _ = writeln!(out, "\nReproduce:\n\n{}", block("sh", r));

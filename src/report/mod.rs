@@ -1,7 +1,7 @@
 //! Stage 6: the reports of a run. One scrubbed [`Document`] is built from the runner's
-//! [`RunReport`] and rendered four ways: `report.json` (versioned; its JSON Schema is
-//! `docs/report-schema.json`), `junit.xml` for CI, and `report.md` / `report.html` for people,
-//! with a `curl` reproduction per failure.
+//! [`RunReport`] and rendered five ways: `report.json` (versioned; its JSON Schema is
+//! `docs/report-schema.json`), `junit.xml` for CI, `report.md` / `report.html` for people, with
+//! a `curl` reproduction per failure, and `summary.md`, bounded, for a CI job summary.
 //!
 //! Nothing leaves this module unscrubbed: every string of the document went through a
 //! [`Scrubber`] that knows the target's credentials and every secret the selected cases
@@ -10,11 +10,13 @@
 mod build;
 pub(crate) mod curl;
 mod document;
+pub mod groups;
 pub mod har;
 pub(crate) mod html;
 pub(crate) mod junit;
 mod markdown;
 mod rules;
+pub mod summary;
 pub mod text;
 mod verdict;
 
@@ -37,7 +39,14 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const BODY_LIMIT: usize = 8 * 1024;
 
 /// The files [`write`] creates, in that order.
-pub const FILES: [&str; 4] = ["report.json", "junit.xml", "report.md", "report.html"];
+/// `summary.md` is the bounded one, for a CI job summary.
+pub const FILES: [&str; 5] = [
+    "report.json",
+    "junit.xml",
+    "report.md",
+    "report.html",
+    "summary.md",
+];
 
 /// The JSON text of `report.json`.
 pub fn to_json(doc: &Document) -> String {
@@ -55,7 +64,7 @@ fn write_json(path: &Path, doc: &Document) -> std::io::Result<()> {
     out.flush()
 }
 
-/// Write the four reports into `dir` (created if needed); returns their paths.
+/// Write the reports ([`FILES`]) into `dir` (created if needed); returns their paths.
 pub fn write(dir: &Path, doc: &Document) -> Result<Vec<PathBuf>> {
     let io = |path: &Path, e: std::io::Error| {
         Error::Io(std::io::Error::new(
@@ -69,7 +78,12 @@ pub fn write(dir: &Path, doc: &Document) -> Result<Vec<PathBuf>> {
     let path = dir.join(FILES[0]);
     write_json(&path, doc).map_err(|e| io(&path, e))?;
     paths.push(path);
-    let renderers: [fn(&Document) -> String; 3] = [junit::render, markdown::render, html::render];
+    let renderers: [fn(&Document) -> String; 4] = [
+        junit::render,
+        markdown::render,
+        html::render,
+        summary::render,
+    ];
     for (name, render) in FILES[1..].iter().zip(renderers) {
         let path = dir.join(name);
         std::fs::write(&path, render(doc)).map_err(|e| io(&path, e))?;

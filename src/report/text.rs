@@ -1,13 +1,21 @@
 //! The console summary of a run: first what was not judged (families skipped whole, skip
-//! reasons), then passed / failed / skipped per family × category, then the failed cases with
-//! their first finding (known failures marked). Rendered from the (scrubbed) [`Document`].
+//! reasons), then passed / failed / skipped per family × category, then the failed cases grouped
+//! by first finding, largest group first, each group with its re-run line (known failures
+//! marked). Rendered from the (scrubbed) [`Document`].
 
 use std::fmt::Write as _;
 
-use super::{skip_reasons, skipped_families, Document, OutcomeKind};
+use super::groups::{failure_groups, rerun, shown};
+use super::{skip_reasons, skipped_families, Document};
 
-/// Failed cases listed on the console; the rest are in the reports.
-pub const FAILURES_SHOWN: usize = 40;
+/// Groups of failures (by first finding) listed on the console; the rest are in the reports.
+pub const GROUPS_SHOWN: usize = 10;
+
+/// Failed cases named per group (the simplest first).
+pub const CASES_PER_GROUP: usize = 4;
+
+/// Failed cases listed on the console at most; the rest are in the reports.
+pub const FAILURES_SHOWN: usize = GROUPS_SHOWN * CASES_PER_GROUP;
 
 /// ANSI colours for the console, or none (`NO_COLOR`, not a terminal, `--color never`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -134,54 +142,68 @@ fn table(out: &mut String, doc: &Document, paint: Paint) {
     }
 }
 
-/// The first failed cases with their first finding.
+/// The failed cases grouped by first finding, largest group first: per group its count, the
+/// simplest case with its first finding and its re-run line, and a few more ids.
 fn failed_cases(out: &mut String, doc: &Document, paint: Paint) {
-    let failed: Vec<_> = doc
-        .cases
-        .iter()
-        .filter(|c| c.outcome == OutcomeKind::Failed)
-        .collect();
-    if !failed.is_empty() {
-        let known = doc.summary.known_failures;
-        if known > 0 {
-            let _ = writeln!(
-                out,
-                "\nfailed cases ({}, {known} of them known failures):",
-                failed.len()
-            );
-        } else {
-            let _ = writeln!(out, "\nfailed cases ({}):", failed.len());
-        }
-        for case in failed.iter().take(FAILURES_SHOWN) {
+    let groups = failure_groups(doc);
+    if groups.is_empty() {
+        return;
+    }
+    let failed: usize = groups.iter().map(|g| g.cases.len()).sum();
+    let known = doc.summary.known_failures;
+    let of_them = if known > 0 {
+        format!(", {known} of them known failures")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "\nfailed cases ({failed}{of_them}), by first finding, largest group first:"
+    );
+    for g in groups.iter().take(GROUPS_SHOWN) {
+        let Some(first) = g.cases.first() else {
+            continue;
+        };
+        let finding = match first.findings.first() {
+            Some(f) => format!(
+                "[{}] step {}: {}",
+                f.check,
+                f.step,
+                one_line(&shown(&f.message))
+            ),
+            None => "no finding (a cleanup failure)".to_owned(),
+        };
+        let _ = writeln!(out, "  {:>5} × {finding}", g.cases.len());
+        for case in g.cases.iter().take(CASES_PER_GROUP) {
             match &case.known_failure {
                 Some(reason) => {
-                    let _ = writeln!(out, "  {}  (known failure: {})", case.id, one_line(reason));
+                    let _ = writeln!(
+                        out,
+                        "          {}  (known failure: {})",
+                        case.id,
+                        one_line(reason)
+                    );
                 }
                 None => {
-                    let _ = writeln!(out, "  {}", paint.red(&case.id));
+                    let _ = writeln!(out, "          {}", paint.red(&case.id));
                 }
             }
-            if let Some(f) = case.findings.first() {
-                let more = match case.findings.len() {
-                    1 => String::new(),
-                    n => format!(" (+{} more)", n - 1),
-                };
-                let _ = writeln!(
-                    out,
-                    "      [{}] step {}: {}{more}",
-                    f.check,
-                    f.step,
-                    one_line(&f.message)
-                );
-            }
         }
-        if failed.len() > FAILURES_SHOWN {
+        if g.cases.len() > CASES_PER_GROUP {
             let _ = writeln!(
                 out,
-                "  … and {} more (see report.md)",
-                failed.len() - FAILURES_SHOWN
+                "          … and {} more",
+                g.cases.len() - CASES_PER_GROUP
             );
         }
+        let _ = writeln!(out, "          re-run: {}", rerun(doc, &first.id));
+    }
+    if groups.len() > GROUPS_SHOWN {
+        let _ = writeln!(
+            out,
+            "  … and {} more findings (see report.md)",
+            groups.len() - GROUPS_SHOWN
+        );
     }
 }
 

@@ -29,11 +29,12 @@ pub(crate) fn all_cases() -> Vec<case::Case> {
 
 /// Variables that would point a run somewhere else than the test says: the target settings'
 /// (all of them, as the library names them), the known failures' and the proxies'.
-fn ambient() -> impl Iterator<Item = &'static str> {
+pub(crate) fn ambient() -> impl Iterator<Item = &'static str> {
     integrations_conformance::transport::env::ALL
         .into_iter()
         .chain([
             "CONFORMANCE_KNOWN_FAILURES",
+            "CONFORMANCE_WAIT_FOR_TARGET",
             "HTTP_PROXY",
             "HTTPS_PROXY",
             "ALL_PROXY",

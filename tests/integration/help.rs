@@ -150,7 +150,10 @@ fn the_target_flags_read_the_variables_the_library_names() {
     let named = regex::Regex::new(r"\[env:\s+(CONFORMANCE_[A-Z_]+)\]").unwrap();
     let library: BTreeSet<&str> = env::ALL.into_iter().collect();
     for (command, own) in [
-        ("run", &["CONFORMANCE_KNOWN_FAILURES"][..]),
+        (
+            "run",
+            &["CONFORMANCE_KNOWN_FAILURES", "CONFORMANCE_WAIT_FOR_TARGET"][..],
+        ),
         ("explore", &[][..]),
         ("replay", &[][..]),
     ] {

@@ -30,6 +30,8 @@
 //!   reports' contract coverage; `conformance rules`.
 //! - `signals`: SIGTERM mid-run against a separately started `serve`: cleaned up, reports
 //!   written, exit code 2.
+//! - `life`: --wait-for-target, serve --env, the bounded summary.md, failures grouped by first
+//!   finding with their re-run line, scrubbed values shown as such, the Action and its workflow.
 //! - `hostile`: misbehaving targets (silence, garbage, resets, 429s, TLS, proxies, gateways) and
 //!   the wire as sent; one submodule per misbehaviour, and the servers that misbehave.
 
@@ -43,6 +45,7 @@ mod fixture;
 mod help;
 mod hostile;
 mod house;
+mod life;
 mod negatives;
 mod nonces;
 mod report;
