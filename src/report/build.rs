@@ -215,6 +215,7 @@ pub fn build(run: &RunReport, cx: &RunSetup<'_>) -> Document {
         not_cleaned_up: run.not_cleaned_up.iter().map(|t| s(t)).collect(),
         rules,
         cases: reports,
+        quick: None,
     };
     super::verdict::settle(&mut doc, super::verdict::Terms::none());
     doc

@@ -238,6 +238,43 @@ fn type_local<'a>(case: &Case, type_names: &BTreeSet<&'a str>) -> Option<&'a str
     found
 }
 
+/// Why `target` cannot run `case` of `family` (what the case requires and the target lacks);
+/// `None` when it can. Known before any request: the quick plan leaves such cases out as the
+/// run skips them.
+pub fn unmet_requirement(target: &Target, family: &Family, case: &Case) -> Option<&'static str> {
+    let other_kind = family.project_kind.other();
+    case.requires.iter().find_map(|r| match r {
+        Requirement::ReadOnlyCredentials => target
+            .read_only
+            .is_none()
+            .then_some("no read-only credentials were given (--readonly-auth)"),
+        Requirement::NoAccessProject => target
+            .other_group_id
+            .is_none()
+            .then_some("no project without access was given (--other-group-id)"),
+        Requirement::OtherKindProject => target
+            .group_for(other_kind)
+            .is_none()
+            .then_some("no project of the other kind was given (--group-id and --cm-group-id)"),
+        Requirement::Digest => (!matches!(target.auth, AuthSpec::Digest { .. })).then_some(
+            "the credentials are not digest credentials (--auth digest:PUBLIC_KEY:PRIVATE_KEY)",
+        ),
+        Requirement::TokenExpiry => target.token_expirer.is_none().then_some(
+            "needs a bearer token the target issued and that has expired \
+             (--expired-token or CONFORMANCE_EXPIRED_TOKEN)",
+        ),
+        Requirement::NonceExpiry => target
+            .nonce_expirer
+            .is_none()
+            .then_some("only the embedded server can expire a nonce on demand"),
+        Requirement::EmptyProject => None,
+        Requirement::OAuthClient => target
+            .token_client()
+            .is_none()
+            .then_some("no OAuth client credentials were given (--oauth-client CLIENT_ID:SECRET)"),
+    })
+}
+
 fn skipped(case: &Case, reason: String) -> Outcome {
     Outcome {
         id: case.id.clone(),
@@ -364,44 +401,8 @@ impl Runner<'_> {
             return Some(format!("{INTERRUPTED} before this case started"));
         }
         let family = self.family(&case.family);
-        let other_kind = family.project_kind.other();
-        for r in &case.requires {
-            let missing =
-                match r {
-                    Requirement::ReadOnlyCredentials => self
-                        .target
-                        .read_only
-                        .is_none()
-                        .then_some("no read-only credentials were given (--readonly-auth)"),
-                    Requirement::NoAccessProject => self
-                        .target
-                        .other_group_id
-                        .is_none()
-                        .then_some("no project without access was given (--other-group-id)"),
-                    Requirement::OtherKindProject => self
-                        .target
-                        .group_for(other_kind)
-                        .is_none()
-                        .then_some("no project of the other kind was given (--group-id and --cm-group-id)"),
-                    Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. }))
-                        .then_some("the credentials are not digest credentials (--auth digest:PUBLIC_KEY:PRIVATE_KEY)"),
-                    Requirement::TokenExpiry => self.target.token_expirer.is_none().then_some(
-                        "needs a bearer token the target issued and that has expired \
-                         (--expired-token or CONFORMANCE_EXPIRED_TOKEN)",
-                    ),
-                    Requirement::NonceExpiry => self
-                        .target
-                        .nonce_expirer
-                        .is_none()
-                        .then_some("only the embedded server can expire a nonce on demand"),
-                    Requirement::EmptyProject => None,
-                    Requirement::OAuthClient => self.target.token_client().is_none().then_some(
-                        "no OAuth client credentials were given (--oauth-client CLIENT_ID:SECRET)",
-                    ),
-                };
-            if let Some(m) = missing {
-                return Some(m.to_owned());
-            }
+        if let Some(m) = unmet_requirement(self.target, family, case) {
+            return Some(m.to_owned());
         }
         for version in &family.versions {
             let pre = self.baseline.for_version(&family.name, version.label());

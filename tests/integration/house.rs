@@ -66,6 +66,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("outcome", &["case", "check", "exchange"]),
     ("rules", &["error", "model"]),
+    // The plan of a run before its first request: requests per case, the quick cover.
+    ("plan", &["case", "model", "rules"]),
     (
         "runner",
         &[
@@ -135,6 +137,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "explore",
             "harness",
             "model",
+            "plan",
             "report",
             "rules",
             "runner",
