@@ -154,8 +154,17 @@ pub(crate) fn announce(args: &RunArgs, model: &Model, cases: &[Case]) {
 
 /// `--dry-run`: the plan on stdout, with every case and the requests it sends; nothing is
 /// sent, nothing is written (exit code 0).
-pub(crate) fn dry_run(args: &RunArgs, model: &Model, cases: &[Case]) -> CliResult<u8> {
-    let mut out = format!("{}\n\n", plan_line(args, model, cases));
+pub(crate) fn dry_run(
+    args: &RunArgs,
+    model: &Model,
+    cases: &[Case],
+    quick: Option<&QuickRun>,
+) -> CliResult<u8> {
+    let mut out = format!("{}\n", plan_line(args, model, cases));
+    if let Some(q) = quick {
+        let _ = writeln!(out, "{}", q.line());
+    }
+    out.push('\n');
     for case in cases {
         let _ = writeln!(out, "{:>4}  {}", plan::case_requests(case), case.id);
     }

@@ -324,7 +324,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
     }
     let quick_run = quick::narrow(&args, &harness.model, given_target.as_ref(), &mut cases);
     if args.plan.dry_run {
-        return quick::dry_run(&args, &harness.model, &cases);
+        return quick::dry_run(&args, &harness.model, &cases, quick_run.as_ref());
     }
     writable_dir(&args.report_dir)?;
     let rt = runtime()?;
