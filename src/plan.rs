@@ -4,11 +4,13 @@
 //!
 //! A case's requests are its steps, each sent once, whatever its role (setup, the requests
 //! under test, verification reads, cleanup), and the one request more that a forged nonce (a
-//! real challenge first) or a replayed nonce count (the first, accepted use) costs. A run adds
+//! real challenge first), a replayed nonce count (the first, accepted use) or a wrong digest
+//! password (the retry its 401 challenge earns) costs. A run adds
 //! the stock it takes before any case (one list per version of each family it has cases of)
 //! and the final sweep (one delete per integration type its cases configure, per family).
-//! Digest challenges the target answers with a 401 before a nonce is known are not counted:
-//! a few per lane.
+//! Against a digest target, each keyring's first signed request is answered with a challenge
+//! and sent again: one request more per lane, per family's stock and for the sweep
+//! ([`runner::keyrings`]).
 //!
 //! The quick selection is a greedy weighted set cover: the elements are the pairs (rule,
 //! family) the selection exercises, a case covers the rules its id matches (`spec/rules.yaml`)
@@ -23,6 +25,7 @@ use std::time::Duration;
 use crate::case::{Case, Credential};
 use crate::model::Model;
 use crate::rules::Rules;
+use crate::runner;
 
 /// The steps a quick run explores, unless `--explore-steps` names another budget.
 pub const QUICK_EXPLORE_STEPS: usize = 100;
@@ -32,7 +35,10 @@ pub fn case_requests(case: &Case) -> usize {
     case.steps
         .iter()
         .map(|s| match s.request.credential {
-            Credential::ForgedNonce | Credential::ReplayedNonceCount => 2,
+            // A wrong digest password earns the one retry a 401 challenge gets, refused again.
+            Credential::ForgedNonce
+            | Credential::ReplayedNonceCount
+            | Credential::WrongPassword => 2,
             _ => 1,
         })
         .sum()
@@ -40,10 +46,10 @@ pub fn case_requests(case: &Case) -> usize {
 
 /// The requests a run of `cases` sends: theirs, the stock taken before them and the sweep
 /// after them.
-pub fn run_requests<'a>(model: &Model, cases: impl IntoIterator<Item = &'a Case>) -> usize {
+pub fn run_requests(model: &Model, cases: &[Case]) -> usize {
     let mut families = BTreeSet::new();
     let mut touched = BTreeSet::new();
-    let mut sum = 0;
+    let mut sum = runner::keyrings(model, cases);
     for case in cases {
         sum += case_requests(case);
         families.insert(case.family.as_str());
@@ -116,12 +122,59 @@ pub fn cover(
                 .collect()
         })
         .collect();
+    let families: BTreeSet<&str> = pairs.iter().flatten().map(|(_, f)| *f).collect();
+    // The keyrings' challenges: first reserved for as many lanes as the whole selection has,
+    // then, under a budget, for as many as the first choice has (when that still fits).
+    let mut reserve = runner::keyrings(model, cases);
+    let mut best = greedy(cases, &pairs, stock(model, &families) + reserve, budget);
+    for _ in 0..2 {
+        let Some(b) = budget else { break };
+        let lanes = runner::keyrings(model, &picked(cases, &best.0));
+        if lanes >= reserve {
+            break;
+        }
+        reserve = lanes;
+        let next = greedy(cases, &pairs, stock(model, &families) + reserve, budget);
+        if run_requests(model, &picked(cases, &next.0)) > b {
+            break;
+        }
+        best = next;
+    }
+    let (taken, open) = best;
+    let chosen: Vec<usize> = (0..cases.len()).filter(|&i| taken[i]).collect();
+    Cover {
+        requests: run_requests(model, &picked(cases, &taken)),
+        uncovered: open
+            .iter()
+            .map(|(r, f)| format!("{} on {f}", rules.rules[*r].id))
+            .collect(),
+        chosen,
+    }
+}
+
+/// The cases `taken` marks.
+fn picked(cases: &[Case], taken: &[bool]) -> Vec<Case> {
+    cases
+        .iter()
+        .zip(taken)
+        .filter(|(_, t)| **t)
+        .map(|(c, _)| c.clone())
+        .collect()
+}
+
+/// The greedy cover of every pair of `pairs`, having spent `fixed` requests already: which
+/// cases it takes, and the pairs left open (by the budget).
+fn greedy<'a>(
+    cases: &'a [Case],
+    pairs: &[Vec<(usize, &'a str)>],
+    fixed: usize,
+    budget: Option<usize>,
+) -> (Vec<bool>, BTreeSet<(usize, &'a str)>) {
     let mut open: BTreeSet<(usize, &str)> = pairs.iter().flatten().copied().collect();
-    let families: BTreeSet<&str> = open.iter().map(|(_, f)| *f).collect();
     let weights: Vec<usize> = cases.iter().map(case_requests).collect();
     let mut taken = vec![false; cases.len()];
     let mut touched: BTreeSet<(&str, &str)> = BTreeSet::new();
-    let mut spent = stock(model, &families);
+    let mut spent = fixed;
     while !open.is_empty() {
         let mut best: Option<(usize, usize, usize)> = None;
         for (i, case) in cases.iter().enumerate() {
@@ -161,16 +214,8 @@ pub fn cover(
             touched.insert((cases[i].family.as_str(), t.as_str()));
         }
     }
-    prune(&pairs, &weights, &mut taken);
-    let chosen: Vec<usize> = (0..cases.len()).filter(|&i| taken[i]).collect();
-    Cover {
-        requests: run_requests(model, chosen.iter().map(|&i| &cases[i])),
-        uncovered: open
-            .iter()
-            .map(|(r, f)| format!("{} on {f}", rules.rules[*r].id))
-            .collect(),
-        chosen,
-    }
+    prune(pairs, &weights, &mut taken);
+    (taken, open)
 }
 
 /// Drops, costliest first (then last in id order), every chosen case whose pairs the other

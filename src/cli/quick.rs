@@ -26,8 +26,9 @@ pub(crate) struct PlanArgs {
     /// it was a quick run and how many cases it left out.
     #[arg(long, help_heading = "Plan")]
     pub(crate) quick: bool,
-    /// A quick run (implies --quick) of at most N requests, exploration included: cases stop
-    /// being added when the next would pass N, and the reports name the rules left unexercised.
+    /// A quick run (implies --quick) of at most N requests, exploration included (its steps and
+    /// one more sequence's, which it finishes): cases stop being added when the next would pass
+    /// N, and the reports name the rules left unexercised.
     #[arg(long, value_name = "N", help_heading = "Plan")]
     pub(crate) max_requests: Option<usize>,
     /// Print the plan (the cases, the requests each sends, the total and the expected duration)
@@ -88,10 +89,15 @@ pub(crate) fn narrow(
         (Some(_), None) => false,
     };
     let explore_steps = args.explored();
+    // Exploration ends the sequence it is in: up to one sequence's steps past its budget.
+    let overrun = match explore_steps {
+        0 => 0,
+        _ => explore::Settings::default().max_len,
+    };
     let budget = args
         .plan
         .max_requests
-        .map(|n| n.saturating_sub(explore_steps));
+        .map(|n| n.saturating_sub(explore_steps + overrun));
     let cover = plan::cover(model, Rules::shared(), cases, &runnable, budget);
     let selected = cases.len();
     let mut keep = cover.chosen.iter().copied().peekable();

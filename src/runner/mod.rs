@@ -20,7 +20,7 @@ use crate::case::{Body, Case, Credential, Expect, Lane, Project, Requirement, Ro
 use crate::check;
 use crate::error::Result;
 use crate::exchange::Exchange;
-use crate::model::{Family, OperationKind};
+use crate::model::{Family, Model, OperationKind};
 use crate::scrub::Scrubber;
 use crate::sender::{self, Keyring, Sender};
 use crate::transport::Target;
@@ -238,6 +238,38 @@ fn type_local<'a>(case: &Case, type_names: &BTreeSet<&'a str>) -> Option<&'a str
     found
 }
 
+/// Every integration type name of `model` (each family, version and unsupported type).
+fn type_names_of(model: &Model) -> BTreeSet<&str> {
+    let mut names = BTreeSet::new();
+    for family in &model.families {
+        for version in &family.versions {
+            names.extend(version.types.iter().map(|t| t.name.as_str()));
+        }
+    }
+    names
+}
+
+/// The keyrings a run of `cases` signs with: one per lane that has cases (a project's lane, its
+/// lanes of one type, the two stateless lanes), one per family's stock and one for the sweep.
+/// A digest target answers the first request each signs with a challenge: one request more.
+pub fn keyrings(model: &Model, cases: &[Case]) -> usize {
+    let names = type_names_of(model);
+    let mut lanes = BTreeSet::new();
+    let mut families = BTreeSet::new();
+    let mut stateless = 0usize;
+    for case in cases {
+        families.insert(case.family.as_str());
+        lanes.insert(match case.lane {
+            Lane::Stateless => {
+                stateless += 1;
+                (Lane::Stateless, None, stateless % 2)
+            }
+            lane => (lane, type_local(case, &names), 0),
+        });
+    }
+    lanes.len() + families.len() + usize::from(!cases.is_empty())
+}
+
 /// Why `target` cannot run `case` of `family` (what the case requires and the target lacks);
 /// `None` when it can. Known before any request: the quick plan leaves such cases out as the
 /// run skips them.
@@ -374,13 +406,7 @@ impl Runner<'_> {
 
     /// Every integration type name of the model (each family, version and unsupported type).
     fn type_names(&self) -> BTreeSet<&str> {
-        let mut names = BTreeSet::new();
-        for family in &self.harness.model.families {
-            for version in &family.versions {
-                names.extend(version.types.iter().map(|t| t.name.as_str()));
-            }
-        }
-        names
+        type_names_of(&self.harness.model)
     }
 
     fn family(&self, name: &str) -> &Family {

@@ -66,8 +66,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("outcome", &["case", "check", "exchange"]),
     ("rules", &["error", "model"]),
-    // The plan of a run before its first request: requests per case, the quick cover.
-    ("plan", &["case", "model", "rules"]),
     (
         "runner",
         &[
@@ -84,6 +82,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "transport",
         ],
     ),
+    // The plan of a run before its first request: requests per case, the quick cover.
+    ("plan", &["case", "model", "rules", "runner"]),
     ("snapshot", &["case", "check", "model", "outcome", "scrub"]),
     (
         "report",

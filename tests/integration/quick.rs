@@ -19,7 +19,7 @@ use crate::cli::{conformance_in, read_json, scratch};
 use crate::fixture;
 
 /// The most requests a quick run of the whole selection may send (exploration's apart; it
-/// measured 808). The issue asks for 600: every rule on each of the three families cannot be
+/// measured 805-809, planned 795). The issue asks for 600: every rule on each of the three families cannot be
 /// had for that (README, "A quick run").
 const QUICK_LIMIT: usize = 850;
 
@@ -164,8 +164,9 @@ fn a_request_budget_is_honoured_and_names_the_rules_it_left_out() {
     assert_eq!(ran.code, 0, "{ran:?}");
     let doc = read_json(&dir.join("r/report.json"));
     let requests = doc["requests"].as_u64().unwrap();
-    // The plan does not count the digest challenges of each lane: a few more.
-    assert!(requests <= 330, "{requests} requests for a budget of 300");
+    // The plan counts as the runner sends, within a few requests (a nonce the target ends
+    // early costs one challenge more).
+    assert!(requests <= 310, "{requests} requests for a budget of 300");
     let uncovered = doc["quick"]["uncovered"].as_array().expect("uncovered");
     assert!(!uncovered.is_empty());
     // A rule the budget left out on every family is not run, and says why.
