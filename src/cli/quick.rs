@@ -15,7 +15,7 @@ use integrations_conformance::runner;
 use integrations_conformance::transport::Target;
 
 use super::run::RunArgs;
-use super::{note, print, CliResult};
+use super::{note, print, CliResult, Fatal};
 
 /// How much of the selection a run sends, and whether it sends anything.
 #[derive(Debug, Args)]
@@ -77,9 +77,17 @@ pub(crate) fn narrow(
     model: &Model,
     given: Option<&Target>,
     cases: &mut Vec<Case>,
-) -> Option<QuickRun> {
+) -> CliResult<Option<QuickRun>> {
     if !args.plan.quick() {
-        return None;
+        return Ok(None);
+    }
+    if args.ci.write_baseline.is_some() {
+        // The file would lose the failures of every case the quick run leaves out.
+        return Err(Fatal(
+            "--write-baseline writes every failure of a run: it needs the full run, not --quick \
+             or --max-requests"
+                .into(),
+        ));
     }
     let runnable = |c: &Case| match (given, model.family(&c.family)) {
         (None, _) => true,
@@ -107,14 +115,14 @@ pub(crate) fn narrow(
         i += 1;
         kept
     });
-    Some(QuickRun {
+    Ok(Some(QuickRun {
         selected,
         left_out: selected - cases.len(),
         max_requests: args.plan.max_requests,
         planned_requests: cover.requests,
         explore_steps,
         uncovered: cover.uncovered,
-    })
+    }))
 }
 
 /// The plan in one line: the cases, the requests they send, and the expected duration at

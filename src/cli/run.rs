@@ -322,7 +322,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
             describe_selection(&args.selection)
         )));
     }
-    let quick_run = quick::narrow(&args, &harness.model, given_target.as_ref(), &mut cases);
+    let quick_run = quick::narrow(&args, &harness.model, given_target.as_ref(), &mut cases)?;
     if args.plan.dry_run {
         return quick::dry_run(&args, &harness.model, &cases, quick_run.as_ref());
     }

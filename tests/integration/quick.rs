@@ -290,6 +290,10 @@ fn a_dry_run_prints_the_plan_and_sends_nothing() {
     assert_eq!(ran.code, 0, "{ran:?}");
     let listed = ran.stdout.lines().filter(|l| l.starts_with(' ')).count();
     assert_eq!(listed, fixture::cases().len(), "one line per case");
+    // A baseline written from a quick run would lose the failures of what it left out.
+    let ran = conformance_in(&dir, &["run", "--quick", "--write-baseline", "b.txt"], &[]);
+    crate::cli::assert_one_line_reason(&ran, "--write-baseline");
+    assert!(!dir.join("b.txt").exists());
 }
 
 /// The number in `plan: N cases, about R requests`.
