@@ -18,6 +18,7 @@ pub mod harness;
 pub mod known_failures;
 pub mod model;
 pub mod outcome;
+pub mod plan;
 pub mod report;
 pub mod rules;
 pub mod runner;

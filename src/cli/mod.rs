@@ -7,6 +7,7 @@
 pub(crate) mod cases;
 pub(crate) mod explore;
 pub(crate) mod parse;
+pub(crate) mod quick;
 pub(crate) mod rules;
 pub(crate) mod run;
 pub(crate) mod select;

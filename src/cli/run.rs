@@ -21,6 +21,7 @@ use integrations_conformance::server::{
 };
 use integrations_conformance::transport::Target;
 
+use super::quick::{self, PlanArgs};
 use super::select::{all_cases, describe_selection, load_harness, select_from, Selection};
 use super::target::TargetArgs;
 use super::{note, print, runtime, writable_dir, CliResult, Fatal};
@@ -56,15 +57,18 @@ pub(crate) struct RunArgs {
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto, help_heading = "Reports")]
     pub(crate) color: ColorWhen,
     /// After the fixed cases, explore the target this many steps (request pairs judged by the
-    /// reference model); 0 turns exploration off. A divergence fails the run.
-    #[arg(long, value_name = "N", default_value_t = explore::gate::DEFAULT_STEPS, help_heading = "Exploration")]
-    pub(crate) explore_steps: usize,
+    /// reference model); 0 turns exploration off. A divergence fails the run. Default: 5000
+    /// (100 with --quick).
+    #[arg(long, value_name = "N", help_heading = "Exploration")]
+    pub(crate) explore_steps: Option<usize>,
     /// The exploration's seed: a number, or `random`. Default: fixed per release, so that a CI
     /// run is deterministic.
     #[arg(long, value_name = "N|random", help_heading = "Exploration")]
     pub(crate) explore_seed: Option<String>,
     #[command(flatten)]
     pub(crate) ci: CiArgs,
+    #[command(flatten)]
+    pub(crate) plan: PlanArgs,
 }
 
 /// The options a team's CI lives with: accepted failures and required coverage.
@@ -316,15 +320,20 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
     let mut cases = select_from(&harness.model, all, &args.selection)?;
     let only_exploration = args.selection.categories == [Category::Exploration]
         && args.selection.filter.is_none()
-        && args.explore_steps > 0;
+        && args.explore_steps() > 0;
     if cases.is_empty() && !only_exploration {
         return Err(Fatal(format!(
             "no case matches the selection ({})",
             describe_selection(&args.selection)
         )));
     }
+    let quick_run = quick::narrow(&args, &harness.model, given_target.as_ref(), &mut cases)?;
+    if args.plan.dry_run {
+        return quick::dry_run(&args, &harness.model, &cases, quick_run.as_ref());
+    }
     writable_dir(&args.report_dir)?;
     let rt = runtime()?;
+    quick::announce(&args, &harness.model, &cases);
     rt.block_on(async {
         let embedded = given_target.is_none();
         let (mut target, server) = match given_target {
@@ -401,6 +410,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
         plan.ratchet(&mut run);
         let cx = context(&args, &harness, &cases, &target, embedded, &spec_source);
         let mut doc = report::build(&run, &cx);
+        quick::mark(&mut doc, quick_run);
         plan.judge(&mut doc, &cases[..fixed], embedded);
         known_failures::mark_signatures(&mut doc);
         write_outputs(&args, &plan, &doc)?;
@@ -456,7 +466,7 @@ fn explore_gate(
     let selection = &args.selection;
     let selected =
         selection.categories.is_empty() || selection.categories.contains(&Category::Exploration);
-    if args.explore_steps == 0
+    if args.explore_steps() == 0
         || !selected
         || selection.filter.is_some()
         || run.interrupted
@@ -482,7 +492,7 @@ fn explore_gate(
     };
     let settings = explore::Settings {
         seed,
-        steps: args.explore_steps,
+        steps: args.explore_steps(),
         ..explore::Settings::default()
     };
     explore::gate::run(harness.clone(), opts, settings, &args.report_dir)

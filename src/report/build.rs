@@ -218,6 +218,7 @@ pub fn build(run: &RunReport, cx: &RunSetup<'_>) -> Document {
         rules,
         cases: reports,
         signatures: BTreeMap::new(),
+        quick: None,
     };
     super::verdict::settle(&mut doc, super::verdict::Terms::none());
     doc

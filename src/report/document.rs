@@ -49,6 +49,68 @@ pub struct Document {
     /// `known_failures::mark_signatures`, not part of `report.json`.
     #[serde(skip)]
     pub signatures: BTreeMap<String, String>,
+    /// A quick run (`--quick`, `--max-requests`): the covering part of the selection it ran, and
+    /// what it left out; absent from a full run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick: Option<QuickRun>,
+}
+
+/// What a quick run ran of its selection, and what it left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuickRun {
+    /// The cases the selection holds.
+    pub selected: usize,
+    /// The selected cases the quick run did not run (the cover did not need them).
+    pub left_out: usize,
+    /// `--max-requests`, when given.
+    pub max_requests: Option<usize>,
+    /// The requests the plan counted for the cases run (stock and sweep included).
+    pub planned_requests: usize,
+    /// The steps the run's exploration was given (0: no exploration).
+    pub explore_steps: usize,
+    /// `rule on family` pairs the selection exercises and the quick run did not: the request
+    /// budget ran out before them.
+    pub uncovered: Vec<String>,
+}
+
+impl QuickRun {
+    /// One sentence for the console and report.md.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "quick run: {} of {} selected cases run, {} left out (covering every rule the \
+             selection exercises{}); exploration {} steps",
+            self.selected - self.left_out,
+            self.selected,
+            self.left_out,
+            match self.max_requests {
+                Some(n) => format!(", within --max-requests {n}"),
+                None => String::new(),
+            },
+            self.explore_steps
+        );
+        if !self.uncovered.is_empty() {
+            line = line.replace("covering every rule", "meant to cover every rule");
+            const SHOWN: usize = 8;
+            let shown: Vec<&str> = self
+                .uncovered
+                .iter()
+                .take(SHOWN)
+                .map(String::as_str)
+                .collect();
+            line.push_str(&format!(
+                "; the budget left {} rule-family pairs unexercised: {}",
+                self.uncovered.len(),
+                shown.join(", ")
+            ));
+            if self.uncovered.len() > SHOWN {
+                line.push_str(&format!(
+                    " and {} more (report.json)",
+                    self.uncovered.len() - SHOWN
+                ));
+            }
+        }
+        line
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

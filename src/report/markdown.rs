@@ -101,6 +101,9 @@ fn head(out: &mut String, doc: &Document) {
     };
     let _ = writeln!(out, "# Conformance report\n");
     let _ = writeln!(out, "{verdict}: {}.\n", escape(&super::headline(doc)));
+    if let Some(q) = &doc.quick {
+        let _ = writeln!(out, "> {}\n", escape(&q.line()));
+    }
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(
         out,

@@ -57,6 +57,9 @@ pub fn summary(doc: &Document) -> String {
 /// The summary table and the failed cases: failures red, what was not judged yellow.
 pub fn summary_painted(doc: &Document, paint: Paint) -> String {
     let mut out = String::new();
+    if let Some(q) = &doc.quick {
+        let _ = writeln!(out, "{}\n", q.line());
+    }
     // What was not judged comes first: a green table below it must not hide it.
     for (family, reason) in skipped_families(doc) {
         let line = format!("not judged: family {family} (every case skipped: {reason})");

@@ -20,7 +20,7 @@ use crate::case::{Body, Case, Credential, Expect, Lane, Project, Requirement, Ro
 use crate::check;
 use crate::error::Result;
 use crate::exchange::Exchange;
-use crate::model::{Family, OperationKind};
+use crate::model::{Family, Model, OperationKind};
 use crate::scrub::Scrubber;
 use crate::sender::{self, Keyring, Sender};
 use crate::transport::Target;
@@ -238,6 +238,75 @@ fn type_local<'a>(case: &Case, type_names: &BTreeSet<&'a str>) -> Option<&'a str
     found
 }
 
+/// Every integration type name of `model` (each family, version and unsupported type).
+fn type_names_of(model: &Model) -> BTreeSet<&str> {
+    let mut names = BTreeSet::new();
+    for family in &model.families {
+        for version in &family.versions {
+            names.extend(version.types.iter().map(|t| t.name.as_str()));
+        }
+    }
+    names
+}
+
+/// The keyrings a run of `cases` signs with: one per lane that has cases (a project's lane, its
+/// lanes of one type, the two stateless lanes), one per family's stock and one for the sweep.
+/// A digest target answers the first request each signs with a challenge: one request more.
+pub fn keyrings(model: &Model, cases: &[Case]) -> usize {
+    let names = type_names_of(model);
+    let mut lanes = BTreeSet::new();
+    let mut families = BTreeSet::new();
+    let mut stateless = 0usize;
+    for case in cases {
+        families.insert(case.family.as_str());
+        lanes.insert(match case.lane {
+            Lane::Stateless => {
+                stateless += 1;
+                (Lane::Stateless, None, stateless % 2)
+            }
+            lane => (lane, type_local(case, &names), 0),
+        });
+    }
+    lanes.len() + families.len() + usize::from(!cases.is_empty())
+}
+
+/// Why `target` cannot run `case` of `family` (what the case requires and the target lacks);
+/// `None` when it can. Known before any request: the quick plan leaves such cases out as the
+/// run skips them.
+pub fn unmet_requirement(target: &Target, family: &Family, case: &Case) -> Option<&'static str> {
+    let other_kind = family.project_kind.other();
+    case.requires.iter().find_map(|r| match r {
+        Requirement::ReadOnlyCredentials => target
+            .read_only
+            .is_none()
+            .then_some("no read-only credentials were given (--readonly-auth)"),
+        Requirement::NoAccessProject => target
+            .other_group_id
+            .is_none()
+            .then_some("no project without access was given (--other-group-id)"),
+        Requirement::OtherKindProject => target
+            .group_for(other_kind)
+            .is_none()
+            .then_some("no project of the other kind was given (--group-id and --cm-group-id)"),
+        Requirement::Digest => (!matches!(target.auth, AuthSpec::Digest { .. })).then_some(
+            "the credentials are not digest credentials (--auth digest:PUBLIC_KEY:PRIVATE_KEY)",
+        ),
+        Requirement::TokenExpiry => target.token_expirer.is_none().then_some(
+            "needs a bearer token the target issued and that has expired \
+             (--expired-token or CONFORMANCE_EXPIRED_TOKEN)",
+        ),
+        Requirement::NonceExpiry => target
+            .nonce_expirer
+            .is_none()
+            .then_some("only the embedded server can expire a nonce on demand"),
+        Requirement::EmptyProject => None,
+        Requirement::OAuthClient => target
+            .token_client()
+            .is_none()
+            .then_some("no OAuth client credentials were given (--oauth-client CLIENT_ID:SECRET)"),
+    })
+}
+
 fn skipped(case: &Case, reason: String) -> Outcome {
     Outcome {
         id: case.id.clone(),
@@ -337,13 +406,7 @@ impl Runner<'_> {
 
     /// Every integration type name of the model (each family, version and unsupported type).
     fn type_names(&self) -> BTreeSet<&str> {
-        let mut names = BTreeSet::new();
-        for family in &self.harness.model.families {
-            for version in &family.versions {
-                names.extend(version.types.iter().map(|t| t.name.as_str()));
-            }
-        }
-        names
+        type_names_of(&self.harness.model)
     }
 
     fn family(&self, name: &str) -> &Family {
@@ -364,44 +427,8 @@ impl Runner<'_> {
             return Some(format!("{INTERRUPTED} before this case started"));
         }
         let family = self.family(&case.family);
-        let other_kind = family.project_kind.other();
-        for r in &case.requires {
-            let missing =
-                match r {
-                    Requirement::ReadOnlyCredentials => self
-                        .target
-                        .read_only
-                        .is_none()
-                        .then_some("no read-only credentials were given (--readonly-auth)"),
-                    Requirement::NoAccessProject => self
-                        .target
-                        .other_group_id
-                        .is_none()
-                        .then_some("no project without access was given (--other-group-id)"),
-                    Requirement::OtherKindProject => self
-                        .target
-                        .group_for(other_kind)
-                        .is_none()
-                        .then_some("no project of the other kind was given (--group-id and --cm-group-id)"),
-                    Requirement::Digest => (!matches!(self.target.auth, AuthSpec::Digest { .. }))
-                        .then_some("the credentials are not digest credentials (--auth digest:PUBLIC_KEY:PRIVATE_KEY)"),
-                    Requirement::TokenExpiry => self.target.token_expirer.is_none().then_some(
-                        "needs a bearer token the target issued and that has expired \
-                         (--expired-token or CONFORMANCE_EXPIRED_TOKEN)",
-                    ),
-                    Requirement::NonceExpiry => self
-                        .target
-                        .nonce_expirer
-                        .is_none()
-                        .then_some("only the embedded server can expire a nonce on demand"),
-                    Requirement::EmptyProject => None,
-                    Requirement::OAuthClient => self.target.token_client().is_none().then_some(
-                        "no OAuth client credentials were given (--oauth-client CLIENT_ID:SECRET)",
-                    ),
-                };
-            if let Some(m) = missing {
-                return Some(m.to_owned());
-            }
+        if let Some(m) = unmet_requirement(self.target, family, case) {
+            return Some(m.to_owned());
         }
         for version in &family.versions {
             let pre = self.baseline.for_version(&family.name, version.label());

@@ -82,6 +82,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "transport",
         ],
     ),
+    // The plan of a run before its first request: requests per case, the quick cover.
+    ("plan", &["case", "model", "rules", "runner"]),
     ("snapshot", &["case", "check", "model", "outcome", "scrub"]),
     (
         "report",
@@ -135,6 +137,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "explore",
             "harness",
             "model",
+            "plan",
             "report",
             "rules",
             "runner",

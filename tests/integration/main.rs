@@ -23,6 +23,8 @@
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
 //! - `explore`: exploration finds no divergence on a conformant server and one for every fault
 //!   it can reach; shrunk reproductions replay; same seed, same sequences.
+//! - `quick`: `run --quick` exercises every rule on every family in few requests and still catches
+//!   the faults; `--max-requests` is honoured; `--dry-run` sends nothing; the printed estimate.
 //! - `house`: the imports between modules (the binary's included) follow the stage order,
 //!   without cycles; API names come from the model; one sender signs; file and function sizes
 //!   in `src/` and `tests/` stay within their limits, with named exceptions.
@@ -48,6 +50,7 @@ mod house;
 mod life;
 mod negatives;
 mod nonces;
+mod quick;
 mod report;
 mod rules;
 mod selftest;
