@@ -261,14 +261,7 @@ impl Call {
         let tag = format!("x{:08x}", recipe.seed);
         body(&mut made, ty, version, recipe.mode, &mut rng, &tag);
         if let Some(id) = &self.class {
-            let reach = Reach {
-                families: model.families.iter().map(|f| f.name.clone()).collect(),
-                read_only: true,
-                digest: true,
-                no_access: true,
-                ..Reach::default()
-            };
-            let space = Space::new(model, &reach, &[]);
+            let space = Space::new(model, &Reach::everything(model), &[]);
             let class = space
                 .get(id)
                 .ok_or("a class the input model no longer has (written by another version?)")?;

@@ -233,6 +233,20 @@ pub(super) fn matrix_table(out: &mut String, doc: &Document) {
 /// The failures: grouped by first finding (largest group first), then every failed case in that
 /// order (the simplest of each group first) with its findings, the answer, its re-run line and a
 /// reproduction.
+/// A failure group's row: how many cases, the check, the simplest case's first finding and the
+/// simplest case, each text cut to `within` characters.
+pub(super) fn group_row(g: &super::groups::FailureGroup<'_>, within: usize) -> String {
+    let message = g.example().map_or("", |f| f.message.as_str());
+    let first = g.cases.first().map_or("", |c| c.id.as_str());
+    format!(
+        "| {} | {} | {} | {} |",
+        g.cases.len(),
+        code(g.check()),
+        escape(&super::text::one_line_within(&shown(message), within)),
+        code(&super::text::one_line_within(first, within))
+    )
+}
+
 fn failures(out: &mut String, doc: &Document) {
     let groups = failure_groups(doc);
     if groups.is_empty() {
@@ -245,16 +259,7 @@ fn failures(out: &mut String, doc: &Document) {
         "By first finding, largest group first:\n\n| cases | check | first finding (of the simplest case) | simplest case |\n|---|---|---|---|"
     );
     for g in &groups {
-        let message = g.example().map_or("", |f| f.message.as_str());
-        let first = g.cases.first().map_or("", |c| c.id.as_str());
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            g.cases.len(),
-            code(g.check()),
-            escape(&shown(message)),
-            code(first)
-        );
+        let _ = writeln!(out, "{}", group_row(g, usize::MAX));
     }
     let _ = writeln!(
         out,

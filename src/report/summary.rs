@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use super::groups::{failure_groups, rerun, shown};
-use super::markdown::{code, escape, matrix_table};
+use super::markdown::{code, escape, group_row, matrix_table};
 use super::text::one_line_within;
 use super::{Document, RunVerdict};
 
@@ -75,16 +75,7 @@ fn groups(out: &mut String, doc: &Document) {
         "\n## Failures ({failed}) by first finding\n\n| cases | check | first finding (of the simplest case) | simplest case |\n|---|---|---|---|"
     );
     for g in groups.iter().take(GROUPS_SHOWN) {
-        let message = g.example().map_or("", |f| f.message.as_str());
-        let first = g.cases.first().map_or("", |c| c.id.as_str());
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            g.cases.len(),
-            code(g.check()),
-            escape(&one_line_within(&shown(message), TEXT)),
-            code(&one_line_within(first, TEXT))
-        );
+        let _ = writeln!(out, "{}", group_row(g, TEXT));
     }
     if groups.len() > GROUPS_SHOWN {
         let rest: usize = groups[GROUPS_SHOWN..].iter().map(|g| g.cases.len()).sum();

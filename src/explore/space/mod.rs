@@ -203,6 +203,20 @@ pub struct Reach {
     pub no_access: bool,
 }
 
+impl Reach {
+    /// Every family, with every kind of credential and project: what a reproduction's class
+    /// is looked up in (the ids do not depend on the reach).
+    pub fn everything(model: &Model) -> Reach {
+        Reach {
+            families: model.families.iter().map(|f| f.name.clone()).collect(),
+            read_only: true,
+            digest: true,
+            no_access: true,
+            ..Reach::default()
+        }
+    }
+}
+
 /// The input model of one exploration.
 #[derive(Debug, Default)]
 pub struct Space {

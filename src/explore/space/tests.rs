@@ -2,13 +2,7 @@ use super::*;
 
 fn space() -> (Model, Space) {
     let model = crate::model::bundled().unwrap();
-    let reach = Reach {
-        families: model.families.iter().map(|f| f.name.clone()).collect(),
-        read_only: true,
-        digest: true,
-        no_access: true,
-        ..Reach::default()
-    };
+    let reach = Reach::everything(&model);
     let sets: Vec<Vec<String>> = vec![reach.families.clone()];
     let space = Space::new(&model, &reach, &sets);
     (model, space)
