@@ -14,8 +14,8 @@ use crate::cli::{assert_one_line_reason, conformance_in, read_json, scratch, Ran
 use crate::report::assert_valid;
 
 /// Cases that pass on the reference server and fail with [`FAULT`] on (secrets shown in clear).
-const MASKED: &str = "atlas-v2/getGroupIntegration/v2023-01-01-pager-duty-masked-in-get";
-const FAULT: &str = "secret-in-clear-on-get";
+pub(crate) const MASKED: &str = "atlas-v2/getGroupIntegration/v2023-01-01-pager-duty-masked-in-get";
+pub(crate) const FAULT: &str = "secret-in-clear-on-get";
 
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write a test file");
@@ -25,7 +25,8 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
     conformance_in(dir, args, env)
 }
 
-fn run_with_faults(dir: &Path, extra: &[&str]) -> Ran {
+/// A run with the fault that fails `MASKED`, that case only, reports in `dir/r`.
+pub(crate) fn run_with_faults(dir: &Path, extra: &[&str]) -> Ran {
     let mut args = vec![
         "run",
         "--fault",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::cli::{conformance_in, scratch};
 
 /// A listener that only counts the connections it gets.
-fn counting_listener() -> (String, Arc<AtomicUsize>) {
+pub(crate) fn counting_listener() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let count = Arc::new(AtomicUsize::new(0));

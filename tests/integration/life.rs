@@ -12,10 +12,9 @@ use std::time::{Duration, Instant};
 use integrations_conformance::report::{self, Document, OutcomeKind};
 use serde_json::Value;
 
+use crate::ci::{run_with_faults, FAULT, MASKED};
 use crate::cli::{ambient, conformance_in, read_json, scratch, BIN};
 
-const MASKED: &str = "atlas-v2/getGroupIntegration/v2023-01-01-pager-duty-masked-in-get";
-const FAULT: &str = "secret-in-clear-on-get";
 const ATLAS: &str = "5f0a1b2c3d4e5f6a7b8c9d0e";
 const CM: &str = "6e5d4c3b2a1f0e9d8c7b6a50";
 
@@ -204,19 +203,7 @@ fn serve_env_prints_the_variables_run_reads_and_eval_returns_while_it_serves() {
 /// A faulty run of one case: the console groups it by first finding with its re-run line; the
 /// human reports show the scrubbed secret as scrubbed, report.json keeps the placeholder.
 fn faulty_run(dir: &Path) -> (crate::cli::Ran, Document) {
-    let ran = conformance_in(
-        dir,
-        &[
-            "run",
-            "--fault",
-            FAULT,
-            "--filter",
-            MASKED,
-            "--report-dir",
-            "r",
-        ],
-        &[],
-    );
+    let ran = run_with_faults(dir, &[]);
     assert_eq!(ran.code, 1, "{ran:?}");
     let text = std::fs::read_to_string(dir.join("r/report.json")).expect("report.json");
     (ran, serde_json::from_str(&text).expect("a document"))

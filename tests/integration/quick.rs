@@ -4,10 +4,9 @@
 //! count report.json ends with, within 5%.
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
+use crate::early::counting_listener;
 use integrations_conformance::case::Case;
 use integrations_conformance::plan;
 use integrations_conformance::rules::Rules;
@@ -234,21 +233,6 @@ async fn the_quick_run_still_catches_the_faults_of_the_fixed_suite() {
     missed.retain(|f| !RACES.contains(f));
     let known: Vec<&str> = MISSED.iter().map(|(f, _)| *f).collect();
     assert_eq!(missed, known, "the quick run's misses changed");
-}
-
-/// A listener that only counts the connections it gets.
-fn counting_listener() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let count = Arc::new(AtomicUsize::new(0));
-    let counted = count.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            counted.fetch_add(1, Ordering::SeqCst);
-            drop(stream);
-        }
-    });
-    (url, count)
 }
 
 #[test]

@@ -291,6 +291,20 @@ impl Issued {
     }
 }
 
+/// A TLS server configuration with a certificate of `server_pki` that requires a client
+/// certificate of `client_pki`.
+pub(super) fn mutual_tls(server_pki: &Pki, client_pki: &Pki) -> Arc<rustls::ServerConfig> {
+    let server = server_cert(server_pki);
+    let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(client_pki.roots()))
+        .build()
+        .expect("client verifier");
+    let config = rustls::ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![server.cert.der().clone()], server.key_der())
+        .expect("server config");
+    Arc::new(config)
+}
+
 pub(super) fn server_cert(pki: &Pki) -> Issued {
     pki.issue(
         &["127.0.0.1", "localhost"],
@@ -344,15 +358,8 @@ async fn hostile_gateway_client_certificate_for_mutual_tls() {
     let server_pki = Pki::new("server CA");
     let client_pki = Pki::new("client CA");
     let stranger_pki = Pki::new("some other CA");
-    let server = server_cert(&server_pki);
-    let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(client_pki.roots()))
-        .build()
-        .expect("client verifier");
-    let config = rustls::ServerConfig::builder()
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(vec![server.cert.der().clone()], server.key_der())
-        .expect("server config");
-    let (front, task) = tls_front(backend(&reference), Arc::new(config)).await;
+    let config = mutual_tls(&server_pki, &client_pki);
+    let (front, task) = tls_front(backend(&reference), config).await;
     let c = &reference.srv.credentials;
     let auth = format!("digest:{}:{}", c.owner.public, c.owner.private);
     let url = format!("https://{front}");

@@ -5,9 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio_rustls::rustls;
-
-use super::gateway::{backend, server_cert, Pki};
+use super::gateway::{backend, mutual_tls, Pki};
 use super::proxy::{Hook, Proxy};
 use super::reference::Reference;
 use super::{assert_no_secret, cli, tls_front};
@@ -125,15 +123,8 @@ async fn hostile_reach_explore_and_replay_with_a_private_ca_and_a_client_certifi
     let reference = Reference::start().await;
     let server_pki = Pki::new("reach server CA");
     let client_pki = Pki::new("reach client CA");
-    let server = server_cert(&server_pki);
-    let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(client_pki.roots()))
-        .build()
-        .expect("client verifier");
-    let config = rustls::ServerConfig::builder()
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(vec![server.cert.der().clone()], server.key_der())
-        .expect("server config");
-    let (front, task) = tls_front(backend(&reference), Arc::new(config)).await;
+    let config = mutual_tls(&server_pki, &client_pki);
+    let (front, task) = tls_front(backend(&reference), config).await;
     let url = format!("https://{front}");
     let dir = cli::TempDir::new("reach-tls");
     let ca = format!("{}/ca.pem", dir.path());
