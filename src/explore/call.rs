@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::bodies::body;
-use super::space::{Reach, Space};
+use super::space::Space;
 use crate::case::{Body, Credential, Project, Request};
 use crate::model::{Family, Model, OperationKind, Situation};
 
@@ -234,8 +234,9 @@ impl Call {
 
     /// The call with its body made again from its recipe, when the body it carries had its
     /// secrets scrubbed (a reproduction file); `Err` when the recipe no longer makes that body
-    /// (a reproduction of another version of the generator).
-    pub fn restore(&self, model: &Model) -> Result<Call, String> {
+    /// (a reproduction of another version of the generator). `space` holds the class the call
+    /// was drawn for, if any (`space::Reach::everything`).
+    pub fn restore(&self, model: &Model, space: &Space) -> Result<Call, String> {
         let scrubbed = |c: &Call| {
             serde_json::to_string(&(&c.body, &c.raw))
                 .unwrap_or_default()
@@ -261,7 +262,6 @@ impl Call {
         let tag = format!("x{:08x}", recipe.seed);
         body(&mut made, ty, version, recipe.mode, &mut rng, &tag);
         if let Some(id) = &self.class {
-            let space = Space::new(model, &Reach::everything(model), &[]);
             let class = space
                 .get(id)
                 .ok_or("a class the input model no longer has (written by another version?)")?;

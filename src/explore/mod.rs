@@ -81,6 +81,12 @@ impl Reproduction {
     /// The calls ready to send: bodies whose secrets were scrubbed made again from their
     /// recipes.
     pub fn calls(&self, model: &crate::model::Model) -> Result<Vec<Call>> {
+        // The input model, built once, where a call names a class of it.
+        let space = if self.steps.iter().any(|c| c.class.is_some()) {
+            space::Space::new(model, &space::Reach::everything(model), &[])
+        } else {
+            space::Space::default()
+        };
         self.steps
             .iter()
             .enumerate()
@@ -88,7 +94,7 @@ impl Reproduction {
                 c.request(model).map_err(|e| {
                     Error::Usage(format!("step {} of the reproduction: {e}", i + 1))
                 })?;
-                c.restore(model)
+                c.restore(model, &space)
                     .map_err(|e| Error::Usage(format!("step {} of the reproduction: {e}", i + 1)))
             })
             .collect()

@@ -222,15 +222,23 @@ impl Reach {
 pub struct Space {
     pub classes: Vec<Class>,
     by_id: HashMap<String, usize>,
-    /// For each set of families a sequence may use, for each group of parts: each
-    /// (part, kind, label) with a class in them, and those classes.
-    by_set: BTreeMap<Vec<String>, [Vec<Vec<usize>>; GROUPS]>,
-    /// Every (part, kind, label), in order, with the position of each class's: what the
-    /// focus on the undrawn counts.
+    /// Every (part, kind, label), in order, with the position of each class's: what is drawn
+    /// first, and what the focus on the undrawn counts.
     cover: Vec<(String, Kind, String)>,
     cover_of: Vec<usize>,
-    /// For each set of families: the classes of each (part, kind, label) in them.
-    cover_by_set: BTreeMap<Vec<String>, Vec<Vec<usize>>>,
+    /// What a sequence of each set of families may draw.
+    by_set: BTreeMap<Vec<String>, SetIndex>,
+}
+
+/// The classes of one set of families, as exploration draws them.
+#[derive(Debug, Default)]
+struct SetIndex {
+    /// For each (part, kind, label) (a position in `cover`): its classes in these families.
+    members: Vec<Vec<usize>>,
+    /// For each group of parts: the (part, kind, label) positions with a class here.
+    groups: [Vec<usize>; GROUPS],
+    /// Each group with a class here, repeated by its weight: what a group is drawn from.
+    slots: Vec<usize>,
 }
 
 impl Space {
@@ -242,22 +250,6 @@ impl Space {
             .enumerate()
             .map(|(i, c)| (c.id.clone(), i))
             .collect();
-        let mut by_set = BTreeMap::new();
-        for set in family_sets {
-            let mut keys: BTreeMap<(usize, &str, Kind, &str), Vec<usize>> = BTreeMap::new();
-            for (i, c) in classes.iter().enumerate() {
-                if set.contains(&c.scope.family) {
-                    keys.entry((group(&c.part), &c.part, c.kind, &c.label))
-                        .or_default()
-                        .push(i);
-                }
-            }
-            let mut groups: [Vec<Vec<usize>>; GROUPS] = Default::default();
-            for ((g, ..), members) in keys {
-                groups[g].push(members);
-            }
-            by_set.insert(set.clone(), groups);
-        }
         let value = |c: &Class| (c.part.clone(), c.kind, c.label.clone());
         let cover: Vec<(String, Kind, String)> = classes
             .iter()
@@ -273,25 +265,38 @@ impl Space {
                     .expect("every class's value is listed")
             })
             .collect();
-        let cover_by_set = family_sets
+        let by_set = family_sets
             .iter()
             .map(|set| {
-                let mut members = vec![Vec::new(); cover.len()];
+                let mut index = SetIndex {
+                    members: vec![Vec::new(); cover.len()],
+                    ..SetIndex::default()
+                };
                 for (i, c) in classes.iter().enumerate() {
                     if set.contains(&c.scope.family) {
-                        members[cover_of[i]].push(i);
+                        index.members[cover_of[i]].push(i);
                     }
                 }
-                (set.clone(), members)
+                for (v, (part, ..)) in cover.iter().enumerate() {
+                    if !index.members[v].is_empty() {
+                        index.groups[group(part)].push(v);
+                    }
+                }
+                index.slots = WEIGHTS
+                    .iter()
+                    .enumerate()
+                    .filter(|(g, _)| !index.groups[*g].is_empty())
+                    .flat_map(|(g, w)| std::iter::repeat_n(g, *w))
+                    .collect();
+                (set.clone(), index)
             })
             .collect();
         Space {
             classes,
             by_id,
-            by_set,
             cover,
             cover_of,
-            cover_by_set,
+            by_set,
         }
     }
 
@@ -315,7 +320,7 @@ impl Space {
         key: Index,
         class: Index,
     ) -> Option<&Class> {
-        let members = self.cover_by_set.get(families)?;
+        let members = &self.by_set.get(families)?.members;
         let open: Vec<&Vec<usize>> = focus
             .iter()
             .filter_map(|k| members.get(*k).filter(|m| !m.is_empty()))
@@ -341,26 +346,24 @@ impl Space {
         key: Index,
         class: Index,
     ) -> Option<&Class> {
-        let groups = self.by_set.get(families)?;
-        let slots: Vec<usize> = WEIGHTS
-            .iter()
-            .enumerate()
-            .filter(|(g, _)| !groups[*g].is_empty())
-            .flat_map(|(g, w)| std::iter::repeat_n(g, *w))
-            .collect();
-        if slots.is_empty() {
+        let index = self.by_set.get(families)?;
+        if index.slots.is_empty() {
             return None;
         }
-        let members = key.get(&groups[*group.get(&slots)]);
+        let value = key.get(&index.groups[*group.get(&index.slots)]);
+        let members = &index.members[*value];
         Some(&self.classes[*class.get(members)])
     }
 
-    /// Every (part, kind) of the space, with its rule.
-    pub fn keys(&self) -> BTreeMap<Key, &'static str> {
-        self.classes
-            .iter()
-            .map(|c| ((c.part.clone(), c.kind), c.rule))
-            .collect()
+    /// Every (part, kind) of the space, with the rules that judge its classes.
+    pub fn keys(&self) -> BTreeMap<Key, BTreeSet<&'static str>> {
+        let mut keys: BTreeMap<Key, BTreeSet<&'static str>> = BTreeMap::new();
+        for c in &self.classes {
+            keys.entry((c.part.clone(), c.kind))
+                .or_default()
+                .insert(c.rule);
+        }
+        keys
     }
 }
 
@@ -370,6 +373,7 @@ impl Space {
 pub struct Drawn {
     pub part: String,
     pub kind: Kind,
+    /// The rules that judge its classes (`, `-separated).
     pub rule: String,
     pub drawn: usize,
     /// `status errorCode` (or `status`) of the reference model's answers → count.
@@ -393,13 +397,13 @@ impl Coverage {
         let mut by_key: BTreeMap<Key, Drawn> = space
             .keys()
             .into_iter()
-            .map(|((part, kind), rule)| {
+            .map(|((part, kind), rules)| {
                 (
                     (part.clone(), kind),
                     Drawn {
                         part,
                         kind,
-                        rule: rule.to_owned(),
+                        rule: rules.into_iter().collect::<Vec<_>>().join(", "),
                         ..Drawn::default()
                     },
                 )
