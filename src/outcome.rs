@@ -36,6 +36,14 @@ pub struct Outcome {
     pub duration: Duration,
     /// Cleanup requests that did not succeed (`METHOD path: status`).
     pub cleanup_failures: Vec<String>,
+    /// The case whose setup built the starting state this case found and shared (it sent no
+    /// setup of its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_shared_with: Option<String>,
+    /// Why the case was isolated: it was planned to leave its state to the next case, failed,
+    /// and restored the project at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolated: Option<String>,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {

@@ -22,7 +22,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::case::{Case, Credential};
+use crate::case::Case;
 use crate::model::Model;
 use crate::rules::Rules;
 use crate::runner;
@@ -32,16 +32,7 @@ pub const QUICK_EXPLORE_STEPS: usize = 100;
 
 /// The requests the runner sends for `case` when every setup succeeds.
 pub fn case_requests(case: &Case) -> usize {
-    case.steps
-        .iter()
-        .map(|s| match s.request.credential {
-            // A wrong digest password earns the one retry a 401 challenge gets, refused again.
-            Credential::ForgedNonce
-            | Credential::ReplayedNonceCount
-            | Credential::WrongPassword => 2,
-            _ => 1,
-        })
-        .sum()
+    case.steps.iter().map(crate::case::Step::requests).sum()
 }
 
 /// The requests a run of `cases` sends: theirs, the stock taken before them and the sweep
@@ -49,9 +40,8 @@ pub fn case_requests(case: &Case) -> usize {
 pub fn run_requests(model: &Model, cases: &[Case]) -> usize {
     let mut families = BTreeSet::new();
     let mut touched = BTreeSet::new();
-    let mut sum = runner::keyrings(model, cases);
+    let sum = runner::keyrings(model, cases) + runner::planned_requests(model, cases);
     for case in cases {
-        sum += case_requests(case);
         families.insert(case.family.as_str());
         for t in &case.touches {
             touched.insert((case.family.as_str(), t.as_str()));

@@ -165,7 +165,7 @@ fn digest_replay_and_expiry(target: &Addressed<'_, '_>, out: &mut Vec<Case>) {
         let mut b = CaseBuilder::new(cx, kind, s, Category::Auth);
         if kind == OperationKind::Get {
             // The type exists, so that the same get with fresh credentials succeeds.
-            let (setup, stored) = setup_create(cx, version, ty, &cx.id(kind, s), Fill::Minimal);
+            let (setup, stored) = setup_create(cx, version, ty, Fill::Minimal);
             b = b
                 .touches(&ty.name)
                 .secrets(values::secrets_of(ty, &stored))
@@ -222,8 +222,7 @@ fn read_only(target: &Addressed<'_, '_>) -> Option<Case> {
         return None;
     }
     let s = "read-only-credentials-allowed";
-    let id = cx.id(kind, s);
-    let (setup, stored) = setup_create(cx, version, ty, &id, Fill::Minimal);
+    let (setup, stored) = setup_create(cx, version, ty, Fill::Minimal);
     let req = target.request().with_credential(Credential::ReadOnly);
     let view = View {
         type_name: ty.name.clone(),
@@ -318,7 +317,7 @@ fn oauth_owner(target: &Addressed<'_, '_>) -> Case {
                 .accepts(sent, old, oauth)
         }
         OperationKind::List | OperationKind::Get | OperationKind::Delete => {
-            let (setup, stored) = setup_create(cx, version, ty, &id, Fill::Minimal);
+            let (setup, stored) = setup_create(cx, version, ty, Fill::Minimal);
             let view = View {
                 type_name: ty.name.clone(),
                 object: values::view(ty, &stored),

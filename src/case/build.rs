@@ -234,15 +234,22 @@ pub(crate) fn cleanup(cx: &Ctx<'_>, type_name: &str) -> Step {
     }
 }
 
-/// A setup step that configures `ty` with a valid body; returns the step and what is stored.
+/// The seed of the body a type is configured with under `version` before a case: the same for
+/// every case, so that consecutive cases that start from it share one setup (the runner's
+/// plan). What a case sends under test is seeded by the case itself, so it differs.
+fn fixture_seed(cx: &Ctx<'_>, version: &Version, ty: &crate::model::IntegrationType) -> String {
+    format!("{}/{}/{}#fixture", cx.family.name, version.label(), ty.name)
+}
+
+/// A setup step that configures `ty` with the type's fixture body of `fill` under `version`;
+/// returns the step and what is stored.
 pub(crate) fn setup_create(
     cx: &Ctx<'_>,
     version: &Version,
     ty: &crate::model::IntegrationType,
-    seed: &str,
     fill: values::Fill,
 ) -> (Step, serde_json::Map<String, Value>) {
-    let body = values::valid_body(ty, seed, fill);
+    let body = values::valid_body(ty, &fixture_seed(cx, version, ty), fill);
     let request = cx
         .request(OperationKind::Create, version, Some(&ty.name))
         .with_body(Body::Json(Value::Object(body.clone())));
@@ -464,13 +471,7 @@ impl Draft<'_, '_> {
         let mut b = self.builder();
         let mut stored = None;
         if preconfigured {
-            let (step, body) = setup_create(
-                cx,
-                version,
-                ty,
-                &format!("{}#setup", b.case.id),
-                values::Fill::Full,
-            );
+            let (step, body) = setup_create(cx, version, ty, values::Fill::Full);
             b = b.secrets(values::secrets_of(ty, &body));
             b.case.steps.push(step);
             stored = Some(body);
@@ -513,20 +514,14 @@ pub(crate) struct Fixture {
 }
 
 /// A setup step per type of `version`, each configured with a `Full` body.
-pub(crate) fn setup_all(cx: &Ctx<'_>, version: &Version, seed: &str) -> Fixture {
+pub(crate) fn setup_all(cx: &Ctx<'_>, version: &Version) -> Fixture {
     let mut steps = Vec::new();
     let mut views = Vec::new();
     let mut secrets = Vec::new();
     let mut bodies = Vec::new();
     // Configure in reverse list order, so that the list order is the target's doing.
     for ty in version.types.iter().rev() {
-        let (step, body) = setup_create(
-            cx,
-            version,
-            ty,
-            &format!("{seed}#{}", ty.name),
-            values::Fill::Full,
-        );
+        let (step, body) = setup_create(cx, version, ty, values::Fill::Full);
         secrets.extend(values::secrets_of(ty, &body));
         views.push(View {
             type_name: ty.name.clone(),

@@ -79,13 +79,7 @@ fn with_bystander(cx: &Ctx<'_>, case: &Case, seen: &mut Vec<(String, Situation)>
         "{} (and {} configured beside it is unchanged)",
         case.title, bystander.name
     );
-    let (setup, stored) = setup_create(
-        cx,
-        version,
-        bystander,
-        &format!("{}#bystander", copy.id),
-        Fill::Minimal,
-    );
+    let (setup, stored) = setup_create(cx, version, bystander, Fill::Minimal);
     copy.steps.insert(0, setup);
     copy.touches.push(bystander.name.clone());
     copy.steps.push(super::build::cleanup(cx, &bystander.name));

@@ -69,7 +69,7 @@ fn concurrent_updates(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out
     let kind = OperationKind::Update;
     let s = cx.vs(version, "concurrent-updates-one-body-whole");
     let id = cx.id(kind, &s);
-    let (setup, old) = setup_create(cx, version, ty, &format!("{id}#setup"), Fill::Full);
+    let (setup, old) = setup_create(cx, version, ty, Fill::Full);
     let mut b = CaseBuilder::new(cx, kind, &s, Category::Concurrency)
         .title(format!(
             "after {CONTENDERS} concurrent updates of {}, get shows one of their bodies whole, never a mixture",
@@ -111,7 +111,7 @@ fn read_during_write(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out:
     let kind = OperationKind::Get;
     let s = cx.vs(version, "read-during-update-sees-one-state");
     let id = cx.id(kind, &s);
-    let (setup, old) = setup_create(cx, version, ty, &format!("{id}#setup"), Fill::Full);
+    let (setup, old) = setup_create(cx, version, ty, Fill::Full);
     let new = varied_body(ty, &format!("{id}#new"));
     let merge = cx.op(OperationKind::Update).update.is_some_and(|u| u.merge);
     let stored = values::apply_update(ty, &old, &new, merge);

@@ -135,7 +135,7 @@ fn other_uri(cx: &Ctx<'_>, out: &mut Vec<Case>) {
             b = b.touches(&ty.name);
         }
         if needs {
-            let (setup, body) = setup_create(cx, version, ty, &format!("{id}#setup"), Fill::Full);
+            let (setup, body) = setup_create(cx, version, ty, Fill::Full);
             b = b.secrets(values::secrets_of(ty, &body)).step(
                 setup.role,
                 setup.request,

@@ -318,6 +318,19 @@ pub struct Step {
     pub baseline: Option<Baseline>,
 }
 
+impl Step {
+    /// The requests the runner sends for this step: one, or two where a wrong digest earns the
+    /// one retry a 401 challenge gets and is refused again.
+    pub fn requests(&self) -> usize {
+        match self.request.credential {
+            Credential::ForgedNonce
+            | Credential::ReplayedNonceCount
+            | Credential::WrongPassword => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// The valid request a negative request was derived from, and the one thing changed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Baseline {

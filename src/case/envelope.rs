@@ -71,7 +71,7 @@ fn enveloped_success(scope: &Scope<'_, '_>, kind: OperationKind) -> Case {
     if kind == OperationKind::Create {
         stored = values::valid_body(ty, &id, Fill::Minimal);
     } else {
-        let (setup, old) = setup_create(cx, version, ty, &format!("{id}#setup"), Fill::Minimal);
+        let (setup, old) = setup_create(cx, version, ty, Fill::Minimal);
         b = b
             .secrets(values::secrets_of(ty, &old))
             .step(setup.role, setup.request, setup.expect);
@@ -234,8 +234,7 @@ fn flags_on_reads(scope: &Scope<'_, '_>, kind: OperationKind, out: &mut Vec<Case
             true,
         ),
     ] {
-        let id = cx.id(kind, s);
-        let (setup, body) = setup_create(cx, version, ty, &id, Fill::Minimal);
+        let (setup, body) = setup_create(cx, version, ty, Fill::Minimal);
         let mut req = cx.request(kind, version, Some(&ty.name));
         for (k, v) in &query {
             req = req.with_query(k, v);

@@ -280,7 +280,7 @@ fn already_configured(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType) -> 
     let slug = ty.name.to_lowercase().replace('_', "-");
     let s = cx.vs(version, &format!("{slug}-already-configured"));
     let id = cx.id(kind, &s);
-    let (setup, first) = setup_create(cx, version, ty, &format!("{id}#first"), Fill::Full);
+    let (setup, first) = setup_create(cx, version, ty, Fill::Full);
     let second = values::valid_body(ty, &format!("{id}#second"), Fill::Alternate);
     let req = cx
         .request(kind, version, Some(&ty.name))

@@ -123,8 +123,7 @@ fn listed(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, l: Listing<'_>)
         status,
     } = l;
     let kind = OperationKind::List;
-    let id = cx.id(kind, scenario);
-    let (setup, body) = setup_create(cx, version, ty, &id, Fill::Minimal);
+    let (setup, body) = setup_create(cx, version, ty, Fill::Minimal);
     let mut req = cx.request(kind, version, None);
     for (k, v) in query {
         req = req.with_query(k, v);
@@ -332,7 +331,7 @@ fn unknown_parameters(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out
                 case
             }
             OperationKind::Get | OperationKind::Delete => {
-                let (setup, body) = setup_create(cx, version, ty, &id, Fill::Minimal);
+                let (setup, body) = setup_create(cx, version, ty, Fill::Minimal);
                 let req = cx
                     .request(kind, version, Some(&ty.name))
                     .with_query(UNKNOWN_PARAMETER, "1");

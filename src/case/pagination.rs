@@ -110,13 +110,12 @@ fn walk(
         None => format!("walk-items-per-page-{per}"),
     };
     let s = cx.vs(version, &name);
-    let id = cx.id(OperationKind::List, &s);
     let super::Fixture {
         steps,
         views,
         secrets,
         ..
-    } = setup_all(cx, version, &id);
+    } = setup_all(cx, version);
     let mut b = CaseBuilder::new(cx, OperationKind::List, &s, Category::Pagination)
         .title(match include_count {
             Some(ic) => format!(
@@ -195,13 +194,12 @@ fn single(cx: &Ctx<'_>, version: &Version, p: OnePage<'_>, out: &mut Vec<Case>) 
         per,
     } = p;
     let s = cx.vs(version, name);
-    let id = cx.id(OperationKind::List, &s);
     let super::Fixture {
         steps,
         views,
         secrets,
         ..
-    } = setup_all(cx, version, &id);
+    } = setup_all(cx, version);
     let mut b = CaseBuilder::new(cx, OperationKind::List, &s, Category::Pagination)
         .title(title)
         .secrets(secrets);
@@ -240,7 +238,7 @@ fn list_returning_write(cx: &Ctx<'_>, version: &Version, kind: OperationKind, ou
         mut views,
         mut secrets,
         ..
-    } = setup_all(cx, version, &id);
+    } = setup_all(cx, version);
     let params = &cx.wire().page;
     let mut b = CaseBuilder::new(cx, kind, &s, Category::Pagination).title(format!(
         "the {kind} response honours {}=2&{}=2",
@@ -376,8 +374,7 @@ fn ignores_page_params(cx: &Ctx<'_>, version: &Version, kind: OperationKind, out
     };
     let list = cx.op(OperationKind::List);
     let s = cx.vs(version, "ignores-invalid-page-parameters");
-    let id = cx.id(kind, &s);
-    let (setup, body) = setup_create(cx, version, ty, &id, Fill::Minimal);
+    let (setup, body) = setup_create(cx, version, ty, Fill::Minimal);
     let mut req = cx.request(kind, version, Some(&ty.name));
     for param in list
         .query

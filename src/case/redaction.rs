@@ -45,7 +45,7 @@ fn per_type(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
     // In the update list.
     let s = cx.type_scenario(version, ty, "masked-in-update-list");
     let id = cx.id(OperationKind::Update, &s);
-    let (setup, old) = setup_create(cx, version, ty, &format!("{id}#setup"), Fill::Minimal);
+    let (setup, old) = setup_create(cx, version, ty, Fill::Minimal);
     let body = values::valid_body(ty, &id, Fill::Full);
     let req = cx
         .request(OperationKind::Update, version, Some(&ty.name))
@@ -97,8 +97,7 @@ fn in_reads(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mut Vec
     ];
     for (name, kind, query) in views {
         let s = cx.type_scenario(version, ty, name);
-        let id = cx.id(kind, &s);
-        let (setup, body) = setup_create(cx, version, ty, &id, Fill::Full);
+        let (setup, body) = setup_create(cx, version, ty, Fill::Full);
         let mut req = cx.request(kind, version, Some(&ty.name));
         for (k, v) in query {
             req = req.with_query(k, v);
@@ -156,13 +155,12 @@ fn not_echoed_in_error(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType) ->
 /// Every type configured, listed one per page: each page shows its type masked.
 fn every_page(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
     let s = cx.vs(version, "masked-on-every-page");
-    let id = cx.id(OperationKind::List, &s);
     let super::Fixture {
         steps,
         views,
         secrets,
         bodies,
-    } = setup_all(cx, version, &id);
+    } = setup_all(cx, version);
     let mut b = CaseBuilder::new(cx, OperationKind::List, &s, Category::Redaction)
         .title(format!(
             "every secret is masked on every page ({}=1)",

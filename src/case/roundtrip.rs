@@ -248,7 +248,7 @@ fn delete_twice(cx: &Ctx<'_>, version: &Version, out: &mut Vec<Case>) {
     };
     let s = cx.vs(version, "delete-twice");
     let id = cx.id(kind, &s);
-    let (setup, body) = setup_create(cx, version, ty, &id, Fill::Full);
+    let (setup, body) = setup_create(cx, version, ty, Fill::Full);
     let delete = cx.request(kind, version, Some(&ty.name));
     let verify = verify_state(cx, version, ty, None);
     // The second delete with the type configured again succeeds: the first delete is the fault.
@@ -304,8 +304,7 @@ fn across_versions(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     written.label(),
                     read.label()
                 );
-                let id = cx.id(kind, &s);
-                let (setup, stored) = setup_create(cx, written, wty, &id, Fill::Minimal);
+                let (setup, stored) = setup_create(cx, written, wty, Fill::Minimal);
                 let view = View {
                     type_name: rty.name.clone(),
                     object: values::view(rty, &stored),

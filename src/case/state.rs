@@ -159,7 +159,7 @@ fn assigned_kept(cx: &Ctx<'_>, version: &Version, ty: &IntegrationType, out: &mu
         ] {
             let s = cx.type_scenario(version, ty, &format!("{}-{rest}", field.name));
             let id = cx.id(OperationKind::Update, &s);
-            let (setup, old) = setup_create(cx, version, ty, &id, Fill::Full);
+            let (setup, old) = setup_create(cx, version, ty, Fill::Full);
             let mut sent = values::valid_body(ty, &format!("{id}#update"), Fill::Full);
             if let Some(v) = sent_value {
                 sent.insert(field.name.clone(), v);

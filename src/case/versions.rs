@@ -129,7 +129,7 @@ fn answered_in_media_type(
     let vty = version.integration_type(&ty.name).unwrap_or(ty);
     let mut stored = values::valid_body(vty, &id, Fill::Minimal);
     if kind != OperationKind::Create {
-        let (setup, old) = setup_create(cx, version, vty, &format!("{id}#setup"), Fill::Minimal);
+        let (setup, old) = setup_create(cx, version, vty, Fill::Minimal);
         b = b
             .secrets(values::secrets_of(vty, &old))
             .step(setup.role, setup.request, setup.expect);
@@ -239,8 +239,7 @@ fn per_version_fields(cx: &Ctx<'_>, out: &mut Vec<Case>) {
                     read.label()
                 );
                 let kind = OperationKind::Get;
-                let id = cx.id(kind, &s);
-                let (setup, stored) = setup_create(cx, written, wty, &id, Fill::Full);
+                let (setup, stored) = setup_create(cx, written, wty, Fill::Full);
                 let req = cx.request(kind, read, Some(&rty.name));
                 let view = View {
                     type_name: rty.name.clone(),

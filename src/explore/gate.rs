@@ -157,6 +157,8 @@ fn entry(
         exchanges: Vec::new(),
         duration: took,
         cleanup_failures: Vec::new(),
+        setup_shared_with: None,
+        isolated: None,
     };
     (case, outcome)
 }

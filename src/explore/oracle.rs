@@ -173,6 +173,8 @@ pub(super) fn outcome(case: &Case, ex: Exchange, warnings: Vec<check::Warning>) 
         exchanges: vec![ex],
         duration: Duration::ZERO,
         cleanup_failures: Vec::new(),
+        setup_shared_with: None,
+        isolated: None,
     }
 }
 

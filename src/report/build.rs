@@ -300,6 +300,8 @@ fn case_report(
             })
             .collect(),
         cleanup_failures: o.cleanup_failures.iter().map(|t| s(t)).collect(),
+        setup_shared_with: o.setup_shared_with.clone(),
+        isolated: o.isolated.clone(),
         reproduction,
         known_failure: None,
         exchanges: o

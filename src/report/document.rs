@@ -296,6 +296,14 @@ pub struct CaseReport {
     pub warnings: Vec<WarningReport>,
     /// Cleanup requests that did not succeed (`METHOD path: status`).
     pub cleanup_failures: Vec<String>,
+    /// The case whose setup built the starting state this case found and shared: it sent no
+    /// setup of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_shared_with: Option<String>,
+    /// Why the run's plan isolated the case (it failed, or its batch's shared read showed
+    /// another state): what ran again or was restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolated: Option<String>,
     /// A shell script of `curl` commands that replays the failing step (failed cases only);
     /// every credential and secret is a shell variable.
     pub reproduction: Option<String>,

@@ -221,6 +221,20 @@ fn failure(out: &mut String, doc: &Document, case: &CaseReport, open: bool) {
             escape(cf)
         );
     }
+    if let Some(from) = &case.setup_shared_with {
+        let _ = writeln!(
+            out,
+            "<div class=\"finding\">started from the state <code>{}</code> set up</div>",
+            escape(from)
+        );
+    }
+    if let Some(why) = &case.isolated {
+        let _ = writeln!(
+            out,
+            "<div class=\"finding\">isolated: {}</div>",
+            escape(why)
+        );
+    }
     if let Some(answer) = super::failing_answer(case, 1500) {
         let _ = writeln!(
             out,

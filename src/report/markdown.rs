@@ -315,6 +315,12 @@ fn failure(out: &mut String, doc: &Document, case: &CaseReport) {
     for cf in &case.cleanup_failures {
         let _ = writeln!(out, "- cleanup failed: {}", code(cf));
     }
+    if let Some(from) = &case.setup_shared_with {
+        let _ = writeln!(out, "- started from the state {} set up", code(from));
+    }
+    if let Some(why) = &case.isolated {
+        let _ = writeln!(out, "- isolated: {}", escape(why));
+    }
     let _ = writeln!(out, "\nRe-run: {}", code(&rerun(doc, &case.id)));
     if let Some(answer) = super::failing_answer(case, 1500) {
         let _ = writeln!(out, "\nThe answer:\n\n{}", block("text", &shown(&answer)));

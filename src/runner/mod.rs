@@ -17,15 +17,20 @@ use tokio::sync::Semaphore;
 
 use crate::auth::AuthSpec;
 use crate::case::{Body, Case, Credential, Expect, Lane, Project, Requirement, Role, Step};
-use crate::check;
 use crate::error::Result;
 use crate::exchange::Exchange;
 use crate::model::{Family, Model, OperationKind};
 use crate::scrub::Scrubber;
-use crate::sender::{self, Keyring, Sender};
+use crate::sender::{self, Sender};
 use crate::transport::Target;
 
+mod exec;
+mod lane;
+mod schedule;
 mod stock;
+
+pub use exec::ISOLATED;
+pub use lane::REPLAYED;
 
 pub use crate::check::Preexisting;
 pub use crate::harness::Harness;
@@ -134,41 +139,18 @@ pub async fn run(
         }
     }
 
-    // Lanes: each runs its cases in order; the stateless cases are spread over two lanes. A
-    // project's lane first runs, one lane per integration type and all at once, the cases that
-    // address one type and never read a list (nothing another type does can change what they
-    // see), then the rest one after the other.
     let type_names = runner.type_names();
-    let mut lanes: BTreeMap<(Lane, usize), Vec<&Case>> = BTreeMap::new();
-    let mut local: BTreeMap<Lane, BTreeMap<&str, Vec<&Case>>> = BTreeMap::new();
-    let mut stateless = 0usize;
-    for case in cases {
-        match case.lane {
-            Lane::Stateless => {
-                stateless += 1;
-                lanes
-                    .entry((Lane::Stateless, stateless % 2))
-                    .or_default()
-                    .push(case);
-            }
-            lane => match type_local(case, &type_names) {
-                Some(t) => local
-                    .entry(lane)
-                    .or_default()
-                    .entry(t)
-                    .or_default()
-                    .push(case),
-                None => lanes.entry((lane, 0)).or_default().push(case),
-            },
-        }
-    }
-    for lane in local.keys() {
-        lanes.entry((*lane, 0)).or_default();
+    let Lanes {
+        mut serial,
+        mut per_type,
+    } = Lanes::split(&type_names, cases);
+    for lane in per_type.keys() {
+        serial.entry((*lane, 0)).or_default();
     }
     let runner = &runner;
     let unavailable = &unavailable;
-    let lane_futures = lanes.into_iter().map(|((lane, _), lane_cases)| {
-        let per_type = local.remove(&lane).unwrap_or_default();
+    let lane_futures = serial.into_iter().map(|((lane, _), lane_cases)| {
+        let per_type = per_type.remove(&lane).unwrap_or_default();
         async move {
             let mut out: Vec<Outcome> = futures_util::future::join_all(
                 per_type
@@ -249,25 +231,77 @@ fn type_names_of(model: &Model) -> BTreeSet<&str> {
     names
 }
 
+/// A run's serial lanes. Lanes: each runs its cases in order; the stateless cases are spread
+/// over two lanes. A project's lane first runs, one lane per integration type and all at once,
+/// the cases that address one type and never read a list (nothing another type does can change
+/// what they see), then the rest one after the other.
+struct Lanes<'c, 'm> {
+    /// A project's lane (or one of the two stateless lanes) and its cases.
+    serial: BTreeMap<(Lane, usize), Vec<&'c Case>>,
+    /// A project's lanes of one type each.
+    per_type: BTreeMap<Lane, BTreeMap<&'m str, Vec<&'c Case>>>,
+}
+
+impl<'c, 'm> Lanes<'c, 'm> {
+    fn split(type_names: &BTreeSet<&'m str>, cases: &'c [Case]) -> Self {
+        let mut serial: BTreeMap<(Lane, usize), Vec<&Case>> = BTreeMap::new();
+        let mut per_type: BTreeMap<Lane, BTreeMap<&str, Vec<&Case>>> = BTreeMap::new();
+        let mut stateless = 0usize;
+        for case in cases {
+            match case.lane {
+                Lane::Stateless => {
+                    stateless += 1;
+                    serial
+                        .entry((Lane::Stateless, stateless % 2))
+                        .or_default()
+                        .push(case);
+                }
+                lane => match type_local(case, type_names) {
+                    Some(t) => per_type
+                        .entry(lane)
+                        .or_default()
+                        .entry(t)
+                        .or_default()
+                        .push(case),
+                    None => serial.entry((lane, 0)).or_default().push(case),
+                },
+            }
+        }
+        Lanes { serial, per_type }
+    }
+
+    /// Every lane's cases, each lane on its own.
+    fn all(self) -> Vec<Vec<&'c Case>> {
+        let mut all: Vec<Vec<&'c Case>> = self.serial.into_values().collect();
+        all.extend(self.per_type.into_values().flat_map(BTreeMap::into_values));
+        all
+    }
+}
+
 /// The keyrings a run of `cases` signs with: one per lane that has cases (a project's lane, its
 /// lanes of one type, the two stateless lanes), one per family's stock and one for the sweep.
 /// A digest target answers the first request each signs with a challenge: one request more.
 pub fn keyrings(model: &Model, cases: &[Case]) -> usize {
     let names = type_names_of(model);
-    let mut lanes = BTreeSet::new();
-    let mut families = BTreeSet::new();
-    let mut stateless = 0usize;
-    for case in cases {
-        families.insert(case.family.as_str());
-        lanes.insert(match case.lane {
-            Lane::Stateless => {
-                stateless += 1;
-                (Lane::Stateless, None, stateless % 2)
-            }
-            lane => (lane, type_local(case, &names), 0),
-        });
-    }
-    lanes.len() + families.len() + usize::from(!cases.is_empty())
+    let families: BTreeSet<&str> = cases.iter().map(|c| c.family.as_str()).collect();
+    let lanes = Lanes::split(&names, cases)
+        .all()
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .count();
+    lanes + families.len() + usize::from(!cases.is_empty())
+}
+
+/// The requests the cases of a run send when every case passes, as the lanes' plans send them
+/// (shared setups, cleanups only where the state changes); without the stock, the sweep and
+/// the challenges.
+pub fn planned_requests(model: &Model, cases: &[Case]) -> usize {
+    let names = type_names_of(model);
+    Lanes::split(&names, cases)
+        .all()
+        .into_iter()
+        .map(schedule::planned_requests)
+        .sum()
 }
 
 /// Why `target` cannot run `case` of `family` (what the case requires and the target lacks);
@@ -320,6 +354,8 @@ fn skipped(case: &Case, reason: String) -> Outcome {
         exchanges: Vec::new(),
         duration: Duration::ZERO,
         cleanup_failures: Vec::new(),
+        setup_shared_with: None,
+        isolated: None,
     }
 }
 
@@ -383,27 +419,6 @@ impl Runner<'_> {
         (swept, failed)
     }
 
-    /// Runs `cases` one after the other with one lane's credentials.
-    async fn serial(
-        &self,
-        cases: Vec<&Case>,
-        unavailable: &BTreeMap<String, String>,
-    ) -> Vec<Outcome> {
-        let keys = self.sender.keyring();
-        let mut out = Vec::with_capacity(cases.len());
-        for case in cases {
-            let outcome = match self.skip_reason(case, unavailable) {
-                Some(reason) => skipped(case, reason),
-                None => self.run_case(&keys, case).await,
-            };
-            if let Some(p) = &self.opts.progress {
-                p(&outcome);
-            }
-            out.push(outcome);
-        }
-        out
-    }
-
     /// Every integration type name of the model (each family, version and unsupported type).
     fn type_names(&self) -> BTreeSet<&str> {
         type_names_of(&self.harness.model)
@@ -441,111 +456,6 @@ impl Runner<'_> {
             }
         }
         None
-    }
-
-    async fn run_case(&self, keys: &Keyring, case: &Case) -> Outcome {
-        let global = case
-            .requires
-            .iter()
-            .any(|r| matches!(r, Requirement::NonceExpiry | Requirement::TokenExpiry));
-        let (_shared, _alone) = if global {
-            (None, Some(self.exclusive.write().await))
-        } else {
-            (Some(self.exclusive.read().await), None)
-        };
-        let _permit = self.limit.acquire().await.expect("never closed");
-        let started = Instant::now();
-        let family = self.family(&case.family);
-        // The case's own secrets first (the leak check looks for those), then the credentials:
-        // neither may appear in anything recorded.
-        let mut secrets = case.secrets.clone();
-        secrets.extend(self.target.secrets());
-        // Built once per case: every recorded request and response goes through it.
-        let scrubber = Scrubber::new(secrets.iter().cloned());
-        let mut exchanges = Vec::new();
-        let mut aborted = None;
-        for (i, step) in case.steps.iter().enumerate() {
-            if step.role == Role::Cleanup || exchanges.iter().any(|e: &Exchange| e.step == i) {
-                continue;
-            }
-            if step.role == Role::Concurrent {
-                let group = self
-                    .sender
-                    .send_together(keys, family, &case.steps, i, &scrubber)
-                    .await;
-                exchanges.extend(group);
-                continue;
-            }
-            let ex = self.sender.send(keys, family, step, i, &scrubber).await;
-            let failed_setup = step.role == Role::Setup
-                && !ex
-                    .response
-                    .as_ref()
-                    .is_some_and(|r| (200..300).contains(&r.status));
-            exchanges.push(ex);
-            if failed_setup {
-                aborted = Some(i);
-                break;
-            }
-        }
-        let mut cleanup_failures = Vec::new();
-        for (i, step) in case
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.role == Role::Cleanup)
-        {
-            let ex = self.sender.send(keys, family, step, i, &scrubber).await;
-            let ok = ex
-                .response
-                .as_ref()
-                .is_some_and(|r| (200..300).contains(&r.status) || r.status == 404);
-            if !ok {
-                let what = match (&ex.response, &ex.error) {
-                    (Some(r), _) => r.status.to_string(),
-                    (None, Some(e)) => e.clone(),
-                    _ => "no answer".into(),
-                };
-                cleanup_failures.push(format!("{} {}: {what}", ex.method, ex.path_and_query()));
-            }
-            exchanges.push(ex);
-        }
-        let judged = check::judge(
-            &check::Context {
-                harness: self.harness,
-                family,
-                baseline: &self.baseline,
-                secrets: &secrets,
-                sent: case.secrets.len(),
-            },
-            case,
-            &exchanges,
-        );
-        let mut findings = judged.findings;
-        if let Some(i) = aborted {
-            findings.insert(
-                0,
-                check::setup_failed(self.harness, case, &exchanges, i, &secrets),
-            );
-        }
-        let verdict = if findings.is_empty() {
-            Verdict::Passed
-        } else {
-            Verdict::Failed
-        };
-        Outcome {
-            id: case.id.clone(),
-            family: case.family.clone(),
-            operation: case.operation.clone(),
-            category: case.category,
-            title: case.title.clone(),
-            verdict,
-            findings,
-            warnings: judged.warnings,
-            exchanges,
-            duration: started.elapsed(),
-            cleanup_failures,
-        }
     }
 }
 

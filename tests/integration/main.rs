@@ -23,6 +23,9 @@
 //! - `report`: the four reports, the HAR, their schema, scrubbing, an all-failing run's sizes.
 //! - `explore`: exploration finds no divergence on a conformant server and one for every fault
 //!   it can reach; shrunk reproductions replay; same seed, same sequences.
+//! - `planner`: cases that keep one state share its setup and one read of it; a case that
+//!   changes it unexpectedly is isolated and the next still sees its planned state; the plan's
+//!   request count is what the run sends.
 //! - `quick`: `run --quick` exercises every rule on every family in few requests and still catches
 //!   the faults; `--max-requests` is honoured; `--dry-run` sends nothing; the printed estimate.
 //! - `house`: the imports between modules (the binary's included) follow the stage order,
@@ -50,6 +53,7 @@ mod house;
 mod life;
 mod negatives;
 mod nonces;
+mod planner;
 mod quick;
 mod report;
 mod rules;

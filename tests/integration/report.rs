@@ -410,6 +410,8 @@ fn hostile_text_is_escaped_in_every_human_report() {
             actual: Some(format!("{evil}\nsecond line")),
         }],
         cleanup_failures: vec![evil.into()],
+        setup_shared_with: None,
+        isolated: None,
         reproduction: Some(format!("# {evil}\ncurl \"$CONFORMANCE_TARGET\"\n")),
         known_failure: None,
         exchanges: Vec::new(),
