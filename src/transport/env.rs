@@ -42,11 +42,6 @@ pub const ALL: [&str; 17] = [
     CONFIG,
 ];
 
-/// The variable `name`, `None` when unset or not Unicode.
-pub(crate) fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
 /// A switch's value (`--insecure`, `CONFORMANCE_INSECURE`): `true`, `false`, `1`, `0`, `yes`,
 /// `no`, `on`, `off` in any case; blank is off. The error does not repeat the value.
 pub fn switch(value: &str) -> Result<bool, String> {
