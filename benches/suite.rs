@@ -19,9 +19,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use clap::FromArgMatches as _;
 use integrations_conformance::case;
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
+use integrations_conformance::settings::{self, TargetArgs};
 use integrations_conformance::transport::{self, Target};
 use serde_json::{json, Value};
 
@@ -42,9 +44,9 @@ fn status_kib(field: &str) -> Option<u64> {
         .ok()
 }
 
-/// The target a `serve` JSON line describes, built through `Target::from_env` (the public way
-/// to describe an external target, robust to fields added to `Target`). Call it before any
-/// thread is started: it sets the `CONFORMANCE_*` variables of this process.
+/// The target a `serve` JSON line describes, built through the target settings' argument group
+/// (`settings::TargetArgs`, the public way to describe an external target, robust to fields
+/// added to `Target`), given as flags.
 fn target_from_info(info: &Value) -> Target {
     let s = |v: &Value| v.as_str().expect("a string in the serve JSON").to_owned();
     let base = s(&info["base_url"]);
@@ -54,10 +56,10 @@ fn target_from_info(info: &Value) -> Target {
         host == "localhost" || host == "[::1]" || host.starts_with("127."),
         "loopback targets only, got {host}"
     );
-    let vars = [
-        ("CONFORMANCE_TARGET", base),
+    let flags = [
+        ("--target", base),
         (
-            "CONFORMANCE_AUTH",
+            "--auth",
             format!(
                 "digest:{}:{}",
                 s(&info["owner"]["public"]),
@@ -65,23 +67,25 @@ fn target_from_info(info: &Value) -> Target {
             ),
         ),
         (
-            "CONFORMANCE_READONLY_AUTH",
+            "--readonly-auth",
             format!(
                 "digest:{}:{}",
                 s(&info["read_only"]["public"]),
                 s(&info["read_only"]["private"])
             ),
         ),
-        ("CONFORMANCE_GROUP_ID", s(&info["atlas_group_id"])),
-        ("CONFORMANCE_CM_GROUP_ID", s(&info["cm_group_id"])),
-        ("CONFORMANCE_OTHER_GROUP_ID", s(&info["other_group_id"])),
+        ("--group-id", s(&info["atlas_group_id"])),
+        ("--cm-group-id", s(&info["cm_group_id"])),
+        ("--other-group-id", s(&info["other_group_id"])),
     ];
-    for (k, v) in vars {
-        std::env::set_var(k, v);
-    }
-    Target::from_env()
+    let argv = std::iter::once("bench".to_owned())
+        .chain(flags.into_iter().map(|(flag, v)| format!("{flag}={v}")));
+    let matches = settings::command().get_matches_from(argv);
+    let args = TargetArgs::from_arg_matches(&matches).expect("the target settings");
+    args.resolve()
         .expect("the target")
-        .expect("CONFORMANCE_TARGET is set")
+        .given
+        .expect("--target is given")
 }
 
 fn main() {

@@ -41,7 +41,7 @@ pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Result<Option<PathBuf>, Co
     match explicit {
         Some(p) if p.is_file() => Ok(Some(p.to_path_buf())),
         Some(p) => Err(ConfigError(format!(
-            "--config {}: no such file (conformance init writes one)",
+            "--config (or CONFORMANCE_CONFIG) {}: no such file (conformance init writes one)",
             p.display()
         ))),
         None => {
@@ -54,6 +54,11 @@ pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Result<Option<PathBuf>, Co
 /// The file key of an argument: its long flag with `_` for `-`.
 fn key_of(arg: &clap::Arg) -> Option<String> {
     arg.get_long().map(|l| l.replace('-', "_"))
+}
+
+/// The keys of the file `cmd` takes (its options but `--help`, `--version` and `--config`).
+pub fn keys(cmd: &Command) -> Vec<String> {
+    options(cmd).into_iter().map(|(k, _)| k).collect()
 }
 
 /// The arguments the file may set, with their keys.
@@ -135,12 +140,12 @@ fn scalar(
 }
 
 /// The flags the file `text` (read from `file`) adds to the command line of `cmd` that produced
-/// `matches`: one for every option the command line and the environment left unset. A key
-/// only one of `others` (the other subcommands that read the file) knows is left alone; other
+/// `matches`: one for every option the command line and the environment left unset. A key of
+/// `others` (the keys only other readers of the file know, see [`keys`]) is left alone; other
 /// unknown keys, values of the wrong kind and unset `${NAME}` variables are errors.
 pub fn flags_from_file(
     cmd: &Command,
-    others: &[&Command],
+    others: &[&str],
     matches: &ArgMatches,
     text: &str,
     file: &Path,
@@ -158,10 +163,7 @@ pub fn flags_from_file(
     let mut flags = Vec::new();
     for (key, value) in &table {
         let Some((_, arg)) = known.iter().find(|(k, _)| k == key) else {
-            if others
-                .iter()
-                .any(|o| options(o).iter().any(|(k, _)| k == key))
-            {
+            if others.contains(&key.as_str()) {
                 continue;
             }
             let names: Vec<&str> = known.iter().map(|(k, _)| k.as_str()).collect();
@@ -212,6 +214,33 @@ pub fn flags_from_file(
         }
     }
     Ok(flags)
+}
+
+/// A clap error about a value the file gave, as one line that names the key and says what is
+/// wrong without repeating the value (it may have come from a `${NAME}` holding a secret).
+pub fn value_error(e: &clap::Error, file: &Path) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let key = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg
+            .trim_start_matches('-')
+            .split([' ', '='])
+            .next()
+            .unwrap_or_default()
+            .replace('-', "_"),
+        _ => String::new(),
+    };
+    let why = match std::error::Error::source(e) {
+        Some(source) => source.to_string(),
+        None => match e.get(ContextKind::ValidValue) {
+            Some(ContextValue::Strings(valid)) => format!("possible values: {}", valid.join(", ")),
+            _ => "not a valid value".to_owned(),
+        },
+    };
+    if key.is_empty() {
+        format!("{}: {why}", file.display())
+    } else {
+        format!("{}: `{key}`: {why}", file.display())
+    }
 }
 
 /// A `conformance.toml` with every option of `run` commented out, each with its help, its

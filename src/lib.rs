@@ -26,6 +26,7 @@ pub mod schema;
 pub mod scrub;
 pub mod sender;
 pub mod server;
+pub mod settings;
 pub mod snapshot;
 pub mod spec;
 pub mod transport;

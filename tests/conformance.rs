@@ -1,11 +1,14 @@
 //! The conformance suite as `cargo test`: one libtest-mimic trial per generated case, named by
 //! its id, plus one insta snapshot per case in `snapshots/`.
 //!
-//! Target: the embedded reference server, or the one `CONFORMANCE_TARGET` names, with the
-//! other variables of the command line's target flags (`transport::env`: credentials,
-//! projects, `CONFORMANCE_INSECURE`, and the gateway's headers, CA and client certificate, sent
-//! to the embedded server too), read and checked by the library code the command line uses
-//! (`TargetSettings`, `GatewaySettings`). Known failures: the file
+//! Target and sending: the command line's own argument group of the target settings
+//! (`settings::TargetArgs`, which `run`, `explore` and `replay` flatten), read from its
+//! environment variables and then from `conformance.toml` (the file `CONFORMANCE_CONFIG` names,
+//! else the crate directory's when there is one), exactly as `conformance run` reads them: the
+//! embedded reference server (with `CONFORMANCE_*` faults and variants) or the target
+//! `CONFORMANCE_TARGET` names, with credentials, projects, the gateway's headers, CA and client
+//! certificate, and the timeout, deadline and rate (`CONFORMANCE_TIMEOUT`, `_DEADLINE`,
+//! `_RATE`). A mistake is one line and exit code 2. Known failures: the file
 //! `CONFORMANCE_KNOWN_FAILURES` names (default `tests/known-failures.txt`), one
 //! `case-id  check:signature` per line (the format and parser of `run --known-failures`).
 
@@ -14,13 +17,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use integrations_conformance::case::{self, Category};
+use integrations_conformance::error::Error;
 use integrations_conformance::explore;
 use integrations_conformance::known_failures::KnownFailures;
 use integrations_conformance::rules::{CaseState, RuleCounts, Rules};
 use integrations_conformance::runner::{self, Harness, RunOptions, Verdict};
 use integrations_conformance::server::{self, ServerConfig};
+use integrations_conformance::settings::{self, Resolved, TargetArgs};
 use integrations_conformance::snapshot::{self, Volatile};
-use integrations_conformance::transport::{Gateway, GatewaySettings, Target};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// The known failures (`CONFORMANCE_KNOWN_FAILURES`, default `tests/known-failures.txt`), parsed
@@ -58,11 +62,19 @@ fn known_failures(all: &[case::Case]) -> KnownFailures {
     baseline
 }
 
-/// The gateway the `CONFORMANCE_*` variables describe, in front of any target (the embedded
-/// server's too, as on the command line); a mistake ends the run.
-fn gateway() -> Gateway {
-    GatewaySettings::from_env().build().unwrap_or_else(|e| {
-        eprintln!("conformance: {e}");
+/// The target settings (see the top of this file), read and checked; a mistake ends the run
+/// with one line and exit code 2.
+fn target_settings() -> (TargetArgs, Resolved) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let read = settings::from_environment(&dir).and_then(|args| {
+        let resolved = args.resolve()?;
+        Ok((args, resolved))
+    });
+    read.unwrap_or_else(|e| {
+        match e {
+            Error::Usage(line) => eprintln!("conformance: {line}"),
+            e => eprintln!("conformance: {e}"),
+        }
         std::process::exit(2);
     })
 }
@@ -70,7 +82,11 @@ fn gateway() -> Gateway {
 /// The run's exploration (`CONFORMANCE_EXPLORE_STEPS`, default the CLI's, 0 turns it off;
 /// `CONFORMANCE_EXPLORE_SEED`, default the release's): the trial's name and, when it diverged,
 /// its failure text. Not with a filter that leaves the exploration out.
-fn explore_gate(harness: &Arc<Harness>, args: &Arguments) -> Option<(String, Option<String>)> {
+fn explore_gate(
+    harness: &Arc<Harness>,
+    args: &Arguments,
+    (sending, resolved): &(TargetArgs, Resolved),
+) -> Option<(String, Option<String>)> {
     use explore::gate;
     let steps = std::env::var("CONFORMANCE_EXPLORE_STEPS")
         .ok()
@@ -88,21 +104,19 @@ fn explore_gate(harness: &Arc<Harness>, args: &Arguments) -> Option<(String, Opt
     if steps == 0 || !harness.model.families.iter().any(|f| wanted(&f.name)) {
         return None;
     }
-    let target = match Target::from_env() {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("conformance: {e}");
-            std::process::exit(2);
-        }
-    };
+    // The same target, gateway, timeout and rate as the cases.
+    let target = resolved.given.clone().map(|mut t| {
+        t.gateway = resolved.gateway.clone();
+        t
+    });
     let opts = explore::engine::Options {
         target,
-        faults: Vec::new(),
-        variants: Vec::new(),
+        faults: resolved.faults.clone(),
+        variants: resolved.variants.clone(),
         families: Vec::new(),
-        timeout: None,
-        rate: None,
-        gateway: Some(gateway()),
+        timeout: Some(sending.timeout),
+        rate: sending.rate,
+        gateway: Some(resolved.gateway.clone()),
     };
     let settings = explore::Settings {
         seed,
@@ -162,25 +176,34 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let (report, volatile) = if args.list {
-        (None, Volatile::default())
-    } else {
-        rt.block_on(async {
-            let (target, _server) = match Target::from_env() {
-                Ok(Some(t)) => (t, None),
-                Ok(None) => {
-                    let server = server::spawn(ServerConfig::default()).await.expect("the embedded server starts");
-                    let mut target = server.target().expect("embedded target");
-                    target.gateway = gateway();
+    // Read before anything is sent, not for a listing.
+    let target_settings = (!args.list).then(target_settings);
+    let (report, volatile) = match &target_settings {
+        None => (None, Volatile::default()),
+        Some((sending, resolved)) => rt.block_on(async {
+            let (mut target, _server) = match resolved.given.clone() {
+                Some(t) => (t, None),
+                None => {
+                    let config = ServerConfig {
+                        faults: resolved.faults.clone(),
+                        variants: resolved.variants.clone(),
+                        ..ServerConfig::default()
+                    };
+                    let server = server::spawn(config).await.expect("the embedded server starts");
+                    let target = server.target().expect("embedded target");
                     (target, Some(server))
                 }
-                Err(e) => {
-                    eprintln!("conformance: {e}");
-                    std::process::exit(2);
-                }
+            };
+            // In front of the embedded server too, as on the command line.
+            target.gateway = resolved.gateway.clone();
+            let opts = RunOptions {
+                timeout: sending.timeout,
+                deadline: sending.deadline,
+                rate: sending.rate,
+                ..RunOptions::default()
             };
             let started = std::time::Instant::now();
-            let report = match runner::run(&harness, &cases, &target, &RunOptions::default()).await {
+            let report = match runner::run(&harness, &cases, &target, &opts).await {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("conformance: cannot judge the target: {e}");
@@ -244,13 +267,11 @@ fn main() -> std::process::ExitCode {
             .collect();
             let volatile = Volatile::new(target.base_url.as_str(), &groups, target.secrets());
             (Some(report), volatile)
-        })
+        }),
     };
-    let exploration = if args.list {
-        None
-    } else {
-        explore_gate(&harness, &args)
-    };
+    let exploration = target_settings
+        .as_ref()
+        .and_then(|settings| explore_gate(&harness, &args, settings));
     let snapshots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("snapshots");
     let volatile = Arc::new(volatile);
     let mut outcomes: BTreeMap<String, runner::Outcome> = report

@@ -54,9 +54,9 @@ pub(crate) struct ReplayArgs {
     pub(crate) apis: Vec<String>,
 }
 
-/// The engine on the target the settings name (through [`TargetArgs::resolve`], as `run`).
+/// The engine on the target the settings name (through [`super::target::resolve`], as `run`).
 fn engine(args: &TargetArgs, apis: &[String]) -> CliResult<Engine> {
-    let resolved = args.resolve()?;
+    let resolved = super::target::resolve(args)?;
     let harness = Arc::new(Harness::bundled().map_err(fatal)?);
     Engine::new(
         harness,

@@ -1,11 +1,11 @@
 //! The command line completed by `conformance.toml`, and the one-line reasons for a command line or a configuration file that cannot be used.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, FromArgMatches as _, Parser as _};
-use integrations_conformance::config;
+use integrations_conformance::{config, settings};
 
 use super::{note, Cli, READ_CONFIG};
 
@@ -44,11 +44,13 @@ pub(crate) fn parse_with_config() -> Result<Cli, Parse> {
     let own = command
         .find_subcommand(name)
         .expect("the subcommand is defined");
-    let others: Vec<&clap::Command> = READ_CONFIG
+    let others: Vec<String> = READ_CONFIG
         .iter()
         .filter(|other| **other != name)
         .filter_map(|other| command.find_subcommand(other))
+        .flat_map(config::keys)
         .collect();
+    let others: Vec<&str> = others.iter().map(String::as_str).collect();
     let env = |name: &str| std::env::var(name).ok();
     let extra = config::flags_from_file(own, &others, sub, &text, &file, &env)
         .map_err(|e| Parse::Config(e.to_string()))?;
@@ -58,34 +60,7 @@ pub(crate) fn parse_with_config() -> Result<Cli, Parse> {
     let mut full = argv;
     full.extend(extra);
     // The command line alone parsed, so an error now comes from the file's values.
-    Cli::try_parse_from(full).map_err(|e| Parse::Config(config_value_error(&e, &file)))
-}
-
-/// A clap error about a value the file gave, as one line that names the key and says what is
-/// wrong without repeating the value (it may have come from a `${NAME}` holding a secret).
-pub(crate) fn config_value_error(e: &clap::Error, file: &Path) -> String {
-    use clap::error::{ContextKind, ContextValue};
-    let key = match e.get(ContextKind::InvalidArg) {
-        Some(ContextValue::String(arg)) => arg
-            .trim_start_matches('-')
-            .split([' ', '='])
-            .next()
-            .unwrap_or_default()
-            .replace('-', "_"),
-        _ => String::new(),
-    };
-    let why = match std::error::Error::source(e) {
-        Some(source) => source.to_string(),
-        None => match e.get(ContextKind::ValidValue) {
-            Some(ContextValue::Strings(valid)) => format!("possible values: {}", valid.join(", ")),
-            _ => "not a valid value".to_owned(),
-        },
-    };
-    if key.is_empty() {
-        format!("{}: {why}", file.display())
-    } else {
-        format!("{}: `{key}`: {why}", file.display())
-    }
+    Cli::try_parse_from(full).map_err(|e| Parse::Config(config::value_error(&e, &file)))
 }
 
 /// clap's help and version as clap prints them; its errors as one line (exit code 2).
@@ -102,26 +77,7 @@ pub(crate) fn clap_error(e: &clap::Error) -> ExitCode {
         note("a command is needed: run (judge a target), serve (start the reference server), cases (list the cases) or init (write a conformance.toml); see --help");
         return ExitCode::from(2);
     }
-    let text = e.render().to_string();
-    let mut parts: Vec<String> = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if let Some(first) = line.strip_prefix("error: ") {
-            parts.push(first.to_owned());
-        } else if line.starts_with("[possible values:") {
-            // clap names the values a flag takes on a line of its own: keep it.
-            parts.push(line.trim_matches(['[', ']']).to_owned());
-        } else if let Some(tip) = line.strip_prefix("tip: ") {
-            parts.push(tip.to_owned());
-        } else if line.starts_with("Usage:") {
-            parts.push(format!(
-                "usage: {}",
-                line.trim_start_matches("Usage:").trim()
-            ));
-        }
-    }
-    if parts.is_empty() {
-        parts.push(text.lines().next().unwrap_or("invalid usage").to_owned());
-    }
-    note(&format!("{} (see --help)", parts.join("; ")));
+    let line = settings::error_line(&Cli::command(), e);
+    note(&format!("{line} (see --help)"));
     ExitCode::from(2)
 }

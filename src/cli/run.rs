@@ -226,7 +226,7 @@ pub(crate) struct RunPlan {
 
 impl RunPlan {
     fn new(ci: &CiArgs, target: &TargetArgs, model: &Model, all: &[Case]) -> CliResult<RunPlan> {
-        target.check_faults()?;
+        super::target::check_faults(target)?;
         let (flag, file) = match (&ci.update_baseline, &ci.known_failures) {
             (Some(path), _) => ("--update-baseline", Some(path)),
             (None, path) => ("--known-failures", path.as_ref()),
@@ -315,7 +315,7 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
     )?;
     // Before the target's own checks: with --fault, --target is the mistake to point out.
     let plan = RunPlan::new(&args.ci, &args.target, &harness.model, &all)?;
-    let resolved = args.target.resolve()?;
+    let resolved = super::target::resolve(&args.target)?;
     let (given_target, gateway, variants) = (resolved.given, resolved.gateway, resolved.variants);
     let mut cases = select_from(&harness.model, all, &args.selection)?;
     let only_exploration = args.selection.categories == [Category::Exploration]

@@ -1,7 +1,7 @@
-//! The environment variables of the target settings, named once. The command line's shared
-//! target flags read them (clap's `env`; `tests/integration/cli.rs` checks that `run --help`
-//! names exactly these), and the cargo front end (`tests/conformance.rs`) reads them through
-//! [`super::TargetSettings::from_env`] and [`super::GatewaySettings::from_env`].
+//! The environment variables of the target settings, named once. The one argument group of the
+//! target settings (`settings::TargetArgs`) reads them (clap's `env`;
+//! `tests/integration/help.rs` checks that `run --help` names exactly these), for the command
+//! line and the cargo front end (`tests/conformance.rs`) alike.
 
 pub const TARGET: &str = "CONFORMANCE_TARGET";
 pub const AUTH: &str = "CONFORMANCE_AUTH";
@@ -16,9 +16,13 @@ pub const HEADERS: &str = "CONFORMANCE_HEADERS";
 pub const CA_CERT: &str = "CONFORMANCE_CA_CERT";
 pub const CLIENT_CERT: &str = "CONFORMANCE_CLIENT_CERT";
 pub const CLIENT_KEY: &str = "CONFORMANCE_CLIENT_KEY";
+pub const TIMEOUT: &str = "CONFORMANCE_TIMEOUT";
+pub const DEADLINE: &str = "CONFORMANCE_DEADLINE";
+pub const RATE: &str = "CONFORMANCE_RATE";
+pub const CONFIG: &str = "CONFORMANCE_CONFIG";
 
 /// Every variable of the target settings.
-pub const ALL: [&str; 13] = [
+pub const ALL: [&str; 17] = [
     TARGET,
     AUTH,
     READONLY_AUTH,
@@ -32,12 +36,11 @@ pub const ALL: [&str; 13] = [
     CA_CERT,
     CLIENT_CERT,
     CLIENT_KEY,
+    TIMEOUT,
+    DEADLINE,
+    RATE,
+    CONFIG,
 ];
-
-/// The variable `name`, `None` when unset or not Unicode.
-pub(crate) fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
 
 /// A switch's value (`--insecure`, `CONFORMANCE_INSECURE`): `true`, `false`, `1`, `0`, `yes`,
 /// `no`, `on`, `off` in any case; blank is off. The error does not repeat the value.

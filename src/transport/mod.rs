@@ -142,22 +142,11 @@ impl Target {
                 _ => None,
             })
     }
-
-    /// The target described by the `CONFORMANCE_*` environment variables ([`env`]), if
-    /// `CONFORMANCE_TARGET` is set: the same checks as the command line's (see [`TargetSettings`]
-    /// and [`GatewaySettings`]).
-    pub fn from_env() -> Result<Option<Target>> {
-        let Some(mut target) = TargetSettings::from_env()?.build()? else {
-            return Ok(None);
-        };
-        target.gateway = GatewaySettings::from_env().build()?;
-        Ok(Some(target))
-    }
 }
 
 /// What a user says about a gateway in front of the target (`--header`, `--ca-cert`,
-/// `--client-cert`, `--client-key` or their variables), before it is read: the command line
-/// and the cargo front end both build their [`Gateway`] through it. Blank values count as not
+/// `--client-cert`, `--client-key` or their variables), before it is read: the target
+/// settings' argument group (`settings::TargetArgs`) builds every [`Gateway`] through it. Blank values count as not
 /// given. No `Debug`: the headers are secrets.
 #[derive(Clone, Default)]
 pub struct GatewaySettings {
@@ -169,17 +158,6 @@ pub struct GatewaySettings {
 }
 
 impl GatewaySettings {
-    /// The settings the `CONFORMANCE_*` variables hold ([`env::HEADERS`]: one header a line).
-    pub fn from_env() -> GatewaySettings {
-        let path = |name: &str| env::var(name).map(std::path::PathBuf::from);
-        GatewaySettings {
-            headers: env::var(env::HEADERS).into_iter().collect(),
-            ca_cert: path(env::CA_CERT),
-            client_cert: path(env::CLIENT_CERT),
-            client_key: path(env::CLIENT_KEY),
-        }
-    }
-
     /// The gateway they name, every file read and checked; a mistake is one sentence naming
     /// the flag, never a header value.
     pub fn build(self) -> Result<Gateway> {
@@ -201,8 +179,8 @@ impl GatewaySettings {
 }
 
 /// What a user says about a target, from flags or the `CONFORMANCE_*` variables, before it is
-/// checked: the command line and the cargo front-end both build their [`Target`] through it, so
-/// they make the same checks. Blank values count as not given. No `Debug`: it holds secrets.
+/// checked: the target settings' one argument group (`settings::TargetArgs`, read by the command
+/// line and the cargo front end alike) builds every [`Target`] through it. Blank values count as not given. No `Debug`: it holds secrets.
 #[derive(Clone, Default)]
 pub struct TargetSettings {
     pub target: Option<String>,
@@ -221,28 +199,6 @@ pub struct TargetSettings {
 const AUTH_FORMS: &str = "digest:PUBLIC_KEY:PRIVATE_KEY, bearer:TOKEN or oauth:CLIENT_ID:SECRET";
 
 impl TargetSettings {
-    /// The settings the `CONFORMANCE_*` variables hold ([`env`]); a `CONFORMANCE_INSECURE`
-    /// that is not a switch is a usage error, as on the command line.
-    pub fn from_env() -> Result<TargetSettings> {
-        let var = env::var;
-        let insecure = match var(env::INSECURE) {
-            Some(v) => env::switch(&v)
-                .map_err(|e| Error::Usage(format!("--insecure (or {}): {e}", env::INSECURE)))?,
-            None => false,
-        };
-        Ok(TargetSettings {
-            target: var(env::TARGET),
-            auth: var(env::AUTH),
-            readonly_auth: var(env::READONLY_AUTH),
-            group_id: var(env::GROUP_ID),
-            cm_group_id: var(env::CM_GROUP_ID),
-            other_group_id: var(env::OTHER_GROUP_ID),
-            expired_token: var(env::EXPIRED_TOKEN),
-            oauth_client: var(env::OAUTH_CLIENT),
-            insecure,
-        })
-    }
-
     /// The target they name, or `None` when they name none (the embedded server is judged).
     /// Every mistake is one sentence naming the flag and its variable, never a value.
     pub fn build(self) -> Result<Option<Target>> {

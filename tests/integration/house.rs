@@ -124,6 +124,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("coverage", &["case", "model", "report"]),
     ("config", &["error"]),
+    // The target settings: one clap argument group for the command line and the cargo front
+    // end, read and checked into a target, a gateway and the embedded server's switches.
+    ("settings", &["config", "error", "server", "transport"]),
     // The binary (`main.rs` and its subcommands in `cli/`), at the top: it reaches the library
     // as `integrations_conformance::NAME`, and nothing in the library may reach it.
     (
@@ -142,6 +145,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "rules",
             "runner",
             "server",
+            "settings",
             "spec",
             "transport",
         ],

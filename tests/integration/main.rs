@@ -16,6 +16,9 @@
 //! - `baseline`: known failures by signature: new findings fail, kept regressions read back,
 //!   `--update-baseline` prunes.
 //! - `ci`: conformance.toml, init, known failures, --require, run --fault, runnable reproductions.
+//! - `front`: the cargo front end (`tests/conformance.rs`) reads the command line's target
+//!   settings: `conformance.toml` through `CONFORMANCE_CONFIG`, `CONFORMANCE_RATE`, one line for a
+//!   wrong value.
 //! - `early`: every flag is checked before the first request (a listener that counts
 //!   connections sees none), with a message for the user.
 //! - `help`: help within the terminal's width, possible values in errors and completion, an
@@ -47,6 +50,7 @@ mod cli;
 mod early;
 mod explore;
 mod fixture;
+mod front;
 mod help;
 mod hostile;
 mod house;
