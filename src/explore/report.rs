@@ -13,7 +13,7 @@ use crate::case::{Case, Category, Lane, Role, Step};
 use crate::error::Result;
 use crate::model::ProjectKind;
 use crate::report::html::{self, escape};
-use crate::report::junit;
+use crate::report::{explore_md, junit};
 
 use super::space::Coverage;
 use super::{Engine, Exploration, Reproduction};
@@ -119,52 +119,48 @@ fn divergence_text(r: &Reproduction) -> String {
     t
 }
 
-/// `explore.md`; `code` is the error body's code field, which the coverage keys end with.
+/// `explore.md`, written by [`explore_md`]; `code` is the error body's code field, which the
+/// coverage keys end with.
 fn markdown(ex: &Exploration, code: &str) -> String {
-    let mut out = format!(
-        "# conformance explore\n\nseed **{}** · {} steps in {} sequences · {:.1}s · {:.0} steps/s\n\n**{}**\n",
-        ex.seed,
-        ex.steps,
-        ex.sequences,
-        ex.elapsed.as_secs_f64(),
-        ex.steps_per_second(),
-        headline(ex)
-    );
-    if let Some(r) = &ex.reproduction {
-        let _ = write!(
-            out,
-            "\n## Reproduction ({} calls)\n\nReplay: `conformance replay repro-{}.json`\n\n```\n{}```\n",
-            r.steps.len(),
-            ex.seed,
-            divergence_text(r)
-        );
-    }
-    let _ = write!(
-        out,
-        "\n## Coverage (operation, status, {code})\n\n| answer | count |\n|---|---|\n"
-    );
-    for (k, n) in &ex.coverage {
-        let _ = writeln!(out, "| {k} | {n} |");
-    }
-    let _ = write!(
-        out,
-        "\n## Input model: part × class (times drawn, rule)\n\n{} classes of {} drawn; never drawn: {}\n\n{}",
-        ex.input.classes.len() - ex.input.unreached.len(),
-        ex.input.classes.len(),
-        if ex.input.unreached.is_empty() {
-            "none".to_owned()
-        } else {
-            ex.input.unreached.join("; ")
+    let headline = headline(ex);
+    let text = ex.reproduction.as_ref().map(divergence_text);
+    let (kinds, rows) = ex.input.grid();
+    let page = explore_md::Page {
+        seed: ex.seed,
+        steps: ex.steps,
+        sequences: ex.sequences,
+        elapsed_s: ex.elapsed.as_secs_f64(),
+        steps_per_second: ex.steps_per_second(),
+        headline: &headline,
+        reproduction: ex
+            .reproduction
+            .as_ref()
+            .zip(text.as_deref())
+            .map(|(r, text)| explore_md::Reproduction {
+                calls: r.steps.len(),
+                text,
+            }),
+        code,
+        coverage: &ex.coverage,
+        input: explore_md::InputModel {
+            classes: ex.input.classes.len(),
+            drawn: ex.input.classes.len() - ex.input.unreached.len(),
+            unreached: &ex.input.unreached,
+            columns: kinds.iter().map(|k| k.as_str()).collect(),
+            rows: rows
+                .into_iter()
+                .map(|(part, row)| {
+                    let row = row
+                        .into_iter()
+                        .map(|d| d.map(|d| (d.drawn, d.rule.as_str())))
+                        .collect();
+                    (part, row)
+                })
+                .collect(),
         },
-        ex.input.markdown()
-    );
-    if !ex.warnings.is_empty() {
-        out.push_str("\n## Warnings: fields the contract does not list\n\n");
-        for w in &ex.warnings {
-            let _ = writeln!(out, "- `{w}`");
-        }
-    }
-    out
+        warnings: &ex.warnings,
+    };
+    explore_md::render(&page)
 }
 
 /// `explore.html`, every text from the run escaped; `code` as for [`markdown`].

@@ -55,14 +55,15 @@ pub fn build(spec: &Spec) -> Result<Model> {
             .map_err(|e| invalid(format!("x-unmatched is malformed: {e}")))?,
         None => Vec::new(),
     };
-    let wire = wire::build(raw, &families)?;
+    let unmatched = error_rules(unmatched, "x-unmatched")?;
+    let wire = wire::build(raw, &families, &unmatched)?;
     Ok(Model {
         wire,
         families,
         spec_hash: spec.hash.clone(),
         token_path,
         error_schema,
-        unmatched: error_rules(unmatched, "x-unmatched")?,
+        unmatched,
     })
 }
 

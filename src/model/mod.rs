@@ -11,10 +11,12 @@ use crate::error::{Error, Result};
 use crate::spec;
 
 mod build;
+mod codes;
 mod types;
 mod wire;
 
 pub use build::build;
+pub use codes::{ErrorCodes, FALLBACK};
 
 pub use wire::{EnvelopeNames, ErrorNames, LinkNames, ListNames, PageParams, QueryRole, Wire};
 
@@ -430,6 +432,12 @@ impl ErrorRule {
 }
 
 impl Model {
+    /// The `errorCode` the API answers `situation` with where an operation's catalogue row gives
+    /// none (see [`ErrorCodes`]).
+    pub fn code_for(&self, situation: Situation) -> &str {
+        self.wire.codes.code(situation)
+    }
+
     pub fn family(&self, name: &str) -> Option<&Family> {
         self.families.iter().find(|f| f.name == name)
     }

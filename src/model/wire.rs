@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{invalid, Family, OperationKind};
+use super::{invalid, ErrorCodes, ErrorRule, Family, OperationKind};
 use crate::error::Result;
 use crate::spec::{deref, resolve_ref};
 
@@ -42,6 +42,10 @@ pub struct Wire {
     pub id: String,
     /// The path parameter that names an integration's type.
     pub type_param: String,
+    /// Each situation's status and `errorCode` where an operation's catalogue row gives none:
+    /// from the spec's catalogues ([`ErrorCodes`]).
+    #[serde(skip)]
+    pub codes: ErrorCodes,
 }
 
 /// The page and format query parameters, by what each does.
@@ -127,9 +131,9 @@ pub struct ErrorNames {
     pub parameters: String,
 }
 
-/// Read the vocabulary from the spec; `families` are the built families (for the page schemas
-/// and the discriminator).
-pub(super) fn build(raw: &Value, families: &[Family]) -> Result<Wire> {
+/// Read the vocabulary from the spec; `families` are the built families (for the page schemas,
+/// the discriminator and, with the `unmatched` rows, the error codes).
+pub(super) fn build(raw: &Value, families: &[Family], unmatched: &[ErrorRule]) -> Result<Wire> {
     let envelope = node(raw, ENVELOPE)?;
     let wrapper = ext(envelope, "x-envelope", ENVELOPE)?;
     let error_schema = node(raw, ERROR_SCHEMA)?;
@@ -166,6 +170,7 @@ pub(super) fn build(raw: &Value, families: &[Family]) -> Result<Wire> {
         discriminator: discriminator(families)?,
         id: id_field(families)?,
         type_param: super::TYPE_PARAM.to_owned(),
+        codes: ErrorCodes::of(families, unmatched),
     })
 }
 

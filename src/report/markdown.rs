@@ -25,6 +25,25 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
+/// Text for a table cell or a line of its own, kept as written where it is plain: only what
+/// would end the cell or start markup (`\`, `|`, backticks, `*`, `<`) is escaped, and a
+/// newline becomes a space. Unlike [`escape`] it leaves `_` alone, which GFM does not read as
+/// emphasis inside a word (`NEW_RELIC`, `INVALID_ENUM_VALUE`).
+pub(super) fn plain(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '|' | '`' | '*' | '<' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `s` as an inline code span, fenced with more backticks than it contains in a row.
 pub(super) fn code(s: &str) -> String {
     let s = s.replace(['\n', '\r'], " ");
@@ -39,7 +58,7 @@ pub(super) fn code(s: &str) -> String {
 }
 
 /// A fenced code block whose fence no line of `s` can close.
-fn block(lang: &str, s: &str) -> String {
+pub(super) fn block(lang: &str, s: &str) -> String {
     let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat((longest + 1).max(3));
     format!("{fence}{lang}\n{}\n{fence}\n", s.trim_end_matches('\n'))

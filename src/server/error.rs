@@ -4,13 +4,13 @@
 //! Nothing reaches the client through axum's default plain-text rejections.
 //!
 //! Status and `errorCode` come from the operation's error catalogue in the model
-//! ([`crate::model::ErrorRule`]); the fallbacks here only cover rows a spec lacks or rows without
-//! an `errorCode` (level C).
+//! ([`crate::model::ErrorRule`]); for rows a spec lacks or rows without an `errorCode`, from the
+//! model's table of every situation ([`crate::model::ErrorCodes`], `Wire::codes`).
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
-use crate::model::{ErrorNames, ErrorRule, Level, Operation, Situation};
+use crate::model::{ErrorCodes, ErrorNames, ErrorRule, Level, Operation, Situation};
 
 use super::variant::{Variant, VariantSet};
 
@@ -55,34 +55,6 @@ impl std::ops::DerefMut for ApiError {
     }
 }
 
-/// Status and code used when an operation's catalogue has no row (or no code) for a situation.
-fn fallback(situation: Situation) -> (u16, &'static str) {
-    use Situation::*;
-    match situation {
-        Unauthenticated | DigestUriMismatch => (401, "UNAUTHORIZED"),
-        NoProjectAccess => (401, "NOT_IN_GROUP"),
-        ReadOnlyWrite => (401, "USER_UNAUTHORIZED"),
-        UnsupportedVersion => (406, "INVALID_VERSION_DATE"),
-        InvalidGroupId => (404, "INVALID_GROUP_ID"),
-        GroupNotFound => (404, "GROUP_NOT_FOUND"),
-        WrongProjectKind => (404, "RESOURCE_NOT_FOUND"),
-        InvalidIntegrationType | UnsupportedType | EnumInvalid => (400, "INVALID_ENUM_VALUE"),
-        NotConfigured => (404, "INTEGRATION_NOT_CONFIGURED"),
-        AlreadyConfigured => (409, "INTEGRATION_ALREADY_CONFIGURED"),
-        MalformedJson => (400, "MALFORMED_JSON"),
-        BodyNotObject => (400, "INVALID_JSON"),
-        WrongJsonType => (400, "INVALID_JSON_ATTRIBUTE"),
-        TypeMissing | RequiredMissing => (400, "MISSING_ATTRIBUTE"),
-        TypeMismatch | UnknownAttribute => (400, "INVALID_ATTRIBUTE"),
-        InvalidSettings => (400, "INVALID_INTEGRATION_SETTINGS"),
-        UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
-        PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE"),
-        InvalidQueryParameter => (400, "INVALID_QUERY_PARAMETER"),
-        UnknownPath => (404, "RESOURCE_NOT_FOUND"),
-        MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
-    }
-}
-
 /// Cuts user input that is quoted in a detail, so that a 1 MiB value is not echoed whole.
 pub(crate) fn quote_input(s: &str) -> String {
     const MAX: usize = 64;
@@ -110,17 +82,24 @@ impl ApiError {
         }))
     }
 
-    /// The error for `situation` as `op`'s catalogue defines it.
+    /// The error for `situation` as `op`'s catalogue defines it (else as `codes` does).
     pub(crate) fn of(
+        codes: &ErrorCodes,
         op: Option<&Operation>,
         situation: Situation,
         detail: impl Into<String>,
     ) -> Self {
-        Self::from_row(op.and_then(|o| o.error(situation)), situation, detail)
+        Self::from_row(
+            codes,
+            op.and_then(|o| o.error(situation)),
+            situation,
+            detail,
+        )
     }
 
     /// The error for an unsupported type: the catalogue row naming that type.
     pub(crate) fn unsupported_type(
+        codes: &ErrorCodes,
         op: &Operation,
         type_name: &str,
         detail: impl Into<String>,
@@ -128,13 +107,19 @@ impl ApiError {
         let row = op
             .errors_for(Situation::UnsupportedType)
             .find(|r| r.integration_type.as_deref() == Some(type_name));
-        Self::from_row(row, Situation::UnsupportedType, detail)
+        Self::from_row(codes, row, Situation::UnsupportedType, detail)
     }
 
-    fn from_row(row: Option<&ErrorRule>, situation: Situation, detail: impl Into<String>) -> Self {
-        let (status, code) = fallback(situation);
-        let status = row.map_or(status, |r| r.status);
-        let code = row.and_then(|r| r.error_code.as_deref()).unwrap_or(code);
+    fn from_row(
+        codes: &ErrorCodes,
+        row: Option<&ErrorRule>,
+        situation: Situation,
+        detail: impl Into<String>,
+    ) -> Self {
+        let status = row.map_or(codes.status(situation), |r| r.status);
+        let code = row
+            .and_then(|r| r.error_code.as_deref())
+            .unwrap_or(codes.code(situation));
         let mut e = ApiError::new(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
             code,
@@ -249,20 +234,32 @@ mod tests {
         let m = model::bundled().unwrap();
         let f = m.family("cloud-manager").unwrap();
         let create = f.operation(model::OperationKind::Create);
-        let e = ApiError::of(Some(create), Situation::RequiredMissing, "x").field("apiKey");
+        let e = ApiError::of(&m.wire.codes, Some(create), Situation::RequiredMissing, "x")
+            .field("apiKey");
         assert_eq!(
             (e.status.as_u16(), e.code.as_str()),
             (400, "MISSING_ATTRIBUTE")
         );
         assert_eq!(e.parameters, vec![json!("apiKey")]);
-        let e = ApiError::of(Some(create), Situation::TypeMissing, "x").field("type");
+        let e =
+            ApiError::of(&m.wire.codes, Some(create), Situation::TypeMissing, "x").field("type");
         assert_eq!(e.parameters, vec![json!("type")]);
-        let e = ApiError::of(Some(create), Situation::WrongProjectKind, "x");
+        let e = ApiError::of(
+            &m.wire.codes,
+            Some(create),
+            Situation::WrongProjectKind,
+            "x",
+        );
         assert_eq!(e.code, "ATLAS_GROUP");
-        let e = ApiError::unsupported_type(create, "DATADOG", "x");
+        let e = ApiError::unsupported_type(&m.wire.codes, create, "DATADOG", "x");
         assert_eq!(e.code, "DATADOG_NOT_SUPPORTED_FOR_CLOUD_MANAGER");
         // a row without a code falls back
-        let e = ApiError::of(Some(create), Situation::UnsupportedMediaType, "x");
+        let e = ApiError::of(
+            &m.wire.codes,
+            Some(create),
+            Situation::UnsupportedMediaType,
+            "x",
+        );
         assert_eq!(
             (e.status.as_u16(), e.code.as_str()),
             (415, "UNSUPPORTED_MEDIA_TYPE")

@@ -142,8 +142,9 @@ enum Parsed {
     Bool(bool),
 }
 
-fn reject(op: &Operation, p: &QueryParam, value: &str, why: &str) -> ApiError {
+fn reject(op: &Operation, p: &QueryParam, value: &str, why: &str, wire: &Wire) -> ApiError {
     ApiError::of(
+        &wire.codes,
         Some(op),
         Situation::InvalidQueryParameter,
         format!(
@@ -155,16 +156,21 @@ fn reject(op: &Operation, p: &QueryParam, value: &str, why: &str) -> ApiError {
     .params(vec![json!(p.name), json!(quote_input(value))])
 }
 
-fn parse_param(op: &Operation, p: &QueryParam, value: &str) -> Result<Parsed, ApiError> {
+fn parse_param(
+    op: &Operation,
+    p: &QueryParam,
+    value: &str,
+    wire: &Wire,
+) -> Result<Parsed, ApiError> {
     match p.kind {
         ParamKind::Boolean => match value {
             "true" => Ok(Parsed::Bool(true)),
             "false" => Ok(Parsed::Bool(false)),
-            _ => Err(reject(op, p, value, "expected true or false")),
+            _ => Err(reject(op, p, value, "expected true or false", wire)),
         },
         ParamKind::Integer => {
             let Some((negative, n)) = parse_integer(value) else {
-                return Err(reject(op, p, value, "expected an integer"));
+                return Err(reject(op, p, value, "expected an integer", wire));
             };
             let below = |min: i64| {
                 if negative {
@@ -176,14 +182,20 @@ fn parse_param(op: &Operation, p: &QueryParam, value: &str) -> Result<Parsed, Ap
             };
             if let Some(min) = p.minimum {
                 if below(min) {
-                    return Err(reject(op, p, value, &format!("the minimum is {min}")));
+                    return Err(reject(op, p, value, &format!("the minimum is {min}"), wire));
                 }
             } else if negative {
-                return Err(reject(op, p, value, "expected a non-negative integer"));
+                return Err(reject(
+                    op,
+                    p,
+                    value,
+                    "expected a non-negative integer",
+                    wire,
+                ));
             }
             if let Some(max) = p.maximum {
                 if max < 0 || (!negative && n.value > max as u64) {
-                    return Err(reject(op, p, value, &format!("the maximum is {max}")));
+                    return Err(reject(op, p, value, &format!("the maximum is {max}"), wire));
                 }
             }
             Ok(Parsed::Int(n))
@@ -209,7 +221,7 @@ pub(crate) fn validate(op: &Operation, q: &RawQuery, wire: &Wire) -> Result<Para
     };
     for p in &op.query {
         let parsed = match q.first(&p.name) {
-            Some(v) => parse_param(op, p, v)?,
+            Some(v) => parse_param(op, p, v, wire)?,
             None => default_of(p),
         };
         match (wire.query_role(&p.name), parsed) {
@@ -244,6 +256,7 @@ pub(crate) fn validate_with(
         let role = wire.query_role(name);
         if faults.has(Fault::UnknownQueryParameterRefused) && role.is_none() {
             return Err(ApiError::of(
+                &wire.codes,
                 Some(op),
                 Situation::InvalidQueryParameter,
                 format!("Unknown query parameter {}.", quote_input(name)),
@@ -268,7 +281,7 @@ pub(crate) fn validate_with(
                 // Variant: only plain digits without a leading zero are an integer.
                 if strict_integers && (signed || padded) {
                     let p = declared.expect("declared");
-                    return Err(reject(op, p, &value, "expected an integer"));
+                    return Err(reject(op, p, &value, "expected an integer", wire));
                 }
                 if padded {
                     value = value.trim().to_owned();
@@ -280,7 +293,13 @@ pub(crate) fn validate_with(
                     && past_i64
                 {
                     let p = declared.expect("declared");
-                    return Err(reject(op, p, &value, "the maximum is 9223372036854775807"));
+                    return Err(reject(
+                        op,
+                        p,
+                        &value,
+                        "the maximum is 9223372036854775807",
+                        wire,
+                    ));
                 }
             }
             _ => {}

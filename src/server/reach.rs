@@ -180,6 +180,7 @@ pub(crate) fn reads_page_params(
         if !ok {
             let value = q.first(name).unwrap_or_default();
             return Err(ApiError::of(
+                &wire.codes,
                 Some(op),
                 Situation::InvalidQueryParameter,
                 format!("Invalid value {} for {name}.", quote_input(value)),

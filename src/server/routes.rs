@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use crate::model::{Family, IntegrationType, Operation, Version};
+use crate::model::{Family, IntegrationType, Operation, Situation, Version};
 
 use super::error::{quote_input, ApiError};
 use super::fault::{Fault, FaultSet};
@@ -274,7 +274,7 @@ async fn handle(state: &ServerState, parts: &Parts, body: &mut Option<Body>) -> 
         let allow = allow.join(", ");
         let e = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
+            model.code_for(Situation::MethodNotAllowed),
             format!(
                 "Method {} is not allowed on this resource; allowed: {allow}.",
                 quote_input(parts.method.as_str())
@@ -343,7 +343,7 @@ fn not_found(model: &crate::model::Model, path: &str, fmt: &Format<'_>) -> Respo
     }
     let mut e = ApiError::new(
         StatusCode::NOT_FOUND,
-        "RESOURCE_NOT_FOUND",
+        model.code_for(Situation::UnknownPath),
         format!("Cannot find resource {}.", quote_input(path)),
     )
     .params(vec![json!(quote_input(path))]);
@@ -351,8 +351,8 @@ fn not_found(model: &crate::model::Model, path: &str, fmt: &Format<'_>) -> Respo
     let row = model
         .unmatched
         .iter()
-        .find(|r| r.situation == crate::model::Situation::UnknownPath);
-    e.situation = Some(crate::model::Situation::UnknownPath);
+        .find(|r| r.situation == Situation::UnknownPath);
+    e.situation = Some(Situation::UnknownPath);
     e.level = row.map(|r| r.level);
     render::error(&e, fmt)
 }
@@ -367,7 +367,7 @@ async fn token(
     if parts.method != Method::POST {
         let e = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
+            state.model().code_for(Situation::MethodNotAllowed),
             "The token endpoint only accepts POST.",
         )
         .header(ALLOW, HeaderValue::from_static("POST"));

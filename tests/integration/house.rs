@@ -10,11 +10,14 @@
 //! Its rooms, each rule with a planted control that must fail:
 //! - [`names`]: no shipped code past the spec's readers (`spec`, `model/`, `schema`) spells an API
 //!   name, except the modules named, each with its reason, in `names::PENDING`.
+//! - [`codes`]: nor an error code: no literal equal to an `errorCode` of the spec's catalogues
+//!   (or of the model's table for situations without one).
 //! - [`sender`]: one sender: no module but `src/sender/` (and `auth` itself) calls the
 //!   authenticator's signing.
 //! - [`size`]: no file under `src/` or `tests/` is over 700 lines and no function over 120,
 //!   except the files named, each with its reason, in `size::PENDING`.
 
+mod codes;
 mod names;
 mod sender;
 mod size;

@@ -447,35 +447,6 @@ impl Coverage {
             .collect();
         (kinds, rows)
     }
-
-    /// Parts × kinds as a Markdown table: one row per part, one column per kind.
-    pub fn markdown(&self) -> String {
-        use std::fmt::Write as _;
-        let (kinds, rows) = self.grid();
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "| part | {} |",
-            kinds
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        );
-        let _ = writeln!(out, "|---|{}", "---|".repeat(kinds.len()));
-        for (part, row) in rows {
-            let cells: Vec<String> = row
-                .iter()
-                .map(|d| match d {
-                    None => String::new(),
-                    Some(d) if d.drawn == 0 => format!("**0** ({})", d.rule),
-                    Some(d) => format!("{} ({})", d.drawn, d.rule),
-                })
-                .collect();
-            let _ = writeln!(out, "| {part} | {} |", cells.join(" | "));
-        }
-        out
-    }
 }
 
 #[cfg(test)]

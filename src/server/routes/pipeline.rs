@@ -40,7 +40,12 @@ pub(super) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub(super) fn err(&self, situation: Situation, detail: impl Into<String>) -> ApiError {
-        ApiError::of(Some(self.op), situation, detail)
+        ApiError::of(
+            &self.state.model().wire.codes,
+            Some(self.op),
+            situation,
+            detail,
+        )
     }
 
     pub(super) fn unexpected(&self, why: &str) -> ApiError {
@@ -239,7 +244,7 @@ impl<'a> Ctx<'a> {
                 if faults.has(Fault::PagePastEnd404) && empty && params.page_num.value > 1 {
                     return Err(ApiError::new(
                         StatusCode::NOT_FOUND,
-                        "RESOURCE_NOT_FOUND",
+                        fmt.wire.codes.code(Situation::UnknownPath),
                         "The requested page does not exist.",
                     ));
                 }
@@ -373,6 +378,7 @@ impl<'a> Ctx<'a> {
                 return Err(invalid());
             }
             return Err(ApiError::unsupported_type(
+                &self.state.model().wire.codes,
                 self.op,
                 name,
                 format!(

@@ -212,7 +212,7 @@ fn api_names() -> BTreeSet<String> {
 
 /// The string literals of shipped code, with their line numbers: the text before the test
 /// module ([`shipped`]), comments skipped, raw strings included.
-fn literals(text: &str) -> Vec<(usize, String)> {
+pub(super) fn literals(text: &str) -> Vec<(usize, String)> {
     let chars: Vec<char> = shipped(text).chars().collect();
     let mut out = Vec::new();
     let (mut i, mut line) = (0, 1);
@@ -300,7 +300,7 @@ fn spelled(file: &str, text: &str, names: &BTreeSet<String>) -> Vec<String> {
 /// Whether the file `rel` (a path under `src/`) must read the API's names from the model: any
 /// shipped file but the spec's readers, the pending modules and unit test files of their own
 /// (`tests.rs`, a `#[cfg(test)] mod tests;`).
-fn scanned(rel: &str) -> bool {
+pub(super) fn scanned(rel: &str) -> bool {
     let test_file = rel == "tests.rs" || rel.ends_with("/tests.rs");
     !test_file
         && !SPEC_READERS.iter().any(|p| rel.starts_with(p))
