@@ -16,6 +16,7 @@ use clap::{Args, Command, FromArgMatches as _};
 
 use crate::config;
 use crate::error::{Error, Result};
+use crate::sender::Sending;
 use crate::server::{Fault, Variant};
 use crate::transport::{self, env, Gateway, Target};
 
@@ -321,8 +322,30 @@ pub const SUBCOMMAND_KEYS: &[&str] = &[
 ];
 
 /// The argument group alone, as a command of its own (the cargo front end's command line).
+impl TargetArgs {
+    /// How to send: the sending flags, with the sender's defaults for the rest.
+    pub fn sending(&self) -> Sending {
+        Sending {
+            timeout: self.timeout,
+            deadline: self.deadline,
+            rate: self.rate,
+            ..Sending::default()
+        }
+    }
+}
+
 pub fn command() -> Command {
     TargetArgs::augment_args(Command::new("conformance"))
+}
+
+/// Every environment variable the target settings read (the `env` of each flag), named once
+/// in the flags themselves.
+pub fn variables() -> Vec<String> {
+    command()
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .map(|e| e.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// The target settings as the cargo front end reads them: no command line, the flags'

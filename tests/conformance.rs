@@ -114,8 +114,7 @@ fn explore_gate(
         faults: resolved.faults.clone(),
         variants: resolved.variants.clone(),
         families: Vec::new(),
-        timeout: Some(sending.timeout),
-        rate: sending.rate,
+        sending: sending.sending(),
         gateway: Some(resolved.gateway.clone()),
     };
     let settings = explore::Settings {
@@ -197,9 +196,7 @@ fn main() -> std::process::ExitCode {
             // In front of the embedded server too, as on the command line.
             target.gateway = resolved.gateway.clone();
             let opts = RunOptions {
-                timeout: sending.timeout,
-                deadline: sending.deadline,
-                rate: sending.rate,
+                sending: sending.sending(),
                 ..RunOptions::default()
             };
             let started = std::time::Instant::now();

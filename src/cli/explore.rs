@@ -65,8 +65,7 @@ fn engine(args: &TargetArgs, apis: &[String]) -> CliResult<Engine> {
             faults: resolved.faults,
             variants: resolved.variants,
             families: apis.to_vec(),
-            timeout: Some(args.timeout),
-            rate: args.rate,
+            sending: args.sending(),
             gateway: Some(resolved.gateway),
         },
     )

@@ -364,15 +364,13 @@ pub(crate) fn run(args: RunArgs) -> CliResult<u8> {
         let progress = Progress::new(cases.len(), cancel.clone());
         let interrupts = on_interrupt(cancel.clone(), progress.clone());
         let opts = RunOptions {
-            timeout: args.target.timeout,
+            sending: args.target.sending(),
             jobs: usize::from(args.jobs),
-            deadline: args.target.deadline,
             progress: Some({
                 let progress = progress.clone();
                 Arc::new(move |o: &Outcome| progress.case_done(o))
             }),
             cancel: Some(cancel),
-            rate: args.target.rate,
             ..RunOptions::default()
         };
         let result = runner::run(&harness, &cases, &target, &opts).await;
@@ -486,8 +484,7 @@ fn explore_gate(
         faults: plan.faults.clone(),
         variants: variants.to_vec(),
         families: selection.apis.clone(),
-        timeout: Some(args.target.timeout),
-        rate: args.target.rate,
+        sending: args.target.sending(),
         gateway: Some(target.gateway.clone()),
     };
     let settings = explore::Settings {

@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -22,7 +21,7 @@ use crate::exchange::{Exchange, Response};
 use crate::harness::Harness;
 use crate::model::{Family, OperationKind, ProjectKind, Wire};
 use crate::scrub::Scrubber;
-use crate::sender::{self, Keyring, Sender};
+use crate::sender::{self, Keyring, Sender, Sending};
 use crate::server::{self, Fault, Integration, RunningServer, ServerConfig, ServerState, Variant};
 use crate::snapshot::{self, Volatile};
 use crate::transport::{Gateway, Target};
@@ -42,9 +41,9 @@ pub struct Options {
     pub variants: Vec<Variant>,
     /// The families explored; empty: all.
     pub families: Vec<String>,
-    pub timeout: Option<Duration>,
-    /// At most this many requests per second to the target; `None`: as fast as it goes.
-    pub rate: Option<f64>,
+    /// Timeout, pacing and the 429 policy (exploration's own `--budget` bounds its time, not
+    /// the sending's deadline).
+    pub sending: Sending,
     /// What a gateway in front of the target asks for, the embedded server included; `None`:
     /// the target's own.
     pub gateway: Option<Gateway>,
@@ -205,11 +204,11 @@ impl Engine {
         if let Some(gateway) = opts.gateway {
             target.gateway = gateway;
         }
-        let client = target.client(opts.timeout.unwrap_or(Duration::from_secs(10)), 4 << 20)?;
+        let client = target.client(opts.sending.timeout, 4 << 20)?;
         let oracle = Oracle::new(model.clone())?;
         let sending = sender::Options {
-            rate: opts.rate,
-            ..sender::Options::default()
+            deadline: None,
+            ..opts.sending.options(None)
         };
         let sender = Sender::new(target.clone(), client, sending);
         let keys = sender.keyring();

@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::exchange::Exchange;
 use crate::model::{Family, Model, OperationKind};
 use crate::scrub::Scrubber;
-use crate::sender::{self, Sender};
+use crate::sender::{Sender, Sending};
 use crate::transport::Target;
 
 mod exec;
@@ -42,21 +42,14 @@ pub type Progress = Arc<dyn Fn(&Outcome) + Send + Sync>;
 /// How to run.
 #[derive(Clone)]
 pub struct RunOptions {
-    /// Per-request timeout.
-    pub timeout: Duration,
+    /// Timeout, pacing, the 429 policy, and the wall-clock budget for the whole run (cases not
+    /// started by then are not run).
+    pub sending: Sending,
     /// Cases running at the same time (lanes never run their own cases concurrently).
     pub jobs: usize,
-    /// Wall-clock budget for the whole run; cases not started by then are not run.
-    pub deadline: Option<Duration>,
     /// Response bodies are read up to this many bytes.
     pub body_cap: usize,
     pub progress: Option<Progress>,
-    /// At most this many requests per second (for real targets); `None`: as fast as it goes.
-    pub rate: Option<f64>,
-    /// How often a 429 is retried (after its `Retry-After`, capped) before it is a finding.
-    pub retries_429: u32,
-    /// The longest `Retry-After` honoured.
-    pub retry_after_cap: Duration,
     /// Set to stop starting cases (Ctrl-C); running cases finish and everything is cleaned up.
     pub cancel: Option<Arc<AtomicBool>>,
 }
@@ -64,14 +57,10 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
-            timeout: Duration::from_secs(10),
+            sending: Sending::default(),
             jobs: 8,
-            deadline: None,
             body_cap: 4 * 1024 * 1024,
             progress: None,
-            rate: None,
-            retries_429: 3,
-            retry_after_cap: Duration::from_secs(10),
             cancel: None,
         }
     }
@@ -98,15 +87,9 @@ pub async fn run(
     opts: &RunOptions,
 ) -> Result<RunReport> {
     let started = SystemTime::now();
-    let client = target.client(opts.timeout, opts.body_cap)?;
-    let deadline = opts.deadline.map(|d| Instant::now() + d);
-    let sending = sender::Options {
-        retries_429: opts.retries_429,
-        retry_after_cap: opts.retry_after_cap,
-        rate: opts.rate,
-        deadline,
-        cancel: opts.cancel.clone(),
-    };
+    let client = target.client(opts.sending.timeout, opts.body_cap)?;
+    let sending = opts.sending.options(opts.cancel.clone());
+    let deadline = sending.deadline;
     let mut runner = Runner {
         harness,
         target,

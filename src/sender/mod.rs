@@ -58,7 +58,50 @@ impl Transport for Client {
     }
 }
 
-/// How to send: the 429 policy, pacing and the deadline.
+/// How to send, as the target settings give it to every front end (`settings::TargetArgs`):
+/// the per-request timeout, the wall-clock budget, pacing and the 429 policy. A sending option
+/// added here and in the settings reaches `run`, `explore`, `replay` and the cargo front end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sending {
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Wall-clock budget, from when the sending starts; `None`: no budget.
+    pub deadline: Option<Duration>,
+    /// At most this many requests per second; `None`: as fast as it goes.
+    pub rate: Option<f64>,
+    /// How often a 429 is retried (after its `Retry-After`, capped) before it is the answer.
+    pub retries_429: u32,
+    /// The longest `Retry-After` honoured.
+    pub retry_after_cap: Duration,
+}
+
+impl Default for Sending {
+    fn default() -> Self {
+        Sending {
+            timeout: Duration::from_secs(10),
+            deadline: None,
+            rate: None,
+            retries_429: 3,
+            retry_after_cap: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Sending {
+    /// The sender's options for sending that starts now (the budget counts from now), stopped
+    /// by `cancel`.
+    pub fn options(&self, cancel: Option<Arc<AtomicBool>>) -> Options {
+        Options {
+            retries_429: self.retries_429,
+            retry_after_cap: self.retry_after_cap,
+            rate: self.rate,
+            deadline: self.deadline.map(|d| Instant::now() + d),
+            cancel,
+        }
+    }
+}
+
+/// How a sender sends: the 429 policy, pacing and the deadline ([`Sending::options`]).
 #[derive(Clone)]
 pub struct Options {
     /// How often a 429 is retried (after its `Retry-After`, capped) before it is the answer.

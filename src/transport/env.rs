@@ -1,46 +1,6 @@
-//! The environment variables of the target settings, named once. The one argument group of the
-//! target settings (`settings::TargetArgs`) reads them (clap's `env`;
-//! `tests/integration/help.rs` checks that `run --help` names exactly these), for the command
-//! line and the cargo front end (`tests/conformance.rs`) alike.
-
-pub const TARGET: &str = "CONFORMANCE_TARGET";
-pub const AUTH: &str = "CONFORMANCE_AUTH";
-pub const READONLY_AUTH: &str = "CONFORMANCE_READONLY_AUTH";
-pub const OAUTH_CLIENT: &str = "CONFORMANCE_OAUTH_CLIENT";
-pub const GROUP_ID: &str = "CONFORMANCE_GROUP_ID";
-pub const CM_GROUP_ID: &str = "CONFORMANCE_CM_GROUP_ID";
-pub const OTHER_GROUP_ID: &str = "CONFORMANCE_OTHER_GROUP_ID";
-pub const EXPIRED_TOKEN: &str = "CONFORMANCE_EXPIRED_TOKEN";
-pub const INSECURE: &str = "CONFORMANCE_INSECURE";
-pub const HEADERS: &str = "CONFORMANCE_HEADERS";
-pub const CA_CERT: &str = "CONFORMANCE_CA_CERT";
-pub const CLIENT_CERT: &str = "CONFORMANCE_CLIENT_CERT";
-pub const CLIENT_KEY: &str = "CONFORMANCE_CLIENT_KEY";
-pub const TIMEOUT: &str = "CONFORMANCE_TIMEOUT";
-pub const DEADLINE: &str = "CONFORMANCE_DEADLINE";
-pub const RATE: &str = "CONFORMANCE_RATE";
-pub const CONFIG: &str = "CONFORMANCE_CONFIG";
-
-/// Every variable of the target settings.
-pub const ALL: [&str; 17] = [
-    TARGET,
-    AUTH,
-    READONLY_AUTH,
-    OAUTH_CLIENT,
-    GROUP_ID,
-    CM_GROUP_ID,
-    OTHER_GROUP_ID,
-    EXPIRED_TOKEN,
-    INSECURE,
-    HEADERS,
-    CA_CERT,
-    CLIENT_CERT,
-    CLIENT_KEY,
-    TIMEOUT,
-    DEADLINE,
-    RATE,
-    CONFIG,
-];
+//! How the environment's values of the target settings read. The variables themselves are
+//! named once, by the flags of the one argument group (`settings::TargetArgs`, clap's `env`;
+//! `settings::variables` lists them), for the command line and the cargo front end alike.
 
 /// A switch's value (`--insecure`, `CONFORMANCE_INSECURE`): `true`, `false`, `1`, `0`, `yes`,
 /// `no`, `on`, `off` in any case; blank is off. The error does not repeat the value.

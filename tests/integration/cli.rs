@@ -29,18 +29,21 @@ pub(crate) fn all_cases() -> Vec<case::Case> {
 
 /// Variables that would point a run somewhere else than the test says: the target settings'
 /// (all of them, as the library names them), the known failures' and the proxies'.
-pub(crate) fn ambient() -> impl Iterator<Item = &'static str> {
-    integrations_conformance::transport::env::ALL
+pub(crate) fn ambient() -> impl Iterator<Item = String> {
+    integrations_conformance::settings::variables()
         .into_iter()
-        .chain([
-            "CONFORMANCE_KNOWN_FAILURES",
-            "CONFORMANCE_WAIT_FOR_TARGET",
-            "HTTP_PROXY",
-            "HTTPS_PROXY",
-            "ALL_PROXY",
-            "http_proxy",
-            "https_proxy",
-        ])
+        .chain(
+            [
+                "CONFORMANCE_KNOWN_FAILURES",
+                "CONFORMANCE_WAIT_FOR_TARGET",
+                "HTTP_PROXY",
+                "HTTPS_PROXY",
+                "ALL_PROXY",
+                "http_proxy",
+                "https_proxy",
+            ]
+            .map(String::from),
+        )
 }
 
 /// What a run of the binary left behind.

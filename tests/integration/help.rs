@@ -138,17 +138,17 @@ fn an_exploration_budget_alone_is_the_bound() {
     );
 }
 
-/// The target settings' variables are named once, in the library (`transport::env`): `run`,
+/// The target settings' variables are named once, by the flags of the library's argument group
+/// (`settings::variables`): `run`,
 /// `explore` and `replay` read exactly those (and `run` its known-failures file), so the cargo
 /// front end, which reads them through the library, takes what the command line takes.
 #[test]
 fn the_target_flags_read_the_variables_the_library_names() {
     use std::collections::BTreeSet;
 
-    use integrations_conformance::transport::env;
-
     let named = regex::Regex::new(r"\[env:\s+(CONFORMANCE_[A-Z_]+)\]").unwrap();
-    let library: BTreeSet<&str> = env::ALL.into_iter().collect();
+    let variables = integrations_conformance::settings::variables();
+    let library: BTreeSet<&str> = variables.iter().map(String::as_str).collect();
     for (command, own) in [
         (
             "run",

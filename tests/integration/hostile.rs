@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use integrations_conformance::auth::AuthSpec;
 use integrations_conformance::case::{self, Case, Category, Lane};
 use integrations_conformance::runner::{self, RunOptions, RunReport, Verdict};
+use integrations_conformance::sender::Sending;
 use integrations_conformance::transport::{self, Target};
 use integrations_conformance::Error;
 
@@ -91,8 +92,11 @@ fn target_at(url: &str) -> Target {
 
 fn opts(timeout: Duration, deadline: Duration) -> RunOptions {
     RunOptions {
-        timeout,
-        deadline: Some(deadline),
+        sending: Sending {
+            timeout,
+            deadline: Some(deadline),
+            ..Sending::default()
+        },
         ..RunOptions::default()
     }
 }

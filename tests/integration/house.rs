@@ -129,7 +129,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("config", &["error"]),
     // The target settings: one clap argument group for the command line and the cargo front
     // end, read and checked into a target, a gateway and the embedded server's switches.
-    ("settings", &["config", "error", "server", "transport"]),
+    (
+        "settings",
+        &["config", "error", "sender", "server", "transport"],
+    ),
     // The binary (`main.rs` and its subcommands in `cli/`), at the top: it reaches the library
     // as `integrations_conformance::NAME`, and nothing in the library may reach it.
     (

@@ -121,14 +121,11 @@ async fn hostile_429_with_a_long_retry_after_stops_at_the_deadline() {
         }
     })
     .await;
-    let (result, elapsed) = run_timed(
-        &reference.target_via(&proxy.url),
-        &one_request_cases(1),
-        &RunOptions {
-            retry_after_cap: Duration::from_secs(30),
-            ..opts(Duration::from_secs(2), Duration::from_secs(2))
-        },
-    )
+    let (result, elapsed) = run_timed(&reference.target_via(&proxy.url), &one_request_cases(1), &{
+        let mut o = opts(Duration::from_secs(2), Duration::from_secs(2));
+        o.sending.retry_after_cap = Duration::from_secs(30);
+        o
+    })
     .await;
     let report = result.expect("judged");
     every_case_failed_with(&report, 1, "status_code_conformance", "429");
@@ -163,14 +160,11 @@ async fn hostile_rate_cap_spaces_the_requests() {
         "unpaced run took {fast:?}: the rate test proves nothing"
     );
 
-    let (result, paced) = run_timed(
-        &reference.target(),
-        &cases,
-        &RunOptions {
-            rate: Some(20.0),
-            ..unpaced
-        },
-    )
+    let (result, paced) = run_timed(&reference.target(), &cases, &{
+        let mut o = unpaced.clone();
+        o.sending.rate = Some(20.0);
+        o
+    })
     .await;
     let report = result.expect("judged");
     assert_eq!(report.passed(), cases.len(), "{:?}", findings(&report));
