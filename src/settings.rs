@@ -145,6 +145,17 @@ pub struct TargetArgs {
         help_heading = "Sending"
     )]
     pub rate: Option<f64>,
+    /// How often a 429 (Too Many Requests) is retried, after its Retry-After (at most 10 s),
+    /// before the 429 is the answer judged; 0: never.
+    #[arg(
+        long = "retries-429",
+        value_name = "N",
+        default_value_t = Sending::default().retries_429,
+        env = "CONFORMANCE_RETRIES_429",
+        hide_env_values = true,
+        help_heading = "Sending"
+    )]
+    pub retries_429: u32,
     /// Switch on a tolerated variant of the embedded server (`all`: every one; see
     /// `conformance serve --list-variants`); repeatable. Not with --target.
     #[arg(long = "variant", value_name = "NAME", value_parser = variants(), help_heading = "Embedded server")]
@@ -329,6 +340,7 @@ impl TargetArgs {
             timeout: self.timeout,
             deadline: self.deadline,
             rate: self.rate,
+            retries_429: self.retries_429,
             ..Sending::default()
         }
     }
@@ -544,7 +556,23 @@ pub fn variants_of(choices: &[VariantChoice]) -> Vec<Variant> {
 mod tests {
     use std::time::Duration;
 
-    use super::parse_duration;
+    use clap::FromArgMatches as _;
+
+    use super::{command, parse_duration, TargetArgs};
+
+    #[test]
+    fn the_429_retries_are_a_sending_setting_of_every_front_end() {
+        let parse = |argv: &[&str]| {
+            let matches = command().try_get_matches_from(argv).unwrap();
+            TargetArgs::from_arg_matches(&matches).unwrap().sending()
+        };
+        assert_eq!(parse(&["conformance"]).retries_429, 3);
+        assert_eq!(parse(&["conformance", "--retries-429", "0"]).retries_429, 0);
+        assert!(command()
+            .try_get_matches_from(["conformance", "--retries-429", "-1"])
+            .is_err());
+        assert!(super::variables().contains(&"CONFORMANCE_RETRIES_429".to_owned()));
+    }
 
     #[test]
     fn durations_take_units_and_bare_seconds() {
