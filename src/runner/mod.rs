@@ -325,21 +325,9 @@ pub fn unmet_requirement(target: &Target, family: &Family, case: &Case) -> Optio
 }
 
 fn skipped(case: &Case, reason: String) -> Outcome {
-    Outcome {
-        id: case.id.clone(),
-        family: case.family.clone(),
-        operation: case.operation.clone(),
-        category: case.category,
-        title: case.title.clone(),
-        verdict: Verdict::Skipped(reason),
-        findings: Vec::new(),
-        warnings: Vec::new(),
-        exchanges: Vec::new(),
-        duration: Duration::ZERO,
-        cleanup_failures: Vec::new(),
-        setup_shared_with: None,
-        isolated: None,
-    }
+    let mut outcome = exec::outcome(case, Vec::new(), Vec::new(), Vec::new(), Duration::ZERO);
+    outcome.verdict = Verdict::Skipped(reason);
+    outcome
 }
 
 const DEADLINE: &str = "the run's deadline was reached";
