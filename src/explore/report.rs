@@ -12,10 +12,8 @@ use serde_json::json;
 use crate::case::{Case, Category, Lane, Role, Step};
 use crate::error::Result;
 use crate::model::ProjectKind;
-use crate::report::html::{self, escape};
-use crate::report::{explore_md, junit};
+use crate::report::{explore_page, junit};
 
-use super::space::Coverage;
 use super::{Engine, Exploration, Reproduction};
 
 /// One line: the seed, the steps and what was found.
@@ -119,13 +117,13 @@ fn divergence_text(r: &Reproduction) -> String {
     t
 }
 
-/// `explore.md`, written by [`explore_md`]; `code` is the error body's code field, which the
-/// coverage keys end with.
-fn markdown(ex: &Exploration, code: &str) -> String {
+/// `explore.md` and `explore.html`, from one page model ([`explore_page::Page`]); `code` is the
+/// error body's code field, which the coverage keys end with.
+fn pages(ex: &Exploration, code: &str) -> (String, String) {
     let headline = headline(ex);
     let text = ex.reproduction.as_ref().map(divergence_text);
     let (kinds, rows) = ex.input.grid();
-    let page = explore_md::Page {
+    let page = explore_page::Page {
         seed: ex.seed,
         steps: ex.steps,
         sequences: ex.sequences,
@@ -136,13 +134,13 @@ fn markdown(ex: &Exploration, code: &str) -> String {
             .reproduction
             .as_ref()
             .zip(text.as_deref())
-            .map(|(r, text)| explore_md::Reproduction {
+            .map(|(r, text)| explore_page::Reproduction {
                 calls: r.steps.len(),
                 text,
             }),
         code,
         coverage: &ex.coverage,
-        input: explore_md::InputModel {
+        input: explore_page::InputModel {
             classes: ex.input.classes.len(),
             drawn: ex.input.classes.len() - ex.input.unreached.len(),
             unreached: &ex.input.unreached,
@@ -160,99 +158,7 @@ fn markdown(ex: &Exploration, code: &str) -> String {
         },
         warnings: &ex.warnings,
     };
-    explore_md::render(&page)
-}
-
-/// `explore.html`, every text from the run escaped; `code` as for [`markdown`].
-fn html(ex: &Exploration, code: &str) -> String {
-    let mut out = String::new();
-    html::open_page(&mut out, &format!("conformance explore, seed {}", ex.seed));
-    let (class, label) = match ex.reproduction {
-        None => ("conformant", "NO DIVERGENCE"),
-        Some(_) => ("non-conformant", "DIVERGENCE"),
-    };
-    let _ = writeln!(
-        out,
-        "<h1>conformance explore</h1>\n<div class=\"verdict {class}\">{label}</div>\n<p class=\"headline\">{}</p>",
-        escape(&headline(ex))
-    );
-    let _ = writeln!(
-        out,
-        "<table class=\"meta\">\n<tr><td>seed</td><td><b>{}</b></td></tr>\n<tr><td>steps</td><td>{} in {} sequences</td></tr>\n<tr><td>time</td><td>{:.1}s · {:.0} steps/s</td></tr>\n</table>",
-        ex.seed,
-        ex.steps,
-        ex.sequences,
-        ex.elapsed.as_secs_f64(),
-        ex.steps_per_second()
-    );
-    if let Some(r) = &ex.reproduction {
-        let _ = writeln!(
-            out,
-            "<h2>Reproduction ({} calls)</h2>\n<p>Replay: <code>conformance replay repro-{}.json</code></p>\n<pre>{}</pre>",
-            r.steps.len(),
-            ex.seed,
-            escape(&divergence_text(r))
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<h2>Coverage</h2>\n<table class=\"checks\">\n<tr><th>operation status {}</th><th>count</th></tr>",
-        escape(code)
-    );
-    for (k, n) in &ex.coverage {
-        let _ = writeln!(out, "<tr><td>{}</td><td>{n}</td></tr>", escape(k));
-    }
-    out.push_str("</table>\n");
-    input_model_html(&mut out, &ex.input);
-    if !ex.warnings.is_empty() {
-        out.push_str("<h2>Warnings: fields the contract does not list</h2>\n<ul>\n");
-        for w in &ex.warnings {
-            let _ = writeln!(out, "<li><code>{}</code></li>", escape(w));
-        }
-        out.push_str("</ul>\n");
-    }
-    html::close_page(
-        &mut out,
-        "machine-readable: explore.json, explore-junit.xml",
-    );
-    out
-}
-
-/// The input model's part × class table (times drawn, rule), as the Markdown shows it.
-fn input_model_html(out: &mut String, input: &Coverage) {
-    let drawn = input.classes.len() - input.unreached.len();
-    let _ = writeln!(
-        out,
-        "<h2>Input model: part × class (times drawn, rule)</h2>\n<p>{drawn} classes of {} drawn; never drawn: {}</p>",
-        input.classes.len(),
-        if input.unreached.is_empty() {
-            "none".to_owned()
-        } else {
-            escape(&input.unreached.join("; "))
-        }
-    );
-    let (kinds, rows) = input.grid();
-    out.push_str("<table class=\"checks\">\n<tr><th>part</th>");
-    for k in &kinds {
-        let _ = write!(out, "<th>{}</th>", escape(k.as_str()));
-    }
-    out.push_str("</tr>\n");
-    for (part, row) in rows {
-        let _ = write!(out, "<tr><td>{}</td>", escape(part));
-        for d in row {
-            match d {
-                None => out.push_str("<td></td>"),
-                Some(d) if d.drawn == 0 => {
-                    let _ = write!(out, "<td><b>0</b> ({})</td>", escape(&d.rule));
-                }
-                Some(d) => {
-                    let _ = write!(out, "<td>{} ({})</td>", d.drawn, escape(&d.rule));
-                }
-            }
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</table>\n");
+    (explore_page::markdown(&page), explore_page::to_html(&page))
 }
 
 /// The curl script of a reproduction: every call, the diverging one with `-i`, then deletes of
@@ -344,11 +250,12 @@ pub fn curl_script(engine: &Engine, r: &Reproduction) -> String {
 pub fn write(dir: &Path, ex: &Exploration, engine: &Engine) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let code = &engine.harness.model.wire.error.code;
+    let (markdown, html) = pages(ex, code);
     let mut files = vec![
         (dir.join("explore.json"), json_report(ex, engine)),
         (dir.join("explore-junit.xml"), junit(ex)),
-        (dir.join("explore.md"), markdown(ex, code)),
-        (dir.join("explore.html"), html(ex, code)),
+        (dir.join("explore.md"), markdown),
+        (dir.join("explore.html"), html),
     ];
     if let Some(r) = &ex.reproduction {
         files.push((
@@ -472,7 +379,7 @@ mod tests {
 
     #[test]
     fn the_html_escapes_what_the_run_says() {
-        let html = html(&diverged(), "errorCode");
+        let (_, html) = pages(&diverged(), "errorCode");
         assert!(!html.contains(NASTY), "{html}");
         assert!(
             html.contains("a &lt;tag&gt; &amp; &quot;quotes&quot;"),

@@ -10,7 +10,7 @@
 mod build;
 pub(crate) mod curl;
 mod document;
-pub(crate) mod explore_md;
+pub(crate) mod explore_page;
 pub mod groups;
 pub mod har;
 pub(crate) mod html;

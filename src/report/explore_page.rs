@@ -1,11 +1,13 @@
-//! `explore.md`: an exploration for people, written with the run report's Markdown helpers
-//! ([`super::markdown`]): the headline, the divergence with its reproduction, the answers'
-//! counts and the input model's part × class table. Exploration hands over a [`Page`], plain
-//! data; every Markdown character is written here.
+//! `explore.md` and `explore.html`: an exploration for people, written with the run report's
+//! Markdown and HTML helpers ([`super::markdown`], [`super::html`]): the headline, the
+//! divergence with its reproduction, the answers' counts and the input model's part × class
+//! table. Exploration hands over a [`Page`], plain data; every Markdown character and every tag
+//! is written here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use super::html::{self, escape};
 use super::markdown::{block, code, plain};
 
 /// An exploration as `explore.md` shows it.
@@ -52,7 +54,7 @@ pub(crate) struct InputModel<'a> {
 pub(crate) type Row<'a> = (&'a str, Vec<Option<(usize, &'a str)>>);
 
 /// `explore.md`.
-pub(crate) fn render(page: &Page<'_>) -> String {
+pub(crate) fn markdown(page: &Page<'_>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -119,6 +121,96 @@ fn input_model(out: &mut String, input: &InputModel<'_>) {
     }
 }
 
+/// `explore.html`, every text from the run escaped.
+pub(crate) fn to_html(page: &Page<'_>) -> String {
+    let mut out = String::new();
+    html::open_page(
+        &mut out,
+        &format!("conformance explore, seed {}", page.seed),
+    );
+    let (class, label) = match page.reproduction {
+        None => ("conformant", "NO DIVERGENCE"),
+        Some(_) => ("non-conformant", "DIVERGENCE"),
+    };
+    let _ = writeln!(
+        out,
+        "<h1>conformance explore</h1>\n<div class=\"verdict {class}\">{label}</div>\n<p class=\"headline\">{}</p>",
+        escape(page.headline)
+    );
+    let _ = writeln!(
+        out,
+        "<table class=\"meta\">\n<tr><td>seed</td><td><b>{}</b></td></tr>\n<tr><td>steps</td><td>{} in {} sequences</td></tr>\n<tr><td>time</td><td>{:.1}s · {:.0} steps/s</td></tr>\n</table>",
+        page.seed, page.steps, page.sequences, page.elapsed_s, page.steps_per_second
+    );
+    if let Some(r) = &page.reproduction {
+        let _ = writeln!(
+            out,
+            "<h2>Reproduction ({} calls)</h2>\n<p>Replay: <code>conformance replay repro-{}.json</code></p>\n<pre>{}</pre>",
+            r.calls,
+            page.seed,
+            escape(r.text)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<h2>Coverage</h2>\n<table class=\"checks\">\n<tr><th>operation status {}</th><th>count</th></tr>",
+        escape(page.code)
+    );
+    for (k, n) in page.coverage {
+        let _ = writeln!(out, "<tr><td>{}</td><td>{n}</td></tr>", escape(k));
+    }
+    out.push_str("</table>\n");
+    input_model_html(&mut out, &page.input);
+    if !page.warnings.is_empty() {
+        out.push_str("<h2>Warnings: fields the contract does not list</h2>\n<ul>\n");
+        for w in page.warnings {
+            let _ = writeln!(out, "<li><code>{}</code></li>", escape(w));
+        }
+        out.push_str("</ul>\n");
+    }
+    html::close_page(
+        &mut out,
+        "machine-readable: explore.json, explore-junit.xml",
+    );
+    out
+}
+
+/// The input model's part × class table (times drawn, rule), as the Markdown shows it.
+fn input_model_html(out: &mut String, input: &InputModel<'_>) {
+    let _ = writeln!(
+        out,
+        "<h2>Input model: part × class (times drawn, rule)</h2>\n<p>{} classes of {} drawn; never drawn: {}</p>",
+        input.drawn,
+        input.classes,
+        if input.unreached.is_empty() {
+            "none".to_owned()
+        } else {
+            escape(&input.unreached.join("; "))
+        }
+    );
+    out.push_str("<table class=\"checks\">\n<tr><th>part</th>");
+    for c in &input.columns {
+        let _ = write!(out, "<th>{}</th>", escape(c));
+    }
+    out.push_str("</tr>\n");
+    for (part, row) in &input.rows {
+        let _ = write!(out, "<tr><td>{}</td>", escape(part));
+        for d in row {
+            match d {
+                None => out.push_str("<td></td>"),
+                Some((0, rule)) => {
+                    let _ = write!(out, "<td><b>0</b> ({})</td>", escape(rule));
+                }
+                Some((n, rule)) => {
+                    let _ = write!(out, "<td>{n} ({})</td>", escape(rule));
+                }
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,7 +258,7 @@ mod tests {
             },
             warnings: &warnings,
         };
-        let md = render(&page);
+        let md = markdown(&page);
         // The headline is one line.
         assert!(md.contains("**a \\| b \\`c\\` \\`\\`\\` d**\n"), "{md}");
         // The coverage row: one answer cell, one count cell.
