@@ -40,7 +40,11 @@ pub fn case_requests(case: &Case) -> usize {
 pub fn run_requests(model: &Model, cases: &[Case]) -> usize {
     let mut families = BTreeSet::new();
     let mut touched = BTreeSet::new();
-    let sum = runner::keyrings(model, cases) + runner::planned_requests(model, cases);
+    let sum = runner::keyrings(model, cases)
+        + runner::planned(model, cases)
+            .iter()
+            .map(|(_, n)| n)
+            .sum::<usize>();
     for case in cases {
         families.insert(case.family.as_str());
         for t in &case.touches {

@@ -166,8 +166,9 @@ pub(crate) fn announce(args: &RunArgs, model: &Model, cases: &[Case]) {
     note(&plan_line(args, model, cases));
 }
 
-/// `--dry-run`: the plan on stdout, with every case and the requests it sends; nothing is
-/// sent, nothing is written (exit code 0).
+/// `--dry-run`: the plan on stdout, with every case, in the order its lane runs it, and the
+/// requests it sends in the plan (a shared setup, read or cleanup counted once, on the case
+/// that sends it); nothing is sent, nothing is written (exit code 0).
 pub(crate) fn dry_run(
     args: &RunArgs,
     model: &Model,
@@ -178,9 +179,11 @@ pub(crate) fn dry_run(
     if let Some(q) = quick {
         let _ = writeln!(out, "{}", q.line());
     }
-    out.push('\n');
-    for case in cases {
-        let _ = writeln!(out, "{:>4}  {}", plan::case_requests(case), case.id);
+    out.push_str(
+        "\nrequests in the plan (a shared setup, read or cleanup counted once), lane by lane:\n",
+    );
+    for (case, n) in runner::planned(model, cases) {
+        let _ = writeln!(out, "{n:>4}  {}", case.id);
     }
     out.push_str("\ndry run: nothing was sent\n");
     print(&out)?;

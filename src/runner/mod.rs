@@ -275,16 +275,17 @@ pub fn keyrings(model: &Model, cases: &[Case]) -> usize {
     lanes + families.len() + usize::from(!cases.is_empty())
 }
 
-/// The requests the cases of a run send when every case passes, as the lanes' plans send them
-/// (shared setups, cleanups only where the state changes); without the stock, the sweep and
+/// The cases of a run in the order their lanes run them, each with the requests it sends when
+/// every case passes, as the lanes' plans send them (shared setups, one read per batch, cleanups
+/// only where the state changes; see [`schedule::planned`]); without the stock, the sweep and
 /// the challenges.
-pub fn planned_requests(model: &Model, cases: &[Case]) -> usize {
+pub fn planned<'c>(model: &Model, cases: &'c [Case]) -> Vec<(&'c Case, usize)> {
     let names = type_names_of(model);
     Lanes::split(&names, cases)
         .all()
         .into_iter()
-        .map(schedule::planned_requests)
-        .sum()
+        .flat_map(schedule::planned)
+        .collect()
 }
 
 /// Why `target` cannot run `case` of `family` (what the case requires and the target lacks);

@@ -200,46 +200,63 @@ pub(crate) fn batches(slots: Vec<Slot<'_>>) -> Vec<Vec<Slot<'_>>> {
     out
 }
 
-/// The requests a lane's cases send when every case passes: the planned count, before the
-/// first request (the digest challenge of a keyring and the sweep are counted by the caller).
-pub(crate) fn planned_requests(cases: Vec<&Case>) -> usize {
-    let mut sum = 0;
+/// The lane's cases in the order they run, each with the requests it sends when every case
+/// passes: a shared setup on the case that builds the state, a batch's one verification read
+/// on its last case, the restoring cleanup on the case that restores. Before the first
+/// request; the digest challenge of a keyring and the sweep are counted by the caller.
+pub(crate) fn planned(cases: Vec<&Case>) -> Vec<(&Case, usize)> {
+    let mut out: Vec<(&Case, usize)> = Vec::new();
     let mut held = Entry::empty();
-    let mut pending_cleanup = 0;
+    // The restoring cleanup the held state owes, and the case (by index in `out`) that owes it.
+    let mut pending: Option<(usize, usize)> = None;
+    let count = |case: &Case, role: Role| {
+        case.steps
+            .iter()
+            .filter(|s| s.role == role)
+            .map(Step::requests)
+            .sum::<usize>()
+    };
     for batch in batches(order(cases)) {
-        let count = |case: &Case, role: Role| {
-            case.steps
-                .iter()
-                .filter(|s| s.role == role)
-                .map(Step::requests)
-                .sum::<usize>()
-        };
         let first = &batch[0];
         let last = &batch[batch.len() - 1];
-        if held.is_empty() || first.entry != held {
-            sum += pending_cleanup + count(first.case, Role::Setup);
-            pending_cleanup = 0;
+        let builds = held.is_empty() || first.entry != held;
+        if builds {
+            if let Some((at, n)) = pending.take() {
+                out[at].1 += n;
+            }
+        } else {
+            // A case that changes the held state restores the project itself.
+            pending = pending.filter(|_| last.keeps);
         }
-        for slot in &batch {
+        for (k, slot) in batch.iter().enumerate() {
             let c = slot.case;
             let all: usize = c.steps.iter().map(Step::requests).sum();
-            sum += all - count(c, Role::Setup) - count(c, Role::Cleanup) - count(c, Role::Verify);
+            let mut n =
+                all - count(c, Role::Setup) - count(c, Role::Cleanup) - count(c, Role::Verify);
+            if k == 0 && builds {
+                n += count(c, Role::Setup);
+            }
+            if k == batch.len() - 1 {
+                // A batch's verification reads are sent once.
+                n += count(c, Role::Verify);
+            }
+            out.push((c, n));
         }
-        // A batch's verifications are sent once.
-        sum += count(last.case, Role::Verify);
+        let at = out.len() - 1;
         if last.keeps {
             held = last.entry.clone();
-            pending_cleanup = if held.is_empty() {
-                0
-            } else {
-                count(last.case, Role::Cleanup)
-            };
+            if !held.is_empty() {
+                pending = Some((at, count(last.case, Role::Cleanup)));
+            }
         } else {
             if !last.ends_empty {
-                sum += count(last.case, Role::Cleanup);
+                out[at].1 += count(last.case, Role::Cleanup);
             }
             held = Entry::empty();
         }
     }
-    sum + pending_cleanup
+    if let Some((at, n)) = pending {
+        out[at].1 += n;
+    }
+    out
 }
