@@ -146,7 +146,7 @@ fn an_exploration_budget_alone_is_the_bound() {
 fn the_target_flags_read_the_variables_the_library_names() {
     use std::collections::BTreeSet;
 
-    let named = regex::Regex::new(r"\[env:\s+(CONFORMANCE_[A-Z_]+)\]").unwrap();
+    let named = regex::Regex::new(r"\[env:\s+(CONFORMANCE_[A-Z0-9_]+)\]").unwrap();
     let variables = integrations_conformance::settings::variables();
     let library: BTreeSet<&str> = variables.iter().map(String::as_str).collect();
     for (command, own) in [
