@@ -143,6 +143,27 @@ async fn a_batch_whose_shared_read_shows_another_state_is_run_again_case_by_case
 }
 
 #[tokio::test]
+async fn a_failed_batch_after_a_held_state_restores_the_project_once() {
+    let mut cases = refused_updates_on_one_fixture(4);
+    // The first, without its read, runs alone and builds the state the batch of the others
+    // shares; a case of that batch removes the type.
+    cases[0].steps.retain(|s| s.role != Role::Verify);
+    cases[2] = deleting(cases[2].clone());
+    let report = run(&cases).await;
+    let first = report
+        .outcomes
+        .iter()
+        .find(|o| o.id == cases[0].id)
+        .unwrap();
+    assert_eq!(first.verdict, Verdict::Passed);
+    assert_eq!(first.isolated, None);
+    // The batch's restoring cleanup replaced the one the first case owed; each case of the
+    // batch, run again on its own, cleaned up after itself.
+    assert!(!first.exchanges.iter().any(|e| e.role == Role::Cleanup));
+    assert_eq!(count(&report, Role::Cleanup), 1 + 3);
+}
+
+#[tokio::test]
 async fn a_failing_case_is_isolated_and_the_next_builds_its_own_state() {
     // Without verification reads the cases run one by one, sharing the setup.
     let strip = |mut c: Case| {
