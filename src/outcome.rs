@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::case::Category;
+use crate::case::{Case, Category};
 use crate::check::{Finding, Warning};
 use crate::exchange::Exchange;
 
@@ -44,6 +44,38 @@ pub struct Outcome {
     /// and restored the project at once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub isolated: Option<String>,
+}
+
+impl Outcome {
+    /// The outcome of `case` judged with these findings (none: passed) on these exchanges.
+    pub fn judged(
+        case: &Case,
+        findings: Vec<Finding>,
+        warnings: Vec<Warning>,
+        exchanges: Vec<Exchange>,
+        duration: Duration,
+    ) -> Outcome {
+        let verdict = if findings.is_empty() {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        };
+        Outcome {
+            id: case.id.clone(),
+            family: case.family.clone(),
+            operation: case.operation.clone(),
+            category: case.category,
+            title: case.title.clone(),
+            verdict,
+            findings,
+            warnings,
+            exchanges,
+            duration,
+            cleanup_failures: Vec::new(),
+            setup_shared_with: None,
+            isolated: None,
+        }
+    }
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {

@@ -16,7 +16,7 @@ use crate::case::{Case, Category, Lane};
 use crate::check::Finding;
 use crate::error::{Error, Result};
 use crate::harness::Harness;
-use crate::outcome::{Outcome, Verdict};
+use crate::outcome::Outcome;
 
 use super::engine::{Engine, Options};
 use super::{Exploration, Settings};
@@ -103,7 +103,7 @@ fn entry(
         family: family.to_owned(),
         operation: OPERATION.to_owned(),
         category: Category::Exploration,
-        title: title.clone(),
+        title,
         lane: Lane::Stateless,
         steps: Vec::new(),
         secrets: Vec::new(),
@@ -141,24 +141,6 @@ fn entry(
             }
         })
         .collect();
-    let outcome = Outcome {
-        id,
-        family: family.to_owned(),
-        operation: OPERATION.to_owned(),
-        category: Category::Exploration,
-        title,
-        verdict: if findings.is_empty() {
-            Verdict::Passed
-        } else {
-            Verdict::Failed
-        },
-        findings,
-        warnings: Vec::new(),
-        exchanges: Vec::new(),
-        duration: took,
-        cleanup_failures: Vec::new(),
-        setup_shared_with: None,
-        isolated: None,
-    };
+    let outcome = Outcome::judged(&case, findings, Vec::new(), Vec::new(), took);
     (case, outcome)
 }

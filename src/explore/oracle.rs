@@ -19,7 +19,7 @@ use crate::check;
 use crate::error::Result;
 use crate::exchange::Exchange;
 use crate::model::{ErrorRule, Family, Level, Model, ParamKind, Situation, Wire};
-use crate::outcome::{Outcome, Verdict};
+use crate::outcome::Outcome;
 use crate::scrub::Scrubber;
 use crate::sender::{self, Keyring, Sender, Transport};
 use crate::server::{self, ServerConfig, ServerState};
@@ -161,21 +161,7 @@ pub(crate) fn test_step(request: Request) -> Step {
 }
 
 pub(super) fn outcome(case: &Case, ex: Exchange, warnings: Vec<check::Warning>) -> Outcome {
-    Outcome {
-        id: case.id.clone(),
-        family: case.family.clone(),
-        operation: case.operation.clone(),
-        category: case.category,
-        title: case.title.clone(),
-        verdict: Verdict::Passed,
-        findings: Vec::new(),
-        warnings,
-        exchanges: vec![ex],
-        duration: Duration::ZERO,
-        cleanup_failures: Vec::new(),
-        setup_shared_with: None,
-        isolated: None,
-    }
+    Outcome::judged(case, Vec::new(), warnings, vec![ex], Duration::ZERO)
 }
 
 fn strictness(level: Level) -> u8 {

@@ -2,9 +2,10 @@
 //! under test and the verifications, the judgement, and the cleanup unless the case leaves its
 //! state to the next one.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::{Outcome, Runner, Verdict};
+use super::schedule::Leaves;
+use super::{Outcome, Runner};
 use crate::case::{Case, Requirement, Role};
 use crate::check::{self, Finding, Warning};
 use crate::exchange::Exchange;
@@ -14,17 +15,6 @@ use crate::sender::Keyring;
 /// Why a case that would have left its state to the next case ran its cleanup at once.
 pub const ISOLATED: &str = "failed: its cleanup ran at once, and the next case built its own \
                             starting state instead of sharing this one";
-
-/// The state a passing case leaves, as its plan knows it before it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Leaves {
-    /// The state it started from.
-    Same,
-    /// Nothing configured.
-    Empty,
-    /// Unknown: its cleanup restores the project.
-    Unknown,
-}
 
 /// How a case's requests before its cleanup went.
 pub(super) struct Sent {
@@ -155,24 +145,30 @@ impl Runner<'_> {
                     role != Role::Cleanup && !(shares && role == Role::Setup)
                 })
                 .await;
-            let (mut findings, mut warnings) = self.judged(case, &exchanges, aborted);
             // A case that keeps its state and passed leaves it for the next case, one that ends
-            // with nothing configured and passed needs no cleanup; any other case restores the
-            // project now (a failing one is isolated).
-            let passed = findings.is_empty();
+            // with nothing configured and passed needs no cleanup: for those the verdict before
+            // the cleanup decides whether it runs. Any other case restores the project now (a
+            // failing one of the first two kinds is isolated), and is judged with its cleanup.
+            let judged_before =
+                (leaves != Leaves::Unknown).then(|| self.judged(case, &exchanges, aborted));
+            let passed = judged_before.as_ref().is_some_and(|(f, _)| f.is_empty());
             let kept = leaves == Leaves::Same && passed;
             let mut cleanup_failures = Vec::new();
             let mut isolated = None;
-            if !(passed && leaves != Leaves::Unknown) {
-                let (cleanups, failures) = self.cleanup(keys, case, &scrubber).await;
-                exchanges.extend(cleanups);
-                cleanup_failures = failures;
-                (findings, warnings) = self.judged(case, &exchanges, aborted);
-                if leaves != Leaves::Unknown {
-                    isolated = Some(ISOLATED.to_owned());
+            let (findings, warnings) = match judged_before {
+                Some(judged) if passed => judged,
+                _ => {
+                    let (cleanups, failures) = self.cleanup(keys, case, &scrubber).await;
+                    exchanges.extend(cleanups);
+                    cleanup_failures = failures;
+                    if leaves != Leaves::Unknown {
+                        isolated = Some(ISOLATED.to_owned());
+                    }
+                    self.judged(case, &exchanges, aborted)
                 }
-            }
-            let mut outcome = outcome(case, findings, warnings, exchanges, started.elapsed());
+            };
+            let mut outcome =
+                Outcome::judged(case, findings, warnings, exchanges, started.elapsed());
             outcome.cleanup_failures = cleanup_failures;
             outcome.isolated = isolated;
             (outcome, kept)
@@ -213,35 +209,5 @@ impl Runner<'_> {
             exchanges.push(ex);
         }
         (exchanges, failures)
-    }
-}
-
-/// The outcome of `case` judged on `exchanges`.
-pub(super) fn outcome(
-    case: &Case,
-    findings: Vec<Finding>,
-    warnings: Vec<Warning>,
-    exchanges: Vec<Exchange>,
-    duration: Duration,
-) -> Outcome {
-    let verdict = if findings.is_empty() {
-        Verdict::Passed
-    } else {
-        Verdict::Failed
-    };
-    Outcome {
-        id: case.id.clone(),
-        family: case.family.clone(),
-        operation: case.operation.clone(),
-        category: case.category,
-        title: case.title.clone(),
-        verdict,
-        findings,
-        warnings,
-        exchanges,
-        duration,
-        cleanup_failures: Vec::new(),
-        setup_shared_with: None,
-        isolated: None,
     }
 }

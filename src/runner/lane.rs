@@ -11,10 +11,11 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::exec::{outcome, Leaves, Sent};
-use super::schedule::{self, Entry, Slot};
+use super::exec::Sent;
+use super::schedule::{self, Entry, Leaves, Slot};
 use super::{skipped, Outcome, Runner};
 use crate::case::{Case, Role};
+use crate::scrub::Scrubber;
 use crate::sender::Keyring;
 
 /// Why a case of a batch was run again on its own.
@@ -87,7 +88,7 @@ impl Runner<'_> {
 
     /// Whether `slot` finds its starting state held; if not, the project is restored first.
     async fn prepare(&self, keys: &Keyring, lane: &mut LaneState<'_>, slot: &Slot<'_>) -> bool {
-        let shares = !lane.held.is_empty() && slot.entry == lane.held;
+        let shares = slot.entry.found_in(&lane.held);
         if !shares {
             self.release(keys, lane).await;
         }
@@ -122,14 +123,7 @@ impl Runner<'_> {
 
     async fn single<'c>(&self, keys: &Keyring, lane: &mut LaneState<'c>, slot: &Slot<'c>) {
         let shares = self.prepare(keys, lane, slot).await;
-        let leaves = if slot.keeps {
-            Leaves::Same
-        } else if slot.ends_empty {
-            Leaves::Empty
-        } else {
-            Leaves::Unknown
-        };
-        let (outcome, kept) = self.run_case(keys, slot.case, shares, leaves).await;
+        let (outcome, kept) = self.run_case(keys, slot.case, shares, slot.leaves).await;
         self.ran(lane, slot, shares, outcome, kept);
     }
 
@@ -143,7 +137,7 @@ impl Runner<'_> {
         unavailable: &BTreeMap<String, String>,
     ) {
         let mut shares = None;
-        let mut sent: Vec<(&Slot<'c>, Sent, Instant)> = Vec::new();
+        let mut sent: Vec<(&Slot<'c>, Sent, Instant, Scrubber)> = Vec::new();
         let mut failed_setup = false;
         for slot in &batch {
             if let Some(reason) = self.skip_reason(slot.case, unavailable) {
@@ -169,7 +163,7 @@ impl Runner<'_> {
                 )
                 .await;
             failed_setup = s.aborted.is_some();
-            sent.push((slot, s, started));
+            sent.push((slot, s, started, scrubber));
             if failed_setup {
                 break;
             }
@@ -177,38 +171,36 @@ impl Runner<'_> {
         let Some(shares) = shares else {
             return;
         };
-        let (last, ..) = sent
+        let (last, .., last_scrubber) = sent
             .last()
             .expect("a batch that started sent its first case");
         let last = last.case;
+        let last_scrubber = last_scrubber.clone();
         let reads = if failed_setup {
             Vec::new()
         } else {
-            let scrubber = self.scrubber(last);
             self.guarded(
                 last,
-                self.send_steps(keys, last, &scrubber, |r| r == Role::Verify),
+                self.send_steps(keys, last, &last_scrubber, |r| r == Role::Verify),
             )
             .await
             .exchanges
         };
+        // The steps the reads answer, in the last case and then in each case of the batch.
+        let verify_steps = |case: &Case| -> Vec<usize> {
+            let steps = case.steps.iter().enumerate();
+            steps
+                .filter(|(_, s)| s.role == Role::Verify)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let from = verify_steps(last);
         let mut judged = Vec::with_capacity(sent.len());
         let mut state_shown = !failed_setup;
-        for (slot, s, started) in sent {
+        for (slot, s, started, _) in sent {
             let case = slot.case;
             let mut exchanges = s.exchanges;
-            let steps = case.steps.iter().enumerate();
-            let own: Vec<usize> = steps
-                .filter(|(_, s)| s.role == Role::Verify)
-                .map(|(i, _)| i)
-                .collect();
-            let from: Vec<usize> = last
-                .steps
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.role == Role::Verify)
-                .map(|(i, _)| i)
-                .collect();
+            let own = verify_steps(case);
             for ex in &reads {
                 let mut ex = ex.clone();
                 if let Some(k) = from.iter().position(|&i| i == ex.step) {
@@ -220,7 +212,7 @@ impl Runner<'_> {
             state_shown &= !findings.iter().any(|f| own.contains(&f.step));
             judged.push((
                 slot,
-                outcome(case, findings, warnings, exchanges, started.elapsed()),
+                Outcome::judged(case, findings, warnings, exchanges, started.elapsed()),
             ));
         }
         if state_shown {
@@ -234,9 +226,8 @@ impl Runner<'_> {
         }
         // The state is not what the plan says: restore the project, then run every case of
         // the batch on its own.
-        let scrubber = self.scrubber(last);
         let (exchanges, failures) = self
-            .guarded(last, self.cleanup(keys, last, &scrubber))
+            .guarded(last, self.cleanup(keys, last, &last_scrubber))
             .await;
         lane.held = Entry::empty();
         lane.built_by = None;

@@ -326,7 +326,7 @@ pub fn unmet_requirement(target: &Target, family: &Family, case: &Case) -> Optio
 }
 
 fn skipped(case: &Case, reason: String) -> Outcome {
-    let mut outcome = exec::outcome(case, Vec::new(), Vec::new(), Vec::new(), Duration::ZERO);
+    let mut outcome = Outcome::judged(case, Vec::new(), Vec::new(), Vec::new(), Duration::ZERO);
     outcome.verdict = Verdict::Skipped(reason);
     outcome
 }

@@ -54,6 +54,12 @@ impl Entry {
     pub(crate) fn is_empty(&self) -> bool {
         *self == Entry::empty()
     }
+
+    /// Whether a case starting from this state finds it built: the lane `held` it, and it is
+    /// not the empty state (that one is never built, so never shared).
+    pub(crate) fn found_in(&self, held: &Entry) -> bool {
+        !held.is_empty() && self == held
+    }
 }
 
 /// Whether a passing `case` leaves the state it started from: every request under test is a
@@ -129,25 +135,40 @@ fn verification(case: &Case) -> String {
     serde_json::to_string(&reads).expect("a step serialises")
 }
 
+/// The state a passing case leaves, as its plan knows it before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leaves {
+    /// The state it started from.
+    Same,
+    /// Nothing configured.
+    Empty,
+    /// Unknown: its cleanup restores the project.
+    Unknown,
+}
+
 /// One case of a lane's plan.
 #[derive(Debug, Clone)]
 pub(crate) struct Slot<'c> {
     pub(crate) case: &'c Case,
     pub(crate) entry: Entry,
-    pub(crate) keeps: bool,
-    /// A case that changes state and, when it passes, leaves nothing configured.
-    pub(crate) ends_empty: bool,
+    /// The state it leaves when it passes.
+    pub(crate) leaves: Leaves,
     /// Its verification reads ([`verification`]); empty when it has none.
     verifies: String,
 }
 
 impl Slot<'_> {
+    /// Whether a passing run of the case leaves the state it started from.
+    pub(crate) fn keeps(&self) -> bool {
+        self.leaves == Leaves::Same
+    }
+
     /// Whether this case may run in one batch with `other`: both keep one state and verify it
     /// with the same reads, which are then sent once, after the last request under test of
     /// the batch (the state after each case is the state after the last).
     pub(crate) fn batches_with(&self, other: &Slot<'_>) -> bool {
-        self.keeps
-            && other.keeps
+        self.keeps()
+            && other.keeps()
             && self.entry == other.entry
             && !self.verifies.is_empty()
             && self.verifies == other.verifies
@@ -161,8 +182,13 @@ pub(crate) fn order(cases: Vec<&Case>) -> Vec<Slot<'_>> {
         .map(|case| Slot {
             case,
             entry: Entry::of(case),
-            keeps: keeps_state(case),
-            ends_empty: ends_empty(case),
+            leaves: if keeps_state(case) {
+                Leaves::Same
+            } else if ends_empty(case) {
+                Leaves::Empty
+            } else {
+                Leaves::Unknown
+            },
             verifies: verification(case),
         })
         .collect();
@@ -177,9 +203,9 @@ pub(crate) fn order(cases: Vec<&Case>) -> Vec<Slot<'_>> {
     // Within a state: the cases that keep it (alike verifications together), then those that
     // change it; the first of them uses the state the others left.
     slots.sort_by(|a, b| {
-        (rank[&a.entry], !a.keeps, &a.verifies, &a.case.id).cmp(&(
+        (rank[&a.entry], !a.keeps(), &a.verifies, &a.case.id).cmp(&(
             rank[&b.entry],
-            !b.keeps,
+            !b.keeps(),
             &b.verifies,
             &b.case.id,
         ))
@@ -219,14 +245,14 @@ pub(crate) fn planned(cases: Vec<&Case>) -> Vec<(&Case, usize)> {
     for batch in batches(order(cases)) {
         let first = &batch[0];
         let last = &batch[batch.len() - 1];
-        let builds = held.is_empty() || first.entry != held;
+        let builds = !first.entry.found_in(&held);
         if builds {
             if let Some((at, n)) = pending.take() {
                 out[at].1 += n;
             }
         } else {
             // A case that changes the held state restores the project itself.
-            pending = pending.filter(|_| last.keeps);
+            pending = pending.filter(|_| last.keeps());
         }
         for (k, slot) in batch.iter().enumerate() {
             let c = slot.case;
@@ -243,13 +269,13 @@ pub(crate) fn planned(cases: Vec<&Case>) -> Vec<(&Case, usize)> {
             out.push((c, n));
         }
         let at = out.len() - 1;
-        if last.keeps {
+        if last.keeps() {
             held = last.entry.clone();
             if !held.is_empty() {
                 pending = Some((at, count(last.case, Role::Cleanup)));
             }
         } else {
-            if !last.ends_empty {
+            if last.leaves != Leaves::Empty {
                 out[at].1 += count(last.case, Role::Cleanup);
             }
             held = Entry::empty();
